@@ -1,0 +1,150 @@
+/**
+ * Typed operations: what a runbook line means, independent of how it was spelled.
+ *
+ * The parser turns each runbook line into zero or more Ops; the world folds them (src/world/apply.ts)
+ * and the replay adapter renders them back into real commands (src/replay). Every Op carries the
+ * namespace it acts in and the runbook line it came from.
+ *
+ * Namespaces: `ns` is null for the host's own root namespace, otherwise the name of a namespace
+ * the same host's runbook created (`ip netns add`, `docker run`), as the runbook spells it.
+ */
+import type { Origin } from '../model/origin.js';
+import type { Ipv4, Prefix } from '../wire/ipv4.js';
+import type { NfRule, NfTableName, IptablesRestoreTable } from '../netfilter/types.js';
+import type { RouteType, RouteScope, RuleAction } from '../route/types.js';
+
+interface OpBase {
+  /** Host whose runbook holds the line. */
+  readonly host: string;
+  /** Target namespace on that host: null = the host's root namespace. */
+  readonly ns: string | null;
+  readonly origin: Origin;
+}
+
+export type LinkKind = 'veth' | 'bridge' | 'dummy';
+
+export interface NetnsAddOp extends OpBase { readonly op: 'netns-add'; readonly name: string }
+export interface NetnsDelOp extends OpBase { readonly op: 'netns-del'; readonly name: string }
+/** `docker run --network none --name NAME`: a container netns NAME with only lo (up). */
+export interface DockerRunOp extends OpBase { readonly op: 'docker-run'; readonly name: string; readonly image: string }
+/** `ln -s /proc/PID/ns/net /var/run/netns/NAME`: makes a container's netns reachable as NAME. */
+export interface NetnsBindOp extends OpBase { readonly op: 'netns-bind'; readonly name: string; readonly pid: string }
+
+export interface LinkAddOp extends OpBase {
+  readonly op: 'link-add';
+  readonly name: string;
+  readonly kind: LinkKind;
+  /** veth only: the peer's name, and the namespace it is created in (`peer name X netns NS`). */
+  readonly peer?: { readonly name: string; readonly netns?: string };
+  readonly mtu?: number;
+  readonly address?: string;
+  /** `ip link add ... netns NS`: created directly inside NS. */
+  readonly netns?: string;
+}
+export interface LinkSetOp extends OpBase {
+  readonly op: 'link-set';
+  readonly dev: string;
+  readonly up?: boolean;
+  readonly name?: string;
+  readonly netns?: string;
+  /** a bridge name, or null for `nomaster` */
+  readonly master?: string | null;
+  readonly mtu?: number;
+  readonly address?: string;
+}
+export interface LinkDelOp extends OpBase { readonly op: 'link-del'; readonly dev: string }
+
+export interface AddrOp extends OpBase {
+  readonly op: 'addr-add' | 'addr-del';
+  readonly dev: string;
+  readonly local: Ipv4;
+  readonly prefixLen: number;
+  /** explicit `broadcast X` (or `brd +` => computed); undefined when not given */
+  readonly broadcast?: Ipv4 | '+';
+  readonly scope?: RouteScope;
+  /** whether the prefix length was written (`ip addr add 10.0.0.1 dev x` means /32) */
+  readonly label?: string;
+}
+
+export interface RouteOp extends OpBase {
+  readonly op: 'route-add' | 'route-del' | 'route-replace' | 'route-append' | 'route-change';
+  readonly type: RouteType;
+  readonly dst: Prefix;
+  readonly via?: Ipv4;
+  readonly dev?: string;
+  readonly src?: Ipv4;
+  readonly metric?: number;
+  /** numeric table id; main = 254, local = 255, default = 253 */
+  readonly table?: number;
+  readonly scope?: RouteScope;
+  readonly onlink?: boolean;
+  readonly proto?: string;
+  /** how the line was spelled, for error messages and export: 'ip' or 'route' (net-tools) */
+  readonly syntax: 'ip' | 'net-tools';
+}
+
+export interface RuleOp extends OpBase {
+  readonly op: 'rule-add' | 'rule-del';
+  readonly priority?: number;
+  readonly not: boolean;
+  readonly from?: Prefix;
+  readonly to?: Prefix;
+  readonly fwmark?: { readonly value: number; readonly mask: number };
+  readonly iif?: string;
+  readonly oif?: string;
+  readonly action: RuleAction;
+  /** for action 'lookup' (numeric table id) */
+  readonly table?: number;
+}
+
+export interface NeighOp extends OpBase {
+  readonly op: 'neigh-add' | 'neigh-replace' | 'neigh-del';
+  readonly dst: Ipv4;
+  readonly lladdr?: string;
+  readonly dev: string;
+  readonly state: 'permanent' | 'noarp' | 'reachable' | 'stale';
+}
+
+/** `sysctl -w net.ipv4.ip_forward=1` or `echo 1 > /proc/sys/net/ipv4/ip_forward`. Key in dotted form. */
+export interface SysctlOp extends OpBase { readonly op: 'sysctl'; readonly key: string; readonly value: string }
+
+/** One iptables invocation (legacy command syntax). */
+export type IptablesOp = OpBase & { readonly op: 'iptables'; readonly table: NfTableName } & (
+  | { readonly cmd: 'A'; readonly chain: string; readonly rule: NfRule }
+  | { readonly cmd: 'I'; readonly chain: string; readonly index: number; readonly rule: NfRule }
+  | { readonly cmd: 'R'; readonly chain: string; readonly index: number; readonly rule: NfRule }
+  | { readonly cmd: 'D'; readonly chain: string; readonly index?: number; readonly rule?: NfRule }
+  | { readonly cmd: 'P'; readonly chain: string; readonly policy: 'ACCEPT' | 'DROP' }
+  | { readonly cmd: 'N'; readonly chain: string }
+  | { readonly cmd: 'X'; readonly chain?: string }
+  | { readonly cmd: 'F'; readonly chain?: string }
+  | { readonly cmd: 'Z'; readonly chain?: string }
+);
+
+/** `iptables-restore [--noflush] < FILE`: whole tables replaced (or appended to with --noflush). */
+export interface IptablesRestoreOp extends OpBase {
+  readonly op: 'iptables-restore';
+  readonly file: string;
+  readonly noflush: boolean;
+  readonly tables: readonly IptablesRestoreTable[];
+}
+
+/** A line that only looks or does bookkeeping (`ip route show`, `curl`, `tcpdump`, ...). */
+export interface NoopOp extends OpBase { readonly op: 'noop'; readonly why: string }
+
+export type Op =
+  | NetnsAddOp
+  | NetnsDelOp
+  | DockerRunOp
+  | NetnsBindOp
+  | LinkAddOp
+  | LinkSetOp
+  | LinkDelOp
+  | AddrOp
+  | RouteOp
+  | RuleOp
+  | NeighOp
+  | SysctlOp
+  | IptablesOp
+  | IptablesRestoreOp
+  | NoopOp;
