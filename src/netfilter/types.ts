@@ -43,3 +43,18 @@ export interface IptablesRestoreTable {
   readonly chains: readonly { readonly name: string; readonly policy?: NfVerdictPolicy; readonly origin: Origin }[];
   readonly rules: readonly { readonly chain: string; readonly rule: NfRule }[];
 }
+
+/** One `iptables ...` command line, parsed (the table defaults to filter). */
+export type IptablesCommand = { readonly table: NfTableName } & (
+  | { readonly cmd: 'A'; readonly chain: string; readonly rule: NfRule }
+  | { readonly cmd: 'I'; readonly chain: string; readonly index: number; readonly rule: NfRule }
+  | { readonly cmd: 'R'; readonly chain: string; readonly index: number; readonly rule: NfRule }
+  | { readonly cmd: 'D'; readonly chain: string; readonly index?: number; readonly rule?: NfRule }
+  | { readonly cmd: 'P'; readonly chain: string; readonly policy: NfVerdictPolicy }
+  | { readonly cmd: 'N'; readonly chain: string }
+  | { readonly cmd: 'X'; readonly chain?: string }
+  | { readonly cmd: 'F'; readonly chain?: string }
+  | { readonly cmd: 'Z'; readonly chain?: string }
+  /** -L, -S, --list-rules etc.: look only */
+  | { readonly cmd: 'show' }
+);

@@ -10,7 +10,7 @@
  */
 import type { Origin } from '../model/origin.js';
 import type { Ipv4, Prefix } from '../wire/ipv4.js';
-import type { NfRule, NfTableName, IptablesRestoreTable } from '../netfilter/types.js';
+import type { IptablesCommand, IptablesRestoreTable } from '../netfilter/types.js';
 import type { RouteType, RouteScope, RuleAction } from '../route/types.js';
 
 interface OpBase {
@@ -108,18 +108,8 @@ export interface NeighOp extends OpBase {
 /** `sysctl -w net.ipv4.ip_forward=1` or `echo 1 > /proc/sys/net/ipv4/ip_forward`. Key in dotted form. */
 export interface SysctlOp extends OpBase { readonly op: 'sysctl'; readonly key: string; readonly value: string }
 
-/** One iptables invocation (legacy command syntax). */
-export type IptablesOp = OpBase & { readonly op: 'iptables'; readonly table: NfTableName } & (
-  | { readonly cmd: 'A'; readonly chain: string; readonly rule: NfRule }
-  | { readonly cmd: 'I'; readonly chain: string; readonly index: number; readonly rule: NfRule }
-  | { readonly cmd: 'R'; readonly chain: string; readonly index: number; readonly rule: NfRule }
-  | { readonly cmd: 'D'; readonly chain: string; readonly index?: number; readonly rule?: NfRule }
-  | { readonly cmd: 'P'; readonly chain: string; readonly policy: 'ACCEPT' | 'DROP' }
-  | { readonly cmd: 'N'; readonly chain: string }
-  | { readonly cmd: 'X'; readonly chain?: string }
-  | { readonly cmd: 'F'; readonly chain?: string }
-  | { readonly cmd: 'Z'; readonly chain?: string }
-);
+/** One iptables invocation (legacy command syntax); the command itself is netfilter's type. */
+export type IptablesOp = OpBase & { readonly op: 'iptables' } & IptablesCommand;
 
 /** `iptables-restore [--noflush] < FILE`: whole tables replaced (or appended to with --noflush). */
 export interface IptablesRestoreOp extends OpBase {
