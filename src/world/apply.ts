@@ -1,0 +1,729 @@
+/**
+ * The fold: applies one Op to the world, as the kernel would, or fails as the real command would.
+ *
+ * Kernel behaviour reproduced here (observed in network namespaces, see docs/kernel-notes.md and
+ * test/world/*.test.ts; code in net/ipv4/fib_frontend.c fib_add_ifaddr / fib_netdev_event):
+ * - `ip addr add A/L dev D` always adds `local A` to table local; when D is up it also adds the
+ *   prefix route `N/L dev D proto kernel scope link src A` to main (not for /32, not for secondary
+ *   addresses) and `broadcast BRD` to table local (for L < 31).
+ * - `ip link set D down` removes every route through D except its `local` routes; `up` re-adds the
+ *   kernel's routes for D's addresses but never the static routes that the down removed.
+ * - moving a device to another namespace brings it down, drops its addresses and routes, and gives
+ *   it the new namespace's conf.default settings; it keeps its ifindex when that is free there.
+ * - `ip link set name` on an up device fails with EBUSY.
+ */
+import { type Draft, produce } from 'immer';
+import type { IfAddr, Link, NsId } from '../model/link.js';
+import type { Origin } from '../model/origin.js';
+import { KERNEL } from '../model/origin.js';
+import { ConfigError, assertNever, bug } from '../model/errors.js';
+import type { Op, LinkAddOp, LinkSetOp, AddrOp, RouteOp, RuleOp, NeighOp, SysctlOp } from '../plan/ops.js';
+import type { FibRule, Route, RouteScope } from '../route/types.js';
+import { RT_TABLE } from '../route/types.js';
+import { broadcastOf, inPrefix, networkOf } from '../wire/ipv4.js';
+import { applyIptables, applyRestore, emptyNfState } from '../netfilter/tables.js';
+import { DEFAULT_DEVCONF, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
+import type { Netns, World } from './types.js';
+
+type DWorld = Draft<World>;
+type DNetns = Draft<Netns>;
+type DLink = Draft<Link>;
+
+const LOOPBACK: number = 0x7f000001;
+
+export function emptyWorld(): World {
+  return { hosts: [], netns: {}, lans: {}, services: [], bindings: {} };
+}
+
+/** A deterministic, locally administered MAC for a new device. */
+export function macFor(seed: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) {
+    h ^= seed.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  let h2 = h ^ 0x5bd1e995;
+  h2 = Math.imul(h2 ^ (h2 >>> 15), 0x2c1b3c6d) >>> 0;
+  const bytes = [0x02, (h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, h & 255, h2 & 255];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+export function nsIdOf(host: string, name: string | null): NsId {
+  return name === null ? host : `${host}/${name}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// namespaces
+
+function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): Netns {
+  const lo: Link = {
+    ifindex: 1,
+    name: 'lo',
+    kind: 'loopback',
+    mac: '00:00:00:00:00:00',
+    mtu: 65536,
+    up: true,
+    conf: DEFAULT_DEVCONF,
+    confSet: [],
+    origin: KERNEL,
+  };
+  const ns: Netns = {
+    id,
+    host,
+    name,
+    container,
+    links: [lo],
+    addrs: [],
+    routes: [],
+    rules: [
+      { priority: 0, not: false, action: 'lookup', table: RT_TABLE.local, origin: KERNEL },
+      { priority: 32766, not: false, action: 'lookup', table: RT_TABLE.main, origin: KERNEL },
+      { priority: 32767, not: false, action: 'lookup', table: RT_TABLE.default, origin: KERNEL },
+    ],
+    neighs: [],
+    confAll: DEFAULT_DEVCONF,
+    confDefault: DEFAULT_DEVCONF,
+    sysctl: NS_SYSCTL_DEFAULTS,
+    nf: emptyNfState(),
+    nextIfindex: 2,
+    origin,
+  };
+  // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
+  return produce(ns, (d) => {
+    addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+  });
+}
+
+export function addHost(world: World, host: string, origin: Origin): World {
+  return produce(world, (w) => {
+    w.hosts.push(host);
+    w.netns[host] = newNetns(host, host, null, false, origin) as Draft<Netns>;
+  });
+}
+
+/** Adds a host NIC joined to a LAN, up, with an optional address (model `lans:` key). */
+export function addLanNic(
+  world: World,
+  lan: string,
+  host: string,
+  ifname: string,
+  addr: { local: number; prefixLen: number } | null,
+  origin: Origin,
+): World {
+  return produce(world, (w) => {
+    const ns = w.netns[host];
+    if (!ns) throw ConfigError.at(origin, 'model', `LAN ${lan}: unknown host "${host}" (hosts: ${w.hosts.join(', ')})`);
+    if (ns.links.some((l) => l.name === ifname))
+      throw ConfigError.at(origin, 'model', `LAN ${lan}: ${host}/${ifname} is already on a LAN`);
+    const ifindex = allocIfindex(ns);
+    ns.links.push({
+      ifindex,
+      name: ifname,
+      kind: 'nic',
+      mac: macFor(`${host}|${ifname}|nic`),
+      mtu: 1500,
+      up: true,
+      lan,
+      conf: { ...ns.confDefault },
+      confSet: [],
+      origin,
+    });
+    const l = (w.lans[lan] ??= { name: lan, ports: [], origin });
+    l.ports.push({ ns: host, ifindex });
+    if (addr) {
+      addAddress(ns, {
+        ifindex,
+        local: addr.local,
+        prefixLen: addr.prefixLen,
+        broadcast: addr.prefixLen < 31 ? broadcastOf(addr.local, addr.prefixLen) : undefined,
+        scope: 'global',
+        secondary: false,
+        label: ifname,
+        origin,
+      } as IfAddr);
+      refreshKernelRoutes(w, ns);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the fold
+
+export function applyOp(world: World, op: Op): World {
+  return produce(world, (w) => {
+    applyDraft(w, op);
+  });
+}
+
+export function applyOps(world: World, ops: readonly Op[]): World {
+  return produce(world, (w) => {
+    for (const op of ops) applyDraft(w, op);
+  });
+}
+
+function applyDraft(w: DWorld, op: Op): void {
+  switch (op.op) {
+    case 'noop':
+      return;
+    case 'netns-add': {
+      const id = nsIdOf(op.host, op.name);
+      if (w.netns[id] || w.bindings[op.host]?.[op.name])
+        throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/var/run/netns/${op.name}": File exists`);
+      w.netns[id] = newNetns(id, op.host, op.name, false, op.origin) as Draft<Netns>;
+      return;
+    }
+    case 'netns-del': {
+      const id = resolveNs(w, op.host, op.name, op.origin);
+      const ns = w.netns[id]!;
+      // devices die with their namespace; veth peers elsewhere die with them
+      for (const l of [...ns.links]) if (l.kind === 'veth') deleteLink(w, ns, l);
+      delete w.netns[id];
+      const b = w.bindings[op.host];
+      if (b) for (const [k, v] of Object.entries(b)) if (v === id) delete b[k];
+      return;
+    }
+    case 'docker-run': {
+      const id = nsIdOf(op.host, op.name);
+      if (w.netns[id])
+        throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
+      w.netns[id] = newNetns(id, op.host, op.name, true, op.origin) as Draft<Netns>;
+      return;
+    }
+    case 'netns-bind': {
+      const host = op.host;
+      const bound = new Set(Object.values(w.bindings[host] ?? {}));
+      const containers = Object.values(w.netns).filter((n) => n.host === host && n.container && !bound.has(n.id));
+      const byName = containers.find((n) => n.name === op.name);
+      const target = byName ?? (containers.length === 1 ? containers[0] : undefined);
+      if (!target)
+        throw ConfigError.at(
+          op.origin,
+          'unsupported',
+          containers.length === 0
+            ? `no container on ${host} for /proc/${op.pid}/ns/net: start one with docker run --network none first`
+            : `cannot tell which container has PID ${op.pid} (${containers.map((c) => c.name).join(', ')}): name the link after the container`,
+        );
+      (w.bindings[host] ??= {})[op.name] = target.id;
+      return;
+    }
+    case 'link-add':
+      return linkAdd(w, op);
+    case 'link-set':
+      return linkSet(w, op);
+    case 'link-del': {
+      const ns = nsOf(w, op);
+      const l = findLink(ns, op.dev, op.origin);
+      if (l.kind === 'loopback' || l.kind === 'nic')
+        throw ConfigError.at(op.origin, 'kernel', `RTNETLINK answers: Operation not supported (cannot delete ${l.name})`);
+      deleteLink(w, ns, l);
+      return;
+    }
+    case 'addr-add':
+    case 'addr-del':
+      return addrOp(w, op);
+    case 'route-add':
+    case 'route-del':
+    case 'route-replace':
+    case 'route-append':
+    case 'route-change':
+      return routeOp(w, op);
+    case 'rule-add':
+    case 'rule-del':
+      return ruleOp(w, op);
+    case 'neigh-add':
+    case 'neigh-replace':
+    case 'neigh-del':
+      return neighOp(w, op);
+    case 'sysctl':
+      return sysctlOp(w, op);
+    case 'iptables': {
+      const ns = nsOf(w, op);
+      if (op.cmd === 'show') return;
+      ns.nf = applyIptables(ns.nf as Netns['nf'], op, op.origin) as Draft<Netns['nf']>;
+      return;
+    }
+    case 'iptables-restore': {
+      const ns = nsOf(w, op);
+      ns.nf = applyRestore(ns.nf as Netns['nf'], op.tables, op.noflush, op.origin) as Draft<Netns['nf']>;
+      return;
+    }
+    default:
+      return assertNever(op, 'op');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// lookups
+
+/** Resolves a namespace name as the host's `ip netns` sees it (runbook netns or bound container). */
+function resolveNs(w: DWorld | World, host: string, name: string | null, origin: Origin): NsId {
+  if (name === null) return host;
+  const bound = w.bindings[host]?.[name];
+  if (bound !== undefined && w.netns[bound]) return bound;
+  const id = nsIdOf(host, name);
+  const ns = w.netns[id];
+  if (ns && !ns.container) return id;
+  const hint = ns?.container
+    ? ` (a docker container's namespace is only known to ip netns after ln -s /proc/PID/ns/net /var/run/netns/${name})`
+    : '';
+  throw ConfigError.at(origin, 'kernel', `Cannot open network namespace "${name}": No such file or directory${hint}`);
+}
+
+function nsOf(w: DWorld, op: Op): DNetns {
+  const id = resolveNs(w, op.host, op.ns, op.origin);
+  return w.netns[id] ?? bug(`namespace ${id} vanished`);
+}
+
+function findLink(ns: DNetns, name: string, origin: Origin): DLink {
+  const l = ns.links.find((x) => x.name === name);
+  if (!l) throw ConfigError.at(origin, 'kernel', `Cannot find device "${name}"`);
+  return l;
+}
+
+function allocIfindex(ns: DNetns): number {
+  let i = ns.nextIfindex;
+  while (ns.links.some((l) => l.ifindex === i)) i++;
+  ns.nextIfindex = i + 1;
+  return i;
+}
+
+// ---------------------------------------------------------------------------------------------
+// links
+
+function linkAdd(w: DWorld, op: LinkAddOp): void {
+  const here = nsOf(w, op);
+  const ns = op.netns !== undefined ? w.netns[resolveNs(w, op.host, op.netns, op.origin)]! : here;
+  if (ns.links.some((l) => l.name === op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+  const base = (ifindex: number, name: string, nsd: DNetns, kind: Link['kind']): Link => ({
+    ifindex,
+    name,
+    kind,
+    mac: op.address ?? macFor(`${nsd.id}|${name}|${ifindex}|${op.origin.line}`),
+    mtu: op.mtu ?? 1500,
+    up: false,
+    conf: { ...nsd.confDefault },
+    confSet: [],
+    origin: op.origin,
+  });
+  if (op.kind === 'veth') {
+    const peerName = op.peer?.name ?? bug('veth without peer name (parser must name it)');
+    const peerNs = op.peer?.netns !== undefined ? w.netns[resolveNs(w, op.host, op.peer.netns, op.origin)]! : ns;
+    if (peerNs.links.some((l) => l.name === peerName) || (peerNs === ns && peerName === op.name))
+      throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+    // veth_newlink registers the peer first, so the peer gets the lower ifindex
+    const pIdx = allocIfindex(peerNs);
+    const dIdx = allocIfindex(ns);
+    const peer = { ...base(pIdx, peerName, peerNs, 'veth'), mac: macFor(`${peerNs.id}|${peerName}|${pIdx}|${op.origin.line}`), peer: { ns: ns.id, ifindex: dIdx } };
+    const dev = { ...base(dIdx, op.name, ns, 'veth'), peer: { ns: peerNs.id, ifindex: pIdx } };
+    peerNs.links.push(peer as DLink);
+    ns.links.push(dev as DLink);
+    return;
+  }
+  ns.links.push(base(allocIfindex(ns), op.name, ns, op.kind) as DLink);
+}
+
+function linkSet(w: DWorld, op: LinkSetOp): void {
+  let ns = nsOf(w, op);
+  let l = findLink(ns, op.dev, op.origin);
+  // iproute2 sends one RTM_NEWLINK; the kernel's do_setlink applies netns first, then the rest
+  if (op.netns !== undefined) {
+    const target = w.netns[resolveNs(w, op.host, op.netns, op.origin)]!;
+    if (target !== ns) {
+      if (l.kind === 'loopback') throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Invalid argument');
+      if (target.links.some((x) => x.name === l.name))
+        throw ConfigError.at(op.origin, 'kernel', `RTNETLINK answers: File exists (${l.name} exists in ${op.netns})`);
+      l = moveLink(w, ns, l, target);
+      ns = target;
+    }
+  }
+  if (op.name !== undefined && op.name !== l.name) {
+    if (ns.links.some((x) => x.name === op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+    if (l.up) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Device or resource busy');
+    l.name = op.name;
+    for (const a of ns.addrs) if (a.ifindex === l.ifindex && a.label === op.dev) a.label = op.name;
+  }
+  if (op.mtu !== undefined) l.mtu = op.mtu;
+  if (op.address !== undefined) l.mac = op.address.toLowerCase();
+  if (op.master !== undefined) {
+    if (op.master === null) delete l.master;
+    else {
+      const br = findLink(ns, op.master, op.origin);
+      if (br.kind !== 'bridge') throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Operation not supported');
+      if (br.ifindex === l.ifindex) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Invalid argument');
+      l.master = br.ifindex;
+    }
+  }
+  if (op.up !== undefined && op.up !== l.up) {
+    l.up = op.up;
+    if (!op.up) removeRoutesVia(ns, l.ifindex, false);
+    refreshKernelRoutes(w, ns);
+    // a veth's carrier follows its peer: routes over the peer change their linkdown state only
+  }
+  if (op.up === undefined && op.master !== undefined) refreshKernelRoutes(w, ns);
+}
+
+function moveLink(w: DWorld, from: DNetns, l: DLink, to: DNetns): DLink {
+  removeRoutesVia(from, l.ifindex, true);
+  from.addrs = from.addrs.filter((a) => a.ifindex !== l.ifindex);
+  from.neighs = from.neighs.filter((n) => n.ifindex !== l.ifindex);
+  for (const x of from.links) if (x.master === l.ifindex) delete x.master;
+  from.links = from.links.filter((x) => x !== l);
+  const ifindex = to.links.some((x) => x.ifindex === l.ifindex) ? allocIfindex(to) : l.ifindex;
+  const moved: Link = {
+    ifindex,
+    name: l.name,
+    kind: l.kind,
+    mac: l.mac,
+    mtu: l.mtu,
+    up: false,
+    ...(l.peer ? { peer: { ns: l.peer.ns, ifindex: l.peer.ifindex } } : {}),
+    ...(l.lan !== undefined ? { lan: l.lan } : {}),
+    conf: { ...to.confDefault },
+    confSet: [],
+    origin: l.origin,
+  };
+  to.links.push(moved as DLink);
+  if (moved.peer) {
+    const peerNs = w.netns[moved.peer.ns];
+    const peer = peerNs?.links.find((x) => x.ifindex === moved.peer!.ifindex);
+    if (!peer) bug(`veth ${l.name} has no peer`);
+    peer.peer = { ns: to.id, ifindex };
+  }
+  refreshKernelRoutes(w, from);
+  return to.links[to.links.length - 1]!;
+}
+
+function deleteLink(w: DWorld, ns: DNetns, l: DLink): void {
+  removeRoutesVia(ns, l.ifindex, true);
+  ns.addrs = ns.addrs.filter((a) => a.ifindex !== l.ifindex);
+  ns.neighs = ns.neighs.filter((n) => n.ifindex !== l.ifindex);
+  for (const x of ns.links) if (x.master === l.ifindex) delete x.master;
+  ns.links = ns.links.filter((x) => x.ifindex !== l.ifindex);
+  if (l.peer) {
+    const peerNs = w.netns[l.peer.ns];
+    const p = peerNs?.links.find((x) => x.ifindex === l.peer!.ifindex);
+    if (peerNs && p) {
+      const { peer: _drop, ...rest } = p;
+      void _drop;
+      deleteLink(w, peerNs, rest as DLink);
+    }
+  }
+  refreshKernelRoutes(w, ns);
+}
+
+// ---------------------------------------------------------------------------------------------
+// addresses and the kernel's own routes
+
+function addAddress(ns: DNetns, a: IfAddr): void {
+  const primary = ns.addrs.find(
+    (x) => x.ifindex === a.ifindex && !x.secondary && x.prefixLen === a.prefixLen && inPrefix(a.local, { addr: networkOf(x.local, x.prefixLen), len: x.prefixLen }),
+  );
+  ns.addrs.push({ ...a, secondary: primary !== undefined } as Draft<IfAddr>);
+}
+
+/**
+ * Recomputes the kernel-owned routes (proto kernel) of a namespace from its addresses and link
+ * states, keeping user routes. The kernel adds and removes these incrementally; deriving them
+ * gives the same table and cannot drift.
+ */
+function refreshKernelRoutes(w: DWorld, ns: DNetns): void {
+  const user = ns.routes.filter((r) => !isKernelOwned(r));
+  const kernel: Route[] = [];
+  for (const a of ns.addrs) {
+    const l = ns.links.find((x) => x.ifindex === a.ifindex);
+    if (!l) continue;
+    // fib_add_ifaddr: the local route exists even while the device is down (observed)
+    // a secondary address's routes name its primary as source (fib_add_ifaddr uses `prim`)
+    const prim = a.secondary ? primaryOf(ns, a) : a;
+    kernel.push(kroute(RT_TABLE.local, 'local', a.local, 32, l.ifindex, 'host', prim.local, a.origin));
+    if (!l.up) continue;
+    const prefix = networkOf(a.local, a.prefixLen);
+    if (a.broadcast !== undefined && a.broadcast !== 0xffffffff)
+      kernel.push(kroute(RT_TABLE.local, 'broadcast', a.broadcast, 32, l.ifindex, 'link', prim.local, a.origin));
+    if (!a.secondary && prefix !== 0 && (prefix !== a.local || a.prefixLen < 32)) {
+      if (l.kind === 'loopback') kernel.push(kroute(RT_TABLE.local, 'local', prefix, a.prefixLen, l.ifindex, 'host', a.local, a.origin));
+      else kernel.push(kroute(RT_TABLE.main, 'unicast', prefix, a.prefixLen, l.ifindex, 'link', a.local, a.origin));
+      if (a.prefixLen < 31)
+        kernel.push(kroute(RT_TABLE.local, 'broadcast', broadcastOf(a.local, a.prefixLen), 32, l.ifindex, 'link', a.local, a.origin));
+    }
+  }
+  // one route per (table, type, dst, len, oif): the kernel's fib_magic refuses duplicates silently
+  const seen = new Set<string>();
+  const dedup = kernel.filter((r) => {
+    const k = `${r.table}|${r.type}|${r.dst.addr}|${r.dst.len}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  ns.routes = [...dedup, ...user] as Draft<Route>[];
+  void w;
+}
+
+function primaryOf(ns: DNetns, a: IfAddr): IfAddr {
+  const net = networkOf(a.local, a.prefixLen);
+  return ns.addrs.find((x) => x.ifindex === a.ifindex && !x.secondary && x.prefixLen === a.prefixLen && networkOf(x.local, x.prefixLen) === net) ?? a;
+}
+
+function kroute(table: number, type: Route['type'], addr: number, len: number, oif: number, scope: RouteScope, src: number, origin: Origin): Route {
+  return { table, type, dst: { addr: networkOf(addr, len), len }, oif, prefsrc: src, metric: 0, scope, proto: 'kernel', onlink: false, origin };
+}
+
+function isKernelOwned(r: Route): boolean {
+  return r.proto === 'kernel';
+}
+
+/** Removes routes through a device (all but its local routes unless `all`), as NETDEV_DOWN does. */
+function removeRoutesVia(ns: DNetns, ifindex: number, all: boolean): void {
+  ns.routes = ns.routes.filter((r) => r.oif !== ifindex || (!all && r.type === 'local' && r.proto === 'kernel'));
+}
+
+function addrOp(w: DWorld, op: AddrOp): void {
+  const ns = nsOf(w, op);
+  const l = findLink(ns, op.dev, op.origin);
+  const existing = ns.addrs.findIndex((a) => a.ifindex === l.ifindex && a.local === op.local && a.prefixLen === op.prefixLen);
+  if (op.op === 'addr-del') {
+    const idx = existing >= 0 ? existing : ns.addrs.findIndex((a) => a.ifindex === l.ifindex && a.local === op.local);
+    if (idx < 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Cannot assign requested address');
+    const removed = ns.addrs[idx]!;
+    ns.addrs.splice(idx, 1);
+    // deleting a primary deletes its secondaries too (promote_secondaries is off by default)
+    if (!removed.secondary)
+      ns.addrs = ns.addrs.filter(
+        (a) => !(a.ifindex === l.ifindex && a.secondary && a.prefixLen === removed.prefixLen && networkOf(a.local, a.prefixLen) === networkOf(removed.local, removed.prefixLen)),
+      );
+    refreshKernelRoutes(w, ns);
+    return;
+  }
+  if (ns.addrs.some((a) => a.ifindex === l.ifindex && a.local === op.local))
+    throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+  const brd = op.broadcast === '+' ? broadcastOf(op.local, op.prefixLen) : op.broadcast;
+  addAddress(ns, {
+    ifindex: l.ifindex,
+    local: op.local,
+    prefixLen: op.prefixLen,
+    ...(brd !== undefined ? { broadcast: brd } : {}),
+    scope: op.scope ?? (op.local >>> 24 === 127 ? 'host' : 'global'),
+    secondary: false,
+    label: op.label ?? l.name,
+    origin: op.origin,
+  });
+  refreshKernelRoutes(w, ns);
+}
+
+// ---------------------------------------------------------------------------------------------
+// routes
+
+function routeOp(w: DWorld, op: RouteOp): void {
+  const ns = nsOf(w, op);
+  const table = op.table ?? (op.type === 'local' || op.type === 'broadcast' ? RT_TABLE.local : RT_TABLE.main);
+  let oif: number | undefined;
+  if (op.dev !== undefined) oif = findLink(ns, op.dev, op.origin).ifindex;
+
+  if (op.op === 'route-del') {
+    // fib_table_delete: the first route matching every attribute that was given
+    const idx = ns.routes.findIndex(
+      (r) =>
+        r.table === table &&
+        r.dst.addr === op.dst.addr &&
+        r.dst.len === op.dst.len &&
+        (op.type === 'unicast' || r.type === op.type) &&
+        (oif === undefined || r.oif === oif) &&
+        (op.via === undefined || r.via === op.via) &&
+        (op.metric === undefined || r.metric === op.metric),
+    );
+    if (idx < 0)
+      throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCDELRT: No such process' : 'RTNETLINK answers: No such process');
+    ns.routes.splice(idx, 1);
+    return;
+  }
+
+  const typeHasNexthop = op.type === 'unicast' || op.type === 'local' || op.type === 'broadcast';
+  let scope: RouteScope = op.scope ?? (op.type === 'local' ? 'host' : op.via !== undefined ? 'global' : typeHasNexthop ? 'link' : 'global');
+  if (op.syntax === 'net-tools' && op.via === undefined) scope = 'link';
+
+  if (typeHasNexthop) {
+    if (oif === undefined && op.via === undefined)
+      throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: No such device' : 'Error: Device for nexthop is not up.');
+    if (op.via !== undefined && !op.onlink) {
+      // fib_check_nh_v4_gw: the gateway must be reachable by a link-scope (on-link) route
+      const gw = gatewayRoute(ns, op.via, oif, table);
+      if (!gw)
+        throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: Network is unreachable' : 'Error: Nexthop has invalid gateway.');
+      oif ??= gw.oif;
+    }
+    const dev = ns.links.find((l) => l.ifindex === oif);
+    if (dev && !dev.up && !(op.type === 'local'))
+      throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: Network is down' : op.via !== undefined ? 'Error: Nexthop device is not up.' : 'Error: Device for nexthop is not up.');
+    if (op.onlink && dev && !dev.up) throw ConfigError.at(op.origin, 'kernel', 'Error: Nexthop device is not up.');
+  }
+  const route: Route = {
+    table,
+    type: op.type,
+    dst: op.dst,
+    ...(op.via !== undefined ? { via: op.via } : {}),
+    ...(oif !== undefined && typeHasNexthop ? { oif } : {}),
+    ...(op.src !== undefined ? { prefsrc: op.src } : {}),
+    metric: op.metric ?? 0,
+    scope,
+    proto: op.proto ?? (op.syntax === 'net-tools' ? 'boot' : 'boot'),
+    onlink: op.onlink ?? false,
+    origin: op.origin,
+  };
+  if (op.src !== undefined && !ns.addrs.some((a) => a.local === op.src))
+    throw ConfigError.at(op.origin, 'kernel', 'Error: Invalid prefsrc address.');
+
+  // same key = same table, dst, tos and priority (fib_table_insert)
+  const sameKey = (r: Route): boolean => r.table === table && r.dst.addr === op.dst.addr && r.dst.len === op.dst.len && r.metric === route.metric;
+  const idx = ns.routes.findIndex(sameKey);
+  switch (op.op) {
+    case 'route-add':
+      if (idx >= 0) throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
+      ns.routes.push(route as Draft<Route>);
+      return;
+    case 'route-append':
+      ns.routes.push(route as Draft<Route>);
+      return;
+    case 'route-replace':
+      if (idx >= 0) ns.routes[idx] = route as Draft<Route>;
+      else ns.routes.push(route as Draft<Route>);
+      return;
+    case 'route-change':
+      if (idx < 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: No such file or directory');
+      ns.routes[idx] = route as Draft<Route>;
+      return;
+  }
+}
+
+/** A route that puts `gw` on link (scope link, unicast) in `table` or main, through `oif` if given. */
+function gatewayRoute(ns: DNetns, gw: number, oif: number | undefined, table: number): Route | undefined {
+  let best: Route | undefined;
+  for (const r of ns.routes) {
+    if (r.table !== table && r.table !== RT_TABLE.main && r.table !== RT_TABLE.local) continue;
+    if (r.type !== 'unicast' || r.scope !== 'link' || r.via !== undefined) continue;
+    if (oif !== undefined && r.oif !== oif) continue;
+    if (!inPrefix(gw, r.dst)) continue;
+    if (!best || r.dst.len > best.dst.len) best = r;
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// policy rules
+
+function ruleOp(w: DWorld, op: RuleOp): void {
+  const ns = nsOf(w, op);
+  const table = op.action === 'lookup' ? (op.table ?? RT_TABLE.main) : 0;
+  if (op.op === 'rule-del') {
+    const idx = ns.rules.findIndex(
+      (r) =>
+        (op.priority === undefined || r.priority === op.priority) &&
+        r.not === op.not &&
+        sameOpt(r.from, op.from) &&
+        sameOpt(r.to, op.to) &&
+        (op.fwmark === undefined || (r.fwmark?.value === op.fwmark.value && r.fwmark?.mask === op.fwmark.mask)) &&
+        r.iif === op.iif &&
+        r.oif === op.oif &&
+        (op.table === undefined || r.table === table),
+    );
+    if (idx < 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: No such file or directory');
+    ns.rules.splice(idx, 1);
+    return;
+  }
+  // fib_default_rule_pref: without a priority, one below the first rule after priority 0
+  let priority = op.priority;
+  if (priority === undefined) {
+    const sorted = [...ns.rules].sort((a, b) => a.priority - b.priority);
+    const second = sorted.find((r, i) => i > 0 || r.priority !== 0);
+    priority = second && second.priority > 0 ? second.priority - 1 : 0;
+  }
+  const rule: FibRule = {
+    priority,
+    not: op.not,
+    ...(op.from ? { from: op.from } : {}),
+    ...(op.to ? { to: op.to } : {}),
+    ...(op.fwmark ? { fwmark: op.fwmark } : {}),
+    ...(op.iif !== undefined ? { iif: op.iif } : {}),
+    ...(op.oif !== undefined ? { oif: op.oif } : {}),
+    action: op.action,
+    table,
+    origin: op.origin,
+  };
+  // fib_nl_newrule inserts after the last rule with a priority <= the new one
+  let at = ns.rules.length;
+  for (let i = 0; i < ns.rules.length; i++) if (ns.rules[i]!.priority > priority) { at = i; break; }
+  ns.rules.splice(at, 0, rule as Draft<FibRule>);
+}
+
+function sameOpt(a: { addr: number; len: number } | undefined, b: { addr: number; len: number } | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.addr === b.addr && a.len === b.len;
+}
+
+// ---------------------------------------------------------------------------------------------
+// neighbours
+
+function neighOp(w: DWorld, op: NeighOp): void {
+  const ns = nsOf(w, op);
+  const l = findLink(ns, op.dev, op.origin);
+  const idx = ns.neighs.findIndex((n) => n.ifindex === l.ifindex && n.dst === op.dst);
+  if (op.op === 'neigh-del') {
+    if (idx < 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: No such file or directory');
+    ns.neighs.splice(idx, 1);
+    return;
+  }
+  if (op.op === 'neigh-add' && idx >= 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+  const n = { ifindex: l.ifindex, dst: op.dst, ...(op.lladdr !== undefined ? { lladdr: op.lladdr.toLowerCase() } : {}), state: op.state, origin: op.origin };
+  if (idx >= 0) ns.neighs[idx] = n;
+  else ns.neighs.push(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// sysctls
+
+function sysctlOp(w: DWorld, op: SysctlOp): void {
+  const ns = nsOf(w, op);
+  const k = classifySysctl(op.key);
+  if (!k)
+    throw ConfigError.at(
+      op.origin,
+      'unsupported',
+      `netpath does not model sysctl ${op.key} (modelled: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEV}.{forwarding,rp_filter,accept_local,route_localnet,arp_ignore,arp_announce,arp_filter,proxy_arp,...}, ${Object.keys(NS_SYSCTL_DEFAULTS).join(', ')})`,
+    );
+  switch (k.kind) {
+    case 'ipv6':
+      return; // IPv6 is not modelled at all; its settings cannot change an IPv4 packet's fate
+    case 'ns': {
+      if (k.key === 'net.bridge.bridge-nf-call-iptables' && !['0', '1'].includes(op.value.trim()))
+        throw ConfigError.at(op.origin, 'syntax', `invalid value "${op.value}" for ${op.key}`);
+      ns.sysctl[k.key] = op.value.trim();
+      return;
+    }
+    case 'forward-all': {
+      const v = devconfValue('forwarding', op.value);
+      if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
+      ns.confAll.forwarding = v;
+      ns.confDefault.forwarding = v;
+      for (const l of ns.links) l.conf.forwarding = v;
+      return;
+    }
+    case 'conf': {
+      const v = devconfValue(k.key, op.value);
+      if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
+      if (k.scope === 'all') ns.confAll[k.key] = v;
+      else {
+        ns.confDefault[k.key] = v;
+        for (const l of ns.links) if (!l.confSet.includes(k.key)) l.conf[k.key] = v;
+      }
+      return;
+    }
+    case 'devconf': {
+      const l = ns.links.find((x) => x.name === k.dev);
+      if (!l) throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
+      const v = devconfValue(k.key, op.value);
+      if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
+      l.conf[k.key] = v;
+      if (!l.confSet.includes(k.key)) l.confSet.push(k.key);
+      return;
+    }
+  }
+}

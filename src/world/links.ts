@@ -1,0 +1,54 @@
+/** Link-layer state derived from the world: carrier, bridge ports, veth peers, LAN neighbours. */
+import type { Link, NsId } from '../model/link.js';
+import type { Netns, World } from './types.js';
+
+export function linkByIndex(ns: Netns, ifindex: number): Link | undefined {
+  return ns.links.find((l) => l.ifindex === ifindex);
+}
+
+export function linkByName(ns: Netns, name: string): Link | undefined {
+  return ns.links.find((l) => l.name === name);
+}
+
+/**
+ * Whether the device has carrier (IFF_LOWER_UP): a veth when both ends are up, a bridge when one
+ * of its ports has carrier (a bridge without ports shows NO-CARRIER), a LAN NIC and dummy when up.
+ */
+export function hasCarrier(world: World, ns: Netns, link: Link): boolean {
+  if (!link.up) return false;
+  switch (link.kind) {
+    case 'loopback':
+    case 'dummy':
+    case 'nic':
+      return true;
+    case 'veth': {
+      if (!link.peer) return false;
+      const peer = peerOf(world, link);
+      return peer !== undefined && peer.link.up;
+    }
+    case 'bridge': {
+      // observed: a bridge without ports shows LOWER_UP (state UNKNOWN); with ports, it has
+      // carrier when one of them has
+      const ports = ns.links.filter((p) => p.master === link.ifindex);
+      return ports.length === 0 || ports.some((p) => hasCarrier(world, ns, p));
+    }
+  }
+}
+
+export function peerOf(world: World, link: Link): { ns: Netns; link: Link } | undefined {
+  if (!link.peer) return undefined;
+  const ns = world.netns[link.peer.ns];
+  const l = ns ? linkByIndex(ns, link.peer.ifindex) : undefined;
+  return ns && l ? { ns, link: l } : undefined;
+}
+
+/** `ip -br link` state column: UP, DOWN (also when up without carrier), or UNKNOWN (lo, dummy, a bridge without ports). */
+export function operState(world: World, ns: Netns, link: Link): string {
+  if (link.kind === 'loopback') return link.up ? 'UNKNOWN' : 'DOWN';
+  if (!link.up) return 'DOWN';
+  if (link.kind === 'dummy') return 'UNKNOWN';
+  if (link.kind === 'bridge' && !ns.links.some((p) => p.master === link.ifindex)) return 'UNKNOWN';
+  return hasCarrier(world, ns, link) ? 'UP' : 'DOWN';
+}
+
+export type { NsId };

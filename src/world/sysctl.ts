@@ -1,0 +1,121 @@
+/**
+ * The sysctls netpath models, with the defaults of a fresh kernel, and how a write propagates.
+ *
+ * Kernel facts (net/ipv4/devinet.c):
+ * - `net.ipv4.ip_forward` and `net.ipv4.conf.all.forwarding` are one setting; writing either calls
+ *   inet_forward_change(), which also writes conf.default.forwarding and every device's forwarding.
+ * - writing `conf.default.KEY` copies the value into every device that never had KEY written
+ *   explicitly (devinet_copy_dflt_conf); new devices start from conf.default.
+ * - the effective value for a device combines all and the device: rp_filter, arp_ignore,
+ *   arp_announce use the maximum (IN_DEV_MAXCONF); accept_local, route_localnet, proxy_arp,
+ *   arp_filter, send_redirects use OR (IN_DEV_ORCONF); forwarding is the device's own value.
+ */
+import type { DevConf } from '../model/link.js';
+
+export const DEVCONF_KEYS = [
+  'forwarding',
+  'rp_filter',
+  'accept_local',
+  'route_localnet',
+  'arp_ignore',
+  'arp_announce',
+  'arp_filter',
+  'proxy_arp',
+  'send_redirects',
+  'accept_redirects',
+] as const satisfies readonly (keyof DevConf)[];
+export type DevConfKey = (typeof DEVCONF_KEYS)[number];
+
+/** Kernel defaults (ipv4_devconf in net/ipv4/devinet.c): everything 0 but redirects. */
+export const DEFAULT_DEVCONF: DevConf = Object.freeze({
+  forwarding: 0,
+  rp_filter: 0,
+  accept_local: 0,
+  route_localnet: 0,
+  arp_ignore: 0,
+  arp_announce: 0,
+  arp_filter: 0,
+  proxy_arp: 0,
+  send_redirects: 1,
+  accept_redirects: 1,
+});
+
+const DEVCONF_RANGE: Readonly<Record<DevConfKey, readonly [number, number]>> = {
+  forwarding: [0, 1],
+  rp_filter: [0, 2],
+  accept_local: [0, 1],
+  route_localnet: [0, 1],
+  arp_ignore: [0, 8],
+  arp_announce: [0, 2],
+  arp_filter: [0, 1],
+  proxy_arp: [0, 1],
+  send_redirects: [0, 1],
+  accept_redirects: [0, 1],
+};
+
+/** Namespace-wide keys netpath models, with fresh-kernel defaults. */
+export const NS_SYSCTL_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
+  'net.ipv4.ip_local_port_range': '32768\t60999',
+  // br_netfilter: off unless the model says the host has it loaded (see docs/semantics.md)
+  'net.bridge.bridge-nf-call-iptables': '0',
+  'net.ipv4.neigh.default.mcast_solicit': '3',
+  'net.ipv4.neigh.default.ucast_solicit': '3',
+  'net.ipv4.neigh.default.retrans_time_ms': '1000',
+  'net.ipv4.icmp_echo_ignore_all': '0',
+  'net.ipv4.icmp_echo_ignore_broadcasts': '1',
+});
+
+export type SysctlKey =
+  | { readonly kind: 'forward-all' }
+  | { readonly kind: 'conf'; readonly scope: 'all' | 'default'; readonly key: DevConfKey }
+  | { readonly kind: 'devconf'; readonly dev: string; readonly key: DevConfKey }
+  | { readonly kind: 'ns'; readonly key: string }
+  | { readonly kind: 'ipv6' };
+
+/** Classifies a dotted sysctl key; undefined when netpath does not model it. */
+export function classifySysctl(key: string): SysctlKey | undefined {
+  if (key === 'net.ipv4.ip_forward') return { kind: 'forward-all' };
+  if (key.startsWith('net.ipv6.')) return { kind: 'ipv6' };
+  const m = /^net\.ipv4\.conf\.([^.]+)\.([a-z_]+)$/.exec(key);
+  if (m) {
+    const dev = m[1]!;
+    const k = m[2]! as DevConfKey;
+    if (!(DEVCONF_KEYS as readonly string[]).includes(k)) return undefined;
+    if (dev === 'all' && k === 'forwarding') return { kind: 'forward-all' };
+    if (dev === 'all' || dev === 'default') return { kind: 'conf', scope: dev, key: k };
+    return { kind: 'devconf', dev, key: k };
+  }
+  if (Object.hasOwn(NS_SYSCTL_DEFAULTS, key)) return { kind: 'ns', key };
+  return undefined;
+}
+
+/** Validates a value for a devconf key; returns the number or an error message. */
+export function devconfValue(key: DevConfKey, value: string): number | string {
+  if (!/^-?\d+$/.test(value.trim())) return `invalid value "${value}" for ${key}: not an integer`;
+  const n = Number(value.trim());
+  const [lo, hi] = DEVCONF_RANGE[key];
+  // the kernel clamps forwarding to 0/1 (any non-zero enables); others are stored as written
+  if (key === 'forwarding') return n !== 0 ? 1 : 0;
+  if (n < lo || n > hi) return `value ${n} out of range ${lo}..${hi} for ${key}`;
+  return n;
+}
+
+/** Effective per-device value as the kernel reads it (IN_DEV_MAXCONF / IN_DEV_ORCONF). */
+export function effectiveConf(all: DevConf, dev: DevConf, key: DevConfKey): number {
+  switch (key) {
+    case 'rp_filter':
+    case 'arp_ignore':
+    case 'arp_announce':
+      return Math.max(all[key], dev[key]);
+    case 'accept_local':
+    case 'route_localnet':
+    case 'proxy_arp':
+    case 'arp_filter':
+    case 'send_redirects':
+      return all[key] || dev[key] ? 1 : 0;
+    case 'accept_redirects':
+      return all[key] && dev[key] ? 1 : 0;
+    case 'forwarding':
+      return dev[key];
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The world: every namespace of every host, as the kernel would hold it after the runbooks ran.
+ * Immutable (frozen by immer); a runbook is a fold of Ops over it (apply.ts).
+ */
+import type { DevConf, IfAddr, Link, Neigh, NsId } from '../model/link.js';
+import type { Origin } from '../model/origin.js';
+import type { FibRule, Route } from '../route/types.js';
+import type { NfState } from '../netfilter/types.js';
+
+export interface Netns {
+  readonly id: NsId;
+  readonly host: string;
+  /** null for the host's root namespace */
+  readonly name: string | null;
+  /** `docker run` made it */
+  readonly container: boolean;
+  readonly links: readonly Link[];
+  readonly addrs: readonly IfAddr[];
+  /** every table: local (255), main (254), default (253) and user tables */
+  readonly routes: readonly Route[];
+  readonly rules: readonly FibRule[];
+  readonly neighs: readonly Neigh[];
+  /** net.ipv4.conf.all / conf.default */
+  readonly confAll: DevConf;
+  readonly confDefault: DevConf;
+  /** the rest of the namespace's sysctls we model (dotted keys), with kernel defaults filled in */
+  readonly sysctl: Readonly<Record<string, string>>;
+  readonly nf: NfState;
+  /** next ifindex the kernel would hand out in this namespace */
+  readonly nextIfindex: number;
+  readonly origin: Origin;
+}
+
+export interface Lan {
+  readonly name: string;
+  /** member NICs: namespace id and ifindex */
+  readonly ports: readonly { readonly ns: NsId; readonly ifindex: number }[];
+  readonly origin: Origin;
+}
+
+export interface Service {
+  readonly ns: NsId;
+  readonly proto: 'tcp' | 'udp';
+  readonly port: number;
+  /** bound address; undefined = INADDR_ANY */
+  readonly addr?: number;
+  readonly origin: Origin;
+}
+
+export interface World {
+  readonly hosts: readonly string[];
+  readonly netns: Readonly<Record<NsId, Netns>>;
+  readonly lans: Readonly<Record<string, Lan>>;
+  readonly services: readonly Service[];
+  /** `ip netns` names bound by `ln -s /proc/PID/ns/net /var/run/netns/NAME`, per host: name -> ns id */
+  readonly bindings: Readonly<Record<string, Readonly<Record<string, NsId>>>>;
+}
