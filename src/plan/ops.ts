@@ -62,7 +62,9 @@ export interface AddrOp extends OpBase {
   /** explicit `broadcast X` (or `brd +` => computed); undefined when not given */
   readonly broadcast?: Ipv4 | '+';
   readonly scope?: RouteScope;
-  /** whether the prefix length was written (`ip addr add 10.0.0.1 dev x` means /32) */
+  /** whether the prefix length was written (`ip addr add 10.0.0.1 dev x` means /32; for
+   *  `ip addr del 10.0.0.1 dev x` the kernel then deletes 10.0.0.1 whatever its prefix length) */
+  readonly hadLen?: boolean;
   readonly label?: string;
 }
 
@@ -95,6 +97,9 @@ export interface RuleOp extends OpBase {
   readonly action: RuleAction;
   /** for action 'lookup' (numeric table id) */
   readonly table?: number;
+  /** rule-del only: neither an action nor a table was written, so a rule with any action matches
+   *  (the kernel's rule lookup ignores action 0); `action` is then only a placeholder */
+  readonly anyAction?: boolean;
 }
 
 export interface NeighOp extends OpBase {

@@ -1,0 +1,536 @@
+/**
+ * A host's runbook -> Ops.
+ *
+ * src/plan/shell.ts splits the text into logical lines and commands; this module decides what
+ * each command means: it strips `sudo`, follows `ip netns exec NS` / `ip -n NS` into namespaces,
+ * and hands each command to its parser (ip.ts, nettools.ts, netfilter's iptables parsers, or the
+ * small ones below: sysctl, echo/tee into /proc/sys, docker, ln). Every command yields at least
+ * one Op (a NoopOp for look-only commands) or a ConfigError at its line: nothing is skipped.
+ */
+import { posix as path } from 'node:path';
+import { ConfigError } from '../model/errors.js';
+import type { Origin } from '../model/origin.js';
+import type { Op, SysctlOp } from './ops.js';
+import { parseIptablesArgs } from '../netfilter/parse.js';
+import { parseIptablesRestore } from '../netfilter/restore.js';
+import { fail, type Ctx } from './args.js';
+import { parseIp } from './ip.js';
+import { parseIfconfig, parseRoute } from './nettools.js';
+import { splitRunbook, type Pipeline, type Redirect, type SimpleCommand } from './shell.js';
+
+export interface RunbookSource {
+  /** host whose runbook this is */
+  readonly host: string;
+  /** file name used in origins and errors */
+  readonly file: string;
+  readonly text: string;
+  /** file line number of the text's first line (the runbook may sit inside a YAML block) */
+  readonly firstLine: number;
+  /** directory that relative paths in the runbook (iptables-restore < FILE) are resolved against */
+  readonly baseDir: string;
+}
+
+export interface RunbookIo {
+  readFile(path: string): string;
+}
+
+/** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
+export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
+  const ops: Op[] = [];
+  for (const line of splitRunbook(src.text, src.file, src.firstLine)) {
+    const origin: Origin = { file: line.file, line: line.line, text: line.text };
+    const ctx: Ctx = { host: src.host, ns: null, origin };
+    const env: Env = { src, io };
+    let skipNext = false;
+    for (const p of line.pipelines) {
+      if (skipNext) {
+        // `a || b`: netpath assumes every command succeeds, so b never runs; it must be harmless
+        const inner = runPipeline(p, ctx, env);
+        if (inner.some((o) => o.op !== 'noop')) {
+          return fail(ctx, 'unsupported', `"${p.commands[0]?.argv.join(' ')}" after "||" runs only if the command before it fails; netpath assumes commands succeed: remove it`);
+        }
+        ops.push(noopOp(ctx, 'runs only if the previous command fails'));
+      } else {
+        ops.push(...runPipeline(p, ctx, env));
+      }
+      skipNext = p.next === '||';
+    }
+  }
+  return ops;
+}
+
+interface Env {
+  readonly src: RunbookSource;
+  readonly io: RunbookIo;
+}
+
+const LOOK = 'look-only command';
+
+function noopOp(ctx: Ctx, why: string): Op {
+  return { op: 'noop', host: ctx.host, ns: ctx.ns, origin: ctx.origin, why };
+}
+
+/** Commands that only read and print; a runbook may contain them anywhere. */
+const LOOK_ONLY = new Set([
+  'tcpdump', 'curl', 'ping', 'wget', 'nc', 'ncat', 'netcat', 'telnet', 'cat', 'ls', 'ss', 'netstat', 'traceroute',
+  'tracepath', 'mtr', 'dig', 'nslookup', 'host', 'grep', 'egrep', 'fgrep', 'head', 'tail', 'wc', 'sort', 'uniq',
+  'less', 'more', 'cut', 'awk', 'jq', 'column', 'true', ':', 'sleep', 'date', 'hostname', 'whoami', 'id', 'uname',
+  'pwd', 'ps', 'arping', 'ethtool', 'lsmod', 'which', 'clear', 'history',
+]);
+
+/** Filters a pipeline may send look-only output through. */
+function isLookOnly(ops: readonly Op[]): boolean {
+  return ops.every((o) => o.op === 'noop');
+}
+
+function runPipeline(p: Pipeline, ctx: Ctx, env: Env): Op[] {
+  const cmds = p.commands;
+  if (cmds.length === 1) return runCommand(cmds[0]!, ctx, env, undefined);
+  // `echo V | tee /proc/sys/...`: the only pipeline that changes state
+  const out: Op[] = [];
+  let stdin: string | undefined; // what the previous command prints, when netpath knows it
+  for (let k = 0; k < cmds.length; k++) {
+    const c = cmds[k]!;
+    const ops = runCommand(c, ctx, env, k === 0 ? undefined : stdin === undefined ? { unknown: true } : { text: stdin });
+    if (k < cmds.length - 1 && !isLookOnly(ops)) {
+      return fail(ctx, 'unsupported', `"${c.argv.join(' ')}" changes state and sends its output into a pipe; netpath models only look-only pipelines and "echo V | tee /proc/sys/..."`);
+    }
+    stdin = echoOutput(stripSudo(c.argv, ctx));
+    out.push(...ops);
+  }
+  return out;
+}
+
+/** What `echo`/`printf` prints (without the trailing newline), or undefined for other commands. */
+function echoOutput(argv: readonly string[]): string | undefined {
+  const name = argv[0];
+  if (name === 'echo') {
+    let k = 1;
+    while (k < argv.length && /^-[neE]+$/.test(argv[k]!)) k++;
+    return argv.slice(k).join(' ');
+  }
+  if (name === 'printf' && argv.length === 2 && !argv[1]!.includes('%')) return argv[1]!.replace(/\\n$/, '');
+  return undefined;
+}
+
+/** `sudo [-E] [-H] [-n] [-u root] CMD` -> CMD. */
+function stripSudo(argv: readonly string[], ctx: Ctx): readonly string[] {
+  let a = argv;
+  while (a[0] === 'sudo') {
+    let k = 1;
+    for (;;) {
+      const o = a[k];
+      if (o === undefined) return fail(ctx, 'syntax', 'usage: sudo COMMAND');
+      if (o === '-E' || o === '-H' || o === '-n' || o === '--preserve-env' || o === '--non-interactive') k++;
+      else if (o === '-u' || o === '--user') {
+        const u = a[k + 1];
+        if (u !== 'root' && u !== '#0' && u !== '0') return fail(ctx, 'unsupported', `"sudo -u ${u ?? ''}": netpath runs every command as root`);
+        k += 2;
+      } else if (o === '--') {
+        k++;
+        break;
+      } else if (o.startsWith('-')) return fail(ctx, 'unsupported', `"sudo ${o}" is not supported; write "sudo COMMAND"`);
+      else break;
+    }
+    a = a.slice(k);
+  }
+  return a;
+}
+
+interface Stdin {
+  readonly text?: string;
+  readonly unknown?: true;
+}
+
+const PROC_SYS = '/proc/sys/';
+
+/** `/proc/sys/net/ipv4/conf/eth0.100/rp_filter` -> `net.ipv4.conf.eth0/100.rp_filter` (sysctl's spelling). */
+export function procPathToKey(p: string): string {
+  return p
+    .slice(PROC_SYS.length)
+    .split('/')
+    .filter((c) => c !== '')
+    .map((c) => c.replace(/\./g, '/'))
+    .join('.');
+}
+
+/** Runs one simple command; `stdin` is set when the command reads a pipe. */
+function runCommand(cmd: SimpleCommand, ctx: Ctx, env: Env, stdin: Stdin | undefined): Op[] {
+  // Redirections are opened by the shell, in the shell's namespace (the host's root), before the
+  // command runs: `ip netns exec ns1 echo 1 > /proc/sys/...` writes the ROOT namespace's sysctl.
+  let procWrite: { key: string; ns: string | null } | undefined;
+  let input: string | undefined;
+  let fileOut: string | undefined;
+  for (const r of cmd.redirects) {
+    if (r.op === '>&') {
+      if (!/^\d+$/.test(r.target) && r.target !== '-') return fail(ctx, 'unsupported', `redirection ">&${r.target}" is not supported`);
+      continue;
+    }
+    if (r.target === '/dev/null') continue;
+    if (r.op === '<') {
+      if (r.fd !== 0) return fail(ctx, 'unsupported', `redirection "${r.fd}<" is not supported`);
+      input = r.target;
+      continue;
+    }
+    if (r.target.startsWith(PROC_SYS) && r.fd === 1) {
+      if (procWrite !== undefined) return fail(ctx, 'unsupported', 'two redirections into /proc/sys on one command');
+      procWrite = { key: procPathToKey(r.target), ns: ctx.ns };
+      continue;
+    }
+    if (r.target.startsWith('/proc/')) return fail(ctx, 'unsupported', `writing ${r.target} is not modelled by netpath`);
+    fileOut = r.target;
+  }
+  return dispatch(stripSudo(cmd.argv, ctx), ctx, env, { procWrite, input, fileOut, stdin });
+}
+
+interface Io {
+  readonly procWrite: { key: string; ns: string | null } | undefined;
+  readonly input: string | undefined;
+  readonly fileOut: string | undefined;
+  readonly stdin: Stdin | undefined;
+}
+
+function dispatch(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[] {
+  const ops = dispatchInner(argv, ctx, env, io);
+  if (io.fileOut !== undefined && !isLookOnly(ops)) {
+    return fail(ctx, 'unsupported', `redirecting the output of a state-changing command into a file ("${io.fileOut}") is not supported`);
+  }
+  return ops;
+}
+
+function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[] {
+  const name0 = argv[0];
+  if (name0 === undefined) return fail(ctx, 'syntax', 'empty command');
+  const name = name0.includes('/') ? path.basename(name0) : name0;
+  const nested = (inner: readonly string[], c: Ctx): Op[] => dispatch(stripSudo(inner, c), c, env, io);
+
+  if (io.procWrite !== undefined && name !== 'echo' && name !== 'printf' && !(name === 'ip' && argv.includes('exec'))) {
+    return fail(ctx, 'unsupported', `only "echo VALUE > /proc/sys/..." is modelled, not "${name} ... > /proc/sys/..."`);
+  }
+  if (io.input !== undefined && !name.startsWith('iptables') && !(name === 'ip' && argv.includes('exec'))) {
+    if (LOOK_ONLY.has(name)) return [noopOp(ctx, LOOK)];
+    return fail(ctx, 'unsupported', `input redirection ("< ${io.input}") is only modelled for iptables-restore`);
+  }
+
+  switch (name) {
+    case 'ip':
+      return parseIp(argv, ctx, nested);
+    case 'route':
+      return parseRoute(argv, ctx);
+    case 'ifconfig':
+      return parseIfconfig(argv, ctx);
+    case 'sysctl':
+      return parseSysctl(argv, ctx);
+    case 'echo':
+    case 'printf': {
+      if (io.procWrite === undefined) return [noopOp(ctx, LOOK)];
+      const v = echoOutput([name, ...argv.slice(1)]);
+      if (v === undefined) return fail(ctx, 'unsupported', `"printf" with a format is not supported; write "echo VALUE > ..."`);
+      return [sysctlOp(ctx, io.procWrite.ns, io.procWrite.key, v)];
+    }
+    case 'tee':
+      return parseTee(argv, ctx, io);
+    case 'iptables':
+    case 'iptables-legacy':
+    case 'iptables-nft': {
+      const cmd = parseIptablesArgs(argv.slice(1), ctx.origin);
+      if (cmd.cmd === 'show') return [noopOp(ctx, LOOK)];
+      return [{ op: 'iptables', host: ctx.host, ns: ctx.ns, origin: ctx.origin, ...cmd }];
+    }
+    case 'iptables-restore':
+    case 'iptables-legacy-restore':
+    case 'iptables-nft-restore':
+      return parseRestore(argv, ctx, env, io);
+    case 'iptables-save':
+    case 'iptables-legacy-save':
+    case 'iptables-nft-save':
+      return [noopOp(ctx, io.fileOut !== undefined ? `look-only command (writes ${io.fileOut}, not kernel state)` : LOOK)];
+    case 'ip6tables':
+    case 'ip6tables-restore':
+    case 'ip6tables-save':
+    case 'ip6tables-legacy':
+    case 'ip6tables-nft':
+      return fail(ctx, 'unsupported', `IPv6 is not modelled by netpath ("${name}")`);
+    case 'nft':
+      if (argv[1] === 'list') return [noopOp(ctx, LOOK)];
+      return fail(ctx, 'unsupported', '"nft" rulesets are not modelled by netpath; write the rules with iptables');
+    case 'docker':
+      return parseDocker(argv, ctx, nested);
+    case 'ln':
+      return parseLn(argv, ctx);
+    case 'mkdir':
+      return [noopOp(ctx, 'creates a directory; no effect on network state')];
+    case 'set':
+      if (argv.slice(1).every((a) => /^[-+][euxvo]+$/.test(a) || a === 'pipefail')) return [noopOp(ctx, 'shell option')];
+      return fail(ctx, 'unsupported', `"set ${argv.slice(1).join(' ')}" is not supported`);
+    case 'arp':
+      if (argv.slice(1).every((a) => /^-[anve]+$/.test(a))) return [noopOp(ctx, LOOK)];
+      return fail(ctx, 'unsupported', '"arp" changes are not modelled; use "ip neigh add|replace|del"');
+    case 'conntrack':
+      if (argv[1] === '-L' || argv[1] === '--dump') return [noopOp(ctx, LOOK)];
+      return fail(ctx, 'unsupported', '"conntrack" changes are not modelled by netpath');
+    case 'brctl':
+      if (argv[1] === 'show' || argv[1] === 'showmacs') return [noopOp(ctx, LOOK)];
+      return fail(ctx, 'unsupported', '"brctl" is not modelled; use "ip link add BR type bridge" and "ip link set DEV master BR"');
+    case 'modprobe':
+      return fail(ctx, 'unsupported', `loading kernel modules ("modprobe ${argv.slice(1).join(' ')}") is not modelled; describe the host's modules in the model file`);
+    default:
+      if (LOOK_ONLY.has(name)) return [noopOp(ctx, LOOK)];
+      return fail(ctx, 'unsupported', `command "${name}" is not modelled by netpath`);
+  }
+}
+
+function sysctlOp(ctx: Ctx, ns: string | null, key: string, value: string): SysctlOp {
+  return { op: 'sysctl', host: ctx.host, ns, origin: ctx.origin, key, value: value.trim() };
+}
+
+/** procps-ng sysctl: `sysctl [-w] [-q] [-e] KEY=VALUE...`, `sysctl KEY` (read). */
+function parseSysctl(argv: readonly string[], ctx: Ctx): Op[] {
+  let write = false;
+  const ops: Op[] = [];
+  let reads = 0;
+  for (const a of argv.slice(1)) {
+    if (a.startsWith('-') && !a.includes('=')) {
+      if (a === '-w' || a === '--write') write = true;
+      else if (['-q', '--quiet', '-e', '--ignore', '-n', '--values', '-N', '--names', '-b', '--binary'].includes(a)) continue;
+      else if (['-a', '-A', '-X', '--all'].includes(a)) reads++;
+      else if (a.startsWith('-p') || a === '--load' || a.startsWith('--load=') || a === '--system') {
+        return fail(ctx, 'unsupported', `"sysctl ${a}" reads settings from files; write the settings as "sysctl -w KEY=VALUE" lines`);
+      } else if (/^-[wqenNb]+$/.test(a)) {
+        if (a.includes('w')) write = true;
+      } else return fail(ctx, 'syntax', `sysctl: invalid option -- '${a.replace(/^-+/, '')}'`);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq < 0) {
+      if (write) return fail(ctx, 'syntax', `sysctl: "${a}" must be of the form name=value (procps-ng answers: command line(0): invalid syntax)`);
+      reads++;
+      continue;
+    }
+    const rawKey = a.slice(0, eq).trim();
+    const value = a.slice(eq + 1).trim();
+    if (rawKey === '') return fail(ctx, 'syntax', `sysctl: malformed setting "${a}"`);
+    const key = rawKey.includes('/') ? procPathToKey(PROC_SYS + rawKey.replace(/^\/?(proc\/sys\/)?/, '')) : rawKey;
+    ops.push(sysctlOp(ctx, ctx.ns, key, value));
+  }
+  if (ops.length === 0) return [noopOp(ctx, reads > 0 ? LOOK : 'sysctl without arguments prints its usage')];
+  return ops;
+}
+
+/** `echo V | tee [-a] /proc/sys/...`: the value comes from the pipe; tee runs in its own namespace. */
+function parseTee(argv: readonly string[], ctx: Ctx, io: Io): Op[] {
+  const files = argv.slice(1).filter((a) => !/^-[aip]+$/.test(a) && a !== '--append');
+  const proc = files.filter((f) => f.startsWith(PROC_SYS));
+  if (proc.length === 0) return [noopOp(ctx, 'writes a file; no effect on network state')];
+  if (io.stdin?.text === undefined) {
+    return fail(ctx, 'unsupported', `"tee ${proc[0]}" needs its value from "echo VALUE |" on the same line`);
+  }
+  const v = io.stdin.text;
+  return proc.map((f) => sysctlOp(ctx, ctx.ns, procPathToKey(f), v));
+}
+
+function parseRestore(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[] {
+  let noflush = false;
+  let fileArg: string | undefined;
+  for (let k = 1; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a === '-n' || a === '--noflush') noflush = true;
+    else if (a === '-v' || a === '--verbose' || a === '-w' || a === '--wait' || a === '-c' || a === '--counters') continue;
+    else if (a === '-t' || a === '--test') return [noopOp(ctx, 'iptables-restore --test only checks the file')];
+    else if (a.startsWith('-')) return fail(ctx, 'unsupported', `iptables-restore option "${a}" is not modelled`);
+    else if (fileArg !== undefined) return fail(ctx, 'syntax', `iptables-restore: unexpected argument "${a}"`);
+    else fileArg = a;
+  }
+  const file = fileArg ?? io.input;
+  if (file === undefined) {
+    return fail(ctx, 'unsupported', 'iptables-restore reads the rules from its input; write "iptables-restore < FILE" with FILE next to the model');
+  }
+  if (fileArg !== undefined && io.input !== undefined) return fail(ctx, 'syntax', 'iptables-restore: both a file argument and "<" input');
+  if (path.isAbsolute(file)) {
+    return fail(
+      ctx,
+      'unsupported',
+      `iptables-restore from the absolute path ${file} would read this machine's file, not the host's; put the file next to the model and use a relative path`,
+    );
+  }
+  const full = path.join(env.src.baseDir, file);
+  let text: string;
+  try {
+    text = env.io.readFile(full);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw ConfigError.at(ctx.origin, 'file', `iptables-restore: cannot read ${full}: ${why}`);
+  }
+  const tables = parseIptablesRestore(text, full);
+  return [{ op: 'iptables-restore', host: ctx.host, ns: ctx.ns, origin: ctx.origin, file: full, noflush, tables }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker
+
+/** `docker run` options that take a value and do not touch networking. */
+const DOCKER_VALUE_OK = new Set([
+  '-e', '--env', '--env-file', '-v', '--volume', '--mount', '-w', '--workdir', '-u', '--user', '--restart',
+  '--entrypoint', '-l', '--label', '--cap-add', '--cap-drop', '-m', '--memory', '--cpus', '--pull', '--platform',
+  '--log-driver', '--log-opt', '--ulimit', '--tmpfs', '--shm-size', '--stop-signal', '--security-opt', '--expose',
+  '-h', '--hostname', '--label-file', '--stop-timeout', '--cpu-shares', '-c',
+]);
+const DOCKER_BOOL_OK = new Set(['-d', '--detach', '--rm', '-i', '--interactive', '-t', '--tty', '--init', '--privileged', '--read-only']);
+/** Options that change the container's network: refused with a reason. */
+const DOCKER_VALUE_NET = new Set([
+  '-p', '--publish', '--dns', '--dns-search', '--dns-option', '--add-host', '--ip', '--ip6', '--mac-address',
+  '--sysctl', '--network-alias', '--link', '--pid', '--ipc', '--uts', '--userns', '--net-alias',
+]);
+
+function parseDocker(argv: readonly string[], ctx: Ctx, nested: (a: readonly string[], c: Ctx) => Op[]): Op[] {
+  let k = 1;
+  while (k < argv.length && argv[k]!.startsWith('-')) {
+    const o = argv[k]!;
+    if (o === '-H' || o === '--host' || o === '--context' || o === '-c') {
+      return fail(ctx, 'unsupported', `"docker ${o}" talks to another daemon; netpath models the local host only`);
+    }
+    k++;
+  }
+  let sub = argv[k];
+  if (sub === 'container') {
+    k++;
+    sub = argv[k];
+    if (sub === 'ls') sub = 'ps';
+  }
+  const rest = argv.slice(k + 1);
+  switch (sub) {
+    case undefined:
+      return fail(ctx, 'syntax', 'docker: a command is required');
+    case 'run':
+      return dockerRun(rest, ctx);
+    case 'exec':
+      return dockerExec(rest, ctx, nested);
+    case 'inspect':
+    case 'ps':
+    case 'logs':
+    case 'images':
+    case 'image':
+    case 'version':
+    case 'info':
+    case 'top':
+    case 'stats':
+    case 'port':
+    case 'pull':
+      return [noopOp(ctx, LOOK)];
+    case 'network':
+      if (rest[0] === 'ls' || rest[0] === 'inspect' || rest[0] === 'list') return [noopOp(ctx, LOOK)];
+      return fail(ctx, 'unsupported', `"docker network ${rest[0] ?? ''}": docker networks are not modelled; use --network none and build the network with ip`);
+    case 'stop':
+    case 'kill':
+    case 'rm':
+    case 'restart':
+    case 'start':
+    case 'pause':
+    case 'unpause':
+    case 'create':
+      return fail(ctx, 'unsupported', `"docker ${sub}" is not modelled by netpath (only "docker run --network none")`);
+    default:
+      return fail(ctx, 'unsupported', `"docker ${sub}" is not modelled by netpath`);
+  }
+}
+
+function dockerRun(args: readonly string[], ctx: Ctx): Op[] {
+  let name: string | undefined;
+  let network: string | undefined;
+  let k = 0;
+  while (k < args.length) {
+    const w = args[k]!;
+    if (!w.startsWith('-') || w === '-') break;
+    k++;
+    if (w === '--') break;
+    let opt = w;
+    let val: string | undefined;
+    const eq = w.indexOf('=');
+    if (w.startsWith('--') && eq > 0) {
+      opt = w.slice(0, eq);
+      val = w.slice(eq + 1);
+    }
+    const needValue = (): string => {
+      if (val !== undefined) return val;
+      const v = args[k];
+      if (v === undefined) return fail(ctx, 'syntax', `docker: flag needs an argument: ${opt}`);
+      k++;
+      return v;
+    };
+    if (opt === '--name') name = needValue();
+    else if (opt === '--network' || opt === '--net') network = needValue();
+    else if (DOCKER_BOOL_OK.has(opt)) {
+      if (val !== undefined && val !== 'true') return fail(ctx, 'unsupported', `docker run ${w} is not supported`);
+    } else if (DOCKER_VALUE_OK.has(opt)) needValue();
+    else if (DOCKER_VALUE_NET.has(opt) || opt === '-P' || opt === '--publish-all') {
+      return fail(ctx, 'unsupported', `docker run ${opt} changes the container's network, which netpath does not model`);
+    } else if (/^-[dit]+$/.test(opt)) {
+      /* bundled short booleans: -dit */
+    } else if (/^-[dit]*[ehlmuvwp]/.test(opt) && !opt.startsWith('--')) {
+      return fail(ctx, 'unsupported', `bundled docker flags "${opt}" with a value are not supported; write them separately`);
+    } else return fail(ctx, 'unsupported', `docker run option "${opt}" is not modelled by netpath`);
+  }
+  const image = args[k];
+  if (image === undefined) return fail(ctx, 'syntax', '"docker run" requires at least 1 argument (the image)');
+  if (network === undefined) {
+    return fail(
+      ctx,
+      'unsupported',
+      'docker run without --network none attaches the default bridge (docker0 and its NAT rules), which netpath does not model; add --network none and wire the container with ip',
+    );
+  }
+  if (network !== 'none') {
+    return fail(ctx, 'unsupported', `docker network mode "${network}" is not modelled; only --network none is`);
+  }
+  if (name === undefined) return fail(ctx, 'unsupported', 'docker run without --name gets a random name; name the container with --name');
+  return [{ op: 'docker-run', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name, image }];
+}
+
+/** `docker exec [-it] NAME CMD`: look-only commands are fine; changes lack CAP_NET_ADMIN in a default container. */
+function dockerExec(args: readonly string[], ctx: Ctx, nested: (a: readonly string[], c: Ctx) => Op[]): Op[] {
+  let k = 0;
+  while (k < args.length && args[k]!.startsWith('-')) {
+    const o = args[k]!;
+    k++;
+    if (['-e', '--env', '-u', '--user', '-w', '--workdir', '--env-file'].includes(o)) k++;
+    else if (!/^-[dit]+$/.test(o) && !['--interactive', '--tty', '--detach', '--privileged'].includes(o) && !o.includes('=')) {
+      return fail(ctx, 'unsupported', `docker exec option "${o}" is not supported`);
+    }
+  }
+  const container = args[k];
+  const cmd = args.slice(k + 1);
+  if (container === undefined || cmd.length === 0) return fail(ctx, 'syntax', '"docker exec" requires at least 2 arguments');
+  const inner = nested(cmd, { ...ctx, ns: container });
+  if (!isLookOnly(inner)) {
+    return fail(
+      ctx,
+      'unsupported',
+      `"docker exec ${container} ${cmd.join(' ')}" changes the container's network; a default container lacks CAP_NET_ADMIN: configure it from the host with "ip netns exec ${container} ..."`,
+    );
+  }
+  return inner.map((o) => ({ ...o, ns: ctx.ns }));
+}
+
+/** `ln -s /proc/PID/ns/net /var/run/netns/NAME` (also /run/netns, -sf). */
+function parseLn(argv: readonly string[], ctx: Ctx): Op[] {
+  let symbolic = false;
+  const pos: string[] = [];
+  for (const a of argv.slice(1)) {
+    if (/^-[sfnvT]+$/.test(a)) {
+      if (a.includes('s')) symbolic = true;
+    } else if (a === '--symbolic') symbolic = true;
+    else if (a === '--force' || a === '--no-dereference') continue;
+    else if (a.startsWith('-')) return fail(ctx, 'unsupported', `ln option "${a}" is not supported`);
+    else pos.push(a);
+  }
+  const [target, link] = pos;
+  const m = target === undefined ? null : /^\/proc\/(\d+)\/ns\/net$/.exec(target);
+  const l = link === undefined ? null : /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(link);
+  if (pos.length !== 2 || !m || !l) {
+    return fail(ctx, 'unsupported', '"ln" is only modelled as "ln -s /proc/PID/ns/net /var/run/netns/NAME"');
+  }
+  if (!symbolic) return fail(ctx, 'kernel', `ln: failed to create hard link '${link}' => '${target}': Invalid cross-device link`);
+  return [{ op: 'netns-bind', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name: l[1]!, pid: m[1]! }];
+}
+
+export type { Redirect };

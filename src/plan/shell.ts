@@ -1,0 +1,347 @@
+/**
+ * The shell layer of a runbook: physical lines -> logical lines -> commands with argv.
+ *
+ * A runbook is what an admin is about to paste into a root shell, so this module implements the
+ * small, well-defined part of POSIX sh that such text uses, and refuses the rest with a
+ * ConfigError instead of guessing:
+ *
+ *  - Prompts. A line may start with a prompt copied from a terminal: `$ `, `user@host:~$ `,
+ *    `root@host:~# `, `[root@host ~]# `. The prompt is removed. A bare `# ` at the start of a line
+ *    is ALWAYS a comment (that is what the shell makes of it), never a root prompt.
+ *    When at least one line of a runbook carries a prompt, the runbook is "prompted": a line
+ *    without a prompt that is not blank, not a comment and not a continuation is command output
+ *    pasted by mistake, and is an error (never silently skipped).
+ *  - Backslash-newline joins physical lines; the logical line keeps the first line's number.
+ *  - Words: 'single quotes', "double quotes" (with \\ \" \$ \` escapes), backslash escapes.
+ *    An unterminated quote is a 'syntax' error.
+ *  - `#` at the start of a word starts a comment.
+ *  - Operators: `|` (pipeline), `;`, `&&`, `||`, `&` (command lists). Redirections `>`, `>>`, `<`,
+ *    optionally with a file-descriptor number (`2>`), and `>&N` duplications.
+ *  - Refused ('unsupported'): `$` expansions and command substitution, backquotes, here-documents,
+ *    subshells and brace groups. Glob characters are kept literally (nothing is expanded).
+ */
+import { ConfigError } from '../model/errors.js';
+
+/** One redirection of a simple command. `fd` is the file descriptor it applies to. */
+export interface Redirect {
+  readonly op: '>' | '>>' | '<' | '>&';
+  readonly fd: number;
+  /** file name, or the fd number for `>&` */
+  readonly target: string;
+}
+
+/** A simple command: words and redirections. */
+export interface SimpleCommand {
+  readonly argv: readonly string[];
+  readonly redirects: readonly Redirect[];
+}
+
+/** Commands joined by `|`. */
+export interface Pipeline {
+  readonly commands: readonly SimpleCommand[];
+  /** the list operator that FOLLOWS this pipeline (';' for the last one) */
+  readonly next: ';' | '&&' | '||' | '&';
+}
+
+/** One logical line of a runbook (continuations joined). */
+export interface LogicalLine {
+  readonly file: string;
+  /** file line number of the first physical line */
+  readonly line: number;
+  /** the line as written, without the prompt; continuation lines joined with a space */
+  readonly text: string;
+  readonly pipelines: readonly Pipeline[];
+}
+
+/** Prompts copied from a terminal. `# ` alone is deliberately absent: it is a comment. */
+const PROMPTS: readonly RegExp[] = [
+  /^\$ /, // $ cmd
+  /^\$$/, // a bare "$" line (empty prompt)
+  /^[A-Za-z_][\w.-]*@[\w.-]+:[^\s#$]*[#$] /, // root@web2:~# cmd, user@host:/tmp$ cmd
+  /^\[[A-Za-z_][\w.-]*@[\w.-]+(?: [^\]]*)?\][#$] /, // [root@web2 ~]# cmd
+];
+
+function stripPrompt(line: string): string | undefined {
+  for (const re of PROMPTS) {
+    const m = re.exec(line);
+    if (m) return line.slice(m[0].length);
+  }
+  return undefined;
+}
+
+/** Whether a physical line ends in an unescaped backslash outside single quotes (a continuation). */
+function continues(line: string): boolean {
+  let n = 0;
+  for (let i = line.length - 1; i >= 0 && line[i] === '\\'; i--) n++;
+  if (n % 2 === 0) return false;
+  // a backslash inside single quotes does not continue; count quote state up to the end
+  let inSingle = false;
+  let inDouble = false;
+  for (let i = 0; i < line.length - 1; i++) {
+    const c = line[i];
+    if (inSingle) {
+      if (c === "'") inSingle = false;
+    } else if (c === '\\') {
+      i++;
+    } else if (c === "'" && !inDouble) {
+      inSingle = true;
+    } else if (c === '"') {
+      inDouble = !inDouble;
+    } else if (c === '#' && !inDouble && (i === 0 || /\s/.test(line[i - 1]!))) {
+      return false; // the backslash is inside a comment
+    }
+  }
+  return !inSingle;
+}
+
+/**
+ * Splits runbook text into logical lines and parses each into pipelines.
+ * `firstLine` is the file line number of the text's first line.
+ */
+export function splitRunbook(text: string, file: string, firstLine: number): LogicalLine[] {
+  const physical = text.split(/\r?\n/);
+  const prompted = physical.some((l) => stripPrompt(l) !== undefined);
+  const out: LogicalLine[] = [];
+  for (let i = 0; i < physical.length; i++) {
+    const lineNo = firstLine + i;
+    const raw = physical[i]!;
+    let body: string;
+    const afterPrompt = stripPrompt(raw);
+    if (afterPrompt !== undefined) body = afterPrompt;
+    else {
+      const t = raw.trim();
+      if (t === '' || t.startsWith('#')) continue;
+      if (prompted) {
+        throw new ConfigError(
+          'syntax',
+          file,
+          lineNo,
+          'line has no "$ " prompt in a runbook whose commands carry one; command output pasted by mistake? ' +
+            'Remove it, or comment it out with "#"',
+          raw.trim(),
+        );
+      }
+      body = raw;
+    }
+    // join continuations
+    const parts: string[] = [];
+    let cur = body;
+    while (continues(cur) && i + 1 < physical.length) {
+      parts.push(cur.slice(0, -1));
+      i++;
+      cur = physical[i]!;
+      // a continuation line may repeat the prompt's secondary form "> "
+      if (cur.startsWith('> ')) cur = cur.slice(2);
+    }
+    if (continues(cur)) cur = cur.slice(0, -1); // backslash at end of text: nothing follows
+    parts.push(cur);
+    const code = parts.join('\n');
+    const shown = parts.map((p, k) => (k === 0 ? p.trimEnd() : p.trim())).join(' ').trim();
+    if (shown === '' || shown.startsWith('#')) continue;
+    const pipelines = parseShell(code, file, lineNo, shown);
+    if (pipelines.length === 0) continue;
+    out.push({ file, line: lineNo, text: shown, pipelines });
+  }
+  return out;
+}
+
+type Token =
+  | { readonly kind: 'word'; readonly value: string }
+  | { readonly kind: 'op'; readonly value: '|' | ';' | '&&' | '||' | '&' }
+  | { readonly kind: 'redir'; readonly op: Redirect['op']; readonly fd: number };
+
+/** Tokenises one logical line (which may contain "\n" from continuations: they are word breaks). */
+export function tokenize(code: string, file: string, line: number, text: string): Token[] {
+  const err = (code_: 'syntax' | 'unsupported', msg: string): ConfigError =>
+    new ConfigError(code_, file, line, msg, text);
+  const toks: Token[] = [];
+  let i = 0;
+  const n = code.length;
+  while (i < n) {
+    const c = code[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === '#') break; // comment to end of line
+    // operators
+    if (c === '|') {
+      if (code[i + 1] === '|') {
+        toks.push({ kind: 'op', value: '||' });
+        i += 2;
+      } else {
+        if (code[i + 1] === '&') throw err('unsupported', 'the "|&" operator is not supported');
+        toks.push({ kind: 'op', value: '|' });
+        i++;
+      }
+      continue;
+    }
+    if (c === '&') {
+      if (code[i + 1] === '&') {
+        toks.push({ kind: 'op', value: '&&' });
+        i += 2;
+      } else if (code[i + 1] === '>') {
+        throw err('unsupported', 'the "&>" redirection is not supported; write "> FILE 2>&1"');
+      } else {
+        toks.push({ kind: 'op', value: '&' });
+        i++;
+      }
+      continue;
+    }
+    if (c === ';') {
+      if (code[i + 1] === ';') throw err('syntax', 'syntax error near unexpected token `;;\'');
+      toks.push({ kind: 'op', value: ';' });
+      i++;
+      continue;
+    }
+    if (c === '(' || c === ')') throw err('unsupported', `subshells ("${c}") are not supported`);
+    if (c === '<' || c === '>') {
+      toks.push(readRedir(code, i, 1, err, (len, t) => {
+        i += len;
+        return t;
+      }));
+      continue;
+    }
+    // a word (may start with digits followed by a redirection: 2>/dev/null)
+    const fdm = /^(\d+)([<>])/.exec(code.slice(i));
+    if (fdm) {
+      const fd = Number(fdm[1]);
+      i += fdm[1]!.length;
+      toks.push(readRedir(code, i, fd, err, (len, t) => {
+        i += len;
+        return t;
+      }));
+      continue;
+    }
+    let w = '';
+    while (i < n) {
+      const ch = code[i]!;
+      if (/[\s|&;<>()]/.test(ch)) break;
+      if (ch === "'") {
+        const end = code.indexOf("'", i + 1);
+        if (end < 0) throw err('syntax', "unexpected EOF while looking for matching `''");
+        w += code.slice(i + 1, end);
+        i = end + 1;
+        continue;
+      }
+      if (ch === '"') {
+        i++;
+        let closed = false;
+        while (i < n) {
+          const d = code[i]!;
+          if (d === '"') {
+            closed = true;
+            i++;
+            break;
+          }
+          if (d === '\\') {
+            const e = code[i + 1];
+            if (e === '"' || e === '\\' || e === '$' || e === '`') {
+              w += e;
+              i += 2;
+              continue;
+            }
+            if (e === '\n') {
+              i += 2;
+              continue;
+            }
+            w += d;
+            i++;
+            continue;
+          }
+          if (d === '$' || d === '`') {
+            throw err('unsupported', `shell expansion "${expansionAt(code, i)}" is not supported; write the literal value`);
+          }
+          w += d;
+          i++;
+        }
+        if (!closed) throw err('syntax', 'unexpected EOF while looking for matching `"\'');
+        continue;
+      }
+      if (ch === '\\') {
+        const e = code[i + 1];
+        if (e === undefined) {
+          i++;
+          continue;
+        }
+        if (e !== '\n') w += e;
+        i += 2;
+        continue;
+      }
+      if (ch === '`' || (ch === '$' && i + 1 < n && /[\w{(?#@*!$-]/.test(code[i + 1]!))) {
+        throw err('unsupported', `shell expansion "${expansionAt(code, i)}" is not supported; write the literal value`);
+      }
+      w += ch;
+      i++;
+    }
+    if (w === '{' || w === '}') throw err('unsupported', `brace groups ("${w}") are not supported`);
+    toks.push({ kind: 'word', value: w });
+  }
+  return toks;
+}
+
+function expansionAt(code: string, i: number): string {
+  const m = /^(\$\([^)]*\)?|\$\{[^}]*\}?|\$\w+|\$.|`[^`]*`?)/.exec(code.slice(i));
+  return m ? m[0] : code.slice(i, i + 10);
+}
+
+function readRedir(
+  code: string,
+  i: number,
+  fd: number,
+  err: (c: 'syntax' | 'unsupported', m: string) => ConfigError,
+  advance: (len: number, t: Token) => Token,
+): Token {
+  const rest = code.slice(i);
+  if (rest.startsWith('<<')) throw err('unsupported', 'here-documents ("<<") are not supported; put the text in a file');
+  if (rest.startsWith('<>')) throw err('unsupported', 'the "<>" redirection is not supported');
+  if (rest.startsWith('>>')) return advance(2, { kind: 'redir', op: '>>', fd });
+  if (rest.startsWith('>&')) return advance(2, { kind: 'redir', op: '>&', fd });
+  if (rest.startsWith('>|')) return advance(2, { kind: 'redir', op: '>', fd });
+  if (rest.startsWith('<(') || rest.startsWith('>(')) throw err('unsupported', 'process substitution is not supported');
+  if (rest.startsWith('>')) return advance(1, { kind: 'redir', op: '>', fd });
+  return advance(1, { kind: 'redir', op: '<', fd: fd === 1 ? 0 : fd });
+}
+
+/** Parses one logical line into pipelines. */
+export function parseShell(code: string, file: string, line: number, text: string): Pipeline[] {
+  const toks = tokenize(code, file, line, text);
+  const err = (m: string): ConfigError => new ConfigError('syntax', file, line, m, text);
+  const pipelines: Pipeline[] = [];
+  let commands: SimpleCommand[] = [];
+  let argv: string[] = [];
+  let redirects: Redirect[] = [];
+  const endCommand = (tokText: string): void => {
+    if (argv.length === 0) {
+      if (redirects.length > 0) throw err('a redirection without a command is not supported');
+      throw err(`syntax error near unexpected token \`${tokText}'`);
+    }
+    commands.push({ argv, redirects });
+    argv = [];
+    redirects = [];
+  };
+  for (let k = 0; k < toks.length; k++) {
+    const t = toks[k]!;
+    if (t.kind === 'word') {
+      argv.push(t.value);
+    } else if (t.kind === 'redir') {
+      const target = toks[k + 1];
+      if (target === undefined || target.kind !== 'word') throw err("syntax error near unexpected token `newline'");
+      k++;
+      redirects.push({ op: t.op, fd: t.fd, target: target.value });
+    } else if (t.value === '|') {
+      endCommand('|');
+    } else {
+      endCommand(t.value);
+      pipelines.push({ commands, next: t.value });
+      commands = [];
+    }
+  }
+  if (argv.length > 0 || redirects.length > 0) {
+    endCommand('newline');
+    pipelines.push({ commands, next: ';' });
+  } else if (commands.length > 0) {
+    throw err("syntax error: a pipeline ends with `|'");
+  }
+  return pipelines;
+}
