@@ -1,0 +1,347 @@
+/**
+ * One table's chain walk for one packet at one hook, as ipt_do_table (net/ipv4/netfilter/
+ * ip_tables.c) does it: rules in order, all matches must hold, a jump pushes a return point,
+ * a goto does not, RETURN or falling off a user chain pops, falling off a built-in chain applies
+ * its policy. Non-terminating targets (MARK, CONNMARK, LOG, NOTRACK, CT) act and continue.
+ *
+ * The walk is pure: the packet is a value, the environment answers the questions a match may
+ * ask (address types, the statistic match's coin), and the result lists every rule that matched.
+ */
+import type { Ipv4 } from '../wire/ipv4.js';
+import { inPrefix } from '../wire/ipv4.js';
+import { assertNever } from '../model/errors.js';
+import type { AddrType, CtState, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, PortSpec, RejectWith, TcpFlag } from './types.js';
+
+export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+
+/** What a match can see of a packet. */
+export interface NfPacket {
+  readonly src: Ipv4;
+  readonly dst: Ipv4;
+  /** IP protocol number */
+  readonly proto: number;
+  readonly sport?: number;
+  readonly dport?: number;
+  /** TCP flags as a bit set: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32 */
+  readonly tcpFlags?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly iif?: string;
+  readonly oif?: string;
+  readonly physIn?: string;
+  readonly physOut?: string;
+  readonly bridged: boolean;
+  readonly mark: number;
+  /** conntrack view; undefined = no conntrack entry at all (treated as INVALID) */
+  readonly ct?: NfCtView;
+}
+
+export interface NfCtView {
+  readonly state: 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+  readonly snat: boolean;
+  readonly dnat: boolean;
+  readonly origSrc: Ipv4;
+  readonly origDst: Ipv4;
+  readonly seenReply: boolean;
+  readonly confirmed: boolean;
+  readonly mark: number;
+}
+
+export interface NfEnv {
+  /** the route type of an address in this namespace (inet_addr_type / _dev_table) */
+  addrType(addr: Ipv4, dev: string | undefined): AddrType;
+  /** the statistic match: does this branch match? The engine follows both answers. */
+  choose(probability: number, what: string): boolean;
+}
+
+export interface NfHit {
+  readonly table: NfTableName;
+  readonly chain: string;
+  /** 1-based, as `iptables -L --line-numbers` counts */
+  readonly index: number;
+  readonly rule: NfRule;
+}
+
+export type NatTarget = Extract<NfTarget, { kind: 'SNAT' | 'DNAT' | 'MASQUERADE' | 'REDIRECT' }>;
+
+export type NfVerdict =
+  | { readonly kind: 'ACCEPT'; readonly policy?: string }
+  | { readonly kind: 'DROP'; readonly policy?: string }
+  | { readonly kind: 'REJECT'; readonly with: RejectWith }
+  | { readonly kind: 'NAT'; readonly target: NatTarget };
+
+export interface NfResult {
+  readonly verdict: NfVerdict;
+  /** the rule that decided (undefined when a built-in chain's policy did) */
+  readonly decidedBy?: NfHit;
+  /** the chain whose policy decided, when one did */
+  readonly policyChain?: string;
+  readonly mark: number;
+  readonly ctmark: number;
+  readonly notrack: boolean;
+  /** every rule whose matches held, in order (including LOG, MARK and jumps) */
+  readonly hits: readonly NfHit[];
+  readonly logs: readonly string[];
+}
+
+const FLAG_BITS: Readonly<Record<TcpFlag, number>> = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32 };
+const MAX_DEPTH = 64;
+
+export function flagBits(flags: readonly TcpFlag[]): number {
+  let b = 0;
+  for (const f of flags) b |= FLAG_BITS[f];
+  return b;
+}
+
+function portIn(p: number | undefined, spec: PortSpec | undefined): boolean {
+  if (!spec) return true;
+  if (p === undefined) return false;
+  const inside = p >= spec.min && p <= spec.max;
+  return spec.invert ? !inside : inside;
+}
+
+function ifMatch(name: string, actual: string | undefined): boolean {
+  const a = actual ?? '';
+  if (name.endsWith('+')) return a.startsWith(name.slice(0, -1));
+  return a === name;
+}
+
+function ctStates(ct: NfCtView | undefined): CtState[] {
+  if (!ct) return ['INVALID'];
+  const s: CtState[] = [ct.state];
+  if (ct.snat) s.push('SNAT');
+  if (ct.dnat) s.push('DNAT');
+  return s;
+}
+
+export function matchOne(m: NfMatch, p: NfPacket, env: NfEnv): boolean {
+  switch (m.kind) {
+    case 'source':
+      return inPrefix(p.src, m.prefix) !== m.invert;
+    case 'destination':
+      return inPrefix(p.dst, m.prefix) !== m.invert;
+    case 'in-interface':
+      return ifMatch(m.name, p.iif) !== m.invert;
+    case 'out-interface':
+      return ifMatch(m.name, p.oif) !== m.invert;
+    case 'protocol':
+      return (m.proto === 0 || p.proto === m.proto) !== m.invert;
+    case 'fragment':
+      return m.invert; // netpath never fragments: no packet is a non-first fragment
+    case 'tcp': {
+      if (p.proto !== 6) return false;
+      if (!portIn(p.sport, m.sport) || !portIn(p.dport, m.dport)) return false;
+      if (m.flags) {
+        const hit = ((p.tcpFlags ?? 0) & flagBits(m.flags.mask)) === flagBits(m.flags.comp);
+        if (hit === m.flags.invert) return false;
+      }
+      return true;
+    }
+    case 'udp':
+      return p.proto === 17 && portIn(p.sport, m.sport) && portIn(p.dport, m.dport);
+    case 'icmp': {
+      if (p.proto !== 1) return false;
+      const hit = m.type === 255 || (p.icmpType === m.type && (p.icmpCode ?? 0) >= m.codeMin && (p.icmpCode ?? 0) <= m.codeMax);
+      return hit !== m.invert;
+    }
+    case 'multiport': {
+      if (p.sport === undefined || p.dport === undefined) return false;
+      const inAny = (x: number): boolean => m.ports.some((r) => x >= r.min && x <= r.max);
+      const hit = m.dir === 'source' ? inAny(p.sport) : m.dir === 'destination' ? inAny(p.dport) : inAny(p.sport) || inAny(p.dport);
+      return hit !== m.invert;
+    }
+    case 'conntrack': {
+      if (m.ctstate) {
+        const states = ctStates(p.ct);
+        const hit = m.ctstate.states.some((s) => states.includes(s));
+        if (hit === m.ctstate.invert) return false;
+      }
+      if (m.ctorigsrc) {
+        if (!p.ct) return false;
+        const hit = inPrefix(p.ct.origSrc, { addr: (m.ctorigsrc.addr & maskBits(m.ctorigsrc.len)) >>> 0, len: m.ctorigsrc.len });
+        if (hit === m.ctorigsrc.invert) return false;
+      }
+      if (m.ctorigdst) {
+        if (!p.ct) return false;
+        const hit = inPrefix(p.ct.origDst, { addr: (m.ctorigdst.addr & maskBits(m.ctorigdst.len)) >>> 0, len: m.ctorigdst.len });
+        if (hit === m.ctorigdst.invert) return false;
+      }
+      if (m.ctstatus) {
+        if (!p.ct) return false;
+        const have = new Set<string>();
+        if (p.ct.seenReply) have.add('SEEN_REPLY');
+        if (p.ct.confirmed) have.add('CONFIRMED');
+        const hit = m.ctstatus.statuses.length === 0 ? have.size === 0 : m.ctstatus.statuses.some((s) => have.has(s));
+        if (hit === m.ctstatus.invert) return false;
+      }
+      return true;
+    }
+    case 'state': {
+      const states = ctStates(p.ct);
+      return m.states.some((s) => states.includes(s)) !== m.invert;
+    }
+    case 'mark':
+      return ((p.mark & m.mask) >>> 0 === m.value) !== m.invert;
+    case 'connmark':
+      return (((p.ct?.mark ?? 0) & m.mask) >>> 0 === m.value) !== m.invert;
+    case 'addrtype': {
+      const dev = m.limitIface === 'in' ? p.iif : m.limitIface === 'out' ? p.oif : undefined;
+      if (m.srcType) {
+        const t = env.addrType(p.src, dev);
+        if (m.srcType.types.includes(t) === m.srcType.invert) return false;
+      }
+      if (m.dstType) {
+        const t = env.addrType(p.dst, dev);
+        if (m.dstType.types.includes(t) === m.dstType.invert) return false;
+      }
+      return true;
+    }
+    case 'iprange': {
+      if (m.srcRange && (p.src >= m.srcRange.from && p.src <= m.srcRange.to) === m.srcRange.invert) return false;
+      if (m.dstRange && (p.dst >= m.dstRange.from && p.dst <= m.dstRange.to) === m.dstRange.invert) return false;
+      return true;
+    }
+    case 'comment':
+      return true;
+    case 'statistic': {
+      const prob = m.mode === 'random' ? m.probability / 0x80000000 : 1 / m.every;
+      const what = m.mode === 'random' ? `statistic random ${prob.toFixed(5)}` : `statistic nth every ${m.every} packet ${m.packet}`;
+      return env.choose(prob, what) !== m.invert;
+    }
+    case 'limit':
+      return true; // a single probe never exceeds a rate limit (noted in the trace)
+    case 'physdev': {
+      if (m.isBridged && p.bridged === m.isBridged.invert) return false;
+      if (m.isIn && (p.physIn !== undefined) === m.isIn.invert) return false;
+      if (m.isOut && (p.physOut !== undefined) === m.isOut.invert) return false;
+      if (m.physdevIn && (p.physIn !== undefined && ifMatch(m.physdevIn.name, p.physIn)) === m.physdevIn.invert) return false;
+      if (m.physdevOut && (p.physOut !== undefined && ifMatch(m.physdevOut.name, p.physOut)) === m.physdevOut.invert) return false;
+      return true;
+    }
+    default:
+      return assertNever(m, 'match');
+  }
+}
+
+function maskBits(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+/** Runs `table`'s built-in chain for `hook`. A table without that chain accepts. */
+export function runTable(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, env: NfEnv): NfResult {
+  const t = nf[table];
+  const base = t.chains[hook];
+  const hits: NfHit[] = [];
+  const logs: string[] = [];
+  let mark = p.mark;
+  let ctmark = p.ct?.mark ?? 0;
+  let notrack = false;
+  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark, ctmark, notrack, hits, logs };
+
+  const stack: { chain: NfChain; next: number }[] = [];
+  let chain: NfChain = base;
+  let i = 0;
+  let steps = 0;
+  for (;;) {
+    if (++steps > 100_000) throw new Error(`netpath bug: chain walk in ${table}/${hook} does not end`);
+    if (i >= chain.rules.length) {
+      // falling off: a user chain returns, a built-in chain applies its policy
+      const back = stack.pop();
+      if (back) {
+        chain = back.chain;
+        i = back.next;
+        continue;
+      }
+      if (chain !== base) {
+        // only reachable after a goto from the base chain: the policy of the base chain applies
+        chain = base;
+        i = base.rules.length;
+        continue;
+      }
+      const policy = base.policy ?? 'ACCEPT';
+      return { verdict: { kind: policy, policy: hook }, policyChain: hook, mark, ctmark, notrack, hits, logs };
+    }
+    const rule = chain.rules[i]!;
+    const pv: NfPacket = mark === p.mark && ctmark === (p.ct?.mark ?? 0) ? p : { ...p, mark, ...(p.ct ? { ct: { ...p.ct, mark: ctmark } } : {}) };
+    let ok = true;
+    for (const m of rule.matches) {
+      if (!matchOne(m, pv, env)) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) {
+      i++;
+      continue;
+    }
+    const hit: NfHit = { table, chain: chain.name, index: i + 1, rule };
+    hits.push(hit);
+    const tg = rule.target;
+    if (!tg) {
+      i++;
+      continue;
+    }
+    switch (tg.kind) {
+      case 'ACCEPT':
+      case 'DROP':
+        return { verdict: { kind: tg.kind }, decidedBy: hit, mark, ctmark, notrack, hits, logs };
+      case 'REJECT':
+        return { verdict: { kind: 'REJECT', with: tg.with }, decidedBy: hit, mark, ctmark, notrack, hits, logs };
+      case 'SNAT':
+      case 'DNAT':
+      case 'MASQUERADE':
+      case 'REDIRECT':
+        return { verdict: { kind: 'NAT', target: tg }, decidedBy: hit, mark, ctmark, notrack, hits, logs };
+      case 'RETURN': {
+        const back = stack.pop();
+        if (back) {
+          chain = back.chain;
+          i = back.next;
+        } else {
+          i = chain === base ? base.rules.length : chain.rules.length;
+          if (chain !== base) {
+            chain = base;
+            i = base.rules.length;
+          }
+        }
+        continue;
+      }
+      case 'LOG':
+        logs.push(`LOG ${tg.prefix ?? ''}`.trimEnd());
+        i++;
+        continue;
+      case 'MARK':
+        mark = ((mark & ~tg.mask) ^ tg.value) >>> 0;
+        i++;
+        continue;
+      case 'CONNMARK':
+        if (tg.mode === 'set') ctmark = ((ctmark & ~tg.mask) ^ tg.value) >>> 0;
+        else if (tg.mode === 'save') ctmark = ((ctmark & ~tg.ctmask) ^ (mark & tg.nfmask)) >>> 0;
+        else mark = ((mark & ~tg.nfmask) ^ (ctmark & tg.ctmask)) >>> 0;
+        i++;
+        continue;
+      case 'NOTRACK':
+        notrack = true;
+        i++;
+        continue;
+      case 'CT':
+        if (tg.notrack) notrack = true;
+        i++;
+        continue;
+      case 'jump':
+      case 'goto': {
+        const next = t.chains[tg.chain];
+        if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
+        if (tg.kind === 'jump') {
+          if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table}`);
+          stack.push({ chain, next: i + 1 });
+        }
+        chain = next;
+        i = 0;
+        continue;
+      }
+      default:
+        return assertNever(tg, 'target');
+    }
+  }
+}

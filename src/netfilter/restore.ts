@@ -1,0 +1,100 @@
+/**
+ * iptables-save / iptables-restore files: `*table`, `:CHAIN POLICY [pkts:bytes]`, `-A CHAIN ...`,
+ * `COMMIT`, `#` comments and blank lines.
+ *
+ * Words are split the way iptables-restore splits them (not the shell's way): only double quotes
+ * group, a backslash escapes the next character only inside double quotes, single quotes are
+ * ordinary characters. Each `-A` line goes through the same parser as the command line.
+ * Rule counters (`[3:4] -A ...`) are accepted and dropped: netpath counts no packets.
+ */
+import { ConfigError } from '../model/errors.js';
+import type { Origin } from '../model/origin.js';
+import { parseRuleSpec } from './parse.js';
+import type { IptablesRestoreTable, NfRule, NfTableName, NfVerdictPolicy } from './types.js';
+
+/** iptables-restore's add_param_to_argv */
+export function splitRestoreLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let has = false;
+  let quoted = false;
+  for (let k = 0; k < line.length; k++) {
+    const ch = line[k]!;
+    if (quoted) {
+      if (ch === '\\' && k + 1 < line.length) {
+        cur += line[++k];
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+      continue;
+    }
+    if (ch === '"') {
+      quoted = true;
+      has = true;
+    } else if (ch === ' ' || ch === '\t') {
+      if (has || cur !== '') out.push(cur);
+      cur = '';
+      has = false;
+    } else cur += ch;
+  }
+  if (has || cur !== '') out.push(cur);
+  return out;
+}
+
+const TABLES: readonly NfTableName[] = ['raw', 'mangle', 'nat', 'filter'];
+
+export function parseIptablesRestore(text: string, file: string): IptablesRestoreTable[] {
+  const out: IptablesRestoreTable[] = [];
+  let block:
+    | { table: NfTableName; origin: Origin; chains: { name: string; policy?: NfVerdictPolicy; origin: Origin }[]; rules: { chain: string; rule: NfRule }[] }
+    | undefined;
+  const lines = text.split('\n');
+  lines.forEach((raw, k) => {
+    const line = raw.replace(/\r$/, '');
+    const origin: Origin = { file, line: k + 1, text: line };
+    const err = (detail: string, code: 'syntax' | 'unsupported' | 'kernel' = 'syntax'): ConfigError =>
+      ConfigError.at(origin, code, `iptables-restore: ${detail}`);
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    if (trimmed.startsWith('*')) {
+      if (block) throw err(`table '${block.table}' is not COMMITted before line ${k + 1}`);
+      const name = trimmed.slice(1);
+      if (name === 'security') throw err("table 'security' is not modelled by netpath", 'unsupported');
+      if (!(TABLES as readonly string[]).includes(name)) throw err(`line ${k + 1} table name '${name}' invalid`);
+      block = { table: name as NfTableName, origin, chains: [], rules: [] };
+      return;
+    }
+    if (!block) throw err(`no table (*filter, *nat ...) open at line ${k + 1}`);
+    if (trimmed === 'COMMIT') {
+      out.push(block);
+      block = undefined;
+      return;
+    }
+    if (trimmed.startsWith(':')) {
+      const words = trimmed.slice(1).split(/[ \t]+/);
+      const [name, policy, counters, ...rest] = words;
+      if (name === undefined || name === '') throw err(`line ${k + 1}: chain name missing`);
+      if (policy === undefined) throw err(`line ${k + 1}: policy missing for chain ${name}`);
+      if (counters !== undefined && !/^\[\d+:\d+\]$/.test(counters)) throw err(`line ${k + 1}: bad counters \`${counters}'`);
+      if (rest.length > 0) throw err(`Bad argument \`${rest[0]}'`);
+      if (policy === '-') block.chains.push({ name, origin });
+      else if (policy === 'ACCEPT' || policy === 'DROP') block.chains.push({ name, policy, origin });
+      else throw err(`line ${k + 1} failed: Bad policy name.`, 'kernel');
+      return;
+    }
+    let words = splitRestoreLine(trimmed);
+    if (/^\[\d+:\d+\]$/.test(words[0] ?? '')) words = words.slice(1);
+    if (words.includes('-t') || words.some((w) => w.startsWith('--table'))) {
+      throw err('The -t option cannot be used in iptables-restore.');
+    }
+    const first = words[0] ?? '';
+    if (first !== '-A' && first !== '--append') {
+      if (first.startsWith('-')) throw err(`\`${first}' lines are not modelled by netpath; use :CHAIN and -A lines`, 'unsupported');
+      throw err(`Bad argument \`${first}'`);
+    }
+    block.rules.push(parseRuleSpec(block.table, words, origin));
+  });
+  if (block) {
+    throw ConfigError.at({ file, line: lines.length, text: '' }, 'syntax', `iptables-restore: COMMIT expected at line ${lines.length}`);
+  }
+  return out;
+}

@@ -1,0 +1,307 @@
+/**
+ * The four iptables tables as an immutable value, and what each iptables command does to them.
+ *
+ * Every function is pure: it returns a new NfState (sharing untouched tables and chains) or throws
+ * a ConfigError with the message iptables v1.8.9 (nf_tables) prints on this machine. The checks
+ * the kernel makes when a rule is added (x_tables' table and hook restrictions of each target,
+ * jumps to missing or built-in chains, loops) are made here, for command lines and
+ * iptables-restore alike.
+ */
+import { ConfigError } from '../model/errors.js';
+import { KERNEL, type Origin } from '../model/origin.js';
+import type {
+  IptablesCommand,
+  IptablesRestoreTable,
+  NfChain,
+  NfRule,
+  NfState,
+  NfTable,
+  NfTableName,
+} from './types.js';
+
+/** Built-in chains per table, in kernel hook order (the order iptables-save prints them). */
+export const BUILTIN_CHAINS: Readonly<Record<NfTableName, readonly string[]>> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/** The order iptables-save (nf_tables backend) prints tables in. */
+export const TABLE_ORDER: readonly NfTableName[] = ['mangle', 'raw', 'filter', 'nat'];
+
+export function isBuiltin(table: NfTableName, chain: string): boolean {
+  return BUILTIN_CHAINS[table].includes(chain);
+}
+
+function emptyTable(name: NfTableName, present: boolean): NfTable {
+  const chains: Record<string, NfChain> = {};
+  for (const c of BUILTIN_CHAINS[name]) chains[c] = { name: c, policy: 'ACCEPT', rules: [], origin: KERNEL };
+  return { name, chains, present };
+}
+
+/** A fresh network namespace: no table exists yet (iptables-nft creates them on first use). */
+export function emptyNfState(): NfState {
+  return {
+    raw: emptyTable('raw', false),
+    mangle: emptyTable('mangle', false),
+    nat: emptyTable('nat', false),
+    filter: emptyTable('filter', false),
+  };
+}
+
+/** Chains in iptables-save order: built-ins in hook order, then user chains by strcmp. */
+export function chainList(t: NfTable): NfChain[] {
+  const builtins = BUILTIN_CHAINS[t.name].map((c) => t.chains[c]).filter((c): c is NfChain => c !== undefined);
+  const users = Object.values(t.chains)
+    .filter((c) => !isBuiltin(t.name, c.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...builtins, ...users];
+}
+
+function withChains(t: NfTable, chains: readonly NfChain[], present = true): NfTable {
+  const rec: Record<string, NfChain> = {};
+  const tmp: NfTable = { name: t.name, chains: Object.fromEntries(chains.map((c) => [c.name, c])), present };
+  for (const c of chainList(tmp)) rec[c.name] = c;
+  return { name: t.name, chains: rec, present };
+}
+
+function setChain(t: NfTable, chain: NfChain): NfTable {
+  return withChains(t, [...Object.values(t.chains).filter((c) => c.name !== chain.name), chain]);
+}
+
+const NO_CHAIN = 'iptables: No chain/target/match by that name.';
+
+function chainOf(t: NfTable, name: string, origin: Origin): NfChain {
+  const c = Object.hasOwn(t.chains, name) ? t.chains[name] : undefined;
+  if (!c) throw ConfigError.at(origin, 'kernel', NO_CHAIN);
+  return c;
+}
+
+/** user chains that rules jump or go to, with how often */
+function references(t: NfTable, name: string): number {
+  let n = 0;
+  for (const c of Object.values(t.chains)) {
+    for (const r of c.rules) if ((r.target?.kind === 'jump' || r.target?.kind === 'goto') && r.target.chain === name) n++;
+  }
+  return n;
+}
+
+type Verb = 'APPEND' | 'INSERT' | 'REPLACE';
+
+function ruleFailed(origin: Origin, verb: Verb, chain: string, errno: string, why: string): ConfigError {
+  return ConfigError.at(origin, 'kernel', `iptables: RULE_${verb} failed (${errno}): rule in chain ${chain} (${why})`);
+}
+
+/** hooks (built-in chains) from which each chain of the table can be reached */
+function reachingHooks(t: NfTable): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const hook of BUILTIN_CHAINS[t.name]) {
+    const stack = [hook];
+    const seen = new Set<string>();
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      if (seen.has(c)) continue;
+      seen.add(c);
+      let set = out.get(c);
+      if (!set) out.set(c, (set = new Set()));
+      set.add(hook);
+      for (const r of t.chains[c]?.rules ?? []) {
+        if (r.target?.kind === 'jump' || r.target?.kind === 'goto') stack.push(r.target.chain);
+      }
+    }
+  }
+  return out;
+}
+
+/** a jump cycle reachable from a built-in chain (nf_tables refuses it with ELOOP) */
+function hasLoop(t: NfTable): boolean {
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (c: string): boolean => {
+    const s = state.get(c);
+    if (s === 'open') return true;
+    if (s === 'done') return false;
+    state.set(c, 'open');
+    for (const r of t.chains[c]?.rules ?? []) {
+      if ((r.target?.kind === 'jump' || r.target?.kind === 'goto') && visit(r.target.chain)) return true;
+    }
+    state.set(c, 'done');
+    return false;
+  };
+  return BUILTIN_CHAINS[t.name].some(visit);
+}
+
+const TARGET_RULES: Readonly<Record<string, { table: NfTableName; hooks?: readonly string[] }>> = {
+  DNAT: { table: 'nat', hooks: ['PREROUTING', 'OUTPUT'] },
+  REDIRECT: { table: 'nat', hooks: ['PREROUTING', 'OUTPUT'] },
+  SNAT: { table: 'nat', hooks: ['POSTROUTING', 'INPUT'] },
+  MASQUERADE: { table: 'nat', hooks: ['POSTROUTING'] },
+  REJECT: { table: 'filter', hooks: ['INPUT', 'FORWARD', 'OUTPUT'] },
+  NOTRACK: { table: 'raw' },
+  CT: { table: 'raw' },
+};
+
+/** What the kernel checks for one new rule in `chain`, given the table it lands in. */
+function checkRule(t: NfTable, chain: string, rule: NfRule, hooks: ReadonlySet<string>, verb: Verb): void {
+  const target = rule.target;
+  const o = rule.origin;
+  if (target) {
+    if (target.kind === 'jump' || target.kind === 'goto') {
+      if (!Object.hasOwn(t.chains, target.chain)) {
+        throw ConfigError.at(o, 'kernel', `iptables: Chain '${target.chain}' does not exist`);
+      }
+      if (isBuiltin(t.name, target.chain)) {
+        throw ruleFailed(o, verb, chain, 'Operation not supported', `cannot jump to built-in chain ${target.chain}`);
+      }
+    }
+    const need = TARGET_RULES[target.kind];
+    if (need && need.table !== t.name) {
+      throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: only valid in ${need.table} table, not ${t.name}`);
+    }
+    if (need?.hooks) {
+      const bad = [...hooks].filter((h) => !need.hooks!.includes(h));
+      if (bad.length > 0) {
+        throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: used from hooks ${bad.join('/')}, but only usable from ${need.hooks.join('/')}`);
+      }
+    }
+    if (target.kind === 'REJECT' && target.with === 'tcp-reset') {
+      const p = rule.matches.find((m) => m.kind === 'protocol');
+      if (!p || p.kind !== 'protocol' || p.proto !== 6 || p.invert) {
+        throw ruleFailed(o, verb, chain, 'Invalid argument', 'REJECT: TCP_RESET invalid for non-tcp');
+      }
+    }
+  }
+  for (const m of rule.matches) {
+    if (m.kind !== 'addrtype' || m.limitIface === undefined) continue;
+    const forbidden = m.limitIface === 'in' ? ['OUTPUT', 'POSTROUTING'] : ['PREROUTING', 'INPUT'];
+    const bad = [...hooks].filter((h) => forbidden.includes(h));
+    if (bad.length > 0) {
+      throw ruleFailed(o, verb, chain, 'Invalid argument', `addrtype: --limit-iface-${m.limitIface} not valid in ${bad.join('/')}`);
+    }
+  }
+}
+
+/** Validates every rule of the table against the hooks that now reach its chain. */
+function validate(t: NfTable, verb: Verb, chain: string, origin: Origin): void {
+  const hooks = reachingHooks(t);
+  for (const c of chainList(t)) {
+    for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), verb);
+  }
+  if (hasLoop(t)) throw ruleFailed(origin, verb, chain, 'Too many levels of symbolic links', 'jump loop');
+}
+
+function putRule(state: NfState, table: NfTableName, chainName: string, origin: Origin, verb: Verb, edit: (rules: readonly NfRule[]) => NfRule[]): NfState {
+  const t = state[table];
+  const c = chainOf(t, chainName, origin);
+  const next = setChain(t, { ...c, rules: edit(c.rules) });
+  validate(next, verb, chainName, origin);
+  return { ...state, [table]: next };
+}
+
+/** One `iptables` command applied to the state. Look-only commands return the state unchanged. */
+export function applyIptables(state: NfState, cmd: IptablesCommand, origin: Origin): NfState {
+  const t = state[cmd.table];
+  switch (cmd.cmd) {
+    case 'show':
+      return state;
+    case 'A':
+      return putRule(state, cmd.table, cmd.chain, origin, 'APPEND', (rules) => [...rules, cmd.rule]);
+    case 'I':
+      return putRule(state, cmd.table, cmd.chain, origin, 'INSERT', (rules) => {
+        if (cmd.index > rules.length + 1) throw ConfigError.at(origin, 'kernel', 'iptables: Index of insertion too big.');
+        return [...rules.slice(0, cmd.index - 1), cmd.rule, ...rules.slice(cmd.index - 1)];
+      });
+    case 'R':
+      return putRule(state, cmd.table, cmd.chain, origin, 'REPLACE', (rules) => {
+        if (cmd.index > rules.length) throw ConfigError.at(origin, 'kernel', 'iptables: Index of replacement too big.');
+        return rules.map((r, k) => (k === cmd.index - 1 ? cmd.rule : r));
+      });
+    case 'D': {
+      const c = chainOf(t, cmd.chain, origin);
+      let at: number;
+      if (cmd.index !== undefined) {
+        if (cmd.index > c.rules.length) throw ConfigError.at(origin, 'kernel', 'iptables: Index of deletion too big.');
+        at = cmd.index - 1;
+      } else {
+        const text = cmd.rule?.text ?? '';
+        at = c.rules.findIndex((r) => r.text === text);
+        if (at < 0) throw ConfigError.at(origin, 'kernel', 'iptables: Bad rule (does a matching rule exist in that chain?).');
+      }
+      return { ...state, [cmd.table]: setChain(t, { ...c, rules: c.rules.filter((_, k) => k !== at) }) };
+    }
+    case 'P': {
+      const c = Object.hasOwn(t.chains, cmd.chain) ? t.chains[cmd.chain] : undefined;
+      if (!c || !isBuiltin(cmd.table, cmd.chain)) throw ConfigError.at(origin, 'kernel', 'iptables: Bad built-in chain name.');
+      return { ...state, [cmd.table]: setChain(t, { ...c, policy: cmd.policy }) };
+    }
+    case 'N':
+      if (Object.hasOwn(t.chains, cmd.chain)) throw ConfigError.at(origin, 'kernel', 'iptables: Chain already exists.');
+      return { ...state, [cmd.table]: setChain(t, { name: cmd.chain, rules: [], origin }) };
+    case 'X': {
+      const busy = (c: NfChain): ConfigError =>
+        ConfigError.at(origin, 'kernel', `iptables: CHAIN_DEL failed (Device or resource busy): chain ${c.name}`);
+      if (cmd.chain === undefined) {
+        const users = chainList(t).filter((c) => !isBuiltin(cmd.table, c.name));
+        for (const c of users) if (c.rules.length > 0 || references(t, c.name) > 0) throw busy(c);
+        if (users.length === 0) return state;
+        return { ...state, [cmd.table]: withChains(t, chainList(t).filter((c) => isBuiltin(cmd.table, c.name)), t.present) };
+      }
+      const c = chainOf(t, cmd.chain, origin);
+      if (isBuiltin(cmd.table, c.name)) {
+        // iptables-nft deletes an empty base chain (iptables-save still lists it); a full one is refused
+        if (c.rules.length > 0) throw ConfigError.at(origin, 'kernel', 'iptables: Directory not empty.');
+        return state;
+      }
+      if (c.rules.length > 0 || references(t, c.name) > 0) throw busy(c);
+      return { ...state, [cmd.table]: withChains(t, Object.values(t.chains).filter((x) => x.name !== c.name), t.present) };
+    }
+    case 'F': {
+      if (cmd.chain === undefined) {
+        if (!t.present) return state;
+        return { ...state, [cmd.table]: withChains(t, Object.values(t.chains).map((c) => ({ ...c, rules: [] })), t.present) };
+      }
+      const c = chainOf(t, cmd.chain, origin);
+      if (c.rules.length === 0) return state;
+      return { ...state, [cmd.table]: setChain(t, { ...c, rules: [] }) };
+    }
+    case 'Z':
+      if (cmd.chain !== undefined) chainOf(t, cmd.chain, origin);
+      return state; // counters are not modelled
+  }
+}
+
+/**
+ * iptables-restore: each block replaces its table (unless `noflush`: then declared user chains
+ * are flushed, declared policies set, and rules appended to what is there).
+ */
+export function applyRestore(state: NfState, tables: readonly IptablesRestoreTable[], noflush: boolean, origin: Origin): NfState {
+  let next = state;
+  for (const block of tables) {
+    const before = next[block.table];
+    const hasContent = block.chains.length > 0 || block.rules.length > 0;
+    let t: NfTable = noflush ? before : emptyTable(block.table, before.present);
+    if (hasContent) t = { ...t, present: true };
+    for (const decl of block.chains) {
+      const existing = Object.hasOwn(t.chains, decl.name) ? t.chains[decl.name] : undefined;
+      if (isBuiltin(block.table, decl.name)) {
+        if (decl.policy !== undefined) t = setChain(t, { ...existing!, policy: decl.policy });
+      } else if (existing) t = setChain(t, { ...existing, rules: [] });
+      else t = setChain(t, { name: decl.name, rules: [], origin: decl.origin });
+    }
+    for (const { chain, rule } of block.rules) {
+      const c = Object.hasOwn(t.chains, chain) ? t.chains[chain] : undefined;
+      if (!c) throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: line ${rule.origin.line} failed: No chain/target/match by that name.`);
+      const target = rule.target;
+      if ((target?.kind === 'jump' || target?.kind === 'goto') && !Object.hasOwn(t.chains, target.chain)) {
+        throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: Chain '${target.chain}' does not exist`);
+      }
+      t = setChain(t, { ...c, rules: [...c.rules, rule] });
+    }
+    const hooks = reachingHooks(t);
+    for (const c of chainList(t)) for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), 'APPEND');
+    if (hasLoop(t)) throw ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many levels of symbolic links)');
+    next = { ...next, [block.table]: t };
+  }
+  return next;
+}
+
