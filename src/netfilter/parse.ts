@@ -191,6 +191,7 @@ function icmpExt(): Ext<NfMatch> {
     opts: [o('icmp-type')],
     option(_id, arg, invert) {
       if (v) fail('icmp: option "--icmp-type" can only be used once.');
+      if (/^\d+\/\d+:\d+$/.test(arg)) unsupported(`ICMP code range \`${arg}' (iptables keeps only the first code)`);
       const numeric = /^(\d+)(?:\/(\d+))?$/.exec(arg);
       if (numeric) {
         const type = Number(numeric[1]);
@@ -515,7 +516,7 @@ function limitExt(): Ext<NfMatch> {
       if (id === 'limit') avg = parseRate(arg);
       else {
         if (!/^\d+$/.test(arg) || Number(arg) > 10000) fail('limit: bad value for option "--limit-burst", or out of range (0-10000).');
-        burst = Number(arg);
+        burst = Number(arg) === 0 ? 5 : Number(arg); // iptables-save shows --limit-burst 0 as the default 5
       }
     },
     finish() {
@@ -834,7 +835,7 @@ const TARGETS: Readonly<Record<string, () => Ext<NfTarget>>> = {
 // Addresses
 
 function hostNotFound(text: string): never {
-  if (/^[0-9.]+$/.test(text) && text.split('.').length !== 4) {
+  if (/^[0-9.]+$/.test(text) && (text.split('.').length !== 4 || /(^|\.)0\d/.test(text))) {
     unsupported(`address \`${text}' is an abbreviated inet_aton form; write all four octets`);
   }
   if (/[a-zA-Z]/.test(text)) unsupported(`host name \`${text}' would be resolved through DNS; netpath needs an address`);
