@@ -5,7 +5,7 @@
  */
 import { ConfigError, type ConfigErrorCode } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
-import { lenOfMask, maskOf, networkOf, type Ipv4 } from '../wire/ipv4.js';
+import { lenOfMask, type Ipv4 } from '../wire/ipv4.js';
 
 /** What every Op of one command shares. */
 export interface Ctx {
@@ -146,12 +146,6 @@ export function parseIproute2Addr(text: string): Ipv4 | 'inet6' | undefined {
   return parseIproute2Ipv4(text);
 }
 
-export function hostBitsSet(addr: Ipv4, len: number): boolean {
-  return networkOf(addr, len) !== addr;
-}
-
-export { maskOf };
-
 /**
  * ll_addr_a2n (lib/ll_addr.c): colon-separated hex bytes, each `%x` (1-2 digits, 0x allowed,
  * trailing junk after the digits ignored by sscanf). Returns the bytes, or undefined.
@@ -193,8 +187,4 @@ export function parseTableId(text: string): number | undefined {
       return 0;
   }
   return getU32(text);
-}
-
-export function isTableName(text: string): boolean {
-  return /^[A-Za-z_][\w.-]*$/.test(text);
 }

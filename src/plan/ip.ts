@@ -642,7 +642,6 @@ function ipRoute(a: Args, ctx: Ctx): Op[] {
 function routeModify(a: Args, ctx: Ctx, verb: RouteOp['op']): RouteOp {
   const del = verb === 'route-del';
   let type: RouteType = 'unicast';
-  let typeOk = false;
   let dst: InetPrefix | undefined;
   let dstWord = '';
   let via: Ipv4 | undefined;
@@ -700,7 +699,6 @@ function routeModify(a: Args, ctx: Ctx, verb: RouteOp['op']): RouteOp {
         const t = routeTypeOf(v)!;
         if (t === 'other') unsupported(ctx, `route type "${v}" is not modelled by netpath`);
         type = t;
-        typeOk = true;
         v = a.next();
       }
       if (matches(v, 'help')) fail(ctx, 'syntax', `"ip route ... ${v}" prints the usage and fails`);
@@ -716,7 +714,6 @@ function routeModify(a: Args, ctx: Ctx, verb: RouteOp['op']): RouteOp {
   if (networkOf(dst.addr, dst.len) !== dst.addr) {
     return fail(ctx, 'kernel', `Error: Invalid prefix for given prefix length. ("${dstWord}" has host bits set)`);
   }
-  void typeOk;
   const op: { -readonly [K in keyof RouteOp]: RouteOp[K] } = {
     op: verb,
     host: ctx.host,

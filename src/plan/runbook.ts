@@ -16,7 +16,7 @@ import { parseIptablesRestore } from '../netfilter/restore.js';
 import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
 import { parseIfconfig, parseRoute } from './nettools.js';
-import { splitRunbook, type Pipeline, type Redirect, type SimpleCommand } from './shell.js';
+import { splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
 
 export interface RunbookSource {
   /** host whose runbook this is */
@@ -533,4 +533,3 @@ function parseLn(argv: readonly string[], ctx: Ctx): Op[] {
   return [{ op: 'netns-bind', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name: l[1]!, pid: m[1]! }];
 }
 
-export type { Redirect };
