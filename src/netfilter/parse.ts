@@ -907,8 +907,8 @@ class Parser {
   private policy: string | undefined;
   private table: NfTableName | undefined;
   private readonly base: {
-    s?: { invert: boolean; prefix: Prefix | undefined };
-    d?: { invert: boolean; prefix: Prefix | undefined };
+    s?: { invert: boolean; text: string };
+    d?: { invert: boolean; text: string };
     i?: { invert: boolean; name: string };
     o?: { invert: boolean; name: string };
     f?: { invert: boolean };
@@ -987,13 +987,11 @@ class Parser {
     const a = arg ?? '';
     switch (id) {
       case 's':
-      case 'd': {
+      case 'd':
+        // iptables parses addresses after all options: `-s ! X` fails on the stray X first
         once(this.base[id]);
-        const prefix = parseAddr(a);
-        this.base[id] = { invert: inv, prefix: prefix.len === 0 && !inv ? undefined : prefix };
-        if (prefix.len === 0 && inv) fail('RULE_APPEND failed (Invalid argument): `! -' + id + ' 0.0.0.0/0` can never match; the kernel refuses it', 'kernel');
+        this.base[id] = { invert: inv, text: a };
         return;
-      }
       case 'i':
       case 'o':
         once(this.base[id]);
@@ -1144,7 +1142,11 @@ class Parser {
         this.invert = true;
       } else if (tok.startsWith('--') && tok.length > 2) this.longOption(tok);
       else if (tok.startsWith('-') && tok.length > 1) this.shortCluster(tok);
-      else fail(`Bad argument \`${tok}'`);
+      else {
+        const prev = this.argv[this.i - 2];
+        const hint = prev === '!' ? ' (iptables 1.8 wants `! -s ADDR`, not `-s ! ADDR`)' : '';
+        fail(`Bad argument \`${tok}'${hint}`);
+      }
     }
     if (this.invert) fail('nothing appropriate following !');
   }
@@ -1155,8 +1157,15 @@ class Parser {
     if ((chain === 'POSTROUTING' || chain === 'OUTPUT') && this.base.i) fail(`Can't use -i with ${chain}`);
     const matches: NfMatch[] = [];
     const b = this.base;
-    if (b.s?.prefix) matches.push({ kind: 'source', invert: b.s.invert, prefix: b.s.prefix });
-    if (b.d?.prefix) matches.push({ kind: 'destination', invert: b.d.invert, prefix: b.d.prefix });
+    for (const id of ['s', 'd'] as const) {
+      const given = b[id];
+      if (!given) continue;
+      const prefix = parseAddr(given.text);
+      if (prefix.len === 0 && given.invert) {
+        fail(`RULE_APPEND failed (Invalid argument): \`! -${id} ${given.text}' can never match; the kernel refuses it`, 'kernel');
+      }
+      if (prefix.len > 0) matches.push({ kind: id === 's' ? 'source' : 'destination', invert: given.invert, prefix });
+    }
     if (b.i && !(b.i.name === '+' && !b.i.invert)) matches.push({ kind: 'in-interface', invert: b.i.invert, name: b.i.name });
     if (b.o && !(b.o.name === '+' && !b.o.invert)) matches.push({ kind: 'out-interface', invert: b.o.invert, name: b.o.name });
     if (this.ctx.proto !== undefined && this.ctx.proto !== 0) {

@@ -114,7 +114,7 @@ function reachingHooks(t: NfTable): Map<string, Set<string>> {
   return out;
 }
 
-/** a jump cycle reachable from a built-in chain (nf_tables refuses it with ELOOP) */
+/** a jump cycle reachable from a built-in chain (nf_tables refuses it: EMLINK, "Too many links") */
 function hasLoop(t: NfTable): boolean {
   const state = new Map<string, 'open' | 'done'>();
   const visit = (c: string): boolean => {
@@ -142,9 +142,11 @@ const TARGET_RULES: Readonly<Record<string, { table: NfTableName; hooks?: readon
 };
 
 /** What the kernel checks for one new rule in `chain`, given the table it lands in. */
-function checkRule(t: NfTable, chain: string, rule: NfRule, hooks: ReadonlySet<string>, verb: Verb): void {
+function checkRule(t: NfTable, where: string, rule: NfRule, hooks: ReadonlySet<string>, verb: Verb, opChain: string, origin: Origin): void {
   const target = rule.target;
-  const o = rule.origin;
+  // errors name the chain of the command, as iptables does, even when the rule sits in a user chain
+  const chain = opChain;
+  const o = origin;
   if (target) {
     if (target.kind === 'jump' || target.kind === 'goto') {
       if (!Object.hasOwn(t.chains, target.chain)) {
@@ -171,10 +173,13 @@ function checkRule(t: NfTable, chain: string, rule: NfRule, hooks: ReadonlySet<s
       }
     }
   }
+  // match hook checks apply to rules in built-in chains only: iptables-nft accepts
+  // `-A Y -m addrtype --limit-iface-in` in a user chain Y that OUTPUT jumps to (verified)
+  if (!isBuiltin(t.name, where)) return;
   for (const m of rule.matches) {
     if (m.kind !== 'addrtype' || m.limitIface === undefined) continue;
     const forbidden = m.limitIface === 'in' ? ['OUTPUT', 'POSTROUTING'] : ['PREROUTING', 'INPUT'];
-    const bad = [...hooks].filter((h) => forbidden.includes(h));
+    const bad = forbidden.includes(where) ? [where] : [];
     if (bad.length > 0) {
       throw ruleFailed(o, verb, chain, 'Invalid argument', `addrtype: --limit-iface-${m.limitIface} not valid in ${bad.join('/')}`);
     }
@@ -185,9 +190,9 @@ function checkRule(t: NfTable, chain: string, rule: NfRule, hooks: ReadonlySet<s
 function validate(t: NfTable, verb: Verb, chain: string, origin: Origin): void {
   const hooks = reachingHooks(t);
   for (const c of chainList(t)) {
-    for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), verb);
+    for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), verb, chain, origin);
   }
-  if (hasLoop(t)) throw ruleFailed(origin, verb, chain, 'Too many levels of symbolic links', 'jump loop');
+  if (hasLoop(t)) throw ruleFailed(origin, verb, chain, 'Too many links', 'jump loop');
 }
 
 function putRule(state: NfState, table: NfTableName, chainName: string, origin: Origin, verb: Verb, edit: (rules: readonly NfRule[]) => NfRule[]): NfState {
@@ -298,8 +303,10 @@ export function applyRestore(state: NfState, tables: readonly IptablesRestoreTab
       t = setChain(t, { ...c, rules: [...c.rules, rule] });
     }
     const hooks = reachingHooks(t);
-    for (const c of chainList(t)) for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), 'APPEND');
-    if (hasLoop(t)) throw ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many levels of symbolic links)');
+    for (const c of chainList(t)) {
+      for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), 'APPEND', c.name, r.origin);
+    }
+    if (hasLoop(t)) throw ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many links)');
     next = { ...next, [block.table]: t };
   }
   return next;

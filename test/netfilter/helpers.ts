@@ -1,37 +1,13 @@
-/** Test helpers: bash-style word splitting for fixture lines, and a state with chains FOO and BAR. */
+/** Test helpers: bash word splitting for fixture lines, and a state with chains FOO and BAR. */
 import { applyIptables, emptyNfState } from '../../src/netfilter/tables.js';
 import { parseIptablesArgs } from '../../src/netfilter/parse.js';
 import type { NfState } from '../../src/netfilter/types.js';
 import type { Origin } from '../../src/model/origin.js';
+import { tokenize } from '../../src/plan/shell.js';
 
+/** bash words of one line, by the runbook parser's own tokenizer (src/plan/shell.ts) */
 export function shellWords(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let has = false;
-  for (let k = 0; k < line.length; k++) {
-    const ch = line[k]!;
-    if (ch === "'") {
-      const end = line.indexOf("'", k + 1);
-      cur += line.slice(k + 1, end);
-      k = end;
-      has = true;
-    } else if (ch === '"') {
-      has = true;
-      for (k++; k < line.length && line[k] !== '"'; k++) {
-        if (line[k] === '\\' && '"\\$`'.includes(line[k + 1] ?? '')) k++;
-        cur += line[k];
-      }
-    } else if (ch === '\\') {
-      cur += line[++k] ?? '';
-      has = true;
-    } else if (ch === ' ' || ch === '\t') {
-      if (has || cur !== '') out.push(cur);
-      cur = '';
-      has = false;
-    } else cur += ch;
-  }
-  if (has || cur !== '') out.push(cur);
-  return out;
+  return tokenize(line, 'fixture', 1, line).flatMap((t) => (t.kind === 'word' ? [t.value] : []));
 }
 
 export const at = (line: number, text = ''): Origin => ({ file: 'runbook.sh', line, text });
