@@ -10,6 +10,11 @@ import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.j
 import { iptablesSave } from '../netfilter/save.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
+import { parseIpv4 } from '../wire/ipv4.js';
+import { traceFlow } from '../trace/run.js';
+import { renderTrace, traceJson } from '../trace/render.js';
+import type { ProbeTrace } from '../trace/types.js';
+import type { ProbeResult } from '../plan/model.js';
 
 export interface Io {
   out(s: string): void;
@@ -38,6 +43,29 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--json', 'machine-readable output')
     .action((model: string, opts: { ns?: string; json?: boolean }) => {
       code = cmdShow(model, opts, io);
+    });
+
+  program
+    .command('check')
+    .description('run every probe of the model; exit 1 when a result differs from its expect')
+    .argument('<model>', 'model file (YAML)')
+    .option('--json', 'machine-readable output')
+    .action((model: string, opts: { json?: boolean }) => {
+      code = cmdCheck(model, opts, io);
+    });
+
+  program
+    .command('trace')
+    .description('walk one probe hop by hop and say what the client sees, and why')
+    .argument('<model>', 'model file (YAML)')
+    .requiredOption('--from <ns>', 'client namespace: host, netns, or host/netns')
+    .requiredOption('--to <ip[:port]>', 'destination address, with a port for tcp and udp')
+    .option('--proto <proto>', 'tcp | udp | icmp', 'tcp')
+    .option('--sport <port>', 'client source port')
+    .option('--json', 'machine-readable output')
+    .option('-v, --verbose', 'also show conntrack and transmit steps')
+    .action((model: string, opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean }) => {
+      code = cmdTrace(model, opts, io);
     });
 
   try {
@@ -80,4 +108,85 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
   const parts = ids.map((id) => `=== ${displayNs(world, id)}${displayNs(world, id) !== id ? ` (${id})` : ''} ===\n${showNetns(world, world.netns[id]!)}\n`);
   io.out(parts.join('\n'));
   return 0;
+}
+
+function cmdTrace(
+  path: string,
+  opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean },
+  io: Io,
+): number {
+  const { world } = buildWorld(loadModel(path));
+  const from = resolveNsRef(world, opts.from, { ...KERNEL, file: '--from' });
+  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(opts.to);
+  const to = m ? parseIpv4(m[1]!) : undefined;
+  if (!m || to === undefined) throw new ConfigError('model', '--to', 0, `"${opts.to}" must be IP or IP:PORT`);
+  if (!['tcp', 'udp', 'icmp'].includes(opts.proto)) throw new ConfigError('model', '--proto', 0, `"${opts.proto}" must be tcp, udp or icmp`);
+  const proto = opts.proto as 'tcp' | 'udp' | 'icmp';
+  const port = m[2] !== undefined ? Number(m[2]) : undefined;
+  if (proto !== 'icmp' && port === undefined) throw new ConfigError('model', '--to', 0, `${proto} needs IP:PORT`);
+  const sport = opts.sport !== undefined ? Number(opts.sport) : undefined;
+  const traces = traceFlow(world, { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) });
+  if (opts.json) io.out(JSON.stringify({ outcomes: traces.map((t) => traceJson(world, t)) }, null, 2) + '\n');
+  else io.out(traces.map((t) => renderTrace(world, t, opts.verbose ? { verbose: true } : {})).join('\n'));
+  return 0;
+}
+
+interface ProbeReport {
+  name: string;
+  from: string;
+  to: string;
+  proto: string;
+  expect?: ProbeResult;
+  result: ProbeResult;
+  ok: boolean;
+  why?: string;
+  fixes?: readonly string[];
+  outcomes?: { probability: number; result: ProbeResult }[];
+}
+
+export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][] } {
+  const { model, world } = buildWorld(loadModel(path));
+  const reports: ProbeReport[] = [];
+  const all: ProbeTrace[][] = [];
+  for (const p of model.probes) {
+    const from = resolveNsRef(world, p.from, p.origin);
+    const traces = traceFlow(world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
+    all.push(traces);
+    const results = [...new Set(traces.map((t) => t.result))];
+    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
+    const result = results.length === 1 ? results[0]! : best.result;
+    const ok = p.expect === undefined || traces.every((t) => t.result === p.expect);
+    const failing = traces.find((t) => t.why);
+    reports.push({
+      name: p.name,
+      from: p.from,
+      to: p.port !== undefined ? `${p.to >>> 24}.${(p.to >>> 16) & 255}.${(p.to >>> 8) & 255}.${p.to & 255}:${p.port}` : `${p.to >>> 24}.${(p.to >>> 16) & 255}.${(p.to >>> 8) & 255}.${p.to & 255}`,
+      proto: p.proto,
+      ...(p.expect !== undefined ? { expect: p.expect } : {}),
+      result,
+      ok,
+      ...(failing?.why ? { why: failing.why.summary, fixes: failing.why.fixes } : {}),
+      ...(traces.length > 1 ? { outcomes: traces.map((t) => ({ probability: t.probability, result: t.result })) } : {}),
+    });
+  }
+  return { world, reports, traces: all };
+}
+
+function cmdCheck(path: string, opts: { json?: boolean }, io: Io): number {
+  const { reports } = checkModel(path);
+  const failed = reports.some((r) => !r.ok);
+  if (opts.json) {
+    io.out(JSON.stringify({ probes: reports }, null, 2) + '\n');
+    return failed ? 1 : 0;
+  }
+  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [r.name, r.expect ?? '-', r.result, r.ok ? 'ok' : 'FAIL'])];
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+  for (const r of reports) {
+    if (!r.why) continue;
+    io.out(`\n${r.name}: ${r.result}\n  why: ${r.why}\n`);
+    for (const f of r.fixes ?? []) io.out(`  fix: ${f}\n`);
+  }
+  if (failed) io.out(`\n${reports.filter((r) => !r.ok).length} of ${reports.length} probes differ from their expect\n`);
+  return failed ? 1 : 0;
 }

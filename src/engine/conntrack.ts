@@ -1,0 +1,190 @@
+/**
+ * Connection tracking and NAT bindings, after net/netfilter/nf_conntrack_core.c and nf_nat_core.c.
+ *
+ * - A connection has one tuple per direction. The reply tuple starts as the inverse of the
+ *   original and NAT rewrites it: DNAT changes its source, SNAT its destination.
+ * - ctinfo: the first packet is NEW, and so is every original-direction packet until a reply has
+ *   been seen; then ESTABLISHED. Reply-direction packets are ESTABLISHED. ICMP errors quoting a
+ *   tracked packet are RELATED. A TCP packet that is not a SYN and has no entry is NEW when it is a
+ *   plain ACK (nf_conntrack_tcp_loose=1 picks up mid-stream), otherwise INVALID; an ICMP echo reply
+ *   without an entry is INVALID.
+ * - NAT is decided once per connection and manip type (SRC, DST), on the first packet.
+ * - Packets are rewritten from the tuples: DST manip at PREROUTING and OUTPUT, SRC manip at
+ *   POSTROUTING and INPUT; original-direction packets take the NAT'd tuple, replies are mapped back.
+ */
+import type { Ipv4 } from '../wire/ipv4.js';
+import type { IpPacket, L4 } from './packet.js';
+import { ICMP } from './packet.js';
+
+export interface Tuple {
+  readonly proto: 'tcp' | 'udp' | 'icmp';
+  readonly src: Ipv4;
+  readonly dst: Ipv4;
+  /** tcp/udp source port; icmp echo id */
+  readonly sport: number;
+  /** tcp/udp destination port; icmp echo id */
+  readonly dport: number;
+}
+
+export interface CtEntry {
+  readonly id: number;
+  orig: Tuple;
+  reply: Tuple;
+  seenReply: boolean;
+  confirmed: boolean;
+  snat: boolean;
+  dnat: boolean;
+  /** NAT decided for the manip type (a null binding counts) */
+  srcDone: boolean;
+  dstDone: boolean;
+  mark: number;
+}
+
+export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+
+export interface CtRef {
+  readonly entry: CtEntry;
+  readonly dir: 'orig' | 'reply';
+  readonly state: CtState;
+}
+
+export function tupleKey(t: Tuple): string {
+  return `${t.proto}|${t.src}|${t.sport}|${t.dst}|${t.dport}`;
+}
+
+export function invert(t: Tuple): Tuple {
+  return { proto: t.proto, src: t.dst, dst: t.src, sport: t.dport, dport: t.sport };
+}
+
+/** The tuple of a packet, or undefined for packets conntrack cannot track (ICMP errors aside). */
+export function tupleOf(p: IpPacket): Tuple | undefined {
+  const l4 = p.l4;
+  switch (l4.kind) {
+    case 'tcp':
+    case 'udp':
+      return { proto: l4.kind, src: p.src, dst: p.dst, sport: l4.sport, dport: l4.dport };
+    case 'icmp':
+      if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) {
+        const id = l4.id ?? 0;
+        // echo and echo reply share the id; the reply tuple of an echo is the echo reply
+        return { proto: 'icmp', src: p.src, dst: p.dst, sport: id, dport: id };
+      }
+      return undefined;
+  }
+}
+
+/** One namespace's conntrack table. Mutable, owned by one simulation run. */
+export class Conntrack {
+  private readonly byKey = new Map<string, { entry: CtEntry; dir: 'orig' | 'reply' }>();
+  private nextId = 1;
+  readonly entries: CtEntry[] = [];
+
+  lookup(t: Tuple): { entry: CtEntry; dir: 'orig' | 'reply' } | undefined {
+    return this.byKey.get(tupleKey(t));
+  }
+
+  /** Whether some other connection already uses this reply tuple (NAT must pick another). */
+  replyTaken(t: Tuple, self: CtEntry): boolean {
+    const hit = this.byKey.get(tupleKey(t));
+    return hit !== undefined && hit.entry !== self;
+  }
+
+  /** A new, unconfirmed entry; it is only findable once confirmed. */
+  create(t: Tuple): CtEntry {
+    return { id: this.nextId++, orig: t, reply: invert(t), seenReply: false, confirmed: false, snat: false, dnat: false, srcDone: false, dstDone: false, mark: 0 };
+  }
+
+  /** __nf_conntrack_confirm: the entry becomes visible under both tuples. */
+  confirm(e: CtEntry): boolean {
+    if (e.confirmed) return true;
+    const ko = tupleKey(e.orig);
+    const kr = tupleKey(e.reply);
+    if (this.byKey.has(ko) || this.byKey.has(kr)) return false; // a clash: the kernel drops the packet
+    e.confirmed = true;
+    this.byKey.set(ko, { entry: e, dir: 'orig' });
+    this.byKey.set(kr, { entry: e, dir: 'reply' });
+    this.entries.push(e);
+    return true;
+  }
+
+  /** After NAT changed the reply tuple of an unconfirmed entry. */
+  rekey(): void {
+    /* entries are keyed only on confirm, so nothing to do while unconfirmed */
+  }
+}
+
+/**
+ * Classifies a packet against the table (nf_conntrack_in): an existing entry in either direction,
+ * or a new unconfirmed one, or INVALID.
+ */
+export function classify(ct: Conntrack, p: IpPacket, pending: CtEntry | undefined): CtRef | { readonly state: 'INVALID' } {
+  const t = tupleOf(p);
+  if (!t) return { state: 'INVALID' };
+  const hit = ct.lookup(t);
+  if (hit) {
+    const e = hit.entry;
+    if (hit.dir === 'reply') return { entry: e, dir: 'reply', state: 'ESTABLISHED' };
+    return { entry: e, dir: 'orig', state: e.seenReply ? 'ESTABLISHED' : 'NEW' };
+  }
+  if (pending && tupleKey(pending.orig) === tupleKey(t)) return { entry: pending, dir: 'orig', state: 'NEW' };
+  // what may start a connection
+  if (p.l4.kind === 'tcp') {
+    const f = p.l4.flags;
+    const startsTcp = (f.syn === true && !f.ack && !f.rst && !f.fin) || (f.ack === true && !f.syn && !f.rst && !f.fin);
+    if (!startsTcp) return { state: 'INVALID' };
+  }
+  if (p.l4.kind === 'icmp' && p.l4.type !== ICMP.ECHO) return { state: 'INVALID' };
+  return { entry: ct.create(t), dir: 'orig', state: 'NEW' };
+}
+
+/** The ICMP error's quoted packet, matched to its connection (icmp_error_message). */
+export function classifyRelated(ct: Conntrack, err: IpPacket): { entry: CtEntry; dir: 'orig' | 'reply' } | undefined {
+  if (err.l4.kind !== 'icmp' || !err.l4.quoted) return undefined;
+  const inner = tupleOf(err.l4.quoted);
+  if (!inner) return undefined;
+  // the quoted packet travelled the other way: look up its inverse
+  const hit = ct.lookup(invert(inner));
+  return hit;
+}
+
+function withL4Ports(l4: L4, sport: number, dport: number): L4 {
+  if (l4.kind === 'icmp') return l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY ? { ...l4, id: l4.type === ICMP.ECHO ? sport : dport } : l4;
+  return { ...l4, sport, dport };
+}
+
+/**
+ * Rewrites a packet for one manip at one hook (nf_nat_packet). `manip` is 'dst' at PREROUTING and
+ * OUTPUT, 'src' at POSTROUTING and INPUT. Returns the same object when nothing changes.
+ */
+export function natPacket(e: CtEntry, dir: 'orig' | 'reply', manip: 'src' | 'dst', p: IpPacket): IpPacket {
+  // which NAT status applies: orig packets get their own manip, replies the other one undone
+  const applies = dir === 'orig' ? (manip === 'src' ? e.snat : e.dnat) : manip === 'src' ? e.dnat : e.snat;
+  if (!applies) return p;
+  // the target is the inverse of the other direction's tuple
+  const target = dir === 'orig' ? invert(e.reply) : invert(e.orig);
+  if (p.l4.kind === 'icmp' && p.l4.quoted) return natIcmpError(e, dir, manip, p, target);
+  const ports = p.l4.kind === 'icmp' ? undefined : { sport: p.l4.sport, dport: p.l4.dport };
+  if (manip === 'src') {
+    const sport = ports ? target.sport : 0;
+    return { ...p, src: target.src, l4: ports ? withL4Ports(p.l4, sport, ports.dport) : icmpId(p.l4, target.sport) };
+  }
+  const dport = ports ? target.dport : 0;
+  return { ...p, dst: target.dst, l4: ports ? withL4Ports(p.l4, ports.sport, dport) : icmpId(p.l4, target.dport) };
+}
+
+function icmpId(l4: L4, id: number): L4 {
+  return l4.kind === 'icmp' ? { ...l4, id } : l4;
+}
+
+/**
+ * nf_nat_icmp_reply_translation: the quoted packet is translated as a packet of the opposite
+ * direction, and the outer header like a packet of this direction.
+ */
+function natIcmpError(e: CtEntry, dir: 'orig' | 'reply', manip: 'src' | 'dst', p: IpPacket, target: Tuple): IpPacket {
+  if (p.l4.kind !== 'icmp' || !p.l4.quoted) return p;
+  const innerDir = dir === 'orig' ? 'reply' : 'orig';
+  const innerManip = manip === 'src' ? 'dst' : 'src';
+  const quoted = natPacket(e, innerDir, innerManip, p.l4.quoted);
+  const outer = manip === 'src' ? { ...p, src: target.src } : { ...p, dst: target.dst };
+  return { ...outer, l4: { ...p.l4, quoted } };
+}

@@ -1,0 +1,120 @@
+/**
+ * Per-namespace facts derived once from the immutable world and cached by object identity:
+ * the FIB view, the local addresses, link lookups. The per-packet path only reads these.
+ */
+import type { IfAddr, Link } from '../model/link.js';
+import { fibLookup, fibView, type FibResult, type FibView } from '../route/fib.js';
+import type { Route } from '../route/types.js';
+import { RT_TABLE } from '../route/types.js';
+import type { AddrType } from '../netfilter/types.js';
+import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
+import type { Netns } from '../world/types.js';
+
+export interface NsFacts {
+  readonly fib: FibView;
+  readonly byIndex: ReadonlyMap<number, Link>;
+  readonly byName: ReadonlyMap<string, Link>;
+  /** every local address (the local table's `local` routes) */
+  readonly localAddrs: ReadonlySet<number>;
+  readonly hasCustomRules: boolean;
+  readonly hasCustomLocalRoutes: boolean;
+}
+
+const cache = new WeakMap<Netns, NsFacts>();
+
+export function facts(ns: Netns): NsFacts {
+  let f = cache.get(ns);
+  if (f) return f;
+  const byIndex = new Map(ns.links.map((l) => [l.ifindex, l] as const));
+  const byName = new Map(ns.links.map((l) => [l.name, l] as const));
+  const localAddrs = new Set<number>();
+  for (const r of ns.routes) if (r.table === RT_TABLE.local && r.type === 'local' && r.dst.len === 32) localAddrs.add(r.dst.addr);
+  const hasCustomRules = ns.rules.some((r) => r.origin.line > 0);
+  const hasCustomLocalRoutes = ns.routes.some((r) => r.table === RT_TABLE.local && r.proto !== 'kernel');
+  f = {
+    fib: fibView(ns.rules, ns.routes, (i) => byIndex.get(i)?.name),
+    byIndex,
+    byName,
+    localAddrs,
+    hasCustomRules,
+    hasCustomLocalRoutes,
+  };
+  cache.set(ns, f);
+  return f;
+}
+
+export function lookup(ns: Netns, daddr: number, saddr: number, mark: number, iif: string, oif?: string): FibResult {
+  return fibLookup(facts(ns).fib, { daddr, saddr, mark, iif, ...(oif !== undefined ? { oif } : {}) });
+}
+
+const SCOPE_NUM = { global: 0, link: 253, host: 254 } as const;
+
+/**
+ * inet_select_addr (net/ipv4/devinet.c): the first primary address on `dev` whose scope is not
+ * narrower than `scope`, preferring one on the same subnet as `dst`; failing that, the first
+ * suitable primary address (not link scope) of any device.
+ */
+export function selectAddr(ns: Netns, dev: number | undefined, dst: number, scope: number): number | undefined {
+  let addr: number | undefined;
+  if (dev !== undefined) {
+    for (const a of ns.addrs) {
+      if (a.ifindex !== dev || a.secondary) continue;
+      if (Math.min(SCOPE_NUM[a.scope], SCOPE_NUM.link) > scope) continue;
+      if (dst === 0 || inPrefix(dst, { addr: networkOf(a.local, a.prefixLen), len: a.prefixLen })) return a.local;
+      addr ??= a.local;
+    }
+    if (addr !== undefined) return addr;
+  }
+  const links = [...ns.links].sort((a, b) => a.ifindex - b.ifindex);
+  for (const l of links) {
+    for (const a of ns.addrs) {
+      if (a.ifindex !== l.ifindex || a.secondary) continue;
+      if (a.scope !== 'link' && SCOPE_NUM[a.scope] <= scope) return a.local;
+    }
+  }
+  return undefined;
+}
+
+/** The source a local socket gets for a route (fib_result_prefsrc). */
+export function routeSource(ns: Netns, r: Route, daddr: number): number | undefined {
+  if (r.prefsrc !== undefined) return r.prefsrc;
+  if (r.type === 'local') return daddr;
+  // the nexthop's scope: link for a gatewayed route, host for a direct one
+  const scope = r.via !== undefined ? SCOPE_NUM.link : SCOPE_NUM.host;
+  return selectAddr(ns, r.oif, r.via ?? 0, scope);
+}
+
+/** inet_addr_type_dev_table: the type of an address in this namespace. */
+export function addrType(ns: Netns, addr: number, dev: string | undefined): AddrType {
+  if (addr === 0) return 'UNSPEC';
+  if (addr === 0xffffffff) return 'BROADCAST';
+  if (isMulticast(addr)) return 'MULTICAST';
+  const f = facts(ns);
+  const routes = f.fib.tables.get(RT_TABLE.local) ?? [];
+  const devIdx = dev !== undefined ? f.byName.get(dev)?.ifindex : undefined;
+  for (const r of routes) {
+    if (!inPrefix(addr, r.dst)) continue;
+    if (devIdx !== undefined && r.oif !== undefined && r.oif !== devIdx && r.type === 'local') continue;
+    if (r.type === 'local') return 'LOCAL';
+    if (r.type === 'broadcast') return 'BROADCAST';
+  }
+  if (devIdx === undefined && f.localAddrs.has(addr)) return 'LOCAL';
+  const res = fibLookup(f.fib, { daddr: addr, saddr: 0, mark: 0, iif: 'lo' });
+  if (res.kind === 'route') {
+    switch (res.route.type) {
+      case 'blackhole':
+        return 'BLACKHOLE';
+      case 'unreachable':
+        return 'UNREACHABLE';
+      case 'prohibit':
+        return 'PROHIBIT';
+      default:
+        return 'UNICAST';
+    }
+  }
+  return 'UNICAST';
+}
+
+export function primaryAddrs(ns: Netns, ifindex: number): IfAddr[] {
+  return ns.addrs.filter((a) => a.ifindex === ifindex && !a.secondary);
+}

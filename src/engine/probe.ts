@@ -1,0 +1,128 @@
+/**
+ * Probes: a client program in one namespace tries a destination; the result is what that program
+ * sees on real Linux (see docs/semantics.md "Client results"):
+ *   tcp  -- connect(): reachable on SYN-ACK, refused on RST or ICMP port unreachable, no-route on
+ *           ENETUNREACH/EHOSTUNREACH (local routing, failed ARP, ICMP unreachable or time
+ *           exceeded), timeout when nothing comes back;
+ *   udp  -- a connected socket without IP_RECVERR (nc -u, python): reachable when the echo comes
+ *           back, refused on ICMP port unreachable; only "hard" ICMP errors are reported, so host
+ *           and net unreachable end as timeout;
+ *   icmp -- ping: reachable on echo reply, no-route on any unreachable or time exceeded.
+ *
+ * A probe that meets `-m statistic` runs once per combination of branches; each outcome carries
+ * its probability.
+ */
+import type { NsId } from '../model/link.js';
+import type { ProbeProto, ProbeResult } from '../plan/model.js';
+import type { Ipv4 } from '../wire/ipv4.js';
+import { formatIpv4 } from '../wire/ipv4.js';
+import type { World } from '../world/types.js';
+import type { ProbeTrace } from '../trace/types.js';
+import { DEFAULT_SIM, Sim, type SimOptions } from './sim.js';
+import { ICMP, type IpPacket } from './packet.js';
+import { lookup, routeSource } from './derived.js';
+
+export interface Flow {
+  readonly from: NsId;
+  readonly to: Ipv4;
+  readonly port?: number;
+  readonly proto: ProbeProto;
+  /** client source port (default: drawn from ip_local_port_range by the seed) */
+  readonly sport?: number;
+}
+
+export const MAX_BRANCHES = 256;
+
+export function errnoResult(errno: string | undefined): ProbeResult {
+  if (errno === undefined) return 'timeout';
+  if (errno === 'ok') return 'reachable';
+  if (errno === 'ECONNREFUSED') return 'refused';
+  return 'no-route';
+}
+
+/** Runs one flow; returns one trace per statistic branch combination (one without branches). */
+export function simulate(world: World, flow: Flow, opts: Partial<SimOptions> = {}): ProbeTrace[] {
+  const base: SimOptions = { ...DEFAULT_SIM, ...opts };
+  const out: ProbeTrace[] = [];
+  const todo: boolean[][] = [[...base.choices]];
+  while (todo.length > 0 && out.length < MAX_BRANCHES) {
+    const choices = todo.shift()!;
+    const sim = runOnce(world, flow, { ...base, choices });
+    // branches not yet explored: flip each decision after the forced prefix
+    for (let i = choices.length; i < sim.choiceLog.length; i++) {
+      const c = sim.choiceLog[i]!;
+      const alt = !c.matched;
+      const pAlt = alt ? c.p : 1 - c.p;
+      if (pAlt <= 0) continue;
+      todo.push([...sim.choiceLog.slice(0, i).map((x) => x.matched), alt]);
+    }
+    let probability = 1;
+    for (const c of sim.choiceLog) probability *= c.matched ? c.p : 1 - c.p;
+    if (probability <= 0) continue;
+    out.push(toTrace(world, flow, sim, probability));
+  }
+  if (todo.length > 0 && out.length > 0) {
+    const last = out[out.length - 1]!;
+    out[out.length - 1] = { ...last, notes: [...last.notes, `only the first ${MAX_BRANCHES} statistic branches were followed`] };
+  }
+  return out;
+}
+
+function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
+  const sim = new Sim(world, { ...opts, choices: opts.choices });
+  const ns = world.netns[flow.from];
+  if (!ns) throw new Error(`netpath bug: probe from unknown namespace ${flow.from}`);
+  const range = (ns.sysctl['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number);
+  const lo = range[0] ?? 32768;
+  const hi = range[1] ?? 60999;
+  const sport = flow.sport ?? lo + (sim.random() % (hi - lo + 1));
+  switch (flow.proto) {
+    case 'tcp': {
+      const err = sim.tcpConnect(flow.from, flow.to, flow.port ?? 80, sport);
+      if (err) sim.clientDone(err);
+      break;
+    }
+    case 'udp':
+    case 'icmp': {
+      // connect()/sendto: the route is looked up first; errors come back synchronously
+      const res = lookup(ns, flow.to, 0, 0, 'lo');
+      const src = res.kind === 'route' && ['unicast', 'local', 'broadcast'].includes(res.route.type) ? routeSource(ns, res.route, flow.to) : undefined;
+      const id = flow.proto === 'icmp' ? sport & 0xffff : sport;
+      const pkt: IpPacket =
+        flow.proto === 'udp'
+          ? { src: 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'udp', sport, dport: flow.port ?? 7, len: 14, data: 'netpath probe\n' } }
+          : { src: 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'icmp', type: ICMP.ECHO, code: 0, id, seq: 1 } };
+      sim.clientFlow = { ns: flow.from, proto: flow.proto, local: src ?? 0, lport: id, remote: flow.to, rport: flow.port ?? 0 };
+      sim.step('send', flow.from, flow.proto === 'udp' ? `udp sendto ${formatIpv4(flow.to)}:${flow.port ?? 7}` : `ping ${formatIpv4(flow.to)}`, { packet: pkt, dir: 'request' });
+      const err = sim.output(flow.from, pkt, 'request');
+      if (err) sim.clientDone(err);
+      break;
+    }
+  }
+  sim.run();
+  return sim;
+}
+
+function toTrace(world: World, flow: Flow, sim: Sim, probability: number): ProbeTrace {
+  const errno = sim.client?.errno ?? 'timeout';
+  const result = errnoResult(sim.client?.errno);
+  const to = flow.port !== undefined ? `${formatIpv4(flow.to)}:${flow.port}` : formatIpv4(flow.to);
+  const notes = [...sim.notes];
+  if (sim.choiceLog.length > 0)
+    notes.push(`statistic branch: ${sim.choiceLog.map((c) => `${c.what} ${c.matched ? 'matched' : 'did not match'}`).join(', ')}`);
+  const base: ProbeTrace = {
+    from: flow.from,
+    to,
+    proto: flow.proto,
+    result,
+    errno,
+    probability,
+    steps: sim.steps,
+    drops: sim.drops,
+    captures: sim.captures,
+    notes,
+    ...(sim.requestDelivered ? { delivered: sim.requestDelivered } : {}),
+  };
+  void world;
+  return base;
+}

@@ -1,0 +1,80 @@
+/** Traces as text for people and as JSON for tools. */
+import { formatOrigin } from '../model/origin.js';
+import type { World } from '../world/types.js';
+import { displayNs } from '../world/build.js';
+import { pktText } from '../engine/sim.js';
+import type { ProbeTrace, Step } from './types.js';
+
+export function renderTrace(world: World, tr: ProbeTrace, opts: { verbose?: boolean } = {}): string {
+  const out: string[] = [];
+  const name = (id: string): string => displayNs(world, id);
+  const head = `${tr.proto} ${name(tr.from)} -> ${tr.to}: ${tr.result}${tr.errno !== 'ok' && tr.errno !== 'timeout' ? ` (${tr.errno})` : ''}`;
+  out.push(tr.probability < 1 ? `${head}   [branch probability ${fmtP(tr.probability)}]` : head);
+  let lastNs = '';
+  for (const s of tr.steps) {
+    if (!opts.verbose && (s.kind === 'xmit' || s.kind === 'conntrack') ) continue;
+    if (s.ns !== lastNs) {
+      out.push(`  ${name(s.ns)}:`);
+      lastNs = s.ns;
+    }
+    out.push(`    ${stepLine(s)}`);
+  }
+  for (const n of tr.notes) out.push(`  note: ${n}`);
+  if (tr.why) {
+    out.push('  why:');
+    out.push(`    ${tr.why.summary}`);
+    if (tr.why.fixes.length) {
+      out.push('  fixes (any one):');
+      for (const f of tr.why.fixes) out.push(`    - ${f}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function stepLine(s: Step): string {
+  const t = `${(s.t / 1000).toFixed(3).padStart(8)}ms`;
+  const dir = s.dir === 'reply' ? '<-' : '->';
+  const origin = s.origin && s.origin.line > 0 ? `   [${formatOrigin(s.origin)}]` : '';
+  const pkt = s.kind === 'recv' || s.kind === 'deliver' || s.kind === 'send' ? '' : '';
+  return `${t} ${dir} ${s.kind.padEnd(9)} ${s.detail}${pkt}${origin}`;
+}
+
+function fmtP(p: number): string {
+  return p.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/** The JSON form of a trace (frames of captures are left to --pcap). */
+export function traceJson(world: World, tr: ProbeTrace): unknown {
+  return {
+    from: displayNs(world, tr.from),
+    to: tr.to,
+    proto: tr.proto,
+    result: tr.result,
+    errno: tr.errno,
+    probability: tr.probability,
+    steps: tr.steps.map((s) => ({
+      t: s.t,
+      ns: displayNs(world, s.ns),
+      ...(s.dev !== undefined ? { dev: s.dev } : {}),
+      kind: s.kind,
+      detail: s.detail,
+      ...(s.dir ? { dir: s.dir } : {}),
+      ...(s.packet ? { packet: pktText(s.packet) } : {}),
+      ...(s.before ? { before: pktText(s.before) } : {}),
+      ...(s.nf ? { nf: s.nf } : {}),
+      ...(s.origin && s.origin.line > 0 ? { origin: { file: s.origin.file, line: s.origin.line, text: s.origin.text } } : {}),
+    })),
+    drops: tr.drops.map((d) => ({
+      ns: displayNs(world, d.ns),
+      ...(d.dev !== undefined ? { dev: d.dev } : {}),
+      code: d.code,
+      stage: d.stage,
+      detail: d.detail,
+      dir: d.dir,
+      packet: pktText(d.packet),
+      ...(d.origin && d.origin.line > 0 ? { origin: { file: d.origin.file, line: d.origin.line, text: d.origin.text } } : {}),
+    })),
+    notes: tr.notes,
+    ...(tr.why ? { why: { ...tr.why, ns: displayNs(world, tr.why.ns) } } : {}),
+  };
+}
