@@ -177,14 +177,18 @@ function icmpId(l4: L4, id: number): L4 {
 }
 
 /**
- * nf_nat_icmp_reply_translation: the quoted packet is translated as a packet of the opposite
- * direction, and the outer header like a packet of this direction.
+ * nf_nat_icmp_reply_translation: the quoted packet is set back to how it looked before this
+ * host's NAT ("the opposite manip", with the other direction's tuple as it is, not inverted),
+ * and the outer header is translated like any packet of this direction.
  */
 function natIcmpError(e: CtEntry, dir: 'orig' | 'reply', manip: 'src' | 'dst', p: IpPacket, target: Tuple): IpPacket {
   if (p.l4.kind !== 'icmp' || !p.l4.quoted) return p;
-  const innerDir = dir === 'orig' ? 'reply' : 'orig';
-  const innerManip = manip === 'src' ? 'dst' : 'src';
-  const quoted = natPacket(e, innerDir, innerManip, p.l4.quoted);
+  const other = dir === 'orig' ? e.reply : e.orig;
+  const q = p.l4.quoted;
+  const quoted: IpPacket =
+    manip === 'dst'
+      ? { ...q, src: other.src, l4: q.l4.kind === 'icmp' ? icmpId(q.l4, other.sport) : withL4Ports(q.l4, other.sport, q.l4.dport) }
+      : { ...q, dst: other.dst, l4: q.l4.kind === 'icmp' ? icmpId(q.l4, other.dport) : withL4Ports(q.l4, q.l4.sport, other.dport) };
   const outer = manip === 'src' ? { ...p, src: target.src } : { ...p, dst: target.dst };
   return { ...outer, l4: { ...p.l4, quoted } };
 }

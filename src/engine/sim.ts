@@ -1378,6 +1378,6 @@ function routeText(r: Route, byIndex: ReadonlyMap<number, Link>): string {
 
 function policyOrigin(ns: Netns, table: NfTableName, chain: string): { origin?: Origin } {
   const c = ns.nf[table].chains[chain];
-  return c && c.origin.line > 0 ? { origin: c.origin } : {};
+  return c?.policyOrigin ? { origin: c.policyOrigin } : {};
 }
 

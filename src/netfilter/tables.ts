@@ -237,7 +237,7 @@ export function applyIptables(state: NfState, cmd: IptablesCommand, origin: Orig
     case 'P': {
       const c = Object.hasOwn(t.chains, cmd.chain) ? t.chains[cmd.chain] : undefined;
       if (!c || !isBuiltin(cmd.table, cmd.chain)) throw ConfigError.at(origin, 'kernel', 'iptables: Bad built-in chain name.');
-      return { ...state, [cmd.table]: setChain(t, { ...c, policy: cmd.policy }) };
+      return { ...state, [cmd.table]: setChain(t, { ...c, policy: cmd.policy, policyOrigin: origin }) };
     }
     case 'N':
       if (Object.hasOwn(t.chains, cmd.chain)) throw ConfigError.at(origin, 'kernel', 'iptables: Chain already exists.');
@@ -289,7 +289,7 @@ export function applyRestore(state: NfState, tables: readonly IptablesRestoreTab
     for (const decl of block.chains) {
       const existing = Object.hasOwn(t.chains, decl.name) ? t.chains[decl.name] : undefined;
       if (isBuiltin(block.table, decl.name)) {
-        if (decl.policy !== undefined) t = setChain(t, { ...existing!, policy: decl.policy });
+        if (decl.policy !== undefined) t = setChain(t, { ...existing!, policy: decl.policy, policyOrigin: decl.origin });
       } else if (existing) t = setChain(t, { ...existing, rules: [] });
       else t = setChain(t, { name: decl.name, rules: [], origin: decl.origin });
     }

@@ -192,6 +192,8 @@ export interface NfChain {
   readonly name: string;
   /** built-in chains only */
   readonly policy?: NfVerdictPolicy;
+  /** the line that set the policy (`iptables -P`, or a restore file's `:CHAIN POLICY`) */
+  readonly policyOrigin?: Origin;
   readonly rules: readonly NfRule[];
   readonly origin: Origin;
 }

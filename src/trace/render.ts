@@ -11,8 +11,14 @@ export function renderTrace(world: World, tr: ProbeTrace, opts: { verbose?: bool
   const head = `${tr.proto} ${name(tr.from)} -> ${tr.to}: ${tr.result}${tr.errno !== 'ok' && tr.errno !== 'timeout' ? ` (${tr.errno})` : ''}`;
   out.push(tr.probability < 1 ? `${head}   [branch probability ${fmtP(tr.probability)}]` : head);
   let lastNs = '';
-  for (const s of tr.steps) {
-    if (!opts.verbose && (s.kind === 'xmit' || s.kind === 'conntrack') ) continue;
+  // without --verbose: the story up to the client's answer (and its reply), not the whole exchange
+  const cut = opts.verbose ? tr.steps.length : storyEnd(tr);
+  for (const [i, s] of tr.steps.entries()) {
+    if (i >= cut) {
+      out.push(`  ... ${tr.steps.length - cut} more steps (the rest of the exchange; --verbose shows them)`);
+      break;
+    }
+    if (!opts.verbose && (s.kind === 'xmit' || s.kind === 'conntrack')) continue;
     if (s.ns !== lastNs) {
       out.push(`  ${name(s.ns)}:`);
       lastNs = s.ns;
@@ -31,12 +37,22 @@ export function renderTrace(world: World, tr: ProbeTrace, opts: { verbose?: bool
   return out.join('\n') + '\n';
 }
 
+/** Index after the step where the client learnt its result (connect done, reply, error). */
+function storyEnd(tr: ProbeTrace): number {
+  const i = tr.steps.findIndex((s) => s.kind === 'socket' && s.ns === tr.from && /^(connect\(\)|client socket error)/.test(s.detail));
+  if (i >= 0) return i + 1;
+  if (tr.result === 'reachable') {
+    const d = tr.steps.findIndex((s) => s.kind === 'deliver' && s.ns === tr.from && s.dir === 'reply');
+    if (d >= 0) return d + 1;
+  }
+  return tr.steps.length;
+}
+
 function stepLine(s: Step): string {
   const t = `${(s.t / 1000).toFixed(3).padStart(8)}ms`;
   const dir = s.dir === 'reply' ? '<-' : '->';
   const origin = s.origin && s.origin.line > 0 ? `   [${formatOrigin(s.origin)}]` : '';
-  const pkt = s.kind === 'recv' || s.kind === 'deliver' || s.kind === 'send' ? '' : '';
-  return `${t} ${dir} ${s.kind.padEnd(9)} ${s.detail}${pkt}${origin}`;
+  return `${t} ${dir} ${s.kind.padEnd(9)} ${s.detail}${origin}`;
 }
 
 function fmtP(p: number): string {
