@@ -766,36 +766,43 @@ export class Sim {
         dir,
       });
       if (ns.sysctl['net.bridge.bridge-nf-call-iptables'] === '1') {
-        this.notes.add('bridged IPv4 frames pass iptables (net.bridge.bridge-nf-call-iptables=1)');
-        for (const out of outs) if (!this.bridgeNetfilter(nsId, br, inPort, out, frame, dir)) return;
+        for (const out of outs) {
+          const f = this.bridgeNetfilter(nsId, br, inPort, out, frame, dir);
+          if (f) this.xmitFrame(nsId, out, f, dir);
+        }
+        return;
       }
     }
     for (const out of outs) this.xmitFrame(nsId, out, frame, dir);
   }
 
   /** br_netfilter: PREROUTING, FORWARD and POSTROUTING for a bridged IPv4 frame. */
-  private bridgeNetfilter(nsId: NsId, br: Link, inPort: Link, out: Link, frame: Frame, dir: Dir): boolean {
-    if (frame.payload.kind !== 'ip') return true;
+  private bridgeNetfilter(nsId: NsId, br: Link, inPort: Link, out: Link, frame: Frame, dir: Dir): Frame | undefined {
+    if (frame.payload.kind !== 'ip') return frame;
     const skb: Skb = { pkt: frame.payload.ip, mark: 0, untracked: false, dir, iif: br.name, hops: 0 };
     const ifs = { iif: br.name, physIn: inPort.name, bridged: true };
     for (const t of ['raw', 'mangle'] as const) {
       const v = this.table(nsId, t, 'PREROUTING', skb, ifs);
       if (v.verdict.kind !== 'ACCEPT') {
         this.drop(nsId, skb, 'nf-drop', 'prerouting', `bridged frame dropped by ${t} PREROUTING`, br.name, v.decidedBy?.rule.origin);
-        return false;
+        return undefined;
       }
     }
     this.conntrackIn(nsId, skb);
+    if (this.nat(nsId, 'PREROUTING', skb, ifs) === 'drop') return undefined;
+    if (skb.pkt.dst !== frame.payload.ip.dst)
+      this.notes.add('DNAT of a bridged frame: netpath keeps bridging it (br_netfilter would re-route when the new destination is not on the bridge)');
     const fifs = { iif: br.name, oif: br.name, physIn: inPort.name, physOut: out.name, bridged: true };
     for (const t of ['mangle', 'filter'] as const) {
       const v = this.table(nsId, t, 'FORWARD', skb, fifs);
       if (v.verdict.kind !== 'ACCEPT') {
         this.drop(nsId, skb, v.verdict.kind === 'REJECT' ? 'nf-reject' : 'nf-drop', 'forward', `bridged frame dropped by ${t} FORWARD`, br.name, v.decidedBy?.rule.origin ?? policyOrigin(this.ns(nsId), t, 'FORWARD').origin);
-        return false;
+        return undefined;
       }
     }
+    if (this.nat(nsId, 'POSTROUTING', skb, fifs) === 'drop') return undefined;
     this.confirm(nsId, skb);
-    return true;
+    return skb.pkt === frame.payload.ip ? frame : { ...frame, payload: { kind: 'ip', ip: skb.pkt } };
   }
 
   // -------------------------------------------------------------------------------------------

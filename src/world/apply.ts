@@ -693,6 +693,9 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
     case 'ipv6':
       return; // IPv6 is not modelled at all; its settings cannot change an IPv4 packet's fate
     case 'ns': {
+      if (k.key.startsWith('net.ipv4.neigh.default.') && ns.name !== null)
+        // only init_net has neigh/default (docs/kernel-notes.md b)
+        throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
       if (k.key === 'net.bridge.bridge-nf-call-iptables' && !['0', '1'].includes(op.value.trim()))
         throw ConfigError.at(op.origin, 'syntax', `invalid value "${op.value}" for ${op.key}`);
       ns.sysctl[k.key] = op.value.trim();
@@ -702,6 +705,7 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
       const v = devconfValue('forwarding', op.value);
       if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
       ns.confAll.forwarding = v;
+      ns.confAll.accept_redirects = v ? 0 : 1;
       ns.confDefault.forwarding = v;
       for (const l of ns.links) l.conf.forwarding = v;
       return;

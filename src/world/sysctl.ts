@@ -3,7 +3,8 @@
  *
  * Kernel facts (net/ipv4/devinet.c):
  * - `net.ipv4.ip_forward` and `net.ipv4.conf.all.forwarding` are one setting; writing either calls
- *   inet_forward_change(), which also writes conf.default.forwarding and every device's forwarding.
+ *   inet_forward_change(), which also writes conf.default.forwarding and every device's forwarding,
+ *   and sets conf.all.accept_redirects to the opposite (observed: docs/kernel-notes.md b.2).
  * - writing `conf.default.KEY` copies the value into every device that never had KEY written
  *   explicitly (devinet_copy_dflt_conf); new devices start from conf.default.
  * - the effective value for a device combines all and the device: rp_filter, arp_ignore,
@@ -56,8 +57,9 @@ const DEVCONF_RANGE: Readonly<Record<DevConfKey, readonly [number, number]>> = {
 /** Namespace-wide keys netpath models, with fresh-kernel defaults. */
 export const NS_SYSCTL_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
   'net.ipv4.ip_local_port_range': '32768\t60999',
-  // br_netfilter: off unless the model says the host has it loaded (see docs/semantics.md)
-  'net.bridge.bridge-nf-call-iptables': '0',
+  // br_netfilter is built in on the reference kernel and this is 1 in every netns
+  // (docs/kernel-notes.md b, l): bridged IPv4 frames pass iptables
+  'net.bridge.bridge-nf-call-iptables': '1',
   'net.ipv4.neigh.default.mcast_solicit': '3',
   'net.ipv4.neigh.default.ucast_solicit': '3',
   'net.ipv4.neigh.default.retrans_time_ms': '1000',
