@@ -134,3 +134,46 @@ describe('rp_filter and the weak host model (KN j)', () => {
     expect(tr.result).toBe('reachable');
   });
 });
+
+describe('a bridge with two containers (KN l, fixtures/kernel/seed/bridge2)', () => {
+  const bridge = (extra: string[] = []): ReturnType<typeof inline> => {
+    const web2 = [
+      'ip netns add c1',
+      'ip netns add c2',
+      'ip link add br0 type bridge',
+      'ip addr add 192.168.2.1/24 dev br0',
+      'ip link set br0 up',
+      ...[1, 2].flatMap((i) => [
+        `ip link add veth${i} type veth peer name veth${i}-p`,
+        `ip link set veth${i} netns c${i}`,
+        `ip link set veth${i}-p master br0`,
+        `ip link set veth${i}-p up`,
+        `ip netns exec c${i} ip link set name eth0 dev veth${i}`,
+        `ip netns exec c${i} ip addr add 192.168.2.1${i}/24 dev eth0`,
+        `ip netns exec c${i} ip link set dev eth0 up`,
+        `ip netns exec c${i} ip route add default via 192.168.2.1`,
+      ]),
+      'echo 1 > /proc/sys/net/ipv4/ip_forward',
+      ...extra,
+    ];
+    return inline(
+      `hosts:\n  web1:\n    run: |\n      route add -net 192.168.2.0 netmask 255.255.255.0 gw 172.31.0.2 dev eth0\n  web2:\n    run: |\n${web2.map((c) => `      ${c}`).join('\n')}\nlans:\n  lan0:\n    web1/eth0: 172.31.0.3/24\n    web2/eth0: 172.31.0.2/24\nservices:\n  - at: c2\n    listen: tcp/80\n  - at: web1\n    listen: tcp/80\n`,
+    );
+  };
+  it('c1 reaches c2 across the bridge, and web1 through web2', () => {
+    expect(one(bridge(), 'c1', '192.168.2.12:80').result).toBe('reachable');
+    expect(one(bridge(), 'c1', '172.31.0.3:80').result).toBe('reachable');
+    expect(one(bridge(), 'web1', '192.168.2.12:80').result).toBe('reachable');
+  });
+  it('bridged traffic passes FORWARD as -i br0 -o br0: policy DROP stops c1 -> c2', () => {
+    const tr = one(bridge(['iptables -P FORWARD DROP']), 'c1', '192.168.2.12:80');
+    expect(tr.result).toBe('timeout');
+    expect(tr.why?.code).toBe('nf-drop');
+  });
+  it('-m physdev lets it through again; bridge-nf-call-iptables=0 bypasses iptables', () => {
+    const physdev = ['iptables -P FORWARD DROP', 'iptables -A FORWARD -m physdev --physdev-in veth1-p --physdev-out veth2-p -j ACCEPT', 'iptables -A FORWARD -m physdev --physdev-in veth2-p --physdev-out veth1-p -j ACCEPT'];
+    expect(one(bridge(physdev), 'c1', '192.168.2.12:80').result).toBe('reachable');
+    expect(one(bridge(['iptables -P FORWARD DROP', 'sysctl -w net.bridge.bridge-nf-call-iptables=0']), 'c1', '192.168.2.12:80').result).toBe('reachable');
+    expect(one(bridge(['iptables -P FORWARD DROP', 'iptables -A FORWARD -i br0 -o br0 -j ACCEPT']), 'c1', '192.168.2.12:80').result).toBe('reachable');
+  });
+});
