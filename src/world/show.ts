@@ -44,12 +44,12 @@ export function showRules(ns: Netns): string {
 export function showNetns(world: World, ns: Netns): string {
   return [
     `$ ip -4 -br addr`,
-    showBriefAddr(world, ns).trimEnd(),
+    showBriefAddr(world, ns).replace(/\n$/, ''),
     `$ ip -4 route show table all`,
-    showRoutes(world, ns).trimEnd(),
+    showRoutes(world, ns).replace(/\n$/, ''),
     `$ ip rule`,
-    showRules(ns).trimEnd(),
+    showRules(ns).replace(/\n$/, ''),
     `$ iptables-save`,
-    iptablesSave(ns.nf).trimEnd(),
+    iptablesSave(ns.nf).replace(/\n$/, ''),
   ].join('\n');
 }

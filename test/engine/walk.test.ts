@@ -62,7 +62,8 @@ describe('routing failures', () => {
     const b = inline('hosts:\n  a:\nlans:\n  l:\n    a/eth0: 10.0.0.1/24\n');
     const tr = one(b, 'a', '192.0.2.1:80');
     expect(tr.errno).toBe('ENETUNREACH');
-    expect(tr.t === undefined).toBe(true);
+    expect(tr.drops[0]?.stage).toBe('connect');
+    expect(tr.steps.some((s) => s.kind === 'xmit')).toBe(false);
   });
   it('a gateway that never answers ARP: EHOSTUNREACH after 3 requests, 1 s apart (KN g)', () => {
     const tr = one(seed({ web1: [] }), 'web1', '192.168.2.10:80');
