@@ -56,6 +56,8 @@ interface NeighEntry {
   state: 'incomplete' | 'reachable' | 'failed';
   queue: { skb: Skb; dev: number }[];
   probes: number;
+  /** the route that sent packets to this neighbour */
+  origin?: Origin;
 }
 
 interface TcpConn {
@@ -555,7 +557,7 @@ export class Sim {
     }
     if (n?.state === 'failed') n = undefined;
     if (!n) {
-      n = { state: 'incomplete', queue: [], probes: 0 };
+      n = { state: 'incomplete', queue: [], probes: 0, ...(origin ? { origin } : {}) };
       this.neigh.set(key, n);
       this.step('neigh', nsId, `neighbour ${formatIpv4(nh)} dev ${dev.name} INCOMPLETE: ARP who-has ${formatIpv4(nh)}`, { dev: dev.name, dir: skb.dir, ...(origin ? { origin } : {}) });
       n.queue.push({ skb, dev: dev.ifindex });
@@ -579,7 +581,7 @@ export class Sim {
         this.step('neigh', nsId, `neighbour ${formatIpv4(nh)} dev ${dev.name} FAILED: no ARP reply after ${solicit} requests`, { dev: dev.name, dir: skb.dir });
         const queued = n.queue.splice(0);
         for (const q of queued) {
-          this.drop(nsId, q.skb, 'neigh-failed', 'neigh', `no ARP reply from ${formatIpv4(nh)} on ${dev.name}`, dev.name);
+          this.drop(nsId, q.skb, 'neigh-failed', 'neigh', `no ARP reply from ${formatIpv4(nh)} on ${dev.name}`, dev.name, n.origin);
           // ipv4_link_failure -> icmp_send(ICMP_HOST_UNREACH) back to the sender
           this.icmpError(nsId, q.skb, ICMP.DEST_UNREACH, ICMP.HOST_UNREACH);
         }
