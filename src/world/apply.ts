@@ -10,7 +10,7 @@
  *   kernel's routes for D's addresses but never the static routes that the down removed.
  * - moving a device to another namespace brings it down, drops its addresses and routes, and gives
  *   it the new namespace's conf.default settings; it keeps its ifindex when that is free there.
- * - `ip link set name` on an up device fails with EBUSY.
+ * - `ip link set name` works on an up device too (observed on Linux 6.18; older kernels said EBUSY).
  */
 import { type Draft, produce } from 'immer';
 import type { IfAddr, Link, NsId } from '../model/link.js';
@@ -338,7 +338,6 @@ function linkSet(w: DWorld, op: LinkSetOp): void {
   }
   if (op.name !== undefined && op.name !== l.name) {
     if (ns.links.some((x) => x.name === op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
-    if (l.up) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Device or resource busy');
     l.name = op.name;
     for (const a of ns.addrs) if (a.ifindex === l.ifindex && a.label === op.dev) a.label = op.name;
   }

@@ -1,0 +1,68 @@
+/**
+ * Runbook lines the real command would refuse are refused with the kernel's words, at their line.
+ * Messages: iproute2 6.1.0 / net-tools 2.10 on Linux 6.18 (docs/kernel-notes.md a.5, and the
+ * commands re-run by hand in a scratch namespace).
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/model/errors.js';
+import { inline } from '../helpers.js';
+
+function fails(lines: string[]): ConfigError {
+  const yaml = `hosts:\n  h:\n    run: |\n${lines.map((l) => `      ${l}`).join('\n')}\nlans:\n  l:\n    h/eth0: 10.0.0.1/24\n`;
+  try {
+    inline(yaml);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the world refuses what the kernel refuses', () => {
+  it('a device that does not exist', () => {
+    const e = fails(['ip addr add 10.1.0.1/24 dev nope']);
+    expect(e.detail).toBe('Cannot find device "nope"');
+    expect(e.line).toBe(4);
+  });
+  it('a gateway that is not on a connected subnet (ip and net-tools)', () => {
+    expect(fails(['ip route add 10.9.0.0/16 via 10.99.0.1']).detail).toBe('Error: Nexthop has invalid gateway.');
+    expect(fails(['route add -host 10.13.0.1 gw 10.99.0.1']).detail).toBe('SIOCADDRT: Network is unreachable');
+  });
+  it('a route that already exists', () => {
+    expect(fails(['ip route add 10.9.0.0/16 via 10.0.0.2', 'ip route add 10.9.0.0/16 via 10.0.0.3']).detail).toBe('RTNETLINK answers: File exists');
+  });
+  it('a veth whose name is taken', () => {
+    expect(fails(['ip link add eth0 type veth peer name x']).detail).toBe('RTNETLINK answers: File exists');
+  });
+  it('`ip link add a type ...`: iproute2 reads `a` as `address` (real ip 6.1.0 says the same)', () => {
+    expect(fails(['ip link add a type veth peer name b']).detail).toBe('"type" is invalid lladdr.');
+  });
+  it('renaming an up device works (observed: ip link set aa2 up; ip link set aa2 name cc -> rc 0 on Linux 6.18)', () => {
+    const b = inline('hosts:\n  h:\n    run: |\n      ip link add aa2 type veth peer name bb2\n      ip link set aa2 up\n      ip link set aa2 name cc\n');
+    expect(b.world.netns['h']!.links.some((l) => l.name === 'cc' && l.up)).toBe(true);
+  });
+  it('ip netns exec into a namespace that does not exist', () => {
+    expect(fails(['ip netns exec ghost ip link set lo up']).detail).toBe('Cannot open network namespace "ghost": No such file or directory');
+  });
+  it('a docker container is only an ip netns name after ln -s', () => {
+    expect(fails(['docker run --name c1 --rm --network none -d nginx', 'ip netns exec c1 ip link set lo up']).detail).toContain('after ln -s /proc/PID/ns/net /var/run/netns/c1');
+  });
+  it('a sysctl netpath does not model is refused, not ignored', () => {
+    const e = fails(['sysctl -w net.ipv4.tcp_syncookies=0']);
+    expect(e.code).toBe('unsupported');
+    expect(e.detail).toContain('net.ipv4.tcp_syncookies');
+  });
+  it('moving a device to another namespace takes its addresses and routes away', () => {
+    const b = inline(
+      'hosts:\n  h:\n    run: |\n      ip netns add n\n      ip link add va type veth peer name vb\n      ip addr add 10.5.0.1/24 dev va\n      ip link set va up\n      ip link set va netns n\nlans:\n  l:\n    h/eth0: 10.0.0.1/24\n',
+    );
+    const h = b.world.netns['h']!;
+    const n = b.world.netns['h/n']!;
+    expect(h.addrs.some((a) => a.local === 0x0a050001)).toBe(false);
+    expect(h.routes.some((r) => r.dst.addr === 0x0a050000)).toBe(false);
+    const moved = n.links.find((l) => l.name === 'va')!;
+    expect(moved.up).toBe(false);
+    const peer = h.links.find((l) => l.name === 'vb')!;
+    expect(peer.peer).toEqual({ ns: 'h/n', ifindex: moved.ifindex });
+  });
+});
