@@ -15,6 +15,7 @@ import { traceFlow } from '../trace/run.js';
 import { renderTrace, traceJson } from '../trace/render.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { ProbeResult } from '../plan/model.js';
+import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
 
 export interface Io {
   out(s: string): void;
@@ -66,6 +67,21 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('-v, --verbose', 'also show conntrack and transmit steps')
     .action((model: string, opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean }) => {
       code = cmdTrace(model, opts, io);
+    });
+
+  program
+    .command('replay')
+    .description('build the model for real in network namespaces (root, Linux), run every probe with real sockets, compare with the simulation; exit 1 on any disagreement')
+    .argument('[model]', 'model file (YAML)')
+    .option('--netns', 'backend: network namespaces on this machine')
+    .option('--json', 'machine-readable output')
+    .option('--keep', 'leave the namespaces for inspection (remove later with --cleanup)')
+    .option('--cleanup', 'remove namespaces left by replays that were killed (names npr<pid36>_<rand>-*)')
+    .option('--force', 'with --cleanup: also remove namespaces of replays still running')
+    .option('--pcap <dir>', 'capture each interface with tcpdump (not yet)')
+    .option('--ssh <host=user@addr>', 'replay on real hosts over ssh (not yet)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (model: string | undefined, opts: ReplayCliOptions) => {
+      code = await cmdReplay(model, opts, io);
     });
 
   try {

@@ -1,0 +1,190 @@
+/**
+ * The replay agent: one small Python 3 program (standard library only) that the netns backend
+ * runs inside a namespace, as a service listener or as a probe client. It is kept here as text
+ * (run with `python3 -c AGENT_PY ...`) so it ships inside dist/ with the rest of netpath.
+ *
+ *   serve tcp:80 udp:53 ...
+ *       binds 0.0.0.0 on each port; tcp: accepts, reads the request, answers an HTTP/1.0 200 and
+ *       closes; udp: echoes every datagram. Prints "ready" once every socket is bound.
+ *   probe tcp|udp|icmp DST PORT TIMEOUT ICMPID
+ *       one client attempt, classified like src/engine/probe.ts; prints one JSON line
+ *       {"result", "errno", "detail", "ms"}.
+ *
+ * Classification (the simulation's, see src/engine/probe.ts):
+ *   tcp  non-blocking connect() + poll(): connected -> reachable; ECONNREFUSED -> refused;
+ *        any other errno (ENETUNREACH, EHOSTUNREACH, EACCES, EPERM, EINVAL, ...) -> no-route;
+ *        nothing within TIMEOUT -> timeout.
+ *   udp  connected socket without IP_RECVERR, send() then recv(): data -> reachable;
+ *        ECONNREFUSED -> refused; an errno from connect()/send()/recv() -> no-route; nothing -> timeout.
+ *   icmp a raw ICMP socket sends one echo request (id ICMPID, seq 1): the matching echo reply ->
+ *        reachable; a destination unreachable or time exceeded quoting our request -> no-route;
+ *        an errno from sendto() -> no-route; nothing -> timeout.
+ */
+export const AGENT_PY = String.raw`
+import errno, json, os, select, signal, socket, struct, sys, threading, time
+
+def ename(n):
+    return errno.errorcode.get(n, str(n))
+
+def serve(specs):
+    socks = []
+    for spec in specs:
+        proto, port = spec.split(':')
+        if proto == 'tcp':
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(('0.0.0.0', int(port)))
+            s.listen(64)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(('0.0.0.0', int(port)))
+        socks.append((proto, s))
+    for proto, s in socks:
+        threading.Thread(target=tcp_loop if proto == 'tcp' else udp_loop, args=(s,), daemon=True).start()
+    sys.stdout.write('ready\n')
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    while True:
+        time.sleep(3600)
+
+def tcp_loop(s):
+    while True:
+        c, peer = s.accept()
+        threading.Thread(target=tcp_answer, args=(c, peer), daemon=True).start()
+
+def tcp_answer(c, peer):
+    try:
+        c.settimeout(2.0)
+        try:
+            c.recv(4096)
+        except OSError:
+            pass
+        body = ('netpath replay agent: hello %s:%d\n' % peer).encode()
+        c.sendall(b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+def udp_loop(s):
+    while True:
+        data, peer = s.recvfrom(65535)
+        try:
+            s.sendto(data, peer)
+        except OSError:
+            pass
+
+def probe_tcp(dst, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect((dst, port))
+    except BlockingIOError:
+        p = select.poll()
+        p.register(s, select.POLLOUT | select.POLLERR)
+        if not p.poll(int(timeout * 1000)):
+            return 'timeout', 'timeout', 'no answer to the SYN'
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            return classify(err, 'connect()')
+    except OSError as e:
+        return classify(e.errno, 'connect() itself')
+    local = '%s:%d' % s.getsockname()
+    # connected: ask the listener for its answer (informational only)
+    answer = ''
+    try:
+        s.setblocking(True)
+        s.settimeout(0.5)
+        s.sendall(b'GET / HTTP/1.0\r\nHost: netpath\r\n\r\n')
+        answer = s.recv(200).split(b'\r\n', 1)[0].decode(errors='replace')
+    except OSError:
+        pass
+    s.close()
+    return 'reachable', 'ok', 'connected from %s%s' % (local, ('; answer: ' + answer) if answer else '')
+
+def classify(err, where):
+    if err == errno.ECONNREFUSED:
+        return 'refused', 'ECONNREFUSED', where
+    return 'no-route', ename(err), where
+
+def probe_udp(dst, port, timeout):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((dst, port))
+    except OSError as e:
+        return classify(e.errno, 'connect()')
+    try:
+        s.send(b'netpath probe\n')
+    except OSError as e:
+        return classify(e.errno, 'send()')
+    try:
+        data = s.recv(2048)
+        return 'reachable', 'ok', 'echo of %d bytes' % len(data)
+    except socket.timeout:
+        return 'timeout', 'timeout', 'no datagram came back'
+    except OSError as e:
+        return classify(e.errno, 'recv()')
+
+def csum(b):
+    if len(b) % 2:
+        b += b'\0'
+    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff)
+    t += t >> 16
+    return ~t & 0xffff
+
+def probe_icmp(dst, timeout, ident):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    payload = b'netpath probe\n'
+    hdr = struct.pack('!BBHHH', 8, 0, 0, ident, 1)
+    pkt = struct.pack('!BBHHH', 8, 0, csum(hdr + payload), ident, 1) + payload
+    try:
+        s.sendto(pkt, (dst, 0))
+    except OSError as e:
+        return classify(e.errno, 'sendto()')
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return 'timeout', 'timeout', 'no echo reply'
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            continue
+        data, addr = s.recvfrom(65535)
+        ihl = (data[0] & 15) * 4
+        typ, code = data[ihl], data[ihl + 1]
+        if typ == 0:
+            rid, rseq = struct.unpack('!HH', data[ihl + 4:ihl + 8])
+            if rid == ident and rseq == 1:
+                return 'reachable', 'ok', 'echo reply from %s' % addr[0]
+        elif typ in (3, 11):
+            inner = data[ihl + 8:]
+            if len(inner) < 20:
+                continue
+            iihl = (inner[0] & 15) * 4
+            if inner[9] != 1 or len(inner) < iihl + 8:
+                continue
+            ityp = inner[iihl]
+            iid = struct.unpack('!H', inner[iihl + 4:iihl + 6])[0]
+            if ityp == 8 and iid == ident:
+                what = 'destination unreachable' if typ == 3 else 'time exceeded'
+                return 'no-route', 'icmp-%d/%d' % (typ, code), '%s (code %d) from %s' % (what, code, addr[0])
+
+def main():
+    mode = sys.argv[1]
+    if mode == 'serve':
+        serve(sys.argv[2:])
+        return
+    proto, dst, port, timeout, ident = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+    t0 = time.monotonic()
+    if proto == 'tcp':
+        res = probe_tcp(dst, port, timeout)
+    elif proto == 'udp':
+        res = probe_udp(dst, port, timeout)
+    else:
+        res = probe_icmp(dst, timeout, ident)
+    print(json.dumps({'result': res[0], 'errno': res[1], 'detail': res[2], 'ms': round((time.monotonic() - t0) * 1000)}))
+
+main()
+`;

@@ -1,0 +1,492 @@
+/**
+ * The network-namespace backend of the replay: the model built for real on this machine's kernel,
+ * every probe run with real sockets, and each result compared with the simulation's.
+ *
+ * Layout (names: src/replay/names.ts): one netns per host; one per runbook-created netns or
+ * container; one per LAN holding a bridge with one veth per member, whose member end is moved into
+ * the host and named as the model's NIC (address, MAC and up state as the model pre-configures).
+ * Every namespace gets lo up and the fresh-kernel IPv4 defaults the model assumes, written
+ * explicitly (a new netns copies conf.all/conf.default from the root netns when
+ * net.core.devconf_inherit_init_net is 0, the default), plus the replay's timing tunings.
+ *
+ * Safety: every command runs inside a namespace of this run (checked before it runs; see
+ * assertConfined); nothing touches the root namespace. Everything created is removed in a finally
+ * block, on SIGINT/SIGTERM/SIGHUP and at process exit; `netpath replay --cleanup` removes what a
+ * killed process left.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { ConfigError } from '../model/errors.js';
+import type { NsId } from '../model/link.js';
+import type { Origin } from '../model/origin.js';
+import { KERNEL } from '../model/origin.js';
+import type { ProbeResult } from '../plan/model.js';
+import { traceFlow } from '../trace/run.js';
+import { formatIpv4 } from '../wire/ipv4.js';
+import type { Built } from '../world/build.js';
+import { resolveNsRef } from '../world/build.js';
+import { DEFAULT_DEVCONF, DEVCONF_KEYS, NS_SYSCTL_DEFAULTS } from '../world/sysctl.js';
+import { AGENT_PY } from './agent.js';
+import { REPLAY_ENV, listNetns, preflight, removeNetnsSync, runArgv } from './exec.js';
+import { newPrefix, ownerOf, replayNames, type ReplayNames } from './names.js';
+import { execIn, ipIn, loUp, renderCommands, type RenderedCommand } from './render.js';
+
+/** Replay-only tunings; they shorten waits without changing any outcome class. */
+export const TUNING = {
+  /** per-device ARP retransmit interval: 3 solicitations fail after ~0.3 s instead of ~3 s */
+  retransTimeMs: 100,
+  /** client wait for tcp connect / udp answer / echo reply */
+  probeTimeoutMs: 1500,
+} as const;
+
+export type Observed = ProbeResult | 'error';
+
+export interface ProbeComparison {
+  readonly name: string;
+  readonly from: string;
+  /** real netns the client ran in */
+  readonly netns: string;
+  readonly to: string;
+  readonly proto: 'tcp' | 'udp' | 'icmp';
+  /** the simulation's result (the most probable one when -m statistic splits it) */
+  readonly predicted: ProbeResult;
+  /** every result the simulation allows (several only with -m statistic) */
+  readonly predictedAll: readonly ProbeResult[];
+  /** errno the simulation predicts for the client (e.g. ECONNREFUSED, ok, timeout) */
+  readonly predictedErrno: string;
+  readonly observed: Observed;
+  /** what the real client got: ok, timeout, an errno name, or icmp-TYPE/CODE */
+  readonly errno: string;
+  readonly detail: string;
+  readonly ms: number;
+  readonly agree: boolean;
+  readonly expect?: ProbeResult;
+}
+
+export interface CommandLog {
+  readonly argv: readonly string[];
+  readonly origin: Origin;
+  readonly rc: number | null;
+  readonly stderr: string;
+  readonly ms: number;
+  readonly stdin?: string;
+}
+
+export interface ReplayReport {
+  readonly model: string;
+  readonly prefix: string;
+  /** no setup failure and every probe agrees */
+  readonly ok: boolean;
+  readonly probes: readonly ProbeComparison[];
+  /** the command that failed while building the world for real, if one did */
+  readonly failure?: { readonly command: CommandLog; readonly message: string };
+  /** every command run, in order (per host in parallel, so interleaved across hosts) */
+  readonly commands: readonly CommandLog[];
+  /** namespaces left in place (--keep) */
+  readonly kept: readonly string[];
+  readonly timings: { readonly setupMs: number; readonly probesMs: number; readonly cleanupMs: number };
+  /** problems met while removing namespaces (should be empty) */
+  readonly cleanupErrors: readonly string[];
+}
+
+export interface ReplayOptions {
+  /** leave the namespaces for inspection (remove them with `netpath replay --cleanup`) */
+  readonly keep?: boolean;
+  /** namespace prefix; default newPrefix() */
+  readonly prefix?: string;
+  readonly probeTimeoutMs?: number;
+}
+
+/** The replay cannot run here (not root, not Linux, tools missing). */
+export class ReplayRefused extends Error {
+  override readonly name = 'ReplayRefused';
+  constructor(readonly reasons: readonly string[]) {
+    super(`netpath replay --netns refuses to run: ${reasons.join('; ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// per-namespace setup
+
+/** `sysctl -w` settings that make a new namespace a fresh kernel's, as the model assumes. */
+export function defaultSysctls(): string[] {
+  const out = ['net.ipv4.ip_forward=0'];
+  for (const scope of ['all', 'default'])
+    for (const k of DEVCONF_KEYS) if (k !== 'forwarding') out.push(`net.ipv4.conf.${scope}.${k}=${DEFAULT_DEVCONF[k]}`);
+  for (const [k, v] of Object.entries(NS_SYSCTL_DEFAULTS)) {
+    if (k.startsWith('net.ipv4.neigh.default.')) continue; // exists only in the root netns
+    out.push(`${k}=${v.replace(/\t/g, ' ')}`);
+  }
+  // not modelled: ICMP error rate limiting would make parallel probes depend on each other
+  out.push('net.ipv4.icmp_ratelimit=0');
+  return out;
+}
+
+/** lo up and the default sysctls (`-e`: br_netfilter's keys exist only when it is loaded). */
+export function setupNetns(real: string, origin: Origin = KERNEL): RenderedCommand[] {
+  return [loUp(real, origin), { argv: execIn(real, ['sysctl', '-q', '-e', '-w', ...defaultSysctls()]), origin }];
+}
+
+/** Every existing device's ARP retransmit time (net.ipv4.neigh.DEV.*; a child netns has no `default`). */
+function tuneNeigh(real: string): RenderedCommand {
+  const script = `for f in /proc/sys/net/ipv4/neigh/*/retrans_time_ms; do echo ${TUNING.retransTimeMs} > "$f"; done`;
+  return { argv: execIn(real, ['sh', '-c', script]), origin: KERNEL };
+}
+
+/** The LANs: a bridge in its own namespace, one veth per member, the member end in the host. */
+export function renderLans(built: Built, names: ReplayNames): RenderedCommand[] {
+  const out: RenderedCommand[] = [];
+  for (const lan of built.model.lans) {
+    const l = names.lan(lan.name);
+    out.push({ argv: ['ip', 'netns', 'add', l], origin: lan.origin, creates: l }, ...setupNetns(l, lan.origin));
+    out.push({ argv: ipIn(l, ['link', 'add', 'br0', 'type', 'bridge']), origin: lan.origin });
+    out.push({ argv: ipIn(l, ['link', 'set', 'dev', 'br0', 'up']), origin: lan.origin });
+    lan.members.forEach((m, i) => {
+      const h = names.host(m.host);
+      const port = `p${i}`;
+      const mac = built.world.netns[m.host]?.links.find((x) => x.name === m.ifname)?.mac;
+      out.push({ argv: ipIn(l, ['link', 'add', port, 'type', 'veth', 'peer', 'name', m.ifname, 'netns', h]), origin: m.origin });
+      out.push({ argv: ipIn(l, ['link', 'set', 'dev', port, 'master', 'br0', 'up']), origin: m.origin });
+      if (mac !== undefined) out.push({ argv: ipIn(h, ['link', 'set', 'dev', m.ifname, 'address', mac]), origin: m.origin });
+      if (m.addr)
+        out.push({ argv: ipIn(h, ['addr', 'add', `${formatIpv4(m.addr.local)}/${m.addr.prefixLen}`, 'brd', '+', 'dev', m.ifname]), origin: m.origin });
+      out.push({ argv: ipIn(h, ['link', 'set', 'dev', m.ifname, 'up']), origin: m.origin });
+    });
+  }
+  return out;
+}
+
+/**
+ * Safety: a command may only act inside this run's namespaces: `ip -n OURS ...`,
+ * `ip netns exec OURS ...`, `ip netns add|del OURS`. Anything else is a netpath bug.
+ */
+export function assertConfined(argv: readonly string[], prefix: string): void {
+  const ours = (n: string | undefined): boolean => n !== undefined && n.startsWith(`${prefix}-`) && !n.includes('/');
+  const ok =
+    argv[0] === 'ip' &&
+    ((argv[1] === '-n' && ours(argv[2])) ||
+      (argv[1] === 'netns' && (argv[2] === 'exec' || argv[2] === 'add' || argv[2] === 'del') && ours(argv[3])));
+  if (!ok) throw new Error(`netpath bug: replay command not confined to namespaces ${prefix}-*: ${argv.join(' ')}`);
+  // sysctls outside net.* are global even inside a namespace
+  if (argv[1] === 'netns' && argv[2] === 'exec' && argv[4] === 'sysctl')
+    for (const a of argv.slice(5)) if (!a.startsWith('-') && !a.startsWith('net.')) throw new Error(`netpath replay: refusing global sysctl ${a}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs, and their cleanup on every path
+
+class Run {
+  /** real namespaces created, in order (deleted ones removed) */
+  readonly created: string[] = [];
+  readonly children = new Set<ChildProcessWithoutNullStreams>();
+  readonly commands: CommandLog[] = [];
+  cleaned = false;
+  constructor(readonly names: ReplayNames) {}
+
+  async exec(c: RenderedCommand): Promise<CommandLog> {
+    assertConfined(c.argv, this.names.prefix);
+    if (c.creates !== undefined && !this.created.includes(c.creates)) this.created.push(c.creates);
+    const r = await runArgv(c.argv, { ...(c.stdin !== undefined ? { stdin: c.stdin } : {}), timeoutMs: 15_000 });
+    const gone = c.deletes !== undefined && r.rc === 0 ? this.created.indexOf(c.deletes) : -1;
+    if (gone >= 0) this.created.splice(gone, 1);
+    const log: CommandLog = {
+      argv: c.argv,
+      origin: c.origin,
+      rc: r.rc,
+      stderr: (r.stderr + (r.timedOut ? '\n(killed after 15 s)' : '')).trim(),
+      ms: r.ms,
+      ...(c.stdin !== undefined ? { stdin: c.stdin } : {}),
+    };
+    this.commands.push(log);
+    if (r.rc !== 0) throw new StepFailed(log);
+    return log;
+  }
+
+  /** Synchronous, idempotent: usable from signal and exit handlers. */
+  cleanup(): string[] {
+    if (this.cleaned) return [];
+    this.cleaned = true;
+    for (const c of this.children) if (c.pid !== undefined && c.exitCode === null) c.kill('SIGKILL');
+    const errors: string[] = [];
+    const present = new Set(listNetns());
+    for (const n of [...this.created].reverse()) {
+      if (!present.has(n)) continue;
+      const e = removeNetnsSync(n);
+      if (e) errors.push(`${n}: ${e}`);
+    }
+    // anything else carrying our prefix (e.g. created by a command that was interrupted)
+    for (const n of listNetns()) if (n.startsWith(`${this.names.prefix}-`)) {
+      const e = removeNetnsSync(n);
+      if (e) errors.push(`${n}: ${e}`);
+    }
+    return errors;
+  }
+}
+
+class StepFailed extends Error {
+  constructor(readonly log: CommandLog) {
+    super(`command failed (exit ${log.rc ?? 'killed'}): ${log.argv.join(' ')}${log.stderr ? `\n    ${log.stderr}` : ''}`);
+  }
+}
+
+const active = new Set<Run>();
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function onSignal(sig: NodeJS.Signals): void {
+  for (const r of active) r.cleanup();
+  active.clear();
+  uninstall();
+  process.kill(process.pid, sig);
+}
+
+function onExit(): void {
+  for (const r of active) r.cleanup();
+}
+
+function install(): void {
+  if (active.size > 0) return;
+  for (const s of SIGNALS) process.on(s, onSignal);
+  process.on('exit', onExit);
+}
+
+function uninstall(): void {
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.off('exit', onExit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the replay
+
+export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promise<ReplayReport> {
+  const pf = preflight();
+  if (!pf.ok) throw new ReplayRefused(pf.reasons);
+  const python = pf.python!;
+  const names = replayNames(opts.prefix ?? newPrefix());
+  const { world, model } = built;
+  checkNames(built, names);
+  const timeout = opts.probeTimeoutMs ?? TUNING.probeTimeoutMs;
+
+  // the prediction first: a model that does not build never touches the kernel
+  const planned = model.probes.map((p) => {
+    const from = resolveNsRef(world, p.from, p.origin);
+    const traces = traceFlow(world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
+    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
+    return { p, from, all: [...new Set(traces.map((t) => t.result))], best };
+  });
+
+  const run = new Run(names);
+  install();
+  active.add(run);
+  const t0 = performance.now();
+  let setupMs = 0;
+  let probesMs = 0;
+  let failure: ReplayReport['failure'];
+  let probes: ProbeComparison[] = [];
+  try {
+    try {
+      for (const h of model.hosts) {
+        const real = names.host(h.name);
+        await run.exec({ argv: ['ip', 'netns', 'add', real], origin: h.origin, creates: real });
+        for (const c of setupNetns(real, h.origin)) await run.exec(c);
+      }
+      for (const c of renderLans(built, names)) await run.exec(c);
+      await Promise.all(
+        model.hosts.map(async (h) => {
+          for (const c of renderCommands(built.ops[h.name] ?? [], names, { setupNetns: (r, o) => setupNetns(r, o) })) await run.exec(c);
+        }),
+      );
+      await Promise.all(run.created.map((n) => run.exec(tuneNeigh(n))));
+      await startServices(run, built, python);
+    } catch (e) {
+      if (!(e instanceof StepFailed)) throw e;
+      failure = { command: e.log, message: e.message };
+    }
+    setupMs = Math.round(performance.now() - t0);
+    const t1 = performance.now();
+    const idents = new Set<number>();
+    probes = await Promise.all(
+      planned.map(async ({ p, from, all, best }) => {
+        let ident = 1 + Math.floor(Math.random() * 65534);
+        while (idents.has(ident)) ident = 1 + ((ident + 1) % 65534);
+        idents.add(ident);
+        const to = p.port !== undefined ? `${formatIpv4(p.to)}:${p.port}` : formatIpv4(p.to);
+        const realFrom = names.ns(from);
+        const obs = failure
+          ? { result: 'error' as const, errno: '-', detail: 'not run: the setup failed', ms: 0 }
+          : await runProbe(run, python, realFrom, p.proto, formatIpv4(p.to), p.port ?? 0, timeout, ident);
+        return {
+          name: p.name,
+          from: p.from,
+          netns: realFrom,
+          to,
+          proto: p.proto,
+          predicted: best.result,
+          predictedAll: all,
+          predictedErrno: best.errno,
+          observed: obs.result,
+          errno: obs.errno,
+          detail: obs.detail,
+          ms: obs.ms,
+          agree: obs.result !== 'error' && all.includes(obs.result),
+          ...(p.expect !== undefined ? { expect: p.expect } : {}),
+        };
+      }),
+    );
+    probesMs = Math.round(performance.now() - t1);
+  } finally {
+    if (opts.keep) {
+      for (const c of run.children) c.kill('SIGKILL');
+      run.cleaned = true;
+    }
+  }
+  const t2 = performance.now();
+  const kept = opts.keep ? [...run.created] : [];
+  const cleanupErrors = opts.keep ? [] : run.cleanup();
+  active.delete(run);
+  if (active.size === 0) uninstall();
+  return {
+    model: model.file,
+    prefix: names.prefix,
+    ok: failure === undefined && probes.every((p) => p.agree),
+    probes,
+    ...(failure ? { failure } : {}),
+    commands: run.commands,
+    kept,
+    timings: { setupMs, probesMs, cleanupMs: Math.round(performance.now() - t2) },
+    cleanupErrors,
+  };
+}
+
+/** Real names must not collide (host `a-b` + netns `c` vs host `a` + netns `b-c`). */
+function checkNames(built: Built, names: ReplayNames): void {
+  const seen = new Map<string, string>();
+  const add = (real: string, what: string): void => {
+    const prev = seen.get(real);
+    if (prev !== undefined) throw new ConfigError('model', built.model.file, 0, `replay: ${what} and ${prev} would both be namespace ${real}; rename one`);
+    seen.set(real, what);
+  };
+  for (const id of Object.keys(built.world.netns)) add(names.ns(id), `namespace ${id}`);
+  for (const lan of built.model.lans) add(names.lan(lan.name), `LAN ${lan.name}`);
+  for (const [host, ops] of Object.entries(built.ops))
+    for (const op of ops) if (op.op === 'netns-add' || op.op === 'docker-run') if (!seen.has(names.created(host, op.name))) add(names.created(host, op.name), `namespace ${host}/${op.name}`);
+}
+
+function agentArgv(python: string, real: string, args: readonly string[]): string[] {
+  return ['ip', 'netns', 'exec', real, python, '-c', AGENT_PY, ...args];
+}
+
+/** One listener per namespace with services; resolves once every one prints "ready". */
+async function startServices(run: Run, built: Built, python: string): Promise<void> {
+  const byNs = new Map<NsId, string[]>();
+  for (const s of built.world.services) byNs.set(s.ns, [...(byNs.get(s.ns) ?? []), `${s.proto}:${s.port}`]);
+  await Promise.all(
+    [...byNs].map(([id, specs]) => {
+      const real = run.names.ns(id);
+      const argv = agentArgv(python, real, ['serve', ...specs]);
+      assertConfined(argv, run.names.prefix);
+      const origin = built.world.services.find((s) => s.ns === id)?.origin ?? KERNEL;
+      const t0 = performance.now();
+      return new Promise<void>((resolve, reject) => {
+        const child = spawn(argv[0]!, argv.slice(1), { env: REPLAY_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+        run.children.add(child);
+        let out = '';
+        let err = '';
+        const log = (rc: number | null, extra: string): CommandLog => ({
+          argv: ['ip', 'netns', 'exec', real, 'python3', 'agent', 'serve', ...specs],
+          origin,
+          rc,
+          stderr: (err + extra).trim(),
+          ms: Math.round(performance.now() - t0),
+        });
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new StepFailed(log(null, 'listener not ready after 5 s')));
+        }, 5000);
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('ready\n')) {
+            clearTimeout(timer);
+            run.commands.push(log(0, ''));
+            resolve();
+          }
+        });
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          reject(new StepFailed(log(code, 'listener exited')));
+        });
+      });
+    }),
+  );
+}
+
+interface Obs {
+  readonly result: Observed;
+  readonly errno: string;
+  readonly detail: string;
+  readonly ms: number;
+}
+
+async function runProbe(run: Run, python: string, real: string, proto: 'tcp' | 'udp' | 'icmp', dst: string, port: number, timeoutMs: number, ident: number): Promise<Obs> {
+  const argv = agentArgv(python, real, ['probe', proto, dst, String(port), String(timeoutMs / 1000), String(ident)]);
+  assertConfined(argv, run.names.prefix);
+  const r = await runArgv(argv, { timeoutMs: timeoutMs + 5000 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    const j = JSON.parse(line) as { result: ProbeResult; errno: string; detail: string; ms: number };
+    return j;
+  } catch {
+    run.commands.push({ argv: agentArgv('python3', real, ['probe', proto, dst, String(port)]).filter((a) => a !== AGENT_PY), origin: KERNEL, rc: r.rc, stderr: r.stderr.trim(), ms: r.ms });
+    return { result: 'error', errno: '-', detail: r.timedOut ? 'probe agent hung (killed)' : `probe agent failed: ${r.stderr.trim().split('\n').pop() ?? ''}`, ms: r.ms };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// leftovers
+
+export interface CleanupResult {
+  readonly removed: readonly string[];
+  /** namespaces of runs whose process is still alive (left alone) */
+  readonly skipped: readonly string[];
+  readonly errors: readonly string[];
+}
+
+/**
+ * Removes namespaces left by replays whose process is gone (names `npr<pid36>_<rand4>-...`,
+ * see names.ts); a live run's namespaces are skipped unless `force`.
+ */
+export function cleanupLeftovers(opts: { force?: boolean } = {}): CleanupResult {
+  const pf = preflight();
+  if (!pf.ok) throw new ReplayRefused(pf.reasons);
+  const removed: string[] = [];
+  const skipped: string[] = [];
+  const errors: string[] = [];
+  for (const n of listNetns()) {
+    const owner = ownerOf(n);
+    if (!owner) continue;
+    if (!opts.force && owner.pid !== process.pid && alive(owner.pid)) {
+      skipped.push(n);
+      continue;
+    }
+    if (owner.pid === process.pid && [...active].some((r) => n.startsWith(`${r.names.prefix}-`))) {
+      skipped.push(n);
+      continue;
+    }
+    const e = removeNetnsSync(n);
+    if (e) errors.push(`${n}: ${e}`);
+    else removed.push(n);
+  }
+  return { removed, skipped, errors };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** For tests and tools: the namespaces this machine has now. */
+export { listNetns };

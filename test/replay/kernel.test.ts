@@ -1,0 +1,134 @@
+/**
+ * Kernel conformance: every model in models/ built for real in network namespaces, every probe run
+ * with real sockets, the observed result compared with the simulation's.
+ *
+ * Needs root, Linux, iproute2, iptables and python3. Without them the tests skip with a loud notice,
+ * unless NETPATH_REQUIRE_KERNEL=1 (CI), where a missing kernel is a failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { loadModel } from '../../src/plan/model.js';
+import type { Op } from '../../src/plan/ops.js';
+import { preflight } from '../../src/replay/exec.js';
+import { newPrefix } from '../../src/replay/names.js';
+import { listNetns, replayNetns, type ReplayReport } from '../../src/replay/netns.js';
+import { buildWorld } from '../../src/world/build.js';
+
+const pf = preflight();
+const required = process.env['NETPATH_REQUIRE_KERNEL'] === '1';
+if (!pf.ok && !required)
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! SKIPPED: kernel conformance tests (test/replay/kernel.test.ts)\n!! ${pf.reasons.join('\n!! ')}\n!! run as root on Linux with iproute2, iptables and python3; CI sets NETPATH_REQUIRE_KERNEL=1\n${'!'.repeat(78)}\n`,
+  );
+
+/**
+ * Disagreements between the simulation and the kernel that are reported to the engine's owner and
+ * not fixed yet: model file -> probe names. The test asserts they are EXACTLY these, so a fix (or
+ * a new disagreement) makes it fail; remove the entry when the engine is fixed.
+ */
+const KNOWN: Readonly<Record<string, readonly string[]>> = {
+  // TODO(engine): a ping answered by ICMP port unreachable is predicted "refused" (ECONNREFUSED);
+  // ping reports "Destination Port Unreachable" = no-route (src/engine/probe.ts header, the model's expect)
+  'reject-input.yaml': ['ping REJECT (port-unreachable)'],
+  // TODO(engine): with conf.all.rp_filter=1 web2 does not answer web1's ARP request for 172.31.0.2
+  // on eth0 (arp_process -> ip_route_input_noref -> fib_validate_source fails: the way back to
+  // 172.31.0.3 is eth1), so web1's neighbour entry FAILS: EHOSTUNREACH / Destination Host
+  // Unreachable (no-route), not the predicted timeout. models/kernel/verify.py sees the same.
+  'rp-filter-strict.yaml': ['web1 curl web2 eth0 (reverse path is eth1)', 'web1 ping web2 eth0 (reverse path is eth1)'],
+};
+
+const MODELS = readdirSync('models')
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+/** replays this file started: the pid part of their prefix is ours */
+const OURS = `npr${process.pid.toString(36)}_`;
+
+function explain(r: ReplayReport): string {
+  const lines = r.probes.filter((p) => !p.agree).map((p) => `  ${p.name}: predicted ${p.predictedAll.join('|')} (${p.predictedErrno}), observed ${p.observed} (${p.errno}: ${p.detail})`);
+  if (r.failure) lines.unshift(`  setup failed: ${r.failure.message}`, ...r.commands.slice(-5).map((c) => `    [${c.rc}] ${c.argv.join(' ').slice(0, 200)}`));
+  return lines.join('\n');
+}
+
+describe.runIf(pf.ok || required)('replay --netns: the kernel agrees with the simulation', () => {
+  let before: string[] = [];
+  beforeAll(() => {
+    expect(pf.reasons, 'NETPATH_REQUIRE_KERNEL=1 but the kernel tests cannot run here').toEqual([]);
+    before = listNetns();
+  });
+
+  afterAll(() => {
+    if (!pf.ok) return;
+    const after = listNetns();
+    // nothing of ours is left
+    expect(after.filter((n) => n.startsWith(OURS))).toEqual([]);
+    // and the list is the same as before; other programs on a shared machine may add or remove
+    // their own namespaces meanwhile, so outside CI that is only reported
+    const changed = [...before.filter((n) => !after.includes(n)).map((n) => `-${n}`), ...after.filter((n) => !before.includes(n)).map((n) => `+${n}`)];
+    if (required || process.env['CI'] === 'true') expect(changed, 'ip netns list changed during the replay tests').toEqual([]);
+    else if (changed.length > 0) console.warn(`note: ip netns list changed by other programs during the replay tests: ${changed.join(' ')}`);
+  });
+
+  describe.concurrent('models', () => {
+    for (const f of MODELS)
+      it(f, async () => {
+        const t0 = performance.now();
+        const report = await replayNetns(buildWorld(loadModel(join('models', f))));
+        const ms = performance.now() - t0;
+        expect(report.failure, explain(report)).toBeUndefined();
+        expect(report.cleanupErrors).toEqual([]);
+        const disagree = report.probes.filter((p) => !p.agree).map((p) => p.name);
+        expect(disagree, `${f}: the kernel and the simulation disagree:\n${explain(report)}`).toEqual(KNOWN[f] ?? []);
+        expect(ms, 'one model replay should take a few seconds').toBeLessThan(10_000);
+        expect(listNetns().filter((n) => n.startsWith(`${report.prefix}-`))).toEqual([]);
+      });
+  });
+
+  it('removes everything when a runbook line fails on the real kernel', async () => {
+    const built = buildWorld(loadModel('models/seed-lan-container.yaml'));
+    const web2 = built.ops['web2']!;
+    const bogus: Op = { op: 'link-set', host: 'web2', ns: null, dev: 'no-such-dev', up: true, origin: { file: 'test', line: 1, text: 'ip link set no-such-dev up' } };
+    const report = await replayNetns({ ...built, ops: { ...built.ops, web2: [...web2.slice(0, 3), bogus, ...web2.slice(3)] } });
+    expect(report.ok).toBe(false);
+    expect(report.failure?.command.argv).toEqual(['ip', '-n', `${report.prefix}-web2`, 'link', 'set', 'dev', 'no-such-dev', 'up']);
+    expect(report.failure?.command.stderr).toMatch(/Cannot find device/);
+    expect(report.probes.map((p) => p.observed)).toEqual(['error']);
+    expect(listNetns().filter((n) => n.startsWith(`${report.prefix}-`))).toEqual([]);
+  });
+
+  it('netpath replay --netns --json: the seed works for real, the no-SNAT variant fails for real', async () => {
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
+    expect(await main(['replay', 'models/seed-lan-container.yaml', '--netns', '--json'], io)).toBe(0);
+    const seed = JSON.parse(out.join('')) as ReplayReport;
+    expect(seed.probes.map((p) => [p.observed, p.agree])).toEqual([['reachable', true]]);
+    out.length = 0;
+    expect(await main(['replay', 'models/seed-no-snat.yaml', '--netns'], io)).toBe(0);
+    expect(out.join('')).toMatch(/web1 curl ngx1\s+timeout\s+timeout\s+timeout\s+yes/);
+  });
+
+  it('--keep leaves the namespaces; --cleanup removes a dead run\'s leftovers', async () => {
+    // a run whose process is gone: the prefix carries the pid of a process that has exited
+    const dead = spawnSync('true').pid!;
+    const report = await replayNetns(buildWorld(loadModel('models/seed-snat.yaml')), { keep: true, prefix: newPrefix(dead) });
+    expect(report.kept.length).toBe(4);
+    expect(listNetns().filter((n) => n.startsWith(`${report.prefix}-`)).sort()).toEqual([...report.kept].sort());
+    const out: string[] = [];
+    expect(await main(['replay', '--cleanup'], { out: (s) => out.push(s), err: (s) => out.push(s) })).toBe(0);
+    expect(out.join('')).toContain(`${report.prefix}-web1`);
+    expect(listNetns().filter((n) => n.startsWith(`${report.prefix}-`))).toEqual([]);
+  });
+});
+
+describe('replay CLI without a backend', () => {
+  it('says clearly what is not there yet', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (s: string) => err.push(s) };
+    expect(await main(['replay', 'models/seed-lan-container.yaml', '--pcap', '/tmp/x'], io)).toBe(2);
+    expect(await main(['replay', 'models/seed-lan-container.yaml', '--ssh', 'web1=root@10.0.0.1'], io)).toBe(2);
+    expect(await main(['replay', 'models/seed-lan-container.yaml'], io)).toBe(2);
+    expect(err.join('')).toMatch(/--pcap is not yet implemented[\s\S]*--ssh is not yet implemented[\s\S]*--netns/);
+  });
+});
