@@ -105,7 +105,8 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
 
 function toTrace(world: World, flow: Flow, sim: Sim, probability: number): ProbeTrace {
   const errno = sim.client?.errno ?? 'timeout';
-  const result = errnoResult(sim.client?.errno);
+  // ping reports every ICMP error (and every local send error) as a failure to reach the host
+  const result = flow.proto === 'icmp' && errno !== 'ok' && errno !== 'timeout' ? 'no-route' : errnoResult(sim.client?.errno);
   const to = flow.port !== undefined ? `${formatIpv4(flow.to)}:${flow.port}` : formatIpv4(flow.to);
   const notes = [...sim.notes];
   if (sim.choiceLog.length > 0)

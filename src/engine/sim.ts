@@ -626,7 +626,17 @@ export class Sim {
         return;
       }
     }
-    // arp_process also checks the sender is routable back through this device (ip_route_input)
+    // arp_process routes the request (ip_route_input_noref(tip, sip, dev)): the sender must pass
+    // fib_validate_source, so rp_filter can silence ARP (observed: replay of rp-filter-strict)
+    const bad = sourceInvalid(ns, dev, arp.spa, arp.tpa);
+    if (bad) {
+      this.step('neigh', nsId, `ARP who-has ${formatIpv4(arp.tpa)} from ${formatIpv4(arp.spa)}: not answered, ${bad.detail}`, {
+        dev: dev.name,
+        dir,
+        ...(bad.origin ? { origin: bad.origin } : {}),
+      });
+      return;
+    }
     // neigh_event_ns: the requester is learnt
     const key = this.neighKey(nsId, dev.ifindex, arp.spa);
     const existing = this.neigh.get(key);
@@ -895,42 +905,12 @@ export class Sim {
     this.forward(nsId, dev, skb);
   }
 
-  /** fib_validate_source: rp_filter and the local-source check. */
+  /** fib_validate_source for a received packet; records the drop when it fails. */
   private validateSource(nsId: NsId, dev: Link, skb: Skb): boolean {
-    const ns = this.ns(nsId);
-    const f = facts(ns);
-    const p = skb.pkt;
-    const rpf = effectiveConf(ns.confAll, dev.conf, 'rp_filter');
-    const acceptLocal = effectiveConf(ns.confAll, dev.conf, 'accept_local') === 1;
-    if (dev.kind === 'loopback') return true;
-    if (rpf === 0) {
-      if (acceptLocal) return true;
-      if (!f.hasCustomLocalRoutes && !f.hasCustomRules) {
-        if (f.localAddrs.has(p.src)) {
-          this.drop(nsId, skb, 'martian', 'routing', `martian source ${formatIpv4(p.src)}: a local address arriving on ${dev.name} (accept_local=0)`, dev.name);
-          return false;
-        }
-        return true;
-      }
-    }
-    const rev = lookup(ns, p.src, p.dst, 0, 'lo');
-    if (rev.kind !== 'route') {
-      if (rpf === 0) return true;
-      this.drop(nsId, skb, 'rp-filter', 'routing', `rp_filter=${rpf} on ${dev.name}: no route back to ${formatIpv4(p.src)}`, dev.name);
-      return false;
-    }
-    const t = rev.route.type;
-    if (t !== 'unicast' && !(t === 'local' && acceptLocal)) {
-      this.drop(nsId, skb, 'martian', 'routing', `martian source ${formatIpv4(p.src)} (the route back is ${t})`, dev.name, rev.route.origin);
-      return false;
-    }
-    if (rev.route.oif === dev.ifindex) return true;
-    if (rpf === 1) {
-      const back = rev.route.oif !== undefined ? f.byIndex.get(rev.route.oif)?.name : '?';
-      this.drop(nsId, skb, 'rp-filter', 'routing', `rp_filter=1 (strict) on ${dev.name}: the route back to ${formatIpv4(p.src)} leaves via ${back}, not ${dev.name}`, dev.name, rev.route.origin);
-      return false;
-    }
-    return true;
+    const bad = sourceInvalid(this.ns(nsId), dev, skb.pkt.src, skb.pkt.dst);
+    if (!bad) return true;
+    this.drop(nsId, skb, bad.code, 'routing', bad.detail, dev.name, bad.origin);
+    return false;
   }
 
   private forward(nsId: NsId, dev: Link, skb: Skb): void {
@@ -1268,6 +1248,36 @@ export class Sim {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
+
+/**
+ * fib_validate_source (net/ipv4/fib_frontend.c): with rp_filter 0 and no custom rules or local
+ * routes only a local source address is refused (unless accept_local); otherwise the route back
+ * to the source must exist (loose, 2), be unicast, and leave through `dev` (strict, 1).
+ * Returns why the source is refused, or undefined when it is fine.
+ */
+function sourceInvalid(ns: Netns, dev: Link, src: number, dst: number): { code: DropCode; detail: string; origin?: Origin } | undefined {
+  if (dev.kind === 'loopback') return undefined;
+  const f = facts(ns);
+  const rpf = effectiveConf(ns.confAll, dev.conf, 'rp_filter');
+  const acceptLocal = effectiveConf(ns.confAll, dev.conf, 'accept_local') === 1;
+  if (rpf === 0) {
+    if (acceptLocal) return undefined;
+    if (!f.hasCustomLocalRoutes && !f.hasCustomRules)
+      return f.localAddrs.has(src) ? { code: 'martian', detail: `martian source ${formatIpv4(src)}: a local address arriving on ${dev.name} (accept_local=0)` } : undefined;
+  }
+  const rev = lookup(ns, src, dst, 0, 'lo');
+  if (rev.kind !== 'route') return rpf === 0 ? undefined : { code: 'rp-filter', detail: `rp_filter=${rpf} on ${dev.name}: no route back to ${formatIpv4(src)}` };
+  const t = rev.route.type;
+  if (t !== 'unicast' && !(t === 'local' && acceptLocal))
+    return { code: 'martian', detail: `martian source ${formatIpv4(src)} (the route back is ${t})`, origin: rev.route.origin };
+  if (rev.route.oif === dev.ifindex || rpf !== 1) return undefined;
+  const back = rev.route.oif !== undefined ? f.byIndex.get(rev.route.oif)?.name : '?';
+  return {
+    code: 'rp-filter',
+    detail: `rp_filter=1 (strict) on ${dev.name}: the route back to ${formatIpv4(src)} leaves via ${back}, not ${dev.name}`,
+    origin: rev.route.origin,
+  };
+}
 
 function clampPort(p: number, r: { min: number; max: number }): number {
   return p >= r.min && p <= r.max ? p : r.min;

@@ -11,6 +11,9 @@ import type { Ipv4 } from '../wire/ipv4.js';
 import { inPrefix } from '../wire/ipv4.js';
 import { assertNever } from '../model/errors.js';
 import type { AddrType, CtState, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, PortSpec, RejectWith, TcpFlag } from './types.js';
+import { formatRule } from './format.js';
+import { chainIndex } from './chainindex.js';
+import { ipsetTest, type Ipsets } from './ipset.js';
 
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
@@ -52,6 +55,15 @@ export interface NfEnv {
   addrType(addr: Ipv4, dev: string | undefined): AddrType;
   /** the statistic match: does this branch match? The engine follows both answers. */
   choose(probability: number, what: string): boolean;
+  /**
+   * `-m recent`: the kernel's lists are runtime state no rule set shows. When absent, each walk
+   * starts from empty lists (see recentDefault) and the result's `notes` say so.
+   */
+  recent?(m: Extract<NfMatch, { kind: 'recent' }>, p: NfPacket): boolean;
+  /** the namespace's ipsets, for `-m set`; when absent (or the set is missing) the match fails and `notes` say so */
+  readonly ipsets?: Ipsets;
+  /** receives the caveats a walk has to make (also collected into NfResult.notes) */
+  note?(text: string): void;
 }
 
 export interface NfHit {
@@ -82,6 +94,8 @@ export interface NfResult {
   /** every rule whose matches held, in order (including LOG, MARK and jumps) */
   readonly hits: readonly NfHit[];
   readonly logs: readonly string[];
+  /** what the walk had to assume (-m recent lists, missing ipsets, ...); absent when nothing */
+  readonly notes?: readonly string[];
 }
 
 const FLAG_BITS: Readonly<Record<TcpFlag, number>> = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32 };
@@ -139,6 +153,21 @@ export function matchOne(m: NfMatch, p: NfPacket, env: NfEnv): boolean {
     }
     case 'udp':
       return p.proto === 17 && portIn(p.sport, m.sport) && portIn(p.dport, m.dport);
+    case 'sctp':
+      return p.proto === 132 && portIn(p.sport, m.sport) && portIn(p.dport, m.dport);
+    case 'recent': {
+      if (env.recent) return env.recent(m, p);
+      env.note?.(`-m recent --name ${m.name}: the kernel's list is runtime state; assumed empty before this packet (${formatRule([m], undefined)})`);
+      return recentDefault(m) !== m.invert;
+    }
+    case 'set': {
+      const set = env.ipsets?.get(m.name);
+      if (!set) {
+        env.note?.(`-m set --match-set ${m.name}: no such ipset given; the match was taken as not matching`);
+        return false;
+      }
+      return ipsetTest(env.ipsets!, m.name, p, m.dirs, m.returnNomatch) !== m.invert;
+    }
     case 'icmp': {
       if (p.proto !== 1) return false;
       const hit = m.type === 255 || (p.icmpType === m.type && (p.icmpCode ?? 0) >= m.codeMin && (p.icmpCode ?? 0) <= m.codeMax);
@@ -223,44 +252,94 @@ export function matchOne(m: NfMatch, p: NfPacket, env: NfEnv): boolean {
   }
 }
 
+/** xt_recent on an empty list: --set adds and matches, --rcheck/--update/--remove find nothing. */
+export function recentDefault(m: Extract<NfMatch, { kind: 'recent' }>): boolean {
+  return m.mode === 'set';
+}
+
 function maskBits(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-/** Runs `table`'s built-in chain for `hook`. A table without that chain accepts. */
+/**
+ * Runs `table`'s built-in chain for `hook`. A table without that chain accepts.
+ * Long chains are walked through their index (chainindex.ts): same hits, same verdict, same
+ * sequence of `env.choose` calls as the rule-by-rule walk (runTableLinear), fewer rules tested.
+ */
 export function runTable(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, env: NfEnv): NfResult {
+  return walk(nf, table, hook, p, env, true);
+}
+
+/** The plain rule-by-rule walk, kept as the reference the indexed walk is tested against. */
+export function runTableLinear(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, env: NfEnv): NfResult {
+  return walk(nf, table, hook, p, env, false);
+}
+
+/** Where a walk stands in one chain: `cand` lists the rule positions to try (all when undefined). */
+interface Frame {
+  chain: NfChain;
+  cand: readonly number[] | undefined;
+  k: number;
+}
+
+function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean): NfResult {
   const t = nf[table];
   const base = t.chains[hook];
   const hits: NfHit[] = [];
   const logs: string[] = [];
+  const notes: string[] = [];
   let mark = p.mark;
   let ctmark = p.ct?.mark ?? 0;
   let notrack = false;
   if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark, ctmark, notrack, hits, logs };
+  const env: NfEnv = {
+    ...outer,
+    addrType: (a, d) => outer.addrType(a, d),
+    choose: (pr, what) => outer.choose(pr, what),
+    note: (text) => {
+      if (!notes.includes(text)) notes.push(text);
+      outer.note?.(text);
+    },
+  };
+  const done = (r: Omit<NfResult, 'mark' | 'ctmark' | 'notrack' | 'hits' | 'logs' | 'notes'>): NfResult => ({
+    ...r,
+    mark,
+    ctmark,
+    notrack,
+    hits,
+    logs,
+    ...(notes.length > 0 ? { notes } : {}),
+  });
+  const enter = (chain: NfChain): Frame => {
+    const ix = indexed ? chainIndex(chain) : undefined;
+    return { chain, cand: ix?.candidates(p.dst, p.proto, p.dport), k: 0 };
+  };
+  const end = (f: Frame): number => (f.cand ? f.cand.length : f.chain.rules.length);
 
-  const stack: { chain: NfChain; next: number }[] = [];
-  let chain: NfChain = base;
-  let i = 0;
+  const stack: Frame[] = [];
+  const baseFrame = enter(base);
+  let f: Frame = baseFrame;
   let steps = 0;
   for (;;) {
-    if (++steps > 100_000) throw new Error(`netpath bug: chain walk in ${table}/${hook} does not end`);
-    if (i >= chain.rules.length) {
+    if (++steps > 1_000_000) throw new Error(`netpath bug: chain walk in ${table}/${hook} does not end`);
+    if (f.k >= end(f)) {
       // falling off: a user chain returns, a built-in chain applies its policy
       const back = stack.pop();
       if (back) {
-        chain = back.chain;
-        i = back.next;
+        f = back;
         continue;
       }
-      if (chain !== base) {
+      if (f.chain !== base) {
         // only reachable after a goto from the base chain: the policy of the base chain applies
-        chain = base;
-        i = base.rules.length;
+        f = baseFrame;
+        f.k = end(f);
         continue;
       }
       const policy = base.policy ?? 'ACCEPT';
-      return { verdict: { kind: policy, policy: hook }, policyChain: hook, mark, ctmark, notrack, hits, logs };
+      return done({ verdict: { kind: policy, policy: hook }, policyChain: hook });
     }
+    const i = f.cand ? f.cand[f.k]! : f.k;
+    const chain = f.chain;
     const rule = chain.rules[i]!;
     const pv: NfPacket = mark === p.mark && ctmark === (p.ct?.mark ?? 0) ? p : { ...p, mark, ...(p.ct ? { ct: { ...p.ct, mark: ctmark } } : {}) };
     let ok = true;
@@ -270,63 +349,48 @@ export function runTable(nf: NfState, table: NfTableName, hook: Hook, p: NfPacke
         break;
       }
     }
-    if (!ok) {
-      i++;
-      continue;
-    }
+    f.k++;
+    if (!ok) continue;
     const hit: NfHit = { table, chain: chain.name, index: i + 1, rule };
     hits.push(hit);
     const tg = rule.target;
-    if (!tg) {
-      i++;
-      continue;
-    }
+    if (!tg) continue;
     switch (tg.kind) {
       case 'ACCEPT':
       case 'DROP':
-        return { verdict: { kind: tg.kind }, decidedBy: hit, mark, ctmark, notrack, hits, logs };
+        return done({ verdict: { kind: tg.kind }, decidedBy: hit });
       case 'REJECT':
-        return { verdict: { kind: 'REJECT', with: tg.with }, decidedBy: hit, mark, ctmark, notrack, hits, logs };
+        return done({ verdict: { kind: 'REJECT', with: tg.with }, decidedBy: hit });
       case 'SNAT':
       case 'DNAT':
       case 'MASQUERADE':
       case 'REDIRECT':
-        return { verdict: { kind: 'NAT', target: tg }, decidedBy: hit, mark, ctmark, notrack, hits, logs };
+        return done({ verdict: { kind: 'NAT', target: tg }, decidedBy: hit });
       case 'RETURN': {
         const back = stack.pop();
-        if (back) {
-          chain = back.chain;
-          i = back.next;
-        } else {
-          i = chain === base ? base.rules.length : chain.rules.length;
-          if (chain !== base) {
-            chain = base;
-            i = base.rules.length;
-          }
+        if (back) f = back;
+        else {
+          f = baseFrame;
+          f.k = end(f);
         }
         continue;
       }
       case 'LOG':
         logs.push(`LOG ${tg.prefix ?? ''}`.trimEnd());
-        i++;
         continue;
       case 'MARK':
         mark = ((mark & ~tg.mask) ^ tg.value) >>> 0;
-        i++;
         continue;
       case 'CONNMARK':
         if (tg.mode === 'set') ctmark = ((ctmark & ~tg.mask) ^ tg.value) >>> 0;
         else if (tg.mode === 'save') ctmark = ((ctmark & ~tg.ctmask) ^ (mark & tg.nfmask)) >>> 0;
         else mark = ((mark & ~tg.nfmask) ^ (ctmark & tg.ctmask)) >>> 0;
-        i++;
         continue;
       case 'NOTRACK':
         notrack = true;
-        i++;
         continue;
       case 'CT':
         if (tg.notrack) notrack = true;
-        i++;
         continue;
       case 'jump':
       case 'goto': {
@@ -334,14 +398,27 @@ export function runTable(nf: NfState, table: NfTableName, hook: Hook, p: NfPacke
         if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
         if (tg.kind === 'jump') {
           if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table}`);
-          stack.push({ chain, next: i + 1 });
+          stack.push(f);
         }
-        chain = next;
-        i = 0;
+        f = enter(next);
         continue;
       }
       default:
         return assertNever(tg, 'target');
     }
   }
+}
+
+/**
+ * Explain on demand: why one rule does or does not match a packet — the first match that fails
+ * (in the order the kernel tests them), or undefined when all hold. Statistic and recent matches
+ * are reported without asking the environment.
+ */
+export function explainRule(rule: NfRule, p: NfPacket, env: Pick<NfEnv, 'addrType' | 'ipsets'>): { readonly match: NfMatch; readonly text: string } | undefined {
+  const quiet: NfEnv = { ...env, choose: () => true, recent: (m) => recentDefault(m) !== m.invert };
+  for (const m of rule.matches) {
+    if (m.kind === 'statistic') continue;
+    if (!matchOne(m, p, quiet)) return { match: m, text: formatRule([m], undefined) };
+  }
+  return undefined;
 }

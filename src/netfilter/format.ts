@@ -118,7 +118,8 @@ function matchText(m: NfMatch): string[] {
       return out;
     }
     case 'udp':
-      return ['-m udp', ...portOpt('sport', m.sport), ...portOpt('dport', m.dport)];
+    case 'sctp':
+      return [`-m ${m.kind}`, ...portOpt('sport', m.sport), ...portOpt('dport', m.dport)];
     case 'icmp': {
       if (m.type === 255) return [`-m icmp ${not(m.invert)}--icmp-type any`];
       const code = m.codeMin === 0 && m.codeMax === 255 ? '' : `/${m.codeMin}`;
@@ -164,6 +165,18 @@ function matchText(m: NfMatch): string[] {
       return [`-m statistic --mode nth ${not(m.invert)}--every ${m.every} --packet ${m.packet}`];
     case 'limit':
       return [`-m limit --limit ${formatRate(m.avg)}${m.burst === 5 ? '' : ` --limit-burst ${m.burst}`}`];
+    case 'recent': {
+      // libxt_recent recent_save: mode, --seconds, --reap, --hitcount, --rttl, --name, --mask, side
+      const out = [`-m recent ${not(m.invert)}--${m.mode}`];
+      if (m.seconds > 0) out.push(`--seconds ${m.seconds}`);
+      if (m.reap) out.push('--reap');
+      if (m.hitcount > 0) out.push(`--hitcount ${m.hitcount}`);
+      if (m.rttl) out.push('--rttl');
+      out.push(`--name ${m.name}`, `--mask ${formatIpv4(m.mask)}`, m.side === 'source' ? '--rsource' : '--rdest');
+      return out;
+    }
+    case 'set':
+      return [`-m set ${not(m.invert)}--match-set ${m.name} ${m.dirs.join(',')}${m.returnNomatch ? ' --return-nomatch' : ''}`];
     case 'physdev': {
       const out = ['-m physdev'];
       if (m.isIn) out.push(`${not(m.isIn.invert)}--physdev-is-in`);

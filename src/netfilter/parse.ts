@@ -29,6 +29,7 @@ import type {
   NfTarget,
   PortRange,
   PortSpec,
+  RecentMode,
   RejectWith,
   TcpFlag,
 } from './types.js';
@@ -133,7 +134,9 @@ function tcpFlags(text: string): TcpFlag[] {
   return TCP_FLAGS.filter((x) => out.has(x));
 }
 
-function portsExt(name: 'tcp' | 'udp'): Ext<NfMatch> {
+const PORT_MATCH_PROTO = { tcp: 6, udp: 17, sctp: 132 } as const;
+
+function portsExt(name: 'tcp' | 'udp' | 'sctp'): Ext<NfMatch> {
   const seen = new Set<string>();
   let sport: PortSpec | undefined;
   let dport: PortSpec | undefined;
@@ -141,13 +144,18 @@ function portsExt(name: 'tcp' | 'udp'): Ext<NfMatch> {
   const upper = name.toUpperCase();
   const opts = [o('source-port', 'sport'), o('sport'), o('destination-port', 'dport'), o('dport')];
   if (name === 'tcp') opts.push(flag('syn', 'syn', true), o('tcp-flags'), o('tcp-option'));
+  if (name === 'sctp') opts.push(o('chunk-types'));
+  const proto = PORT_MATCH_PROTO[name];
   let touched = false;
   return {
     name,
     opts,
     option(id, arg, invert, ctx, next) {
       touched = true;
-      if (ctx.proto !== (name === 'tcp' ? 6 : 17) || ctx.protoInvert) fail(`${upper} match requires '-p ${name}'`);
+      if (ctx.proto !== proto || ctx.protoInvert) {
+        if (name === 'sctp') fail("RULE_APPEND failed (Invalid argument): -m sctp without -p sctp (the kernel refuses it)", 'kernel');
+        fail(`${upper} match requires '-p ${name}'`);
+      }
       switch (id) {
         case 'sport':
           once(name, seen, id, "Only one `--source-port' allowed");
@@ -170,16 +178,16 @@ function portsExt(name: 'tcp' | 'udp'): Ext<NfMatch> {
           return;
         }
         default:
-          unsupported(`tcp option "--${id}" is not modelled by netpath`);
+          unsupported(`${name} option "--${id}" is not modelled by netpath`);
       }
     },
     finish(ctx) {
-      if (!touched && (ctx.proto !== (name === 'tcp' ? 6 : 17) || ctx.protoInvert)) {
+      if (!touched && (ctx.proto !== proto || ctx.protoInvert)) {
         fail(`RULE_APPEND failed (Invalid argument): -m ${name} without -p ${name} (the kernel refuses it)`, 'kernel');
       }
       return name === 'tcp'
         ? { kind: 'tcp', ...(sport && { sport }), ...(dport && { dport }), ...(flags && { flags }) }
-        : { kind: 'udp', ...(sport && { sport }), ...(dport && { dport }) };
+        : { kind: name, ...(sport && { sport }), ...(dport && { dport }) };
     },
   };
 }
@@ -557,6 +565,120 @@ function physdevExt(): Ext<NfMatch> {
   };
 }
 
+
+/**
+ * libxt_recent: exactly one of --set/--rcheck/--update/--remove; --seconds and --hitcount only
+ * with --rcheck/--update (the kernel refuses them otherwise); --reap needs --seconds. The last of
+ * --rsource/--rdest wins (verified).
+ */
+function recentExt(): Ext<NfMatch> {
+  const seen = new Set<string>();
+  let mode: RecentMode | undefined;
+  let invert = false;
+  let seconds = 0;
+  let hitcount = 0;
+  let name = 'DEFAULT';
+  let mask: Ipv4 = 0xffffffff;
+  let side: 'source' | 'dest' = 'source';
+  const modes: RecentMode[] = ['set', 'rcheck', 'update', 'remove'];
+  return {
+    name: 'recent',
+    opts: [
+      ...modes.map((m) => flag(m, m, true)),
+      o('seconds', 'seconds', true, false),
+      flag('reap'),
+      o('hitcount', 'hitcount', true, false),
+      flag('rttl'),
+      o('name', 'name', true, false),
+      o('mask', 'mask', true, false),
+      flag('rsource'),
+      flag('rdest'),
+    ],
+    option(id, arg, inv) {
+      if ((modes as string[]).includes(id)) {
+        if (mode !== undefined) fail(`recent: option "--${mode}" cannot be used together with "--${id}".`);
+        mode = id as RecentMode;
+        invert = inv;
+        return;
+      }
+      if (id !== 'rsource' && id !== 'rdest') once('recent', seen, id);
+      const num = (): number => {
+        if (!/^\d+$/.test(arg) || Number(arg) > 0xffffffff) fail(`recent: bad value for option "--${id}", or out of range.`);
+        return Number(arg);
+      };
+      switch (id) {
+        case 'seconds':
+          seconds = num();
+          return;
+        case 'hitcount':
+          hitcount = num();
+          if (hitcount > 255) fail(`RULE_APPEND failed (Invalid argument): recent: hitcount (${hitcount}) is larger than packets to be remembered (255)`, 'kernel');
+          return;
+        case 'name':
+          if (arg === '' || arg.length > 200) fail(`recent: bad value for option "--name".`);
+          name = arg;
+          return;
+        case 'mask': {
+          const m = parseIpv4(arg);
+          if (m === undefined) fail(`recent: bad value for option "--mask".`);
+          mask = m;
+          return;
+        }
+        case 'rsource':
+        case 'rdest':
+          side = id === 'rsource' ? 'source' : 'dest';
+          return;
+        default:
+          return; // reap, rttl: flags read in finish()
+      }
+    },
+    finish() {
+      if (mode === undefined) fail("recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'");
+      if (seen.has('reap') && !seen.has('seconds')) fail('recent: option "--reap" also requires "--seconds".');
+      if ((seconds > 0 || hitcount > 0 || seen.has('rttl') || seen.has('reap')) && (mode === 'set' || mode === 'remove')) {
+        fail(`RULE_APPEND failed (Invalid argument): recent: --seconds/--hitcount/--rttl/--reap need --rcheck or --update`, 'kernel');
+      }
+      return { kind: 'recent', invert, mode, seconds, reap: seen.has('reap'), hitcount, rttl: seen.has('rttl'), name, mask, side };
+    },
+  };
+}
+
+/**
+ * libxt_set (revision 4): `[!] --match-set NAME DIR[,DIR...]`, `--return-nomatch`. The counter
+ * options (--packets-gt, ! --update-counters ...) are not modelled. Whether NAME exists is the
+ * kernel's question: it is checked when a walk looks the set up (ipset.ts), not here.
+ */
+function setExt(): Ext<NfMatch> {
+  let v: { invert: boolean; name: string; dirs: ('src' | 'dst')[] } | undefined;
+  let returnNomatch = false;
+  const other = ['update-counters', 'update-subcounters', 'packets-eq', 'packets-lt', 'packets-gt', 'bytes-eq', 'bytes-lt', 'bytes-gt', 'set'];
+  return {
+    name: 'set',
+    opts: [o('match-set'), flag('return-nomatch'), ...other.map((n) => (n.startsWith('update') ? flag(n, n, true) : o(n)))],
+    option(id, arg, invert, _ctx, next) {
+      if (id === 'return-nomatch') {
+        returnNomatch = true;
+        return;
+      }
+      if (id !== 'match-set') unsupported(`set option "--${id}" is not modelled by netpath`);
+      if (v) fail('set: --match-set can be specified only once');
+      const dirText = next();
+      if (dirText === undefined || dirText.startsWith('-') || dirText === '!') fail('--match-set requires two args.');
+      if (arg.length > 31) fail(`setname \`${arg}' too long, max 31 characters.`);
+      const dirs = dirText.split(',').map((d) => {
+        if (d !== 'src' && d !== 'dst') fail('You must specify (the comma separated list of) \'src\' or \'dst\'.');
+        return d;
+      });
+      if (dirs.length > 6) fail("Can't be more src/dst options than 6.");
+      v = { invert, name: arg, dirs };
+    },
+    finish() {
+      if (!v) fail('You must specify `--match-set\' with proper arguments');
+      return { kind: 'set', ...v, returnNomatch };
+    },
+  };
+}
+
 const MATCHES: Readonly<Record<string, () => Ext<NfMatch>>> = {
   tcp: () => portsExt('tcp'),
   udp: () => portsExt('udp'),
@@ -572,11 +694,14 @@ const MATCHES: Readonly<Record<string, () => Ext<NfMatch>>> = {
   statistic: statisticExt,
   limit: limitExt,
   physdev: physdevExt,
+  sctp: () => portsExt('sctp'),
+  recent: recentExt,
+  set: setExt,
 };
 
 /** Match extensions iptables has on this machine that netpath does not model. */
 const UNMODELLED_MATCHES = new Set(
-  'ah bpf cgroup cluster connbytes connlabel connlimit cpu dccp devgroup dscp ecn esp hashlimit helper ipcomp ipvs length mac nfacct osf owner pkttype policy quota rateest realm recent rpfilter sctp set socket string tcpmss time tos ttl u32 udplite'.split(' '),
+  'ah bpf cgroup cluster connbytes connlabel connlimit cpu dccp devgroup dscp ecn esp hashlimit helper ipcomp ipvs length mac nfacct osf owner pkttype policy quota rateest realm rpfilter socket string tcpmss time tos ttl u32 udplite'.split(' '),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1082,11 +1207,9 @@ class Parser {
   /** an unknown option with -p tcp|udp|icmp given loads that match once, then retries */
   private implicitProto(): boolean {
     if (this.protoUsed || this.ctx.protoText === undefined || this.ctx.proto === undefined) return false;
-    const name = this.ctx.proto === 6 ? 'tcp' : this.ctx.proto === 17 ? 'udp' : this.ctx.proto === 1 ? 'icmp' : undefined;
+    const name = this.ctx.proto === 6 ? 'tcp' : this.ctx.proto === 17 ? 'udp' : this.ctx.proto === 1 ? 'icmp' : this.ctx.proto === 132 ? 'sctp' : undefined;
     if (name === undefined) {
-      if (this.ctx.proto === 132 || this.ctx.proto === 33) {
-        unsupported(`the ${this.ctx.proto === 132 ? 'sctp' : 'dccp'} match (options after -p ${this.ctx.protoText}) is not modelled by netpath`);
-      }
+      if (this.ctx.proto === 33) unsupported(`the dccp match (options after -p ${this.ctx.protoText}) is not modelled by netpath`);
       return false;
     }
     this.protoUsed = true;

@@ -43,6 +43,8 @@ export type AddrType =
   | 'NAT'
   | 'XRESOLVE';
 
+export type RecentMode = 'set' | 'rcheck' | 'update' | 'remove';
+
 /** An address with the host bits kept, as conntrack's --ctorigsrc prints it (`10.0.0.1/8`). */
 export interface CtAddr {
   readonly invert: boolean;
@@ -69,6 +71,8 @@ export type NfMatch =
       readonly flags?: { readonly invert: boolean; readonly mask: readonly TcpFlag[]; readonly comp: readonly TcpFlag[] };
     }
   | { readonly kind: 'udp'; readonly sport?: PortSpec; readonly dport?: PortSpec }
+  /** `-p sctp -m sctp [!] --sport/--dport` (kube-proxy's SCTP services); --chunk-types is not modelled */
+  | { readonly kind: 'sctp'; readonly sport?: PortSpec; readonly dport?: PortSpec }
   /** type 255 is `any`; codes are an inclusive range (0..255 when not given) */
   | {
       readonly kind: 'icmp';
@@ -118,6 +122,34 @@ export type NfMatch =
     }
   /** avg: seconds per packet times XT_LIMIT_SCALE (10000), as xt_limit keeps it */
   | { readonly kind: 'limit'; readonly avg: number; readonly burst: number }
+  /**
+   * `-m recent`: a per-name list of recently seen addresses kept in the kernel (xt_recent). The
+   * list is runtime state no dump shows; see eval.ts for how a walk treats it.
+   */
+  | {
+      readonly kind: 'recent';
+      readonly invert: boolean;
+      readonly mode: RecentMode;
+      /** 0 = not given */
+      readonly seconds: number;
+      readonly reap: boolean;
+      /** 0 = not given */
+      readonly hitcount: number;
+      readonly rttl: boolean;
+      readonly name: string;
+      /** the address mask applied before lookup (255.255.255.255 by default) */
+      readonly mask: Ipv4;
+      readonly side: 'source' | 'dest';
+    }
+  /** `-m set [!] --match-set NAME src,dst,... [--return-nomatch]`; the set itself is an ipset (ipset.ts) */
+  | {
+      readonly kind: 'set';
+      readonly invert: boolean;
+      readonly name: string;
+      /** one direction per dimension of the set type, in order */
+      readonly dirs: readonly ('src' | 'dst')[];
+      readonly returnNomatch: boolean;
+    }
   | {
       readonly kind: 'physdev';
       readonly physdevIn?: { readonly invert: boolean; readonly name: string };

@@ -31,7 +31,7 @@ function addedText(args: string): string {
 
 /**
  * Forms real iptables accepts that netpath deliberately refuses as 'unsupported' (DNS names,
- * inet_aton abbreviations, non-contiguous masks, ICMP code ranges, the sctp match, CT options).
+ * inet_aton abbreviations, non-contiguous masks, ICMP code ranges, CT options).
  */
 const REFUSED = new Set([
   '-A INPUT -s localhost -j ACCEPT',
@@ -39,7 +39,6 @@ const REFUSED = new Set([
   '-A INPUT -s 010.0.0.1 -j ACCEPT',
   '-A INPUT -s 10.0.0.1/255.0.255.0 -j ACCEPT',
   '-A INPUT -p icmp --icmp-type 3/0:3 -j ACCEPT',
-  '-A INPUT -p sctp --dport 53 -j ACCEPT',
   '-t raw -A PREROUTING -j CT --zone 1',
 ]);
 
