@@ -92,11 +92,18 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
       if (drop.origin && drop.origin.line > 0) fixes.push(`or change ${formatOrigin(drop.origin)}: ${drop.origin.text}`);
       break;
     }
-    case 'neigh-failed':
+    case 'neigh-failed': {
       summary = `${delivered.replace('reply died', `${what} died`)} in ${where}: ${drop.detail}; after 3 ARP requests the kernel gives up and reports host unreachable to the sender.`;
+      const nh = drop.detail.replace(/^no ARP reply from ([0-9.]+).*/, '$1');
+      const refused = tr.steps.find((s) => s.kind === 'neigh' && s.ns !== drop.ns && s.detail.startsWith(`ARP who-has ${nh} from`) && s.detail.includes('not answered'));
+      if (refused) {
+        summary += ` ${name(refused.ns)} owns ${nh} but does not answer: ${refused.detail.replace(/^.*not answered, /, '')}.`;
+        fixes.push(run(refused.ns, `sysctl -w net.ipv4.conf.${refused.dev ?? 'all'}.rp_filter=2`) + '   (loose mode), or make the route back leave through ' + (refused.dev ?? 'that device'));
+      }
       fixes.push(`check the next hop: is ${drop.detail.replace(/^no ARP reply from ([0-9.]+).*/, '$1')} the right gateway, and is it on ${drop.dev ?? 'that link'}?`);
       if (drop.origin) fixes.push(`the route used: ${formatOrigin(drop.origin)}: ${drop.origin.text}`);
       break;
+    }
     case 'rp-filter':
       fixes.push(run(drop.ns, `sysctl -w net.ipv4.conf.${drop.dev ?? 'all'}.rp_filter=2`) + '   (loose mode)');
       fixes.push(`or route ${formatIpv4(drop.packet.src)} back through ${drop.dev ?? 'the incoming interface'} in ${name(drop.ns)}`);
