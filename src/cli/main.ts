@@ -16,6 +16,7 @@ import { renderTrace, traceJson } from '../trace/render.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { ProbeResult } from '../plan/model.js';
 import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
+import { cmdProp, type PropCliOptions } from './prop.js';
 
 export interface Io {
   out(s: string): void;
@@ -82,6 +83,17 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--ssh <host=user@addr>', 'replay on real hosts over ssh (not yet)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
       code = await cmdReplay(model, opts, io);
+    });
+
+  program
+    .command('prop')
+    .description("check the model's invariants over many flows (fast-check); print each failure's shrunk counterexample with its trace; exit 1 when one fails")
+    .argument('<model>', 'model file (YAML) with an invariants: list')
+    .option('--runs <n>', 'flows per invariant (default: the invariant\'s runs:, else 100)')
+    .option('--seed <s>', 'fast-check seed, to repeat a run (default: a fresh one, printed)')
+    .option('--json', 'machine-readable output')
+    .action((model: string, opts: PropCliOptions) => {
+      code = cmdProp(model, opts, io, io === stdio && process.stderr.isTTY === true);
     });
 
   try {
