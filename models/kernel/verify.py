@@ -41,6 +41,7 @@ P = os.environ.get('NPM_PREFIX', 'npm-')
 HERE = os.path.dirname(os.path.abspath(__file__))
 created: list[str] = []
 procs: list[subprocess.Popen] = []
+CAPS: list[str] = []  # --cap HOST:IFACE  tcpdump during the probes, printed afterwards
 
 
 def sh(cmd: list[str], check=True, **kw) -> subprocess.CompletedProcess:
@@ -224,7 +225,9 @@ def run_probe(pr) -> tuple[str, str]:
         detail = ' | '.join(lines[:2])
         if r.returncode == 0:
             return 'reachable', f'{detail} {dt:.2f}s'
-        if any(re.search(r'Unreachable|exceeded|connect:|Prohibited|Filtered|Operation not permitted|Invalid argument|sendmsg|Redirect', l) for l in lines):
+        # an ICMP error counted by ping ("+N errors"), or a local error: no-route. A redirect
+        # line ("From X: Redirect Host") is informational, not an error (ping's summary agrees).
+        if any(re.search(r'\+\d+ errors|connect:|sendmsg|^ping: ', l) for l in lines):
             return 'no-route', f'{detail} {dt:.2f}s'
         return 'timeout', f'{detail} {dt:.2f}s'
     host, port = to.rsplit(':', 1)
@@ -274,13 +277,24 @@ def verify(path: str, repeat: int) -> list[dict]:
                     if c.startswith('@netns-bare '):
                         netns_add(c.split()[1], lo_up=False)
                         continue
-                    r = subprocess.run(['ip', 'netns', 'exec', P + h, 'bash', '-c', c], capture_output=True, text=True)
+                    r = subprocess.run(['ip', 'netns', 'exec', P + h, 'bash', '-c', c], capture_output=True, text=True,
+                                       cwd=base)  # files named in runbooks are next to the model
                     if r.returncode != 0 and not re.match(r'^(route -n|ip route get|iptables -[LS])', c):
                         print(f'  ! [{h}] {c}: rc={r.returncode} {r.stderr.strip()}', file=sys.stderr)
         for s in model.get('services') or []:
             proto, port = s['listen'].split('/')
             start_service(resolve(s['at'], None), proto, int(port))
         time.sleep(0.3)
+        caps = []
+        for c in CAPS:
+            cns, cif = c.split(':')
+            f = f'/tmp/{P}cap-{cns}-{cif}.pcap'
+            cp = subprocess.Popen(['ip', 'netns', 'exec', P + cns, 'tcpdump', '-Z', 'root', '-nn', '-U', '-i', cif, '-w', f,
+                                   'not ip6'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(cp)
+            caps.append((c, f, cp))
+        if caps:
+            time.sleep(1)
         for pr in model.get('probes') or []:
             time.sleep(1.0)  # let the ICMP rate limiters (1/s, burst 5-6 per peer) refill
             seen = []
@@ -289,8 +303,18 @@ def verify(path: str, repeat: int) -> list[dict]:
                 seen.append((res, detail))
             kinds = sorted({r for r, _ in seen})
             res = kinds[0] if len(kinds) == 1 else '|'.join(kinds)
+            for c, f, cp in caps:
+                pass
             results.append({'model': path, 'probe': pr.get('name'), 'proto': pr.get('proto', 'tcp'), 'from': pr['from'],
                             'to': str(pr['to']), 'expect': pr.get('expect'), 'kernel': res, 'detail': seen[0][1]})
+        time.sleep(0.5)
+        for c, f, cp in caps:
+            cp.send_signal(signal.SIGINT)
+            cp.wait(timeout=5)
+            r = subprocess.run(['tcpdump', '-nn', '-t', '-r', f], capture_output=True, text=True)
+            print(f'--- capture {c}')
+            print(r.stdout)
+            os.unlink(f)
     finally:
         cleanup()
     return results
@@ -301,6 +325,8 @@ def main():
     repeat, jout = 1, None
     if '--repeat' in args:
         i = args.index('--repeat'); repeat = int(args[i + 1]); del args[i:i + 2]
+    while '--cap' in args:
+        i = args.index('--cap'); CAPS.append(args[i + 1]); del args[i:i + 2]
     if '--json' in args:
         i = args.index('--json'); jout = args[i + 1]; del args[i:i + 2]
     for sig in (signal.SIGINT, signal.SIGTERM):
