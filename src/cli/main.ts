@@ -17,6 +17,7 @@ import type { ProbeTrace } from '../trace/types.js';
 import type { ProbeResult } from '../plan/model.js';
 import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
+import { registerRules } from './rules.js';
 
 export interface Io {
   out(s: string): void;
@@ -95,6 +96,11 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .action((model: string, opts: PropCliOptions) => {
       code = cmdProp(model, opts, io, io === stdio && process.stderr.isTTY === true);
     });
+
+  // netpath rules trace FILE ... (src/cli/rules.ts)
+  registerRules(program, io, (c) => {
+    code = c;
+  });
 
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

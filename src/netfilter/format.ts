@@ -87,7 +87,16 @@ export function formatRate(avg: number): string {
 }
 
 /** printf("%.11f", u32 / 2^31) with glibc's exact round-half-even. */
+const probabilityText = new Map<number, string>();
 export function formatProbability(u32: number): string {
+  let t = probabilityText.get(u32);
+  if (t === undefined) {
+    t = probabilityExact(u32);
+    if (probabilityText.size < 4096) probabilityText.set(u32, t);
+  }
+  return t;
+}
+function probabilityExact(u32: number): string {
   const den = 1n << 31n;
   const n = BigInt(u32) * 10n ** 11n;
   let q = n / den;
@@ -263,7 +272,8 @@ function targetText(t: NfTarget): string[] {
 
 /** The rule as iptables-save prints it after `-A CHAIN `. */
 export function formatRule(matches: readonly NfMatch[], target: NfTarget | undefined): string {
-  const parts = matches.flatMap(matchText);
-  if (target) parts.push(...targetText(target));
-  return parts.join(' ');
+  let out = '';
+  for (const m of matches) for (const part of matchText(m)) out = out === '' ? part : `${out} ${part}`;
+  if (target) for (const part of targetText(target)) out = out === '' ? part : `${out} ${part}`;
+  return out;
 }

@@ -404,7 +404,14 @@ const SERVICES: Readonly<Record<string, number>> = {
   fido: 60179,
 };
 /** `-p` argument (lower-cased first, as iptables does): a number 0..255 or a name; undefined if unknown. */
+const protoByNameMemo = new Map<string, number | undefined>();
 export function protoByName(text: string): number | undefined {
+  if (protoByNameMemo.has(text)) return protoByNameMemo.get(text);
+  const v = protoByNameSlow(text);
+  if (protoByNameMemo.size < 1024) protoByNameMemo.set(text, v);
+  return v;
+}
+function protoByNameSlow(text: string): number | undefined {
   const s = text.toLowerCase();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
@@ -420,9 +427,20 @@ export function protoByName(text: string): number | undefined {
 }
 
 /** How iptables-save prints a protocol number: the first /etc/protocols name, else the number. */
+const protoNameMemo = new Map<number, string>();
 export function protoName(num: number): string {
-  for (const [name, n] of PROTOCOLS) if (n === num && num !== 0) return name;
-  return `${num}`;
+  let t = protoNameMemo.get(num);
+  if (t === undefined) {
+    t = `${num}`;
+    for (const [name, n] of PROTOCOLS) {
+      if (n === num && num !== 0) {
+        t = name;
+        break;
+      }
+    }
+    protoNameMemo.set(num, t);
+  }
+  return t;
 }
 
 /** A port number or service name, as xtables_parse_port accepts it; undefined if neither. */

@@ -423,6 +423,7 @@ function iprangeExt(): Ext<NfMatch> {
 
 /** Truncates to `max` bytes of UTF-8, as the kernel's fixed-size buffers do. */
 function truncateBytes(s: string, max: number): string {
+  if (s.length * 3 <= max) return s; // no UTF-8 text this short can exceed max bytes
   const b = Buffer.from(s, 'utf8');
   return b.length <= max ? s : b.subarray(0, max).toString('utf8');
 }

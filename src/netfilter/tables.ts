@@ -284,24 +284,32 @@ export function applyRestore(state: NfState, tables: readonly IptablesRestoreTab
   for (const block of tables) {
     const before = next[block.table];
     const hasContent = block.chains.length > 0 || block.rules.length > 0;
-    let t: NfTable = noflush ? before : emptyTable(block.table, before.present);
-    if (hasContent) t = { ...t, present: true };
+    const start: NfTable = noflush ? before : emptyTable(block.table, before.present);
+    // built mutably, frozen into one table at the end: a kube-proxy dump has ~100k rules
+    const chains = new Map<string, NfChain>(Object.entries(start.chains));
+    const rules = new Map<string, NfRule[]>();
     for (const decl of block.chains) {
-      const existing = Object.hasOwn(t.chains, decl.name) ? t.chains[decl.name] : undefined;
+      const existing = chains.get(decl.name);
       if (isBuiltin(block.table, decl.name)) {
-        if (decl.policy !== undefined) t = setChain(t, { ...existing!, policy: decl.policy, policyOrigin: decl.origin });
-      } else if (existing) t = setChain(t, { ...existing, rules: [] });
-      else t = setChain(t, { name: decl.name, rules: [], origin: decl.origin });
+        if (decl.policy !== undefined) chains.set(decl.name, { ...existing!, policy: decl.policy, policyOrigin: decl.origin });
+      } else {
+        chains.set(decl.name, existing ? { ...existing, rules: [] } : { name: decl.name, rules: [], origin: decl.origin });
+        rules.set(decl.name, []);
+      }
     }
     for (const { chain, rule } of block.rules) {
-      const c = Object.hasOwn(t.chains, chain) ? t.chains[chain] : undefined;
+      const c = chains.get(chain);
       if (!c) throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: line ${rule.origin.line} failed: No chain/target/match by that name.`);
       const target = rule.target;
-      if ((target?.kind === 'jump' || target?.kind === 'goto') && !Object.hasOwn(t.chains, target.chain)) {
+      if ((target?.kind === 'jump' || target?.kind === 'goto') && !chains.has(target.chain)) {
         throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: Chain '${target.chain}' does not exist`);
       }
-      t = setChain(t, { ...c, rules: [...c.rules, rule] });
+      let list = rules.get(chain);
+      if (!list) rules.set(chain, (list = [...c.rules]));
+      list.push(rule);
     }
+    for (const [name, list] of rules) chains.set(name, { ...chains.get(name)!, rules: list });
+    const t = withChains(start, [...chains.values()], hasContent ? true : start.present);
     const hooks = reachingHooks(t);
     for (const c of chainList(t)) {
       for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), 'APPEND', c.name, r.origin);

@@ -1,0 +1,170 @@
+/**
+ * `netpath rules trace FILE --src IP[:PORT] --dst IP[:PORT] [--proto tcp|udp|sctp|icmp]
+ *  [--iif IF] [--oif IF] [--local IP[,IP...]] [--ipset FILE] [--linear] [--json]`:
+ * one packet through one host's iptables-save dump (src/netfilter/trace.ts), no model needed.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError } from '../model/errors.js';
+import { KERNEL } from '../model/origin.js';
+import { parseIptablesRestore } from '../netfilter/restore.js';
+import { applyRestore, emptyNfState } from '../netfilter/tables.js';
+import { parseIpsetSave, type Ipsets } from '../netfilter/ipset.js';
+import { traceRules, type RulesOutcome, type TraceProto } from '../netfilter/trace.js';
+import type { NfState } from '../netfilter/types.js';
+import { parseIpv4, type Ipv4 } from '../wire/ipv4.js';
+
+export interface RulesTraceOptions {
+  src: string;
+  dst: string;
+  proto?: string;
+  iif?: string;
+  oif?: string;
+  local?: string;
+  ipset?: string[];
+  linear?: boolean;
+  json?: boolean;
+}
+
+interface Out {
+  out(s: string): void;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('file', path, 0, `cannot read ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** An iptables-save dump (file, or `-` for stdin) as netfilter state. */
+export function loadDump(path: string): NfState {
+  const text = readText(path === '-' ? '/dev/stdin' : path, 'the iptables-save dump');
+  return applyRestore(emptyNfState(), parseIptablesRestore(text, path), false, { ...KERNEL, file: path });
+}
+
+function endpoint(text: string, opt: string): { ip: Ipv4; port?: number } {
+  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text);
+  const ip = m ? parseIpv4(m[1]!) : undefined;
+  if (!m || ip === undefined || (m[2] !== undefined && Number(m[2]) > 65535)) {
+    throw new ConfigError('model', opt, 0, `"${text}" must be IP or IP:PORT`);
+  }
+  return m[2] !== undefined ? { ip, port: Number(m[2]) } : { ip };
+}
+
+/** the first ephemeral port (net.ipv4.ip_local_port_range starts at 32768) when --src has none */
+export const DEFAULT_SPORT = 32768;
+
+export function cmdRulesTrace(file: string, opts: RulesTraceOptions, io: Out): number {
+  const proto = (opts.proto ?? 'tcp') as TraceProto;
+  if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) throw new ConfigError('model', '--proto', 0, `"${proto}" must be tcp, udp, sctp or icmp`);
+  const src = endpoint(opts.src, '--src');
+  const dst = endpoint(opts.dst, '--dst');
+  if (proto !== 'icmp' && dst.port === undefined) throw new ConfigError('model', '--dst', 0, `${proto} needs --dst IP:PORT`);
+  const local = (opts.local ?? '')
+    .split(',')
+    .filter((x) => x !== '')
+    .map((x) => {
+      const a = parseIpv4(x);
+      if (a === undefined) throw new ConfigError('model', '--local', 0, `"${x}" is not an IPv4 address`);
+      return a;
+    });
+  let ipsets: Ipsets | undefined;
+  for (const f of opts.ipset ?? []) {
+    const more = parseIpsetSave(readText(f, 'the ipset save file'), f);
+    ipsets = new Map([...(ipsets ?? []), ...more]);
+  }
+  const nf = loadDump(file);
+  checkSets(nf, ipsets, file);
+  const outcomes = traceRules(nf, {
+    src: src.ip,
+    ...(proto !== 'icmp' ? { sport: src.port ?? DEFAULT_SPORT } : {}),
+    dst: dst.ip,
+    ...(dst.port !== undefined && proto !== 'icmp' ? { dport: dst.port } : {}),
+    proto,
+    ...(opts.iif !== undefined ? { iif: opts.iif } : {}),
+    ...(opts.oif !== undefined ? { oif: opts.oif } : {}),
+    local,
+    ...(ipsets ? { ipsets } : {}),
+    ...(opts.linear ? { linear: true } : {}),
+  });
+  if (opts.json) io.out(JSON.stringify({ outcomes: outcomes.map(outcomeJson) }, null, 2) + '\n');
+  else io.out(renderOutcomes(outcomes));
+  return 0;
+}
+
+/** The kernel refuses a rule naming a set that does not exist: so does the trace. */
+function checkSets(nf: NfState, ipsets: Ipsets | undefined, file: string): void {
+  for (const t of Object.values(nf)) {
+    for (const c of Object.values(t.chains)) {
+      for (const r of c.rules) {
+        for (const m of r.matches) {
+          if (m.kind === 'set' && !ipsets?.has(m.name)) {
+            throw ConfigError.at(r.origin.file === '' ? { ...r.origin, file } : r.origin, 'kernel', `Set ${m.name} doesn't exist: give the host's sets with --ipset FILE (the output of ipset save)`);
+          }
+        }
+      }
+    }
+  }
+}
+
+export function outcomeJson(o: RulesOutcome): Record<string, unknown> {
+  return {
+    probability: o.probability,
+    verdict: o.verdict,
+    ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
+    delivery: o.delivery,
+    ...(o.dnat !== undefined ? { dnat: o.dnat } : {}),
+    ...(o.snat !== undefined ? { snat: o.snat } : {}),
+    masquerade: o.masquerade,
+    ...(o.mark !== undefined ? { mark: o.mark } : {}),
+    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    path: o.path,
+    ...(o.choices.length > 0 ? { choices: o.choices } : {}),
+    ...(o.notes.length > 0 ? { notes: o.notes } : {}),
+  };
+}
+
+function pct(p: number): string {
+  return `${(p * 100).toFixed(p === 1 ? 0 : 2)}%`;
+}
+
+export function renderOutcomes(outcomes: readonly RulesOutcome[]): string {
+  const lines: string[] = [];
+  outcomes.forEach((o, k) => {
+    const head = outcomes.length > 1 ? `outcome ${k + 1} of ${outcomes.length} (${pct(o.probability)}): ` : '';
+    const where = o.delivery === 'local' ? 'delivered locally' : o.delivery === 'forward' ? 'forwarded' : o.delivery === 'output' ? 'sent out' : 'dropped';
+    const verdict = o.verdict === 'REJECT' ? `REJECT (${o.rejectWith ?? ''})` : o.verdict;
+    lines.push(`${head}${verdict}, ${where}${o.policy !== undefined ? ` by the ${o.policy} policy` : ''}`);
+    if (o.dnat !== undefined) lines.push(`  dnat        ${o.dnat}`);
+    if (o.snat !== undefined) lines.push(`  snat        ${o.snat}`);
+    if (o.masquerade) lines.push('  masquerade  yes');
+    if (o.mark !== undefined) lines.push(`  mark        ${o.mark}`);
+    for (const s of o.path) lines.push(`  ${`${s.table} ${s.hook}`.padEnd(18)} ${s.chain} #${s.rule}: ${s.text}`);
+    for (const n of o.notes) lines.push(`  note: ${n}`);
+    lines.push('');
+  });
+  return lines.join('\n');
+}
+
+/** Registers `rules trace` on the program (called from main.ts). */
+export function registerRules(program: Command, io: Out, setCode: (c: number) => void): void {
+  const rules = program.command('rules').description("one host's iptables-save dump, without a model");
+  rules
+    .command('trace')
+    .description('one packet through the dump: every outcome (one per -m statistic branch) with its probability, NAT, marks and the rules matched')
+    .argument('<file>', 'iptables-save output (- for stdin)')
+    .requiredOption('--src <ip[:port]>', 'source address (local when listed in --local: the walk starts at OUTPUT)')
+    .requiredOption('--dst <ip[:port]>', 'destination, with a port for tcp, udp and sctp')
+    .option('--proto <proto>', 'tcp | udp | sctp | icmp', 'tcp')
+    .option('--iif <if>', 'incoming interface (packets from elsewhere)')
+    .option('--oif <if>', 'outgoing interface (forwarded or locally sent packets)')
+    .option('--local <ips>', "the host's own addresses, comma-separated (127.0.0.0/8 always is)")
+    .option('--ipset <file>', 'ipset save output for -m set (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--linear', 'use the plain rule-by-rule evaluator (same outcomes, slower)')
+    .option('--json', 'machine-readable output')
+    .action((file: string, opts: RulesTraceOptions) => {
+      setCode(cmdRulesTrace(file, opts, io));
+    });
+}
