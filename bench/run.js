@@ -34,3 +34,7 @@ bench('seed probe: whole HTTP exchange (handshake..FIN)', () => simulate(built.w
 const noSnat = buildWorld(loadModel('models/seed-no-snat.yaml'));
 bench('seed without SNAT (timeout) probe', () => simulate(noSnat.world, { from: 'web1', to, port: 80, proto: 'tcp' }, { fullTcp: false }));
 bench('seed ping', () => simulate(built.world, { from: 'web1', to, proto: 'icmp' }));
+
+// rules trace on generated kube-proxy dumps (bench/rules.js)
+const { benchRules } = await import('./rules.js');
+benchRules();
