@@ -16,6 +16,7 @@ import { renderTrace, traceJson } from '../trace/render.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { ProbeResult } from '../plan/model.js';
 import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
+import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 
@@ -84,6 +85,15 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--ssh <host=user@addr>', 'replay on real hosts over ssh (not yet)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
       code = await cmdReplay(model, opts, io);
+    });
+
+  program
+    .command('export')
+    .description("print a host's runbook as the shell script that runs on the real machine (normalised commands, in order)")
+    .argument('<model>', 'model file (YAML)')
+    .requiredOption('--host <name>', 'the host whose runbook to print')
+    .action((model: string, opts: { host: string }) => {
+      code = cmdExport(model, opts, io);
     });
 
   program

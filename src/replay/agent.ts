@@ -5,7 +5,7 @@
  *
  *   serve tcp:80 udp:53 ...
  *       binds 0.0.0.0 on each port; tcp: accepts, reads the request, answers an HTTP/1.0 200 and
- *       closes; udp: echoes every datagram. Prints "ready" once every socket is bound.
+ *       closes; udp: echoes every datagram from the address it was sent to (IP_PKTINFO). Prints "ready" once every socket is bound.
  *   probe tcp|udp|icmp DST PORT TIMEOUT ICMPID
  *       one client attempt, classified like src/engine/probe.ts; prints one JSON line
  *       {"result", "errno", "detail", "ms"}.
@@ -66,11 +66,22 @@ def tcp_answer(c, peer):
     finally:
         c.close()
 
+IP_PKTINFO = getattr(socket, 'IP_PKTINFO', 8)
+
 def udp_loop(s):
+    # answer from the address the datagram was sent to (IP_PKTINFO), as the simulation's service
+    # does; a plain sendto() on a 0.0.0.0 socket would take the route's source address instead
+    s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
     while True:
-        data, peer = s.recvfrom(65535)
+        data, anc, _flags, peer = s.recvmsg(65535, socket.CMSG_SPACE(12))
+        info = [d for (lvl, typ, d) in anc if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO]
         try:
-            s.sendto(data, peer)
+            if info and len(info[0]) >= 12:
+                # struct in_pktinfo { int ipi_ifindex; in_addr ipi_spec_dst; in_addr ipi_addr; }
+                reply = struct.pack('=i4s4s', 0, info[0][8:12], b'\0\0\0\0')
+                s.sendmsg([data], [(socket.IPPROTO_IP, IP_PKTINFO, reply)], 0, peer)
+            else:
+                s.sendto(data, peer)
         except OSError:
             pass
 

@@ -38,6 +38,18 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   // 172.31.0.3 is eth1), so web1's neighbour entry FAILS: EHOSTUNREACH / Destination Host
   // Unreachable (no-route), not the predicted timeout. models/kernel/verify.py sees the same.
   'rp-filter-strict.yaml': ['web1 curl web2 eth0 (reverse path is eth1)', 'web1 ping web2 eth0 (reverse path is eth1)'],
+  // TODO(engine): a REJECT in filter OUTPUT returns NF_DROP, so the local send itself fails with
+  // EPERM (udp send(), ping sendmsg); the simulation has udp refused/timeout and ping timeout
+  'conf-output-reject-local.yaml': ['h1 udp h2 (REJECT in OUTPUT)', 'h3 udp h2 (REJECT all OUTPUT)', 'h3 ping h2 (REJECT all OUTPUT)'],
+};
+
+/**
+ * Models whose simulation crashes (reported, not fixed yet): the test asserts they still do, so a
+ * fix makes it fail; remove the entry then.
+ */
+const CRASHES: Readonly<Record<string, RegExp>> = {
+  // TODO(engine): sysctl in a namespace created earlier by the same runbook writes a frozen default
+  'conf-netns-router-sysctl.yaml': /Cannot assign to read only property/,
 };
 
 const MODELS = readdirSync('models')
@@ -74,6 +86,10 @@ describe.runIf(pf.ok || required)('replay --netns: the kernel agrees with the si
   describe.concurrent('models', () => {
     for (const f of MODELS)
       it(f, async () => {
+        if (CRASHES[f]) {
+          expect(() => buildWorld(loadModel(join('models', f)))).toThrow(CRASHES[f]);
+          return;
+        }
         const t0 = performance.now();
         const report = await replayNetns(buildWorld(loadModel(join('models', f))));
         const ms = performance.now() - t0;

@@ -1,0 +1,142 @@
+/**
+ * Kernel conformance: random plans (src/replay/gen.ts) simulated and replayed in network
+ * namespaces, several at a time; every disagreement is then shrunk by fast-check (one replay per
+ * step) and reported with the shrunk plan as a model file.
+ *
+ * The cases are fast-check's own: case i of seed S is `fc.sample(genPlan(), {seed: S})[i]`, and
+ * `fc.check(..., {seed: S, path: String(i)})` replays exactly that case before shrinking it.
+ */
+import fc from 'fast-check';
+import { ConfigError } from '../model/errors.js';
+import { parseModel } from '../plan/model.js';
+import { buildWorld } from '../world/build.js';
+import { genPlan, planToModel, type GenPlan } from './gen.js';
+import { replayNetns, type ReplayReport } from './netns.js';
+
+export interface CaseOutcome {
+  readonly ok: boolean;
+  /** the model text */
+  readonly model: string;
+  /** why not ok: disagreeing probes, a setup failure, a simulation error */
+  readonly problems: readonly string[];
+  readonly ms: number;
+}
+
+/** Simulates and replays one plan. A model the world refuses is a generator bug (not ok). */
+export async function checkPlan(plan: GenPlan, title = 'generated conformance case'): Promise<CaseOutcome> {
+  const t0 = performance.now();
+  const model = planToModel(plan, title);
+  const done = (problems: string[]): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0) });
+  let built;
+  try {
+    built = buildWorld(parseModel(model, 'conformance.yaml'));
+  } catch (e) {
+    if (e instanceof ConfigError) return done([`the simulation refuses the model (a generator bug, or a refusal the kernel may not share): ${e.message}`]);
+    return done([`the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join(' | ') : String(e)}`]);
+  }
+  let report: ReplayReport;
+  try {
+    report = await replayNetns(built);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'ReplayRefused') throw e;
+    return done([`the replay or the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join(' | ') : String(e)}`]);
+  }
+  return done(describe(report));
+}
+
+/** One line per problem of a replay report. */
+export function describe(r: ReplayReport): string[] {
+  const out: string[] = [];
+  if (r.failure) out.push(`setup failed on the kernel: ${r.failure.message}`);
+  for (const p of r.probes)
+    if (!p.agree && p.observed !== 'error')
+      out.push(`${p.name}: simulation ${p.predictedAll.join('|')} (${p.predictedErrno}), kernel ${p.observed} (${p.errno}: ${p.detail})`);
+  for (const e of r.cleanupErrors) out.push(`cleanup: ${e}`);
+  return out;
+}
+
+export interface ConformanceOptions {
+  readonly seed: number;
+  readonly runs: number;
+  /** replays at a time (default 4) */
+  readonly concurrency?: number;
+  /** shrink each failure (default true); each shrink step is one replay */
+  readonly shrink?: boolean;
+  /** stop shrinking one failure after this long (default 120 s) */
+  readonly shrinkMs?: number;
+  /** shrink at most this many failures (default all); the others are reported as found */
+  readonly maxShrink?: number;
+  /** progress lines */
+  readonly log?: (line: string) => void;
+}
+
+export interface ConformanceFailure {
+  readonly index: number;
+  /** fast-check path of the original case (replay it with {seed, path}) */
+  readonly path: string;
+  readonly original: CaseOutcome;
+  /** the shrunk case, when shrinking reproduced the failure */
+  readonly shrunk?: CaseOutcome;
+  readonly shrinkSteps?: number;
+  /** shrinking could not make it fail again: timing-dependent, or interference between probes */
+  readonly flaky?: boolean;
+}
+
+export interface ConformanceReport {
+  readonly seed: number;
+  readonly runs: number;
+  readonly probes: number;
+  readonly failures: readonly ConformanceFailure[];
+  readonly ms: number;
+}
+
+export async function runConformance(opts: ConformanceOptions): Promise<ConformanceReport> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((): void => undefined);
+  const plans = fc.sample(genPlan(), { seed: opts.seed, numRuns: opts.runs });
+  const outcomes: CaseOutcome[] = new Array<CaseOutcome>(plans.length);
+  let next = 0;
+  let probes = 0;
+  const worker = async (): Promise<void> => {
+    while (next < plans.length) {
+      const i = next++;
+      const o = await checkPlan(plans[i]!, `conformance seed ${opts.seed} case ${i}`);
+      outcomes[i] = o;
+      probes += (o.model.match(/^ {2}- \{name:/gm) ?? []).length;
+      log(`case ${i}: ${o.ok ? 'agree' : 'DISAGREE'} (${o.ms} ms)${o.ok ? '' : `\n  ${o.problems.join('\n  ')}`}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  const failures: ConformanceFailure[] = [];
+  for (const [i, o] of outcomes.entries()) {
+    if (o.ok) continue;
+    const path = String(i);
+    if (opts.shrink === false || failures.filter((f) => f.shrunk !== undefined || f.flaky === true).length >= (opts.maxShrink ?? Infinity)) {
+      failures.push({ index: i, path, original: o });
+      continue;
+    }
+    log(`shrinking case ${i} ...`);
+    let last: CaseOutcome | undefined;
+    const details = await fc.check(
+      fc.asyncProperty(genPlan(), async (p) => {
+        const r = await checkPlan(p, `conformance seed ${opts.seed} case ${i} (shrunk)`);
+        if (!r.ok) last = r;
+        return r.ok;
+      }),
+      { seed: opts.seed, path, numRuns: opts.runs, interruptAfterTimeLimit: opts.shrinkMs ?? 120_000, markInterruptAsFailure: false },
+    );
+    if (details.failed && last) failures.push({ index: i, path, original: o, shrunk: last, shrinkSteps: details.numShrinks });
+    else failures.push({ index: i, path, original: o, flaky: true });
+  }
+  return { seed: opts.seed, runs: opts.runs, probes, failures, ms: Math.round(performance.now() - t0) };
+}
+
+/** A failure as text: the problems and the (shrunk) model file. */
+export function formatFailure(f: ConformanceFailure, seed: number): string {
+  const c = f.shrunk ?? f.original;
+  const head = f.flaky
+    ? `case ${f.index} (seed ${seed}, path ${f.path}) disagreed once and not when replayed again (flaky):`
+    : `case ${f.index} (seed ${seed}, path ${f.path}) disagrees${f.shrunk ? `; shrunk in ${f.shrinkSteps} steps` : ''}:`;
+  const model = c.model.replace(/^# .*\n/, `# ${head}\n${c.problems.map((p) => `#   ${p}\n`).join('')}`);
+  return `${head}\n  ${c.problems.join('\n  ')}\n--- model (save as models/conf-NAME.yaml, set each probe's expect: to the kernel's result) ---\n${model}---\n`;
+}
