@@ -19,6 +19,7 @@ import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
 import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
+import { cmdImport, type ImportOptions } from './import.js';
 
 export interface Io {
   out(s: string): void;
@@ -111,6 +112,17 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
   registerRules(program, io, (c) => {
     code = c;
   });
+
+  // netpath import [--netns NAME] [-o FILE] (src/cli/import.ts)
+  program
+    .command('import')
+    .description("write a one-host model from this Linux host (or a namespace): addresses, routes, rules, neighbours, sysctls and iptables-save")
+    .option('--netns <name>', 'read this network namespace instead of the host')
+    .option('-o, --output <file>', 'write the model here (the iptables-save dump goes next to it as NAME.rules)')
+    .option('--name <host>', 'host name in the model (default: the namespace name, else hostname)')
+    .action((opts: ImportOptions) => {
+      code = cmdImport(opts, io);
+    });
 
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
