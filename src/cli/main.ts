@@ -82,7 +82,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--keep', 'leave the namespaces for inspection (remove later with --cleanup)')
     .option('--cleanup', 'remove namespaces left by replays that were killed (names npr<pid36>_<rand>-*)')
     .option('--force', 'with --cleanup: also remove namespaces of replays still running')
-    .option('--pcap <dir>', 'capture each interface with tcpdump (not yet)')
+    .option('--pcap <dir>', 'with --netns: capture every interface with tcpdump into DIR (NETNS_IFACE.pcap)')
     .option('--ssh <host=user@addr>', 'replay on real hosts over ssh (not yet)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
       code = await cmdReplay(model, opts, io);

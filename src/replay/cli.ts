@@ -2,6 +2,7 @@
 import { formatOrigin } from '../model/origin.js';
 import { loadModel } from '../plan/model.js';
 import { buildWorld } from '../world/build.js';
+import { which } from './exec.js';
 import { cleanupLeftovers, replayNetns, ReplayRefused, type ReplayReport } from './netns.js';
 
 export interface ReplayCliOptions {
@@ -22,7 +23,6 @@ interface Out {
 
 /** Exit codes: 0 all probes agree, 1 a disagreement or a failed setup, 2 usage / refused. */
 export async function cmdReplay(model: string | undefined, opts: ReplayCliOptions, io: Out): Promise<number> {
-  if (opts.pcap !== undefined) return usage(io, '--pcap is not yet implemented (later work: tcpdump per interface beside the synthetic captures)');
   if (opts.ssh !== undefined && opts.ssh.length > 0) return usage(io, '--ssh is not yet implemented (later work: dry run and --apply over ssh)');
   try {
     if (opts.cleanup) {
@@ -39,7 +39,8 @@ export async function cmdReplay(model: string | undefined, opts: ReplayCliOption
     if (model === undefined) return usage(io, 'give a model file, or --cleanup');
     if (!opts.netns) return usage(io, 'choose a backend: --netns (network namespaces on this machine); --ssh is not yet implemented');
     const built = buildWorld(loadModel(model));
-    const report = await replayNetns(built, opts.keep ? { keep: true } : {});
+    if (opts.pcap !== undefined && !which('tcpdump')) return usage(io, '--pcap needs tcpdump in PATH');
+    const report = await replayNetns(built, { ...(opts.keep ? { keep: true } : {}), ...(opts.pcap !== undefined ? { pcapDir: opts.pcap } : {}) });
     io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     return report.ok ? 0 : 1;
   } catch (e) {
@@ -77,6 +78,10 @@ export function formatReport(r: ReplayReport): string {
   );
   if (r.kept.length > 0)
     out.push(`kept: ${r.kept.join(' ')}`, `  look with: ip netns exec ${r.kept[0]} sh -c 'ip addr; ip route; iptables-save'`, '  remove with: netpath replay --cleanup');
+  if (r.captures)
+    out.push(
+      `captures (tcpdump): ${r.captures.map((c) => `${c.file.split('/').pop()!}${c.packets !== undefined ? ` (${c.packets})` : ''}${c.error ? ` FAILED: ${c.error}` : ''}`).join(', ')}`,
+    );
   for (const e of r.cleanupErrors) out.push(`cleanup problem: ${e}`);
   return `${out.join('\n')}\n`;
 }

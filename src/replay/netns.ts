@@ -30,6 +30,8 @@ import { AGENT_PY } from './agent.js';
 import { REPLAY_ENV, listNetns, preflight, removeNetnsSync, runArgv } from './exec.js';
 import { newPrefix, ownerOf, replayNames, type ReplayNames } from './names.js';
 import { execIn, ipIn, loUp, renderCommands, type RenderedCommand } from './render.js';
+import { startCaptures, stopCaptures, type Capture } from './pcap.js';
+import { mkdirSync } from 'node:fs';
 
 /** Replay-only tunings; they shorten waits without changing any outcome class. */
 export const TUNING = {
@@ -87,6 +89,8 @@ export interface ReplayReport {
   readonly timings: { readonly setupMs: number; readonly probesMs: number; readonly cleanupMs: number };
   /** problems met while removing namespaces (should be empty) */
   readonly cleanupErrors: readonly string[];
+  /** with pcapDir: the capture files written, with tcpdump's packet count */
+  readonly captures?: readonly { readonly file: string; readonly packets: number | undefined; readonly error?: string }[];
 }
 
 export interface ReplayOptions {
@@ -95,6 +99,8 @@ export interface ReplayOptions {
   /** namespace prefix; default newPrefix() */
   readonly prefix?: string;
   readonly probeTimeoutMs?: number;
+  /** capture every up interface with tcpdump into this directory (see src/replay/pcap.ts) */
+  readonly pcapDir?: string;
 }
 
 /** The replay cannot run here (not root, not Linux, tools missing). */
@@ -282,6 +288,8 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
   let probesMs = 0;
   let failure: ReplayReport['failure'];
   let probes: ProbeComparison[] = [];
+  let captures: Capture[] = [];
+  let captured: ReplayReport['captures'];
   try {
     try {
       for (const h of model.hosts) {
@@ -296,6 +304,14 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
         }),
       );
       await Promise.all(run.created.map((n) => run.exec(tuneNeigh(n))));
+      if (opts.pcapDir !== undefined) {
+        mkdirSync(opts.pcapDir, { recursive: true });
+        const display = new Map<string, string>();
+        for (const id of Object.keys(world.netns)) display.set(names.ns(id), id);
+        for (const lan of model.lans) display.set(names.lan(lan.name), `lan/${lan.name}`);
+        const targets = run.created.map((real) => ({ real, name: display.get(real) ?? real.slice(names.prefix.length + 1) }));
+        captures = await startCaptures(targets, opts.pcapDir, (c) => run.children.add(c), (argv) => assertConfined(argv, names.prefix));
+      }
       await startServices(run, built, python);
     } catch (e) {
       if (!(e instanceof StepFailed)) throw e;
@@ -334,6 +350,7 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     );
     probesMs = Math.round(performance.now() - t1);
   } finally {
+    if (captures.length > 0) captured = await stopCaptures(captures);
     if (opts.keep) {
       for (const c of run.children) c.kill('SIGKILL');
       run.cleaned = true;
@@ -354,6 +371,7 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     kept,
     timings: { setupMs, probesMs, cleanupMs: Math.round(performance.now() - t2) },
     cleanupErrors,
+    ...(captured ? { captures: captured } : {}),
   };
 }
 

@@ -6,7 +6,8 @@
  * unless NETPATH_REQUIRE_KERNEL=1 (CI), where a missing kernel is a failure.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -30,14 +31,6 @@ if (!pf.ok && !required)
  * a new disagreement) makes it fail; remove the entry when the engine is fixed.
  */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
-  // TODO(engine): a ping answered by ICMP port unreachable is predicted "refused" (ECONNREFUSED);
-  // ping reports "Destination Port Unreachable" = no-route (src/engine/probe.ts header, the model's expect)
-  'reject-input.yaml': ['ping REJECT (port-unreachable)'],
-  // TODO(engine): with conf.all.rp_filter=1 web2 does not answer web1's ARP request for 172.31.0.2
-  // on eth0 (arp_process -> ip_route_input_noref -> fib_validate_source fails: the way back to
-  // 172.31.0.3 is eth1), so web1's neighbour entry FAILS: EHOSTUNREACH / Destination Host
-  // Unreachable (no-route), not the predicted timeout. models/kernel/verify.py sees the same.
-  'rp-filter-strict.yaml': ['web1 curl web2 eth0 (reverse path is eth1)', 'web1 ping web2 eth0 (reverse path is eth1)'],
   // TODO(engine): a REJECT in filter OUTPUT returns NF_DROP, so the local send itself fails with
   // EPERM (udp send(), ping sendmsg); the simulation has udp refused/timeout and ping timeout
   'conf-output-reject-local.yaml': ['h1 udp h2 (REJECT in OUTPUT)', 'h3 udp h2 (REJECT all OUTPUT)', 'h3 ping h2 (REJECT all OUTPUT)'],
@@ -125,6 +118,22 @@ describe.runIf(pf.ok || required)('replay --netns: the kernel agrees with the si
     expect(out.join('')).toMatch(/web1 curl ngx1\s+timeout\s+timeout\s+timeout\s+yes/);
   });
 
+  it('--pcap DIR: one real capture per namespace and interface, named like the synthetic ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netpath-pcap-'));
+    try {
+      const report = await replayNetns(buildWorld(loadModel('models/seed-lan-container.yaml')), { pcapDir: dir });
+      expect(report.ok).toBe(true);
+      const files = readdirSync(dir).sort();
+      expect(files).toEqual(expect.arrayContaining(['web1_eth0.pcap', 'web2_eth0.pcap', 'web2_veth1-p.pcap', 'web2_ngx1_eth0.pcap', 'lan_lan0_br0.pcap']));
+      // the SYN to ngx1 was seen on its eth0, after MASQUERADE (from web2's veth1-p address)
+      const r = spawnSync('tcpdump', ['-n', '-r', join(dir, 'web2_ngx1_eth0.pcap'), 'tcp[tcpflags] & tcp-syn != 0'], { encoding: 'utf8' });
+      expect(r.stdout).toMatch(/IP 192\.168\.2\.20\.\d+ > 192\.168\.2\.10\.80: Flags \[S\]/);
+      expect(report.captures?.every((c) => c.error === undefined)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--keep leaves the namespaces; --cleanup removes a dead run\'s leftovers', async () => {
     // a run whose process is gone: the prefix carries the pid of a process that has exited
     const dead = spawnSync('true').pid!;
@@ -142,9 +151,9 @@ describe('replay CLI without a backend', () => {
   it('says clearly what is not there yet', async () => {
     const err: string[] = [];
     const io = { out: () => undefined, err: (s: string) => err.push(s) };
-    expect(await main(['replay', 'models/seed-lan-container.yaml', '--pcap', '/tmp/x'], io)).toBe(2);
+    expect(await main(['replay', 'models/seed-lan-container.yaml', '--pcap', '/tmp/x'], io)).toBe(2); // --pcap needs --netns
     expect(await main(['replay', 'models/seed-lan-container.yaml', '--ssh', 'web1=root@10.0.0.1'], io)).toBe(2);
     expect(await main(['replay', 'models/seed-lan-container.yaml'], io)).toBe(2);
-    expect(err.join('')).toMatch(/--pcap is not yet implemented[\s\S]*--ssh is not yet implemented[\s\S]*--netns/);
+    expect(err.join('')).toMatch(/choose a backend: --netns[\s\S]*--ssh is not yet implemented[\s\S]*--netns/);
   });
 });
