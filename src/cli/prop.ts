@@ -55,7 +55,8 @@ function failureText(world: World, r: InvariantResult, path: string): string {
   const inv = r.invariant;
   const out: string[] = [];
   out.push(`FAIL ${inv.name}   [${formatOrigin(inv.origin)}]`);
-  out.push(`  counterexample: ${describeFlow(world, c.flow)}   (flow ${r.runs} of the run, shrunk ${r.shrinks} times)`);
+  const shrunk = r.shrinks === 0 ? 'not shrunk: nothing simpler fails' : r.shrinks === 1 ? 'shrunk once' : `shrunk ${r.shrinks} times`;
+  out.push(`  counterexample: ${describeFlow(world, c.flow)}   (found at flow ${r.runs}, ${shrunk})`);
   out.push(`  ${c.violation.violation}`);
   const indent = (s: string): string => s.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
   if (inv.form.kind === 'equivalent') {

@@ -465,7 +465,9 @@ export class Sim {
     if (v.verdict.kind === 'REJECT') {
       this.drop(nsId, skb, 'nf-reject', hook.toLowerCase(), `rejected by ${table} ${hook} (${v.verdict.with})`, skb.iif, origin);
       this.reject(nsId, skb, v.verdict.with);
-      return undefined;
+      // REJECT sends its error and returns NF_DROP: the sending call fails with EPERM (observed:
+      // models/conf-output-reject-local.yaml)
+      return 'EPERM';
     }
     this.drop(nsId, skb, 'nf-drop', hook.toLowerCase(), `dropped by ${table} ${hook}${v.policyChain ? ' policy DROP' : ''}`, skb.iif, origin);
     // NF_DROP in LOCAL_OUT returns -EPERM to the sender (nf_hook_slow: NF_DROP_GETERR)

@@ -48,7 +48,7 @@ export function flowsOf(world: World, set: FlowSet, hints: readonly World[] = [w
   const eps = m.endpoints.filter((e) => set.proto.includes(e.proto) && set.to.some((p) => inPrefix(e.addr, p)) && inRanges(e.port, set.ports));
   if (eps.length === 0) return free;
   const aimed = fc.record({ from, ep: fc.constantFrom(...eps), sport }).map(({ from: f, ep, sport: s }) => mkFlow({ from: f, proto: ep.proto, to: ep.addr, port: ep.port, sport: s }));
-  return fc.oneof({ weight: 3, arbitrary: free }, { weight: 1, arbitrary: aimed });
+  return fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: free }, { weight: 1, arbitrary: aimed });
 }
 
 /**
@@ -122,7 +122,8 @@ export function biased(ranges: readonly PortRange[], hints: readonly number[]): 
       : fc.oneof(...ranges.map((r) => ({ weight: Math.max(1, Math.round((1000 * (r.max - r.min + 1)) / total)), arbitrary: fc.integer({ min: r.min, max: r.max }) })));
   const inside = hints.filter((h) => inRanges(h, ranges));
   if (inside.length === 0) return uniform;
-  return fc.oneof({ weight: 1, arbitrary: uniform }, { weight: 1, arbitrary: fc.constantFrom(...inside) });
+  // cross shrink: a hinted value that fails shrinks toward the low end of the uniform range too
+  return fc.oneof({ withCrossShrink: true }, { weight: 1, arbitrary: uniform }, { weight: 1, arbitrary: fc.constantFrom(...inside) });
 }
 
 // --- rule sets ---------------------------------------------------------------------------------

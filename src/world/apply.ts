@@ -97,7 +97,7 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
 export function addHost(world: World, host: string, origin: Origin): World {
   return produce(world, (w) => {
     w.hosts.push(host);
-    w.netns[host] = newNetns(host, host, null, false, origin) as Draft<Netns>;
+    w.netns[host] = structuredClone(newNetns(host, host, null, false, origin)) as Draft<Netns>;
   });
 }
 
@@ -169,7 +169,8 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id] || w.bindings[op.host]?.[op.name])
         throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/var/run/netns/${op.name}": File exists`);
-      w.netns[id] = newNetns(id, op.host, op.name, false, op.origin) as Draft<Netns>;
+      // a fresh, unfrozen copy: later ops of the same fold write into it directly
+      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, false, op.origin)) as Draft<Netns>;
       return;
     }
     case 'netns-del': {
@@ -186,7 +187,7 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id])
         throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
-      w.netns[id] = newNetns(id, op.host, op.name, true, op.origin) as Draft<Netns>;
+      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, true, op.origin)) as Draft<Netns>;
       return;
     }
     case 'netns-bind': {
