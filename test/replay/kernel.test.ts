@@ -30,20 +30,13 @@ if (!pf.ok && !required)
  * not fixed yet: model file -> probe names. The test asserts they are EXACTLY these, so a fix (or
  * a new disagreement) makes it fail; remove the entry when the engine is fixed.
  */
-const KNOWN: Readonly<Record<string, readonly string[]>> = {
-  // TODO(engine): a REJECT in filter OUTPUT returns NF_DROP, so the local send itself fails with
-  // EPERM (udp send(), ping sendmsg); the simulation has udp refused/timeout and ping timeout
-  'conf-output-reject-local.yaml': ['h1 udp h2 (REJECT in OUTPUT)', 'h3 udp h2 (REJECT all OUTPUT)', 'h3 ping h2 (REJECT all OUTPUT)'],
-};
+const KNOWN: Readonly<Record<string, readonly string[]>> = {};
 
 /**
  * Models whose simulation crashes (reported, not fixed yet): the test asserts they still do, so a
  * fix makes it fail; remove the entry then.
  */
-const CRASHES: Readonly<Record<string, RegExp>> = {
-  // TODO(engine): sysctl in a namespace created earlier by the same runbook writes a frozen default
-  'conf-netns-router-sysctl.yaml': /Cannot assign to read only property/,
-};
+const CRASHES: Readonly<Record<string, RegExp>> = {};
 
 const MODELS = readdirSync('models')
   .filter((f) => f.endsWith('.yaml'))
