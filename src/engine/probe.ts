@@ -20,7 +20,7 @@ import type { World } from '../world/types.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { DEFAULT_SIM, Sim, type SimOptions } from './sim.js';
 import { ICMP, type IpPacket } from './packet.js';
-import { lookup, routeSource } from './derived.js';
+import { facts, lookup, routeSource } from './derived.js';
 
 export interface Flow {
   readonly from: NsId;
@@ -29,6 +29,8 @@ export interface Flow {
   readonly proto: ProbeProto;
   /** client source port (default: drawn from ip_local_port_range by the seed) */
   readonly sport?: number;
+  /** client source address, as if bound before connect() (default: the route's choice) */
+  readonly src?: Ipv4;
 }
 
 export const MAX_BRANCHES = 256;
@@ -78,20 +80,24 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
   const sport = flow.sport ?? lo + (sim.random() % (hi - lo + 1));
   switch (flow.proto) {
     case 'tcp': {
-      const err = sim.tcpConnect(flow.from, flow.to, flow.port ?? 80, sport);
+      const err = sim.tcpConnect(flow.from, flow.to, flow.port ?? 80, sport, flow.src);
       if (err) sim.clientDone(err);
       break;
     }
     case 'udp':
     case 'icmp': {
       // connect()/sendto: the route is looked up first; errors come back synchronously
-      const res = lookup(ns, flow.to, 0, 0, 'lo');
-      const src = res.kind === 'route' && ['unicast', 'local', 'broadcast'].includes(res.route.type) ? routeSource(ns, res.route, flow.to) : undefined;
+      if (flow.src !== undefined && !facts(ns).localAddrs.has(flow.src)) {
+        sim.clientDone('EADDRNOTAVAIL');
+        break;
+      }
+      const res = lookup(ns, flow.to, flow.src ?? 0, 0, 'lo');
+      const src = flow.src ?? (res.kind === 'route' && ['unicast', 'local', 'broadcast'].includes(res.route.type) ? routeSource(ns, res.route, flow.to) : undefined);
       const id = flow.proto === 'icmp' ? sport & 0xffff : sport;
       const pkt: IpPacket =
         flow.proto === 'udp'
-          ? { src: 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'udp', sport, dport: flow.port ?? 7, len: 14, data: 'netpath probe\n' } }
-          : { src: 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'icmp', type: ICMP.ECHO, code: 0, id, seq: 1 } };
+          ? { src: flow.src ?? 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'udp', sport, dport: flow.port ?? 7, len: 14, data: 'netpath probe\n' } }
+          : { src: flow.src ?? 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'icmp', type: ICMP.ECHO, code: 0, id, seq: 1 } };
       sim.clientFlow = { ns: flow.from, proto: flow.proto, local: src ?? 0, lport: id, remote: flow.to, rport: flow.port ?? 0 };
       sim.step('send', flow.from, flow.proto === 'udp' ? `udp sendto ${formatIpv4(flow.to)}:${flow.port ?? 7}` : `ping ${formatIpv4(flow.to)}`, { packet: pkt, dir: 'request' });
       const err = sim.output(flow.from, pkt, 'request');

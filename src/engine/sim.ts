@@ -1110,19 +1110,23 @@ export class Sim {
   }
 
   /** The client's connect(): a SYN with the options Linux sends. */
-  tcpConnect(nsId: NsId, dst: number, dport: number, sport: number): string | undefined {
+  tcpConnect(nsId: NsId, dst: number, dport: number, sport: number, bindSrc?: number): string | undefined {
     const isn = this.random();
     const syn: IpPacket = { src: 0, dst, ttl: 64, id: this.nextIpId(nsId), l4: { kind: 'tcp', sport, dport, flags: { syn: true }, seq: isn, ack: 0, len: 0 } };
     this.step('send', nsId, `connect() to ${formatIpv4(dst)}:${dport}: SYN`, { packet: syn, dir: 'request' });
     // the socket's route is looked up before the SYN exists (ip_route_connect)
     const ns = this.ns(nsId);
-    const res = lookup(ns, dst, 0, 0, 'lo');
+    if (bindSrc !== undefined && !facts(ns).localAddrs.has(bindSrc)) {
+      this.drop(nsId, { pkt: syn, mark: 0, untracked: true, dir: 'request', hops: 0 }, 'no-route', 'connect', `bind(${formatIpv4(bindSrc)}): not a local address`);
+      return 'EADDRNOTAVAIL';
+    }
+    const res = lookup(ns, dst, bindSrc ?? 0, 0, 'lo');
     if (res.kind !== 'route' || !['unicast', 'local', 'broadcast'].includes(res.route.type)) {
       const e = routeError(res, dst, nsId);
       this.drop(nsId, { pkt: syn, mark: 0, untracked: true, dir: 'request', hops: 0 }, e.code, 'connect', e.detail, undefined, e.origin);
       return e.errno;
     }
-    const src = routeSource(ns, res.route, dst);
+    const src = bindSrc ?? routeSource(ns, res.route, dst);
     if (src === undefined) return 'EADDRNOTAVAIL';
     const conn: TcpConn = { ns: nsId, local: src, lport: sport, remote: dst, rport: dport, role: 'client', state: 'SYN_SENT', snd: (isn + 1) >>> 0, rcv: 0, pending: 0 };
     this.tcp.set(this.connKey(nsId, src, sport, dst, dport), conn);

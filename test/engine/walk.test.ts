@@ -178,3 +178,18 @@ describe('a bridge with two containers (KN l, fixtures/kernel/seed/bridge2)', ()
     expect(one(bridge(['iptables -P FORWARD DROP', 'iptables -A FORWARD -i br0 -o br0 -j ACCEPT']), 'c1', '192.168.2.12:80').result).toBe('reachable');
   });
 });
+
+describe('a client bound to a source address (Flow.src)', () => {
+  it('policy routing by source: from 10.0.0.9 uses table 100', async () => {
+    const { traceFlow } = await import('../../src/trace/run.js');
+    const b = inline(
+      'hosts:\n  a:\n    run: |\n      ip addr add 10.0.0.9/24 dev eth0\n      ip rule add from 10.0.0.9 lookup 100\n      ip route add blackhole 10.99.0.0/24 table 100\n      ip route add 10.99.0.0/24 via 10.0.0.2\n  b:\n    run: |\n      sysctl -w net.ipv4.ip_forward=1\nlans:\n  l:\n    a/eth0: 10.0.0.1/24\n    b/eth0: 10.0.0.2/24\n',
+    );
+    const bound = traceFlow(b.world, { from: 'a', to: 0x0a630001, port: 80, proto: 'tcp', src: 0x0a000009 });
+    expect(bound[0]!.errno).toBe('EINVAL'); // the blackhole in table 100
+    const free = traceFlow(b.world, { from: 'a', to: 0x0a630001, port: 80, proto: 'tcp' });
+    expect(free[0]!.errno).toBe('ENETUNREACH'); // b forwards, has no route: net unreachable
+    const foreign = traceFlow(b.world, { from: 'a', to: 0x0a630001, port: 80, proto: 'tcp', src: 0x0a000063 });
+    expect(foreign[0]!.errno).toBe('EADDRNOTAVAIL');
+  });
+});
