@@ -141,7 +141,7 @@ export function renderOutcomes(outcomes: readonly RulesOutcome[]): string {
     if (o.snat !== undefined) lines.push(`  snat        ${o.snat}`);
     if (o.masquerade) lines.push('  masquerade  yes');
     if (o.mark !== undefined) lines.push(`  mark        ${o.mark}`);
-    for (const s of o.path) lines.push(`  ${`${s.table} ${s.hook}`.padEnd(18)} ${s.chain} #${s.rule}: ${s.text}`);
+    for (const s of o.path) lines.push(`  ${`${s.table} ${s.hook}`.padEnd(18)} #${String(s.rule).padEnd(3)} ${s.text}`);
     for (const n of o.notes) lines.push(`  note: ${n}`);
     lines.push('');
   });
