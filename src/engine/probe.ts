@@ -19,7 +19,7 @@ import { formatIpv4 } from '../wire/ipv4.js';
 import type { World } from '../world/types.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { DEFAULT_SIM, Sim, type SimOptions } from './sim.js';
-import { ICMP, type IpPacket } from './packet.js';
+import { ICMP, type IpPacket, type TcpFlags } from './packet.js';
 import { facts, lookup, routeSource } from './derived.js';
 
 export interface Flow {
@@ -31,6 +31,14 @@ export interface Flow {
   readonly sport?: number;
   /** client source address, as if bound before connect() (default: the route's choice) */
   readonly src?: Ipv4;
+  /**
+   * tcp only: send one crafted segment with these flags instead of a connect() (a raw socket).
+   * The result is then `reachable` when the segment reaches the destination's socket layer,
+   * `no-route` when an ICMP error or a local error comes back, else `timeout`.
+   */
+  readonly tcpFlags?: TcpFlags;
+  /** tcp only: 'established' first completes a handshake, then sends the crafted segment on it */
+  readonly state?: 'new' | 'established';
 }
 
 export const MAX_BRANCHES = 256;
@@ -71,7 +79,9 @@ export function simulate(world: World, flow: Flow, opts: Partial<SimOptions> = {
 }
 
 function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
-  const sim = new Sim(world, { ...opts, choices: opts.choices });
+  // a crafted segment is judged alone: the handshake before it, if any, stops at ESTABLISHED
+  const craftedFlow = flow.proto === 'tcp' && (flow.tcpFlags !== undefined || flow.state === 'established');
+  const sim = new Sim(world, { ...opts, choices: opts.choices, fullTcp: opts.fullTcp && !craftedFlow });
   const ns = world.netns[flow.from];
   if (!ns) throw new Error(`netpath bug: probe from unknown namespace ${flow.from}`);
   const range = (ns.sysctl['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number);
@@ -80,6 +90,10 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
   const sport = flow.sport ?? lo + (sim.random() % (hi - lo + 1));
   switch (flow.proto) {
     case 'tcp': {
+      if (flow.tcpFlags !== undefined || flow.state === 'established') {
+        crafted(sim, ns, flow, sport);
+        return sim;
+      }
       const err = sim.tcpConnect(flow.from, flow.to, flow.port ?? 80, sport, flow.src);
       if (err) sim.clientDone(err);
       break;
@@ -107,6 +121,40 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
   }
   sim.run();
   return sim;
+}
+
+/** A crafted segment, after a handshake when the flow asks for an established connection. */
+function crafted(sim: Sim, ns: World['netns'][string], flow: Flow, sport: number): void {
+  const flags = flow.tcpFlags ?? { ack: true, psh: true };
+  const dport = flow.port ?? 80;
+  let src = flow.src;
+  if (flow.state === 'established') {
+    const err = sim.tcpConnect(flow.from, flow.to, dport, sport, flow.src);
+    if (err) sim.clientDone(err);
+    sim.run();
+    if (sim.client?.errno !== 'ok') return; // no connection: the result is the handshake's
+    src = sim.clientFlow?.local;
+    sim.resetClient();
+  }
+  if (src === undefined) {
+    const res = lookup(ns, flow.to, 0, 0, 'lo');
+    src = res.kind === 'route' && ['unicast', 'local', 'broadcast'].includes(res.route.type) ? routeSource(ns, res.route, flow.to) : undefined;
+  }
+  if (src === undefined || !facts(ns).localAddrs.has(src)) {
+    sim.clientDone(src === undefined ? 'ENETUNREACH' : 'EADDRNOTAVAIL');
+    return;
+  }
+  const t0 = sim.t;
+  const err = sim.injectTcp(flow.from, src, flow.to, sport, dport, flags);
+  if (err) sim.clientDone(err);
+  sim.run();
+  const dst = flow.to;
+  const reached = sim.deliveries.some((d) => d.t >= t0 && sim.world.netns[d.ns] !== undefined && facts(sim.world.netns[d.ns]!).localAddrs.has(dst));
+  // the segment's own fate decides: delivered beats whatever the stack answered
+  if (reached) {
+    sim.resetClient();
+    sim.clientDone('ok');
+  } else if (sim.client?.errno === 'ok' || sim.client?.errno === 'ECONNREFUSED') sim.resetClient();
 }
 
 function toTrace(world: World, flow: Flow, sim: Sim, probability: number): ProbeTrace {

@@ -109,6 +109,8 @@ export class Sim {
   clientFlow?: { ns: NsId; proto: 'tcp' | 'udp' | 'icmp'; local: number; lport: number; remote: number; rport: number };
   /** the request reached a socket in the destination namespace */
   requestDelivered?: { ns: NsId; t: number };
+  /** every delivery of a request-direction packet to a local socket layer */
+  readonly deliveries: { ns: NsId; t: number }[] = [];
   exhausted = false;
 
   private queue: { t: number; seq: number; run: () => void }[] = [];
@@ -1033,6 +1035,7 @@ export class Sim {
     this.step('deliver', nsId, `local delivery: ${pktText(p)}`, { dev: dev.name, packet: p, dir: skb.dir });
     const flow = this.clientFlow;
     if (flow && skb.dir === 'request' && !this.requestDelivered) this.requestDelivered = { ns: nsId, t: this.t };
+    if (skb.dir === 'request') this.deliveries.push({ ns: nsId, t: this.t });
     switch (l4.kind) {
       case 'tcp':
         return this.tcpRcv(nsId, skb);
@@ -1135,6 +1138,27 @@ export class Sim {
     // tcp_connect ignores transmit errors other than ECONNREFUSED: the SYN will be retransmitted
     if (err && err !== 'EPERM') return err;
     return undefined;
+  }
+
+  /**
+   * A crafted TCP segment from the client (a raw socket, or one more segment on the client's
+   * established connection when there is one): for testing what a firewall lets through.
+   */
+  injectTcp(nsId: NsId, src: number, dst: number, sport: number, dport: number, flags: TcpFlags): string | undefined {
+    const c = this.tcp.get(this.connKey(nsId, src, sport, dst, dport));
+    const data = flags.psh ? 'x' : '';
+    const seq = c ? c.snd : this.random();
+    const ack = flags.ack ? (c ? c.rcv : this.random()) : 0;
+    const pkt: IpPacket = { src, dst, ttl: 64, id: this.nextIpId(nsId), l4: { kind: 'tcp', sport, dport, flags, seq, ack, len: data.length, ...(data ? { data } : {}) } };
+    if (c) c.snd = (c.snd + data.length + (flags.syn ? 1 : 0) + (flags.fin ? 1 : 0)) >>> 0;
+    this.clientFlow = { ns: nsId, proto: 'tcp', local: src, lport: sport, remote: dst, rport: dport };
+    this.step('send', nsId, `crafted segment ${pktText(pkt)}${c ? ' on the established connection' : ''}`, { packet: pkt, dir: 'request' });
+    return this.output(nsId, pkt, 'request');
+  }
+
+  /** Forgets the client's result (before a crafted segment is judged on its own). */
+  resetClient(): void {
+    delete this.client;
   }
 
   private tcpSend(c: TcpConn, flags: TcpFlags, data = '', dir: Dir): void {

@@ -193,3 +193,41 @@ describe('a client bound to a source address (Flow.src)', () => {
     expect(foreign[0]!.errno).toBe('EADDRNOTAVAIL');
   });
 });
+
+describe('crafted TCP segments (Flow.tcpFlags, Flow.state)', () => {
+  // FORWARD policy DROP on web2, replies accepted by state, new connections to port 80 only.
+  // A plain ACK without a conntrack entry is picked up as NEW (nf_conntrack_tcp_loose=1, the
+  // default: docs/kernel-notes.md b; tcp_new() in net/netfilter/nf_conntrack_proto_tcp.c), so
+  // `--ctstate NEW` without `--syn` lets a lone ACK through; with `--syn` it does not.
+  // Observed with raw sockets: fixtures/kernel/crafted-segments.sh (results in its header).
+  const fw = (syn: boolean): ReturnType<typeof inline> =>
+    seed({
+      web2: [
+        MASQ,
+        'iptables -P FORWARD DROP',
+        'iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+        `iptables -A FORWARD -p tcp --dport 80${syn ? ' --syn' : ''} -m conntrack --ctstate NEW -j ACCEPT`,
+      ],
+    });
+  const go = async (b: ReturnType<typeof inline>, port: number, extra: object) => {
+    const { traceFlow } = await import('../../src/trace/run.js');
+    return traceFlow(b.world, { from: 'web1', to: 0xc0a8020a, port, proto: 'tcp', ...extra })[0]!;
+  };
+  it('a lone ACK to port 80 passes --ctstate NEW (loose pickup), to port 81 it does not', async () => {
+    expect((await go(fw(false), 80, { tcpFlags: { ack: true } })).result).toBe('reachable');
+    expect((await go(fw(false), 81, { tcpFlags: { ack: true } })).result).toBe('timeout');
+  });
+  it('with --syn the lone ACK is dropped, a SYN passes', async () => {
+    expect((await go(fw(true), 80, { tcpFlags: { ack: true } })).result).toBe('timeout');
+    expect((await go(fw(true), 80, { tcpFlags: { syn: true } })).result).toBe('reachable');
+  });
+  it('a FIN or RST without an entry is INVALID: dropped', async () => {
+    expect((await go(fw(false), 80, { tcpFlags: { fin: true, ack: true } })).result).toBe('timeout');
+    expect((await go(fw(false), 80, { tcpFlags: { rst: true } })).result).toBe('timeout');
+  });
+  it('on an established connection a data segment passes as ESTABLISHED', async () => {
+    const tr = await go(fw(true), 80, { state: 'established', tcpFlags: { ack: true, psh: true } });
+    expect(tr.result).toBe('reachable');
+    expect(tr.steps.some((s) => s.kind === 'conntrack' && s.ns === 'web2' && s.detail.startsWith('conntrack: ESTABLISHED'))).toBe(true);
+  });
+});
