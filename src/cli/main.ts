@@ -15,6 +15,7 @@ import { traceFlow } from '../trace/run.js';
 import { renderTrace, traceJson } from '../trace/render.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { ProbeResult } from '../plan/model.js';
+import { writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
 import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
 import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
@@ -55,7 +56,9 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .description('run every probe of the model; exit 1 when a result differs from its expect')
     .argument('<model>', 'model file (YAML)')
     .option('--json', 'machine-readable output')
-    .action((model: string, opts: { json?: boolean }) => {
+    .option('--pcap <dir>', 'write one pcap per interface that saw traffic into DIR (docs/pcap.md)')
+    .option('--pcapng <file>', 'write every interface into one pcapng, each packet with its hop explanation')
+    .action((model: string, opts: { json?: boolean } & PcapCliOptions) => {
       code = cmdCheck(model, opts, io);
     });
 
@@ -69,7 +72,9 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--sport <port>', 'client source port')
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', 'also show conntrack and transmit steps')
-    .action((model: string, opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean }) => {
+    .option('--pcap <dir>', 'write one pcap per interface that saw traffic into DIR (docs/pcap.md)')
+    .option('--pcapng <file>', 'write every interface into one pcapng, each packet with its hop explanation')
+    .action((model: string, opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean } & PcapCliOptions) => {
       code = cmdTrace(model, opts, io);
     });
 
@@ -168,7 +173,7 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
 
 function cmdTrace(
   path: string,
-  opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean },
+  opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean } & PcapCliOptions,
   io: Io,
 ): number {
   const { world } = buildWorld(loadModel(path));
@@ -182,6 +187,7 @@ function cmdTrace(
   if (proto !== 'icmp' && port === undefined) throw new ConfigError('model', '--to', 0, `${proto} needs IP:PORT`);
   const sport = opts.sport !== undefined ? Number(opts.sport) : undefined;
   const traces = traceFlow(world, { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) });
+  writePcapOutputs([{ traces }], opts, io);
   if (opts.json) io.out(JSON.stringify({ outcomes: traces.map((t) => traceJson(world, t)) }, null, 2) + '\n');
   else io.out(traces.map((t) => renderTrace(world, t, opts.verbose ? { verbose: true } : {})).join('\n'));
   return 0;
@@ -228,8 +234,9 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
   return { world, reports, traces: all };
 }
 
-function cmdCheck(path: string, opts: { json?: boolean }, io: Io): number {
-  const { reports } = checkModel(path);
+function cmdCheck(path: string, opts: { json?: boolean } & PcapCliOptions, io: Io): number {
+  const { reports, traces } = checkModel(path);
+  writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
   const failed = reports.some((r) => !r.ok);
   if (opts.json) {
     io.out(JSON.stringify({ probes: reports }, null, 2) + '\n');

@@ -1,0 +1,44 @@
+/** `--pcap DIR` and `--pcapng FILE` for `netpath trace` and `netpath check`. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ProbeTrace } from '../trace/types.js';
+import { pcapngBytes, writeCaptures } from './captures.js';
+
+export interface PcapCliOptions {
+  readonly pcap?: string;
+  readonly pcapng?: string;
+}
+
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+/**
+ * Writes the captures of `groups` (one per probe, each with its statistic branches) as asked.
+ * Namespaces are named by their canonical id (`web2`, `web2/ngx1`), so a file name always says
+ * which host the interface is on. Reports on stderr, so stdout stays the command's own output
+ * (`--json` included).
+ */
+export function writePcapOutputs(groups: readonly { readonly label?: string; readonly traces: readonly ProbeTrace[] }[], opts: PcapCliOptions, io: Io): void {
+  if (opts.pcap === undefined && opts.pcapng === undefined) return;
+  const traces: ProbeTrace[] = [];
+  const labels: (string | undefined)[] = [];
+  for (const g of groups)
+    g.traces.forEach((t, i) => {
+      traces.push(t);
+      const branch = g.traces.length > 1 ? `branch ${i + 1}/${g.traces.length}, p=${+t.probability.toFixed(6)}` : undefined;
+      labels.push([g.label, branch].filter((x) => x !== undefined).join(', ') || undefined);
+    });
+  if (opts.pcap !== undefined) {
+    const files = writeCaptures(traces, opts.pcap, (ns) => ns, { labels });
+    io.err(`netpath: wrote ${files.length} pcap file${files.length === 1 ? '' : 's'} to ${opts.pcap}${files.length ? `: ${files.map((f) => f.name).join(' ')}` : ''}\n`);
+  }
+  if (opts.pcapng !== undefined) {
+    const dir = dirname(opts.pcapng);
+    if (dir) mkdirSync(dir, { recursive: true });
+    writeFileSync(opts.pcapng, pcapngBytes(traces, (ns) => ns, { labels }));
+    const n = traces.reduce((k, t) => k + t.captures.length, 0);
+    io.err(`netpath: wrote ${opts.pcapng} (${n} packet${n === 1 ? '' : 's'}${n === 0 ? ': no frame reached a wire' : ''})\n`);
+  }
+}
