@@ -25,7 +25,7 @@ import { effectiveConf } from '../world/sysctl.js';
 import type { Capture, Drop, DropCode, Step, StepKind } from '../trace/types.js';
 import { Conntrack, classify, classifyRelated, natPacket, type CtEntry, type CtState, type Tuple } from './conntrack.js';
 import { addrType, facts, lookup, routeSource, selectAddr } from './derived.js';
-import { BROADCAST_MAC, ICMP, type ArpPacket, type Frame, type IpPacket, type TcpFlags, isIcmpError } from './packet.js';
+import { BROADCAST_MAC, ICMP, type ArpPacket, type Frame, type IpPacket, type TcpFlags, type TcpHeader, isIcmpError } from './packet.js';
 
 export type Dir = 'request' | 'reply';
 
@@ -992,21 +992,7 @@ export class Sim {
     if (how === 'tcp-reset') {
       if (p.l4.kind !== 'tcp' || p.l4.flags.rst) return;
       const l4 = p.l4;
-      const rst: IpPacket = {
-        src: p.dst,
-        dst: p.src,
-        ttl: 64,
-        id: 0,
-        l4: {
-          kind: 'tcp',
-          sport: l4.dport,
-          dport: l4.sport,
-          flags: l4.flags.ack ? { rst: true } : { rst: true, ack: true },
-          seq: l4.flags.ack ? l4.ack : 0,
-          ack: l4.flags.ack ? 0 : (l4.seq + l4.len + (l4.flags.syn ? 1 : 0) + (l4.flags.fin ? 1 : 0)) >>> 0,
-          len: 0,
-        },
-      };
+      const rst = rstFor(p, l4);
       const dir: Dir = skb.dir === 'request' ? 'reply' : 'request';
       this.step('send', nsId, `REJECT --reject-with tcp-reset: RST to ${formatIpv4(p.src)}:${l4.sport}`, { packet: rst, dir });
       // nf_send_reset attaches the original connection (nf_ct_attach), so NAT is undone
@@ -1192,21 +1178,7 @@ export class Sim {
     if (l4.flags.rst) return;
     // tcp_v4_send_reset: nothing listens
     this.step('socket', nsId, `no socket on tcp/${l4.dport}: RST`, { dir: skb.dir });
-    const rst: IpPacket = {
-      src: p.dst,
-      dst: p.src,
-      ttl: 64,
-      id: 0,
-      l4: {
-        kind: 'tcp',
-        sport: l4.dport,
-        dport: l4.sport,
-        flags: l4.flags.ack ? { rst: true } : { rst: true, ack: true },
-        seq: l4.flags.ack ? l4.ack : 0,
-        ack: l4.flags.ack ? 0 : (l4.seq + l4.len + (l4.flags.syn ? 1 : 0) + (l4.flags.fin ? 1 : 0)) >>> 0,
-        len: 0,
-      },
-    };
+    const rst = rstFor(p, l4);
     this.output(nsId, rst, skb.dir === 'request' ? 'reply' : 'request');
   }
 
@@ -1306,6 +1278,28 @@ function sourceInvalid(ns: Netns, dev: Link, src: number, dst: number): { code: 
     code: 'rp-filter',
     detail: `rp_filter=1 (strict) on ${dev.name}: the route back to ${formatIpv4(src)} leaves via ${back}, not ${dev.name}`,
     origin: rev.route.origin,
+  };
+}
+
+/**
+ * The RST answering a segment, as tcp_v4_send_reset and nf_send_reset build it: the ACK's number
+ * as sequence when the segment had ACK, else an ACK of everything it carried.
+ */
+function rstFor(p: IpPacket, l4: TcpHeader): IpPacket {
+  return {
+    src: p.dst,
+    dst: p.src,
+    ttl: 64,
+    id: 0,
+    l4: {
+      kind: 'tcp',
+      sport: l4.dport,
+      dport: l4.sport,
+      flags: l4.flags.ack ? { rst: true } : { rst: true, ack: true },
+      seq: l4.flags.ack ? l4.ack : 0,
+      ack: l4.flags.ack ? 0 : (l4.seq + l4.len + (l4.flags.syn ? 1 : 0) + (l4.flags.fin ? 1 : 0)) >>> 0,
+      len: 0,
+    },
   };
 }
 
