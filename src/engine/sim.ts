@@ -272,6 +272,7 @@ export class Sim {
       if (h.rule.matches.some((m) => m.kind === 'limit')) this.notes.add(`-m limit assumed to match (a single probe never exceeds a rate): ${h.rule.text}`);
     }
     for (const l of res.logs) this.step('nf', nsId, `${table} ${hook}: ${l} (kernel log line)`, { dir: skb.dir, packet: skb.pkt });
+    for (const n of res.notes ?? []) this.notes.add(n);
     if (res.policyChain !== undefined && res.verdict.kind === 'DROP') {
       this.step('nf', nsId, `${table} ${hook} policy DROP`, { nf: { table, chain: hook, verdict: 'DROP' }, packet: skb.pkt, dir: skb.dir, ...policyOrigin(ns, table, hook) });
     }
