@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 
   program
     .command('replay')
-    .description('build the model for real in network namespaces (root, Linux), run every probe with real sockets, compare with the simulation; exit 1 on any disagreement')
+    .description('build the model for real (--netns: network namespaces here; --ssh: real hosts, a dry run unless --apply), run every probe with real sockets, compare with the simulation; exit 1 on any disagreement')
     .argument('[model]', 'model file (YAML)')
     .option('--netns', 'backend: network namespaces on this machine')
     .option('--json', 'machine-readable output')
@@ -88,7 +88,10 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--cleanup', 'remove namespaces left by replays that were killed (names npr<pid36>_<rand>-*)')
     .option('--force', 'with --cleanup: also remove namespaces of replays still running')
     .option('--pcap <dir>', 'with --netns: capture every interface with tcpdump into DIR (NETNS_IFACE.pcap)')
-    .option('--ssh <host=user@addr>', 'replay on real hosts over ssh (not yet)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--ssh <host=user@addr>', 'backend: real hosts over ssh, one per model host (repeat); prints what it would run unless --apply', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--ssh-opt <args>', 'with --ssh: ssh(1) arguments, split at blanks (repeat): --ssh-opt "-p 2222" --ssh-opt "-i KEY"', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
+    .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
       code = await cmdReplay(model, opts, io);
     });

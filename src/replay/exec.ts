@@ -123,3 +123,38 @@ export function removeNetnsSync(name: string): string | undefined {
   if (!listNetns().includes(name)) return undefined;
   return r.stderr.trim() || `ip netns del ${name} failed`;
 }
+
+const aborts = new Set<() => void>();
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function onSignal(sig: NodeJS.Signals): void {
+  onExit();
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.off('exit', onExit);
+  process.kill(process.pid, sig);
+}
+
+function onExit(): void {
+  const all = [...aborts];
+  aborts.clear();
+  for (const f of all) f();
+}
+
+/**
+ * Runs `cleanup` (synchronous) on SIGINT/SIGTERM/SIGHUP, then re-raises the signal, or at process
+ * exit, unless the returned release is called first (the run cleaned up itself).
+ */
+export function onAbort(cleanup: () => void): () => void {
+  if (aborts.size === 0) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    process.on('exit', onExit);
+  }
+  aborts.add(cleanup);
+  return () => {
+    aborts.delete(cleanup);
+    if (aborts.size === 0) {
+      for (const s of SIGNALS) process.off(s, onSignal);
+      process.off('exit', onExit);
+    }
+  };
+}

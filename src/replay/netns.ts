@@ -27,7 +27,7 @@ import type { Built } from '../world/build.js';
 import { resolveNsRef } from '../world/build.js';
 import { DEFAULT_DEVCONF, DEVCONF_KEYS, NS_SYSCTL_DEFAULTS } from '../world/sysctl.js';
 import { AGENT_PY } from './agent.js';
-import { REPLAY_ENV, listNetns, preflight, removeNetnsSync, runArgv } from './exec.js';
+import { REPLAY_ENV, listNetns, onAbort, preflight, removeNetnsSync, runArgv } from './exec.js';
 import { newPrefix, ownerOf, replayNames, type ReplayNames } from './names.js';
 import { execIn, ipIn, loUp, renderCommands, type RenderedCommand } from './render.js';
 import { startCaptures, stopCaptures, type Capture } from './pcap.js';
@@ -103,11 +103,14 @@ export interface ReplayOptions {
   readonly pcapDir?: string;
 }
 
-/** The replay cannot run here (not root, not Linux, tools missing). */
+/** The replay cannot run here (not root, not Linux, tools missing); nothing was changed. */
 export class ReplayRefused extends Error {
-  override readonly name = 'ReplayRefused';
-  constructor(readonly reasons: readonly string[]) {
-    super(`netpath replay --netns refuses to run: ${reasons.join('; ')}`);
+  override readonly name: string = 'ReplayRefused';
+  constructor(
+    readonly reasons: readonly string[],
+    backend = '--netns',
+  ) {
+    super(`netpath replay ${backend} refuses to run: ${reasons.join('; ')}`);
   }
 }
 
@@ -229,36 +232,25 @@ class Run {
   }
 }
 
-class StepFailed extends Error {
+/** Runs the setup; a StepFailed becomes the report's `failure` (anything else is a bug: thrown). */
+export async function setupFailure(setup: () => Promise<void>): Promise<ReplayReport['failure']> {
+  try {
+    await setup();
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof StepFailed)) throw e;
+    return { command: e.log, message: e.message };
+  }
+}
+
+/** A real command failed while building the world: the run stops there and reports it. */
+export class StepFailed extends Error {
   constructor(readonly log: CommandLog) {
     super(`command failed (exit ${log.rc ?? 'killed'}): ${log.argv.join(' ')}${log.stderr ? `\n    ${log.stderr}` : ''}`);
   }
 }
 
 const active = new Set<Run>();
-const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function onSignal(sig: NodeJS.Signals): void {
-  for (const r of active) r.cleanup();
-  active.clear();
-  uninstall();
-  process.kill(process.pid, sig);
-}
-
-function onExit(): void {
-  for (const r of active) r.cleanup();
-}
-
-function install(): void {
-  if (active.size > 0) return;
-  for (const s of SIGNALS) process.on(s, onSignal);
-  process.on('exit', onExit);
-}
-
-function uninstall(): void {
-  for (const s of SIGNALS) process.off(s, onSignal);
-  process.off('exit', onExit);
-}
 
 // ---------------------------------------------------------------------------------------------
 // the replay
@@ -273,16 +265,11 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
   const timeout = opts.probeTimeoutMs ?? TUNING.probeTimeoutMs;
 
   // the prediction first: a model that does not build never touches the kernel
-  const planned = model.probes.map((p) => {
-    const from = resolveNsRef(world, p.from, p.origin);
-    const traces = traceFlow(world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
-    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
-    return { p, from, all: [...new Set(traces.map((t) => t.result))], best };
-  });
+  const planned = predictProbes(built);
 
   const run = new Run(names);
-  install();
   active.add(run);
+  const release = onAbort(() => run.cleanup());
   const t0 = performance.now();
   let setupMs = 0;
   let probesMs = 0;
@@ -291,7 +278,7 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
   let captures: Capture[] = [];
   let captured: ReplayReport['captures'];
   try {
-    try {
+    failure = await setupFailure(async () => {
       for (const h of model.hosts) {
         const real = names.host(h.name);
         await run.exec({ argv: ['ip', 'netns', 'add', real], origin: h.origin, creates: real });
@@ -313,39 +300,16 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
         captures = await startCaptures(targets, opts.pcapDir, (c) => run.children.add(c), (argv) => assertConfined(argv, names.prefix));
       }
       await startServices(run, built, python);
-    } catch (e) {
-      if (!(e instanceof StepFailed)) throw e;
-      failure = { command: e.log, message: e.message };
-    }
+    });
     setupMs = Math.round(performance.now() - t0);
     const t1 = performance.now();
     const idents = new Set<number>();
     probes = await Promise.all(
-      planned.map(async ({ p, from, all, best }) => {
-        let ident = 1 + Math.floor(Math.random() * 65534);
-        while (idents.has(ident)) ident = 1 + ((ident + 1) % 65534);
-        idents.add(ident);
-        const to = p.port !== undefined ? `${formatIpv4(p.to)}:${p.port}` : formatIpv4(p.to);
-        const realFrom = names.ns(from);
-        const obs = failure
-          ? { result: 'error' as const, errno: '-', detail: 'not run: the setup failed', ms: 0 }
-          : await runProbe(run, python, realFrom, p.proto, formatIpv4(p.to), p.port ?? 0, timeout, ident);
-        return {
-          name: p.name,
-          from: p.from,
-          netns: realFrom,
-          to,
-          proto: p.proto,
-          predicted: best.result,
-          predictedAll: all,
-          predictedErrno: best.errno,
-          observed: obs.result,
-          errno: obs.errno,
-          detail: obs.detail,
-          ms: obs.ms,
-          agree: obs.result !== 'error' && all.includes(obs.result),
-          ...(p.expect !== undefined ? { expect: p.expect } : {}),
-        };
+      planned.map(async (pp) => {
+        const ident = newIdent(idents);
+        const realFrom = names.ns(pp.from);
+        const obs = failure ? NOT_RUN : await runProbe(run, python, realFrom, pp.p.proto, formatIpv4(pp.p.to), pp.p.port ?? 0, timeout, ident);
+        return compareProbe(pp, realFrom, obs);
       }),
     );
     probesMs = Math.round(performance.now() - t1);
@@ -360,7 +324,7 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
   const kept = opts.keep ? [...run.created] : [];
   const cleanupErrors = opts.keep ? [] : run.cleanup();
   active.delete(run);
-  if (active.size === 0) uninstall();
+  release();
   return {
     model: model.file,
     prefix: names.prefix,
@@ -372,6 +336,65 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     timings: { setupMs, probesMs, cleanupMs: Math.round(performance.now() - t2) },
     cleanupErrors,
     ...(captured ? { captures: captured } : {}),
+  };
+}
+
+/** A probe of the model with the simulation's answer. */
+export interface PlannedProbe {
+  readonly p: Built['model']['probes'][number];
+  /** the client's namespace in the world */
+  readonly from: NsId;
+  /** every result the simulation allows */
+  readonly all: readonly ProbeResult[];
+  /** the most probable trace */
+  readonly best: { readonly result: ProbeResult; readonly errno: string };
+}
+
+/** Every probe of the model, simulated (before anything touches a kernel). */
+export function predictProbes(built: Built): PlannedProbe[] {
+  return built.model.probes.map((p) => {
+    const from = resolveNsRef(built.world, p.from, p.origin);
+    const traces = traceFlow(built.world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
+    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
+    return { p, from, all: [...new Set(traces.map((t) => t.result))], best };
+  });
+}
+
+/** What a real client saw (the agent's JSON line, or an error of ours). */
+export interface Obs {
+  readonly result: Observed;
+  readonly errno: string;
+  readonly detail: string;
+  readonly ms: number;
+}
+
+export const NOT_RUN: Obs = { result: 'error', errno: '-', detail: 'not run: the setup failed', ms: 0 };
+
+/** A fresh ICMP echo id (probes run in parallel; each must recognise its own reply). */
+export function newIdent(taken: Set<number>): number {
+  let ident = 1 + Math.floor(Math.random() * 65534);
+  while (taken.has(ident)) ident = 1 + ((ident + 1) % 65534);
+  taken.add(ident);
+  return ident;
+}
+
+/** The predicted and observed results side by side; `where` names the real client. */
+export function compareProbe({ p, all, best }: PlannedProbe, where: string, obs: Obs): ProbeComparison {
+  return {
+    name: p.name,
+    from: p.from,
+    netns: where,
+    to: p.port !== undefined ? `${formatIpv4(p.to)}:${p.port}` : formatIpv4(p.to),
+    proto: p.proto,
+    predicted: best.result,
+    predictedAll: all,
+    predictedErrno: best.errno,
+    observed: obs.result,
+    errno: obs.errno,
+    detail: obs.detail,
+    ms: obs.ms,
+    agree: obs.result !== 'error' && all.includes(obs.result),
+    ...(p.expect !== undefined ? { expect: p.expect } : {}),
   };
 }
 
@@ -436,13 +459,6 @@ async function startServices(run: Run, built: Built, python: string): Promise<vo
       });
     }),
   );
-}
-
-interface Obs {
-  readonly result: Observed;
-  readonly errno: string;
-  readonly detail: string;
-  readonly ms: number;
 }
 
 async function runProbe(run: Run, python: string, real: string, proto: 'tcp' | 'udp' | 'icmp', dst: string, port: number, timeoutMs: number, ident: number): Promise<Obs> {

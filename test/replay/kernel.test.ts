@@ -141,12 +141,12 @@ describe.runIf(pf.ok || required)('replay --netns: the kernel agrees with the si
 });
 
 describe('replay CLI without a backend', () => {
-  it('says clearly what is not there yet', async () => {
+  it('asks for one, clearly', async () => {
     const err: string[] = [];
     const io = { out: () => undefined, err: (s: string) => err.push(s) };
     expect(await main(['replay', 'models/seed-lan-container.yaml', '--pcap', '/tmp/x'], io)).toBe(2); // --pcap needs --netns
     expect(await main(['replay', 'models/seed-lan-container.yaml', '--ssh', 'web1=root@10.0.0.1'], io)).toBe(2);
     expect(await main(['replay', 'models/seed-lan-container.yaml'], io)).toBe(2);
-    expect(err.join('')).toMatch(/choose a backend: --netns[\s\S]*--ssh is not yet implemented[\s\S]*--netns/);
+    expect(err.join('')).toMatch(/choose a backend: --netns[\s\S]*every host of the model needs --ssh HOST=DEST; missing: --ssh web2=[\s\S]*choose a backend: --netns .* or --ssh/);
   });
 });
