@@ -66,13 +66,14 @@ export interface RunResult {
 }
 
 /** Runs argv (argv[0] looked up in REPLAY_ENV's PATH) with an optional stdin and a time limit. */
-export function runArgv(argv: readonly string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runArgv(argv: readonly string[], opts: { stdin?: string; timeoutMs?: number; onSpawn?: (pid: number | undefined) => void } = {}): Promise<RunResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     const child = spawn(argv[0]!, argv.slice(1), { env: REPLAY_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    opts.onSpawn?.(child.pid);
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -157,4 +158,18 @@ export function onAbort(cleanup: () => void): () => void {
       process.off('exit', onExit);
     }
   };
+}
+
+/**
+ * Waits (synchronously, for cleanup paths) until process `pid` has exited or is a zombie, at most
+ * `ms`. Returns whether it ended.
+ */
+export function waitExitSync(pid: number, ms: number): boolean {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000 });
+    if (r.status !== 0 || r.stdout.trim() === '' || r.stdout.trim().startsWith('Z')) return true;
+    if (Date.now() > end) return false;
+    spawnSync('sleep', ['0.05']);
+  }
 }

@@ -32,7 +32,7 @@ import type { Op } from '../plan/ops.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import type { Built } from '../world/build.js';
 import { AGENT_PY } from './agent.js';
-import { onAbort, REPLAY_ENV, runArgv } from './exec.js';
+import { onAbort, REPLAY_ENV, runArgv, waitExitSync } from './exec.js';
 import { BEFORE_SCRIPT, hostCommands, parseBefore, shellLine, sysctlKeys, undoScript, type HostBefore } from './export.js';
 import { compareProbe, NOT_RUN, newIdent, predictProbes, ReplayRefused, setupFailure, StepFailed, type CommandLog, type Obs, type PlannedProbe, type ProbeComparison, type ReplayReport } from './netns.js';
 import { execIn, shellQuote, type RenderedCommand } from './render.js';
@@ -416,12 +416,19 @@ export interface SshReplayReport extends ReplayReport {
   readonly hosts: readonly SshHostReport[];
 }
 
+interface Progress {
+  lastOk?: RenderedCommand;
+  ran: number;
+  /** the command being sent (its ssh client's pid): interrupted here, it may or may not have run */
+  inflight?: { readonly command: RenderedCommand; pid?: number };
+}
+
 class SshRun {
   readonly commands: CommandLog[] = [];
   readonly conns = new Map<string, Conn>();
   readonly states = new Map<string, HostState>();
-  /** per host: the last runbook command that succeeded, and how many ran */
-  readonly progress = new Map<string, { lastOk?: RenderedCommand; ran: number }>();
+  /** per host: the last runbook command that succeeded, how many ran, the one running now */
+  readonly progress = new Map<string, Progress>();
   readonly agents = new Map<string, { child: ChildProcessWithoutNullStreams; pid?: string }[]>();
   readonly dir = mkdtempSync(join(tmpdir(), 'netpath-ssh-'));
   stop = false;
@@ -457,8 +464,8 @@ class SshRun {
     });
   }
 
-  async remote(host: string, line: string, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<{ rc: number | null; stdout: string; stderr: string; ms: number; timedOut: boolean }> {
-    return runArgv(this.ssh.argv(this.conn(host), line), { ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), timeoutMs: opts.timeoutMs ?? 60_000 });
+  async remote(host: string, line: string, opts: { stdin?: string; timeoutMs?: number; onSpawn?: (pid: number | undefined) => void } = {}): Promise<{ rc: number | null; stdout: string; stderr: string; ms: number; timedOut: boolean }> {
+    return runArgv(this.ssh.argv(this.conn(host), line), { ...opts, timeoutMs: opts.timeoutMs ?? 60_000 });
   }
 
   remoteSync(host: string, line: string, stdin?: string): { rc: number | null; stdout: string; stderr: string } {
@@ -468,12 +475,15 @@ class SshRun {
 
   /** The runbook of one host, line by line; throws StepFailed at the first failure. */
   async apply(h: HostPlan): Promise<void> {
-    const prog = { ran: 0 } as { lastOk?: RenderedCommand; ran: number };
+    const prog: Progress = { ran: 0 };
     this.progress.set(h.host, prog);
     for (const c of h.commands) {
-      if (this.stop) return;
+      if (this.stop || this.cleaned) return;
       const line = shellQuote(c.argv);
-      const r = await this.remote(h.host, line, { ...(c.stdin !== undefined ? { stdin: c.stdin } : {}), timeoutMs: 30_000 });
+      const inflight: NonNullable<Progress['inflight']> = { command: c };
+      prog.inflight = inflight;
+      const r = await this.remote(h.host, line, { ...(c.stdin !== undefined ? { stdin: c.stdin } : {}), timeoutMs: 30_000, onSpawn: (pid) => pid !== undefined && (inflight.pid = pid) });
+      delete prog.inflight;
       prog.ran++;
       const log: CommandLog = {
         argv: ['ssh', h.dest, ...c.argv],
@@ -559,8 +569,10 @@ class SshRun {
       let undo: string | undefined;
       let cannot: string[] = [];
       let notRestored: string[] = [];
-      if (before !== undefined && prog !== undefined && prog.ran > 0) {
-        const ops = appliedOps(this.built.ops[h.host] ?? [], prog.lastOk);
+      // interrupted while a line was being sent: wait for it, and undo it as if it ran
+      if (prog?.inflight?.pid !== undefined && !waitExitSync(prog.inflight.pid, 30_000)) errors.push(`${shellQuote(prog.inflight.command.argv)} was still running at the undo`);
+      if (before !== undefined && prog !== undefined && (prog.ran > 0 || prog.inflight !== undefined)) {
+        const ops = appliedOps(this.built.ops[h.host] ?? [], prog.inflight?.command ?? prog.lastOk);
         const u = undoScript({ ...this.built, ops: { ...this.built.ops, [h.host]: ops } }, h.host, before.before);
         undo = u.script;
         cannot = u.cannot;
@@ -590,6 +602,11 @@ class SshRun {
   }
 }
 
+function abortSummary(h: SshHostReport): string {
+  const left = [...h.cannotUndo.map((c) => `cannot be undone: ${c}`), ...h.notRestored.map((d) => `differs from before: ${d}`), ...h.errors];
+  return `  ${h.host} (${h.dest}): ran ${h.ran} of ${h.of}; ${left.length === 0 ? 'as before' : left.join('; ')}\n`;
+}
+
 /**
  * `--apply`: the replay on the real hosts. Throws SshRefused (nothing changed) when a host cannot
  * be reached or must not be touched; otherwise the report, undo results included.
@@ -599,7 +616,10 @@ export async function replaySsh(built: Built, opts: SshReplayOptions): Promise<S
   const ssh = new Ssh(opts.ssh ?? defaultProgram(), opts.sshArgs ?? []);
   const timeout = opts.probeTimeoutMs ?? SSH_PROBE_TIMEOUT_MS;
   const run = new SshRun(plan, built, ssh);
-  const release = onAbort(() => run.cleanup());
+  const release = onAbort(() => {
+    run.cleanup();
+    process.stderr.write(`netpath replay --ssh: interrupted; agents stopped, then undone:\n${run.reports.map(abortSummary).join('')}`);
+  });
   const t0 = performance.now();
   let setupMs = 0;
   let probesMs = 0;
