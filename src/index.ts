@@ -55,6 +55,12 @@ export interface FlowInput {
   readonly port?: number;
   readonly proto?: ProbeProto;
   readonly sport?: number;
+  /** the client's source address, as if bound before connect() */
+  readonly src?: Ipv4 | string;
+  /** tcp: one crafted segment with these flags instead of a connect() */
+  readonly tcpFlags?: Flow['tcpFlags'];
+  /** tcp: 'established' completes a handshake first, then sends the crafted segment */
+  readonly state?: Flow['state'];
 }
 
 const API: Origin = { file: '(api)', line: 0, text: '' };
@@ -72,7 +78,18 @@ export function toFlow(world: World, f: FlowInput): Flow {
   if (to === undefined) throw ConfigError.at(API, 'model', `flow: "${String(f.to)}" is not an IPv4 address (or IP:PORT)`);
   const proto = f.proto ?? 'tcp';
   if (proto !== 'icmp' && port === undefined) throw ConfigError.at(API, 'model', `flow: ${proto} needs a port`);
-  return { from, to, proto, ...(proto !== 'icmp' && port !== undefined ? { port } : {}), ...(f.sport !== undefined ? { sport: f.sport } : {}) };
+  const src = typeof f.src === 'string' ? parseIpv4(f.src) : f.src;
+  if (f.src !== undefined && src === undefined) throw ConfigError.at(API, 'model', `flow: src "${String(f.src)}" is not an IPv4 address`);
+  return {
+    from,
+    to,
+    proto,
+    ...(proto !== 'icmp' && port !== undefined ? { port } : {}),
+    ...(f.sport !== undefined ? { sport: f.sport } : {}),
+    ...(src !== undefined ? { src } : {}),
+    ...(proto === 'tcp' && f.tcpFlags !== undefined ? { tcpFlags: f.tcpFlags } : {}),
+    ...(proto === 'tcp' && f.state !== undefined ? { state: f.state } : {}),
+  };
 }
 
 /**

@@ -11,8 +11,10 @@
  * - `topologies(opts)`: a client, a forwarding router holding a rule set, one or two servers, as a
  *   model file text (load it with `loadText`).
  *
- * Flows are fresh client connections (a TCP SYN, a UDP datagram, an echo request): the engine
- * does not yet inject packets with chosen TCP flags or conntrack states (docs/properties.md).
+ * Flows are fresh client connections (a TCP SYN, a UDP datagram, an echo request); with
+ * `tcpSegments: true`, TCP flows are also drawn as crafted segments (a lone SYN, ACK, FIN|ACK or
+ * RST, or a data segment on an established connection), so firewalls that trust conntrack state
+ * can be tested too (docs/properties.md).
  */
 import fc from 'fast-check';
 import type { PortRange } from '../netfilter/types.js';
@@ -21,9 +23,22 @@ import type { World } from '../world/types.js';
 import { inRanges, prefixRange, resolveFlowSet, type Flow, type FlowSet, type FlowSetInput } from './flowset.js';
 import { mentioned, type Mentioned } from './mentioned.js';
 
+/** The TCP shapes `tcpSegments` draws from: a connect(), then crafted segments. */
+export const TCP_SHAPES: readonly Pick<Flow, 'tcpFlags' | 'state'>[] = [
+  {},
+  { tcpFlags: { syn: true } },
+  { tcpFlags: { ack: true } },
+  { tcpFlags: { fin: true, ack: true } },
+  { tcpFlags: { rst: true } },
+  { state: 'established', tcpFlags: { ack: true, psh: true } },
+];
+
 /** Flows drawn from a flow set, checked against the world (unknown namespaces throw ConfigError). */
-export function flows(world: World, set: FlowSetInput): fc.Arbitrary<Flow> {
-  return flowsOf(world, resolveFlowSet(world, set));
+export function flows(world: World, set: FlowSetInput & { readonly tcpSegments?: boolean }): fc.Arbitrary<Flow> {
+  const base = flowsOf(world, resolveFlowSet(world, set));
+  if (!set.tcpSegments) return base;
+  // shapes shrink toward the plain connect()
+  return fc.tuple(base, fc.constantFrom(...TCP_SHAPES)).map(([f, shape]) => (f.proto === 'tcp' ? { ...f, ...shape } : f));
 }
 
 /**
