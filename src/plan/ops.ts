@@ -11,7 +11,7 @@
 import type { Origin } from '../model/origin.js';
 import type { Ipv4, Prefix } from '../wire/ipv4.js';
 import type { IptablesCommand, IptablesRestoreTable } from '../netfilter/types.js';
-import type { RouteType, RouteScope, RuleAction } from '../route/types.js';
+import type { RouteType, RouteScope, RuleSelector } from '../route/types.js';
 
 interface OpBase {
   /** Host whose runbook holds the line. */
@@ -85,16 +85,9 @@ export interface RouteOp extends OpBase {
   readonly syntax: 'ip' | 'net-tools';
 }
 
-export interface RuleOp extends OpBase {
+export interface RuleOp extends OpBase, RuleSelector {
   readonly op: 'rule-add' | 'rule-del';
   readonly priority?: number;
-  readonly not: boolean;
-  readonly from?: Prefix;
-  readonly to?: Prefix;
-  readonly fwmark?: { readonly value: number; readonly mask: number };
-  readonly iif?: string;
-  readonly oif?: string;
-  readonly action: RuleAction;
   /** for action 'lookup' (numeric table id) */
   readonly table?: number;
   /** rule-del only: neither an action nor a table was written, so a rule with any action matches

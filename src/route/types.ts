@@ -27,8 +27,8 @@ export interface Route {
 
 export type RuleAction = 'lookup' | 'blackhole' | 'unreachable' | 'prohibit';
 
-export interface FibRule {
-  readonly priority: number;
+/** What a policy rule selects and does, as `ip rule` spells it (shared by the rule and its op). */
+export interface RuleSelector {
   readonly not: boolean;
   readonly from?: Prefix;
   readonly to?: Prefix;
@@ -36,6 +36,10 @@ export interface FibRule {
   readonly iif?: string;
   readonly oif?: string;
   readonly action: RuleAction;
+}
+
+export interface FibRule extends RuleSelector {
+  readonly priority: number;
   readonly table: number;
   readonly origin: Origin;
 }
