@@ -272,8 +272,8 @@ function targetText(t: NfTarget): string[] {
 
 /** The rule as iptables-save prints it after `-A CHAIN `. */
 export function formatRule(matches: readonly NfMatch[], target: NfTarget | undefined): string {
-  let out = '';
-  for (const m of matches) for (const part of matchText(m)) out = out === '' ? part : `${out} ${part}`;
-  if (target) for (const part of targetText(target)) out = out === '' ? part : `${out} ${part}`;
-  return out;
+  const parts: string[] = [];
+  for (const m of matches) for (const part of matchText(m)) parts.push(part);
+  if (target) for (const part of targetText(target)) parts.push(part);
+  return parts.join(' ');
 }

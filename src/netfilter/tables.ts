@@ -52,17 +52,32 @@ export function emptyNfState(): NfState {
 
 /** Chains in iptables-save order: built-ins in hook order, then user chains by strcmp. */
 export function chainList(t: NfTable): NfChain[] {
-  const builtins = BUILTIN_CHAINS[t.name].map((c) => t.chains[c]).filter((c): c is NfChain => c !== undefined);
-  const users = Object.values(t.chains)
-    .filter((c) => !isBuiltin(t.name, c.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return [...builtins, ...users];
+  return orderChains(t.name, Object.values(t.chains));
 }
 
-function withChains(t: NfTable, chains: readonly NfChain[], present = true): NfTable {
+/** `chains` (unique names) in iptables-save order; the default sort compares as `<` does (UTF-16 units) */
+function orderChains(table: NfTableName, chains: Iterable<NfChain>): NfChain[] {
+  const builtins = BUILTIN_CHAINS[table];
+  const found: (NfChain | undefined)[] = builtins.map(() => undefined);
+  const users: NfChain[] = [];
+  for (const c of chains) {
+    const k = builtins.indexOf(c.name);
+    if (k >= 0) found[k] = c;
+    else users.push(c);
+  }
+  users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: NfChain[] = [];
+  for (const c of found) if (c !== undefined) out.push(c);
+  for (const c of users) out.push(c);
+  return out;
+}
+
+function withChains(t: NfTable, chains: Iterable<NfChain>, present = true): NfTable {
+  // a later chain of the same name replaces an earlier one (as Object.fromEntries did)
+  const byName = new Map<string, NfChain>();
+  for (const c of chains) byName.set(c.name, c);
   const rec: Record<string, NfChain> = {};
-  const tmp: NfTable = { name: t.name, chains: Object.fromEntries(chains.map((c) => [c.name, c])), present };
-  for (const c of chainList(tmp)) rec[c.name] = c;
+  for (const c of orderChains(t.name, byName.values())) rec[c.name] = c;
   return { name: t.name, chains: rec, present };
 }
 
@@ -93,42 +108,109 @@ function ruleFailed(origin: Origin, verb: Verb, chain: string, errno: string, wh
   return ConfigError.at(origin, 'kernel', `iptables: RULE_${verb} failed (${errno}): rule in chain ${chain} (${why})`);
 }
 
-/** hooks (built-in chains) from which each chain of the table can be reached */
-function reachingHooks(t: NfTable): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const hook of BUILTIN_CHAINS[t.name]) {
-    const stack = [hook];
-    const seen = new Set<string>();
+/**
+ * The jump graph of a table: chains numbered in `ordered` order, and for each the chains its
+ * rules jump or go to (targets that name no chain of the table are left out: they have no rules).
+ */
+interface JumpGraph {
+  readonly id: ReadonlyMap<string, number>;
+  readonly edges: readonly (readonly number[])[];
+}
+
+function jumpGraph(ordered: readonly NfChain[]): JumpGraph {
+  const id = new Map<string, number>();
+  for (let k = 0; k < ordered.length; k++) id.set(ordered[k]!.name, k);
+  const edges: number[][] = [];
+  for (const c of ordered) {
+    const out: number[] = [];
+    let prevName: string | undefined;
+    let prevId: number | undefined;
+    for (const r of c.rules) {
+      const tg = r.target;
+      if (tg === undefined || (tg.kind !== 'jump' && tg.kind !== 'goto')) continue;
+      // consecutive rules often jump to the same chain (KUBE-MARK-MASQ): skip the hash lookup
+      const to = tg.chain === prevName ? prevId : id.get(tg.chain);
+      prevName = tg.chain;
+      prevId = to;
+      if (to !== undefined) out.push(to);
+    }
+    edges.push(out);
+  }
+  return { id, edges };
+}
+
+/**
+ * hooks (built-in chains) from which each chain of the table can be reached, as a bit set per
+ * chain number: bit k is BUILTIN_CHAINS[table][k]
+ */
+function reachingHooks(table: NfTableName, g: JumpGraph): Uint8Array {
+  const bits = new Uint8Array(g.edges.length);
+  const builtins = BUILTIN_CHAINS[table];
+  const stack: number[] = [];
+  for (let k = 0; k < builtins.length; k++) {
+    const root = g.id.get(builtins[k]!);
+    if (root === undefined) continue;
+    const bit = 1 << k;
+    stack.push(root);
     while (stack.length > 0) {
       const c = stack.pop()!;
-      if (seen.has(c)) continue;
-      seen.add(c);
-      let set = out.get(c);
-      if (!set) out.set(c, (set = new Set()));
-      set.add(hook);
-      for (const r of t.chains[c]?.rules ?? []) {
-        if (r.target?.kind === 'jump' || r.target?.kind === 'goto') stack.push(r.target.chain);
-      }
+      if (bits[c]! & bit) continue;
+      bits[c] = bits[c]! | bit;
+      for (const n of g.edges[c]!) stack.push(n);
     }
   }
-  return out;
+  return bits;
+}
+
+/** the hook names of a reachingHooks bit set, in hook order */
+function hookNames(table: NfTableName, bits: number): string[] {
+  return BUILTIN_CHAINS[table].filter((_, k) => (bits & (1 << k)) !== 0);
 }
 
 /** a jump cycle reachable from a built-in chain (nf_tables refuses it: EMLINK, "Too many links") */
-function hasLoop(t: NfTable): boolean {
-  const state = new Map<string, 'open' | 'done'>();
-  const visit = (c: string): boolean => {
-    const s = state.get(c);
-    if (s === 'open') return true;
-    if (s === 'done') return false;
-    state.set(c, 'open');
-    for (const r of t.chains[c]?.rules ?? []) {
-      if ((r.target?.kind === 'jump' || r.target?.kind === 'goto') && visit(r.target.chain)) return true;
+function hasLoop(table: NfTableName, g: JumpGraph): boolean {
+  // iterative depth-first search (a recursive one is slow and deep on 30k-chain dumps)
+  const OPEN = 1;
+  const DONE = 2;
+  const state = new Uint8Array(g.edges.length);
+  const nodes: number[] = [];
+  const at: number[] = [];
+  for (const name of BUILTIN_CHAINS[table]) {
+    const root = g.id.get(name);
+    if (root === undefined || state[root] === DONE) continue;
+    state[root] = OPEN;
+    nodes.push(root);
+    at.push(0);
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const list = g.edges[nodes[top]!]!;
+      if (at[top]! >= list.length) {
+        state[nodes[top]!] = DONE;
+        nodes.pop();
+        at.pop();
+        continue;
+      }
+      const c = list[at[top]!++]!;
+      if (state[c] === OPEN) return true;
+      if (state[c] === DONE) continue;
+      state[c] = OPEN;
+      nodes.push(c);
+      at.push(0);
     }
-    state.set(c, 'done');
-    return false;
-  };
-  return BUILTIN_CHAINS[t.name].some(visit);
+  }
+  return false;
+}
+
+/** Every rule of the table against the hooks that reach its chain, then the loop check. */
+function validateTable(t: NfTable, ordered: readonly NfChain[], check: (c: NfChain, builtin: boolean, r: NfRule, hooks: number) => void, loop: () => ConfigError): void {
+  const g = jumpGraph(ordered);
+  const hooks = reachingHooks(t.name, g);
+  for (let k = 0; k < ordered.length; k++) {
+    const c = ordered[k]!;
+    const builtin = isBuiltin(t.name, c.name);
+    for (const r of c.rules) check(c, builtin, r, hooks[k]!);
+  }
+  if (hasLoop(t.name, g)) throw loop();
 }
 
 const TARGET_RULES: Readonly<Record<string, { table: NfTableName; hooks?: readonly string[] }>> = {
@@ -142,7 +224,7 @@ const TARGET_RULES: Readonly<Record<string, { table: NfTableName; hooks?: readon
 };
 
 /** What the kernel checks for one new rule in `chain`, given the table it lands in. */
-function checkRule(t: NfTable, where: string, rule: NfRule, hooks: ReadonlySet<string>, verb: Verb, opChain: string, origin: Origin): void {
+function checkRule(t: NfTable, where: string, whereBuiltin: boolean, rule: NfRule, hooks: number, verb: Verb, opChain: string, origin: Origin): void {
   const target = rule.target;
   // errors name the chain of the command, as iptables does, even when the rule sits in a user chain
   const chain = opChain;
@@ -161,7 +243,7 @@ function checkRule(t: NfTable, where: string, rule: NfRule, hooks: ReadonlySet<s
       throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: only valid in ${need.table} table, not ${t.name}`);
     }
     if (need?.hooks) {
-      const bad = [...hooks].filter((h) => !need.hooks!.includes(h));
+      const bad = hookNames(t.name, hooks).filter((h) => !need.hooks!.includes(h));
       if (bad.length > 0) {
         throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: used from hooks ${bad.join('/')}, but only usable from ${need.hooks.join('/')}`);
       }
@@ -175,7 +257,7 @@ function checkRule(t: NfTable, where: string, rule: NfRule, hooks: ReadonlySet<s
   }
   // match hook checks apply to rules in built-in chains only: iptables-nft accepts
   // `-A Y -m addrtype --limit-iface-in` in a user chain Y that OUTPUT jumps to (verified)
-  if (!isBuiltin(t.name, where)) return;
+  if (!whereBuiltin) return;
   for (const m of rule.matches) {
     if (m.kind !== 'addrtype' || m.limitIface === undefined) continue;
     const forbidden = m.limitIface === 'in' ? ['OUTPUT', 'POSTROUTING'] : ['PREROUTING', 'INPUT'];
@@ -188,11 +270,12 @@ function checkRule(t: NfTable, where: string, rule: NfRule, hooks: ReadonlySet<s
 
 /** Validates every rule of the table against the hooks that now reach its chain. */
 function validate(t: NfTable, verb: Verb, chain: string, origin: Origin): void {
-  const hooks = reachingHooks(t);
-  for (const c of chainList(t)) {
-    for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), verb, chain, origin);
-  }
-  if (hasLoop(t)) throw ruleFailed(origin, verb, chain, 'Too many links', 'jump loop');
+  validateTable(
+    t,
+    chainList(t),
+    (c, builtin, r, hooks) => checkRule(t, c.name, builtin, r, hooks, verb, chain, origin),
+    () => ruleFailed(origin, verb, chain, 'Too many links', 'jump loop'),
+  );
 }
 
 function putRule(state: NfState, table: NfTableName, chainName: string, origin: Origin, verb: Verb, edit: (rules: readonly NfRule[]) => NfRule[]): NfState {
@@ -297,24 +380,37 @@ export function applyRestore(state: NfState, tables: readonly IptablesRestoreTab
         rules.set(decl.name, []);
       }
     }
+    // dumps list a chain's rules together: the previous rule's chain and list are reused
+    let prevChain: string | undefined;
+    let prevList: NfRule[] | undefined;
     for (const { chain, rule } of block.rules) {
-      const c = chains.get(chain);
-      if (!c) throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: line ${rule.origin.line} failed: No chain/target/match by that name.`);
+      let list = chain === prevChain ? prevList : undefined;
+      if (list === undefined) {
+        const c = chains.get(chain);
+        if (!c) throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: line ${rule.origin.line} failed: No chain/target/match by that name.`);
+        list = rules.get(chain);
+        if (!list) rules.set(chain, (list = [...c.rules]));
+      }
       const target = rule.target;
       if ((target?.kind === 'jump' || target?.kind === 'goto') && !chains.has(target.chain)) {
         throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: Chain '${target.chain}' does not exist`);
       }
-      let list = rules.get(chain);
-      if (!list) rules.set(chain, (list = [...c.rules]));
       list.push(rule);
+      prevChain = chain;
+      prevList = list;
     }
     for (const [name, list] of rules) chains.set(name, { ...chains.get(name)!, rules: list });
-    const t = withChains(start, [...chains.values()], hasContent ? true : start.present);
-    const hooks = reachingHooks(t);
-    for (const c of chainList(t)) {
-      for (const r of c.rules) checkRule(t, c.name, r, hooks.get(c.name) ?? new Set(), 'APPEND', c.name, r.origin);
-    }
-    if (hasLoop(t)) throw ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many links)');
+    // `chains` has unique names: ordered once, no intermediate tables
+    const ordered = orderChains(block.table, chains.values());
+    const rec: Record<string, NfChain> = {};
+    for (const c of ordered) rec[c.name] = c;
+    const t: NfTable = { name: block.table, chains: rec, present: hasContent ? true : start.present };
+    validateTable(
+      t,
+      ordered,
+      (c, builtin, r, hooks) => checkRule(t, c.name, builtin, r, hooks, 'APPEND', c.name, r.origin),
+      () => ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many links)'),
+    );
     next = { ...next, [block.table]: t };
   }
   return next;
