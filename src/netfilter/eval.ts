@@ -282,39 +282,70 @@ interface Frame {
   k: number;
 }
 
+/**
+ * The environment a walk hands to matchOne: the caller's, with the notes also collected for the
+ * result. A class (one allocation, one shape) rather than a spread of the caller's object.
+ */
+class WalkEnv implements NfEnv {
+  notes: string[] | undefined;
+  // `declare`: no own property unless the caller's env has one (as the spread of it had)
+  declare readonly recent?: NonNullable<NfEnv['recent']>;
+  declare readonly ipsets?: Ipsets;
+  constructor(private readonly outer: NfEnv) {
+    if (outer.recent) (this as { recent?: NonNullable<NfEnv['recent']> }).recent = outer.recent.bind(outer);
+    if (outer.ipsets) (this as { ipsets?: Ipsets }).ipsets = outer.ipsets;
+  }
+  addrType(addr: Ipv4, dev: string | undefined): AddrType {
+    return this.outer.addrType(addr, dev);
+  }
+  choose(probability: number, what: string): boolean {
+    return this.outer.choose(probability, what);
+  }
+  note(text: string): void {
+    if (this.notes === undefined) this.notes = [text];
+    else if (!this.notes.includes(text)) this.notes.push(text);
+    this.outer.note?.(text);
+  }
+}
+
+/** shared by every result without LOG lines (frozen: nobody may push to it) */
+const NO_LOGS: readonly string[] = Object.freeze([]);
+
+function enterChain(chain: NfChain, p: NfPacket, indexed: boolean): Frame {
+  const ix = indexed ? chainIndex(chain) : undefined;
+  return { chain, cand: ix === undefined ? undefined : ix.candidates(p.dst, p.proto, p.dport), k: 0 };
+}
+
+function frameEnd(f: Frame): number {
+  return f.cand !== undefined ? f.cand.length : f.chain.rules.length;
+}
+
+function result(verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain: string | undefined, mark: number, ctmark: number, notrack: boolean, hits: readonly NfHit[], logs: readonly string[], notes: readonly string[] | undefined): NfResult {
+  // the same properties, in the same order, as before: verdict, decidedBy | policyChain, then the rest
+  if (decidedBy !== undefined) {
+    return notes !== undefined ? { verdict, decidedBy, mark, ctmark, notrack, hits, logs, notes } : { verdict, decidedBy, mark, ctmark, notrack, hits, logs };
+  }
+  if (policyChain !== undefined) {
+    return notes !== undefined ? { verdict, policyChain, mark, ctmark, notrack, hits, logs, notes } : { verdict, policyChain, mark, ctmark, notrack, hits, logs };
+  }
+  return notes !== undefined ? { verdict, mark, ctmark, notrack, hits, logs, notes } : { verdict, mark, ctmark, notrack, hits, logs };
+}
+
 function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean): NfResult {
   const t = nf[table];
-  const base = t.chains[hook];
+  const base = Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
   const hits: NfHit[] = [];
-  const logs: string[] = [];
-  const notes: string[] = [];
+  let logs: string[] | undefined;
   let mark = p.mark;
-  let ctmark = p.ct?.mark ?? 0;
+  const ctmark0 = p.ct?.mark ?? 0;
+  let ctmark = ctmark0;
   let notrack = false;
-  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark, ctmark, notrack, hits, logs };
-  const env: NfEnv = {
-    ...outer,
-    addrType: (a, d) => outer.addrType(a, d),
-    choose: (pr, what) => outer.choose(pr, what),
-    note: (text) => {
-      if (!notes.includes(text)) notes.push(text);
-      outer.note?.(text);
-    },
-  };
-  const done = (r: Omit<NfResult, 'mark' | 'ctmark' | 'notrack' | 'hits' | 'logs' | 'notes'>): NfResult => ({
-    ...r,
-    mark,
-    ctmark,
-    notrack,
-    hits,
-    logs,
-    ...(notes.length > 0 ? { notes } : {}),
-  });
-  const enter = (chain: NfChain): Frame => {
-    const ix = indexed ? chainIndex(chain) : undefined;
-    return { chain, cand: ix?.candidates(p.dst, p.proto, p.dport), k: 0 };
-  };
-  const end = (f: Frame): number => (f.cand ? f.cand.length : f.chain.rules.length);
+  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark, ctmark, notrack, hits, logs: [] };
+  const env = new WalkEnv(outer);
+  const done = (verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain?: string): NfResult =>
+    result(verdict, decidedBy, policyChain, mark, ctmark, notrack, hits, logs ?? NO_LOGS, env.notes);
+  const enter = (chain: NfChain): Frame => enterChain(chain, p, indexed);
+  const end = frameEnd;
 
   const stack: Frame[] = [];
   const baseFrame = enter(base);
@@ -336,17 +367,20 @@ function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: N
         continue;
       }
       const policy = base.policy ?? 'ACCEPT';
-      return done({ verdict: { kind: policy, policy: hook }, policyChain: hook });
+      return done({ kind: policy, policy: hook }, undefined, hook);
     }
     const i = f.cand ? f.cand[f.k]! : f.k;
     const chain = f.chain;
     const rule = chain.rules[i]!;
-    const pv: NfPacket = mark === p.mark && ctmark === (p.ct?.mark ?? 0) ? p : { ...p, mark, ...(p.ct ? { ct: { ...p.ct, mark: ctmark } } : {}) };
+    const ms = rule.matches;
     let ok = true;
-    for (const m of rule.matches) {
-      if (!matchOne(m, pv, env)) {
-        ok = false;
-        break;
+    if (ms.length > 0) {
+      const pv: NfPacket = mark === p.mark && ctmark === ctmark0 ? p : { ...p, mark, ...(p.ct ? { ct: { ...p.ct, mark: ctmark } } : {}) };
+      for (let j = 0; j < ms.length; j++) {
+        if (!matchOne(ms[j]!, pv, env)) {
+          ok = false;
+          break;
+        }
       }
     }
     f.k++;
@@ -358,14 +392,14 @@ function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: N
     switch (tg.kind) {
       case 'ACCEPT':
       case 'DROP':
-        return done({ verdict: { kind: tg.kind }, decidedBy: hit });
+        return done({ kind: tg.kind }, hit);
       case 'REJECT':
-        return done({ verdict: { kind: 'REJECT', with: tg.with }, decidedBy: hit });
+        return done({ kind: 'REJECT', with: tg.with }, hit);
       case 'SNAT':
       case 'DNAT':
       case 'MASQUERADE':
       case 'REDIRECT':
-        return done({ verdict: { kind: 'NAT', target: tg }, decidedBy: hit });
+        return done({ kind: 'NAT', target: tg }, hit);
       case 'RETURN': {
         const back = stack.pop();
         if (back) f = back;
@@ -376,7 +410,7 @@ function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: N
         continue;
       }
       case 'LOG':
-        logs.push(`LOG ${tg.prefix ?? ''}`.trimEnd());
+        (logs ??= []).push(`LOG ${tg.prefix ?? ''}`.trimEnd());
         continue;
       case 'MARK':
         mark = ((mark & ~tg.mask) ^ tg.value) >>> 0;

@@ -76,6 +76,14 @@ interface Ext<T> {
 }
 
 const o = (name: string, id = name, arg = true, invert = true): ExtOpt => ({ name, id, arg, invert });
+
+/** an extension's option table, built once per key (extensions are instantiated per rule) */
+const OPT_TABLES = new Map<string, readonly ExtOpt[]>();
+function optTable(key: string, make: () => ExtOpt[]): readonly ExtOpt[] {
+  let t = OPT_TABLES.get(key);
+  if (t === undefined) OPT_TABLES.set(key, (t = make()));
+  return t;
+}
 const flag = (name: string, id = name, invert = false): ExtOpt => ({ name, id, arg: false, invert });
 
 function once(ext: string, seen: Set<string>, id: string, msg?: string): void {
@@ -142,9 +150,12 @@ function portsExt(name: 'tcp' | 'udp' | 'sctp'): Ext<NfMatch> {
   let dport: PortSpec | undefined;
   let flags: { invert: boolean; mask: TcpFlag[]; comp: TcpFlag[] } | undefined;
   const upper = name.toUpperCase();
-  const opts = [o('source-port', 'sport'), o('sport'), o('destination-port', 'dport'), o('dport')];
-  if (name === 'tcp') opts.push(flag('syn', 'syn', true), o('tcp-flags'), o('tcp-option'));
-  if (name === 'sctp') opts.push(o('chunk-types'));
+  const opts = optTable(name, () => {
+    const opts = [o('source-port', 'sport'), o('sport'), o('destination-port', 'dport'), o('dport')];
+    if (name === 'tcp') opts.push(flag('syn', 'syn', true), o('tcp-flags'), o('tcp-option'));
+    if (name === 'sctp') opts.push(o('chunk-types'));
+    return opts;
+  });
   const proto = PORT_MATCH_PROTO[name];
   let touched = false;
   return {
@@ -196,7 +207,7 @@ function icmpExt(): Ext<NfMatch> {
   let v: { invert: boolean; type: number; codeMin: number; codeMax: number } | undefined;
   return {
     name: 'icmp',
-    opts: [o('icmp-type')],
+    opts: optTable('icmp', () => [o('icmp-type')]),
     option(_id, arg, invert) {
       if (v) fail('icmp: option "--icmp-type" can only be used once.');
       if (/^\d+\/\d+:\d+$/.test(arg)) unsupported(`ICMP code range \`${arg}' (iptables keeps only the first code)`);
@@ -236,7 +247,7 @@ function multiportExt(): Ext<NfMatch> {
   const canon = { source: 'source-ports', destination: 'destination-ports', either: 'ports' } as const;
   return {
     name: 'multiport',
-    opts: [o('source-ports', 'source'), o('sports', 'source'), o('destination-ports', 'destination'), o('dports', 'destination'), o('ports', 'either')],
+    opts: optTable('multiport', () => [o('source-ports', 'source'), o('sports', 'source'), o('destination-ports', 'destination'), o('dports', 'destination'), o('ports', 'either')]),
     option(id, arg, invert) {
       const dir = id as 'source' | 'destination' | 'either';
       if (v) {
@@ -302,7 +313,7 @@ function conntrackExt(): Ext<NfMatch> {
   const other = ['ctproto', 'ctreplsrc', 'ctrepldst', 'ctorigsrcport', 'ctorigdstport', 'ctreplsrcport', 'ctrepldstport', 'ctexpire', 'ctdir'];
   return {
     name: 'conntrack',
-    opts: [o('ctstate'), o('ctorigsrc'), o('ctorigdst'), o('ctstatus'), ...other.map((n) => o(n))],
+    opts: optTable('conntrack', () => [o('ctstate'), o('ctorigsrc'), o('ctorigdst'), o('ctstatus'), ...other.map((n) => o(n))]),
     option(id, arg, invert) {
       once('conntrack', seen, id);
       switch (id) {
@@ -342,7 +353,7 @@ function stateExt(): Ext<NfMatch> {
   let v: { invert: boolean; states: CtState[] } | undefined;
   return {
     name: 'state',
-    opts: [o('state')],
+    opts: optTable('state', () => [o('state')]),
     option(_id, arg, invert) {
       if (v) fail('state: option "--state" can only be used once.');
       v = { invert, states: nameList(CT_STATES.slice(0, 5), arg, (w) => `Bad state "${w}"`) };
@@ -358,7 +369,7 @@ function markExt(name: 'mark' | 'connmark'): Ext<NfMatch> {
   let v: { invert: boolean; value: number; mask: number } | undefined;
   return {
     name,
-    opts: [o('mark')],
+    opts: optTable('mark/connmark', () => [o('mark')]),
     option(_id, arg, invert) {
       if (v) fail(`${name}: option "--mark" can only be used once.`);
       v = { invert, ...parseValueMask(name, 'mark', arg) };
@@ -377,7 +388,7 @@ function addrtypeExt(): Ext<NfMatch> {
   let limitIface: 'in' | 'out' | undefined;
   return {
     name: 'addrtype',
-    opts: [o('src-type'), o('dst-type'), flag('limit-iface-in'), flag('limit-iface-out')],
+    opts: optTable('addrtype', () => [o('src-type'), o('dst-type'), flag('limit-iface-in'), flag('limit-iface-out')]),
     option(id, arg, invert) {
       once('addrtype', seen, id);
       const types = (): AddrType[] => nameList(ADDR_TYPES, arg, (w) => `addrtype: bad type "${w}"`);
@@ -401,7 +412,7 @@ function iprangeExt(): Ext<NfMatch> {
   let dstRange: { invert: boolean; from: Ipv4; to: Ipv4 } | undefined;
   return {
     name: 'iprange',
-    opts: [o('src-range'), o('dst-range')],
+    opts: optTable('iprange', () => [o('src-range'), o('dst-range')]),
     option(id, arg, invert) {
       once('iprange', seen, id);
       const dash = arg.indexOf('-');
@@ -432,7 +443,7 @@ function commentExt(): Ext<NfMatch> {
   let v: string | undefined;
   return {
     name: 'comment',
-    opts: [o('comment', 'comment', true, false)],
+    opts: optTable('comment', () => [o('comment', 'comment', true, false)]),
     option(_id, arg) {
       if (v !== undefined) fail('comment: option "--comment" can only be used once.');
       v = truncateBytes(arg, 255); // iptables 1.8.9 (nf_tables) silently keeps the first 255 bytes
@@ -453,7 +464,7 @@ function statisticExt(): Ext<NfMatch> {
   let packet: number | undefined;
   return {
     name: 'statistic',
-    opts: [o('mode', 'mode', true, false), o('probability'), o('every'), o('packet', 'packet', true, false)],
+    opts: optTable('statistic', () => [o('mode', 'mode', true, false), o('probability'), o('every'), o('packet', 'packet', true, false)]),
     option(id, arg, inv) {
       once('statistic', seen, id);
       switch (id) {
@@ -519,7 +530,7 @@ function limitExt(): Ext<NfMatch> {
   let burst = 5;
   return {
     name: 'limit',
-    opts: [o('limit', 'limit', true, false), o('limit-burst', 'limit-burst', true, false)],
+    opts: optTable('limit', () => [o('limit', 'limit', true, false), o('limit-burst', 'limit-burst', true, false)]),
     option(id, arg) {
       once('limit', seen, id);
       if (id === 'limit') avg = parseRate(arg);
@@ -550,7 +561,7 @@ function physdevExt(): Ext<NfMatch> {
   } = {};
   return {
     name: 'physdev',
-    opts: [o('physdev-in'), o('physdev-out'), flag('physdev-is-in', 'physdev-is-in', true), flag('physdev-is-out', 'physdev-is-out', true), flag('physdev-is-bridged', 'physdev-is-bridged', true)],
+    opts: optTable('physdev', () => [o('physdev-in'), o('physdev-out'), flag('physdev-is-in', 'physdev-is-in', true), flag('physdev-is-out', 'physdev-is-out', true), flag('physdev-is-bridged', 'physdev-is-bridged', true)]),
     option(id, arg, invert) {
       once('physdev', seen, id);
       if (id === 'physdev-in') v.physdevIn = { invert, name: ifName(arg) };
@@ -655,7 +666,7 @@ function setExt(): Ext<NfMatch> {
   const other = ['update-counters', 'update-subcounters', 'packets-eq', 'packets-lt', 'packets-gt', 'bytes-eq', 'bytes-lt', 'bytes-gt', 'set'];
   return {
     name: 'set',
-    opts: [o('match-set'), flag('return-nomatch'), ...other.map((n) => (n.startsWith('update') ? flag(n, n, true) : o(n)))],
+    opts: optTable('set', () => [o('match-set'), flag('return-nomatch'), ...other.map((n) => (n.startsWith('update') ? flag(n, n, true) : o(n)))]),
     option(id, arg, invert, _ctx, next) {
       if (id === 'return-nomatch') {
         returnNomatch = true;
@@ -723,7 +734,7 @@ function rejectExt(): Ext<NfTarget> {
   let w: RejectWith | undefined;
   return {
     name: 'REJECT',
-    opts: [o('reject-with', 'reject-with', true, false)],
+    opts: optTable('REJECT', () => [o('reject-with', 'reject-with', true, false)]),
     option(_id, arg) {
       if (w) fail('REJECT: option "--reject-with" can only be used once.');
       const a = arg.toLowerCase();
@@ -745,7 +756,7 @@ function logExt(): Ext<NfTarget> {
   const flagNames: LogFlag[] = ['tcp-sequence', 'tcp-options', 'ip-options', 'uid', 'macdecode'];
   return {
     name: 'LOG',
-    opts: [o('log-level', 'log-level', true, false), o('log-prefix', 'log-prefix', true, false), ...flagNames.map((f) => flag(`log-${f}`))],
+    opts: optTable('LOG', () => [o('log-level', 'log-level', true, false), o('log-prefix', 'log-prefix', true, false), ...flagNames.map((f) => flag(`log-${f}`))]),
     option(id, arg) {
       once('LOG', seen, id);
       if (id === 'log-level') {
@@ -805,8 +816,11 @@ function natExt(kind: 'SNAT' | 'DNAT'): Ext<NfTarget> {
   const seen = new Set<string>();
   const to = kind === 'SNAT' ? 'to-source' : 'to-destination';
   let range: NatRange | undefined;
-  const opts = [o(to, to, true, false), flag('random'), flag('persistent')];
-  if (kind === 'SNAT') opts.push(flag('random-fully'));
+  const opts = optTable(kind, () => {
+    const opts = [o(to, to, true, false), flag('random'), flag('persistent')];
+    if (kind === 'SNAT') opts.push(flag('random-fully'));
+    return opts;
+  });
   return {
     name: kind,
     opts,
@@ -828,8 +842,11 @@ function natExt(kind: 'SNAT' | 'DNAT'): Ext<NfTarget> {
 function portsTargetExt(kind: 'MASQUERADE' | 'REDIRECT'): Ext<NfTarget> {
   const seen = new Set<string>();
   let ports: PortRange | undefined;
-  const opts = [o('to-ports', 'to-ports', true, false), flag('random')];
-  if (kind === 'MASQUERADE') opts.push(flag('random-fully'));
+  const opts = optTable(kind, () => {
+    const opts = [o('to-ports', 'to-ports', true, false), flag('random')];
+    if (kind === 'MASQUERADE') opts.push(flag('random-fully'));
+    return opts;
+  });
   return {
     name: kind,
     opts,
@@ -877,7 +894,7 @@ function markTargetExt(): Ext<NfTarget> {
   let v: { value: number; mask: number } | undefined;
   return {
     name: 'MARK',
-    opts: XMARK_OPTS.map((n) => o(n, n, true, false)),
+    opts: optTable('MARK', () => XMARK_OPTS.map((n) => o(n, n, true, false))),
     option(id, arg) {
       if (v) fail('MARK: --set-xmark/--{and,or,xor,set}-mark options can only be used once');
       v = xmark('MARK', id, arg);
@@ -897,7 +914,7 @@ function connmarkTargetExt(): Ext<NfTarget> {
   const seen = new Set<string>();
   return {
     name: 'CONNMARK',
-    opts: [...XMARK_OPTS.map((n) => o(n, n, true, false)), flag('save-mark'), flag('restore-mark'), o('mask', 'mask', true, false), o('nfmask', 'nfmask', true, false), o('ctmask', 'ctmask', true, false)],
+    opts: optTable('CONNMARK', () => [...XMARK_OPTS.map((n) => o(n, n, true, false)), flag('save-mark'), flag('restore-mark'), o('mask', 'mask', true, false), o('nfmask', 'nfmask', true, false), o('ctmask', 'ctmask', true, false)]),
     option(id, arg) {
       const bad = (): string => `CONNMARK: bad integer value for option "--${id}", or out of range.`;
       if (id === 'mask' || id === 'nfmask' || id === 'ctmask') {
@@ -932,7 +949,7 @@ function ctTargetExt(): Ext<NfTarget> {
   const other = ['helper', 'ctevents', 'expevents', 'zone', 'zone-orig', 'zone-reply', 'timeout'];
   return {
     name: 'CT',
-    opts: [flag('notrack'), ...other.map((n) => o(n, n, true, false))],
+    opts: optTable('CT', () => [flag('notrack'), ...other.map((n) => o(n, n, true, false))]),
     option(id) {
       if (id !== 'notrack') unsupported(`CT option "--${id}" is not modelled by netpath`);
       notrack = true;
@@ -1017,6 +1034,9 @@ const SHORT: Readonly<Record<string, 0 | 1 | 2>> = {
   A: 1, C: 1, D: 1, I: 1, R: 1, L: 2, S: 2, F: 2, Z: 2, N: 1, X: 2, E: 1, P: 1, h: 0, V: 0,
   p: 1, s: 1, d: 1, j: 1, g: 1, i: 1, o: 1, f: 0, m: 1, n: 0, t: 1, v: 0, w: 2, W: 1, x: 0, c: 1, '4': 0, '6': 0,
 };
+/** short id -> the first long name of BASE_LONG with it (how errors spell the option) */
+const BASE_LONG_SPELLING = new Map<string, string>();
+for (const [name, [id]] of Object.entries(BASE_LONG)) if (!BASE_LONG_SPELLING.has(id)) BASE_LONG_SPELLING.set(id, name);
 const INVERTIBLE = new Set(['s', 'd', 'p', 'i', 'o', 'f']);
 
 interface Loaded {
@@ -1045,8 +1065,13 @@ class Parser {
   private protoUsed = false;
   private seq = 0;
 
-  constructor(private readonly argv: readonly string[]) {
+  /** `table`: as if the argv began with `-t TABLE` (iptables-restore lines) */
+  constructor(
+    private readonly argv: readonly string[],
+    table?: NfTableName,
+  ) {
     this.ctx = { protoInvert: false, table: 'filter' };
+    this.table = table;
   }
 
   private hasArg(): boolean {
@@ -1187,11 +1212,11 @@ class Parser {
 
   /** every long option currently known: base first, then extensions newest first */
   private resolveLong(name: string): { base: string; arg: 0 | 1 | 2 } | { ext: Ext<NfMatch> | Ext<NfTarget>; opt: ExtOpt } | undefined {
+    const exact = BASE_LONG[name];
+    if (exact) return { base: exact[0], arg: exact[1] };
     const exts: (Ext<NfMatch> | Ext<NfTarget>)[] = [];
     if (this.target && 'ext' in this.target) exts.push(this.target.ext);
     for (let k = this.matches.length - 1; k >= 0; k--) exts.push(this.matches[k]!.ext);
-    const exact = BASE_LONG[name];
-    if (exact) return { base: exact[0], arg: exact[1] };
     for (const ext of exts) {
       const opt = ext.opts.find((x) => x.name === name);
       if (opt) return { ext, opt };
@@ -1237,7 +1262,7 @@ class Parser {
       if (arg === undefined) fail(`option "--${name}" requires an argument`);
     }
     if (needs === 0 && arg !== undefined) fail(`option "--${name}" doesn't allow an argument`);
-    if ('base' in r) this.baseOption(r.base, arg, Object.keys(BASE_LONG).find((k) => BASE_LONG[k]![0] === r.base) ?? name);
+    if ('base' in r) this.baseOption(r.base, arg, BASE_LONG_SPELLING.get(r.base) ?? name);
     else this.extOption(r.ext, r.opt, arg ?? '');
   }
 
@@ -1303,7 +1328,9 @@ class Parser {
     if (target?.kind === 'DROP' && this.ctx.table === 'nat') {
       fail('The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.');
     }
-    return { matches, ...(target && { target }), text: formatRule(matches, target), origin };
+    // matches.slice(): an exact-size array (a pushed-to one keeps spare room; 80k rules keep theirs)
+    const exact = matches.slice();
+    return target ? { matches: exact, target, text: formatRule(exact, target), origin } : { matches: exact, text: formatRule(exact, target), origin };
   }
 
   command(origin: Origin): IptablesCommand {
@@ -1373,8 +1400,12 @@ class Parser {
  * Throws ConfigError (code 'syntax', 'unsupported' or 'kernel') with the origin's file and line.
  */
 export function parseIptablesArgs(argv: readonly string[], origin: Origin): IptablesCommand {
+  return parseWith(argv, origin, undefined);
+}
+
+function parseWith(argv: readonly string[], origin: Origin, table: NfTableName | undefined): IptablesCommand {
   try {
-    const p = new Parser(argv);
+    const p = new Parser(argv, table);
     p.run();
     return p.command(origin);
   } catch (e) {
@@ -1385,7 +1416,7 @@ export function parseIptablesArgs(argv: readonly string[], origin: Origin): Ipta
 
 /** Parses one rule spec for a known table/chain (the `-A CHAIN ...` lines of iptables-restore). */
 export function parseRuleSpec(table: NfTableName, argv: readonly string[], origin: Origin): { chain: string; rule: NfRule } {
-  const cmd = parseIptablesArgs(['-t', table, ...argv], origin);
+  const cmd = parseWith(argv, origin, table);
   if (cmd.cmd !== 'A') throw ConfigError.at(origin, 'unsupported', `iptables-restore: only -A lines are modelled (got ${argv[0] ?? 'nothing'})`);
   return { chain: cmd.chain, rule: cmd.rule };
 }
