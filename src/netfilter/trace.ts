@@ -102,6 +102,8 @@ function addrTypeOf(a: Ipv4, local: readonly Ipv4[]): AddrType {
   }
 }
 
+const isLimit = (m: NfMatch): boolean => m.kind === 'limit';
+
 const endpoint = (a: Ipv4, port: number | undefined): string => (port === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${port}`);
 
 interface Run {
@@ -156,20 +158,18 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
       confirmed: false,
       mark: ctmark,
     };
-    return {
-      src,
-      dst,
-      proto,
-      ...(sport !== undefined && proto !== 1 ? { sport } : {}),
-      ...(dport !== undefined && proto !== 1 ? { dport } : {}),
-      ...(proto === 6 ? { tcpFlags: 2 } : {}),
-      ...(proto === 1 ? { icmpType: 8, icmpCode: 0 } : {}),
-      ...(iif !== undefined ? { iif } : {}),
-      ...(oif !== undefined ? { oif } : {}),
-      bridged: false,
-      mark,
-      ct,
-    };
+    // built by assignment, not spreads (one packet per table per hook per walk); same properties
+    const pk: { -readonly [K in keyof NfPacket]: NfPacket[K] } = { src, dst, proto, bridged: false, mark, ct };
+    if (sport !== undefined && proto !== 1) pk.sport = sport;
+    if (dport !== undefined && proto !== 1) pk.dport = dport;
+    if (proto === 6) pk.tcpFlags = 2;
+    if (proto === 1) {
+      pk.icmpType = 8;
+      pk.icmpCode = 0;
+    }
+    if (iif !== undefined) pk.iif = iif;
+    if (oif !== undefined) pk.oif = oif;
+    return pk;
   };
 
   type Stop = Omit<RulesOutcome, 'probability' | 'choices'>;
@@ -192,9 +192,16 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
       if (table === 'nat' && (skipNat || !tracked)) continue;
       if (!nf[table].present) continue;
       const res: NfResult = run(nf, table, h, packet(iif, oif), env);
-      for (const hit of res.hits) path.push({ hook: h, table, chain: hit.chain, rule: hit.index, text: `-A ${hit.chain}${hit.rule.text === '' ? '' : ` ${hit.rule.text}`}` });
-      for (const hit of res.hits) if (hit.rule.matches.some((m: NfMatch) => m.kind === 'limit')) note(`-m limit assumed to match (one packet never exceeds a rate): ${hit.rule.text}`);
-      for (const n of res.notes ?? []) note(n);
+      const hits = res.hits;
+      for (let k = 0; k < hits.length; k++) {
+        const hit = hits[k]!;
+        path.push({ hook: h, table, chain: hit.chain, rule: hit.index, text: hit.rule.text === '' ? `-A ${hit.chain}` : `-A ${hit.chain} ${hit.rule.text}` });
+      }
+      for (let k = 0; k < hits.length; k++) {
+        const hit = hits[k]!;
+        if (hit.rule.matches.some(isLimit)) note(`-m limit assumed to match (one packet never exceeds a rate): ${hit.rule.text}`);
+      }
+      if (res.notes !== undefined) for (const n of res.notes) note(n);
       mark = res.mark;
       ctmark = res.ctmark;
       if (res.notrack) tracked = false;
