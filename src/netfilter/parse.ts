@@ -1300,6 +1300,9 @@ class Parser {
     if (this.invert) fail('nothing appropriate following !');
   }
 
+  /** `canonical`: the rule's text as the input spelled it, kept as `text` when formatRule prints exactly that */
+  canonical: string | undefined;
+
   private buildRule(origin: Origin): NfRule {
     const chain = this.chain!;
     if ((chain === 'PREROUTING' || chain === 'INPUT') && this.base.o) fail(`Can't use -o with ${chain}`);
@@ -1330,7 +1333,9 @@ class Parser {
     }
     // matches.slice(): an exact-size array (a pushed-to one keeps spare room; 80k rules keep theirs)
     const exact = matches.slice();
-    return target ? { matches: exact, target, text: formatRule(exact, target), origin } : { matches: exact, text: formatRule(exact, target), origin };
+    const formatted = formatRule(exact, target);
+    const text = formatted === this.canonical ? this.canonical : formatted;
+    return target ? { matches: exact, target, text, origin } : { matches: exact, text, origin };
   }
 
   command(origin: Origin): IptablesCommand {
@@ -1403,9 +1408,10 @@ export function parseIptablesArgs(argv: readonly string[], origin: Origin): Ipta
   return parseWith(argv, origin, undefined);
 }
 
-function parseWith(argv: readonly string[], origin: Origin, table: NfTableName | undefined): IptablesCommand {
+function parseWith(argv: readonly string[], origin: Origin, table: NfTableName | undefined, canonical?: string): IptablesCommand {
   try {
     const p = new Parser(argv, table);
+    p.canonical = canonical;
     p.run();
     return p.command(origin);
   } catch (e) {
@@ -1415,8 +1421,8 @@ function parseWith(argv: readonly string[], origin: Origin, table: NfTableName |
 }
 
 /** Parses one rule spec for a known table/chain (the `-A CHAIN ...` lines of iptables-restore). */
-export function parseRuleSpec(table: NfTableName, argv: readonly string[], origin: Origin): { chain: string; rule: NfRule } {
-  const cmd = parseWith(argv, origin, table);
+export function parseRuleSpec(table: NfTableName, argv: readonly string[], origin: Origin, canonical?: string): { chain: string; rule: NfRule } {
+  const cmd = parseWith(argv, origin, table, canonical);
   if (cmd.cmd !== 'A') throw ConfigError.at(origin, 'unsupported', `iptables-restore: only -A lines are modelled (got ${argv[0] ?? 'nothing'})`);
   return { chain: cmd.chain, rule: cmd.rule };
 }

@@ -27,6 +27,14 @@ export function splitRestoreLine(line: string): string[] {
   while (k < n) {
     while (k < n && space(line.charCodeAt(k))) k++;
     if (k >= n) break;
+    // a word without quotes is a plain slice of the line (most words of a quoted line)
+    const start = k;
+    while (k < n && !space(line.charCodeAt(k)) && line.charCodeAt(k) !== 34) k++;
+    if (k >= n || space(line.charCodeAt(k))) {
+      out.push(line.slice(start, k));
+      continue;
+    }
+    k = start;
     let cur = '';
     let has = false;
     while (k < n && !space(line.charCodeAt(k))) {
@@ -54,6 +62,14 @@ export function splitRestoreLine(line: string): string[] {
   return out;
 }
 
+/** the text after `-A CHAIN ` when the line starts exactly so (single spaces), else undefined */
+function restAfter(line: string, chain: string): string | undefined {
+  const head = 3 + chain.length;
+  if (!line.startsWith('-A ') || !line.startsWith(chain, 3)) return undefined;
+  if (line.length === head) return '';
+  return line.charCodeAt(head) === 32 ? line.slice(head + 1) : undefined;
+}
+
 const TABLES: readonly NfTableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
 export function parseIptablesRestore(text: string, file: string): IptablesRestoreTable[] {
@@ -62,26 +78,27 @@ export function parseIptablesRestore(text: string, file: string): IptablesRestor
     | { table: NfTableName; origin: Origin; chains: { name: string; policy?: NfVerdictPolicy; origin: Origin }[]; rules: { chain: string; rule: NfRule }[] }
     | undefined;
   const lines = text.split('\n');
-  lines.forEach((raw, k) => {
-    const line = raw.replace(/\r$/, '');
+  for (let k = 0; k < lines.length; k++) {
+    const raw = lines[k]!;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
     const origin: Origin = { file, line: k + 1, text: line };
     const err = (detail: string, code: 'syntax' | 'unsupported' | 'kernel' = 'syntax'): ConfigError =>
       ConfigError.at(origin, code, `iptables-restore: ${detail}`);
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
     if (trimmed.startsWith('*')) {
       if (block) throw err(`table '${block.table}' is not COMMITted before line ${k + 1}`);
       const name = trimmed.slice(1);
       if (name === 'security') throw err("table 'security' is not modelled by netpath", 'unsupported');
       if (!(TABLES as readonly string[]).includes(name)) throw err(`line ${k + 1} table name '${name}' invalid`);
       block = { table: name as NfTableName, origin, chains: [], rules: [] };
-      return;
+      continue;
     }
     if (!block) throw err(`no table (*filter, *nat ...) open at line ${k + 1}`);
     if (trimmed === 'COMMIT') {
       out.push(block);
       block = undefined;
-      return;
+      continue;
     }
     if (trimmed.startsWith(':')) {
       const words = trimmed.slice(1).split(/[ \t]+/);
@@ -93,20 +110,24 @@ export function parseIptablesRestore(text: string, file: string): IptablesRestor
       if (policy === '-') block.chains.push({ name, origin });
       else if (policy === 'ACCEPT' || policy === 'DROP') block.chains.push({ name, policy, origin });
       else throw err(`line ${k + 1} failed: Bad policy name.`, 'kernel');
-      return;
+      continue;
     }
     let words = splitRestoreLine(trimmed);
-    if (/^\[\d+:\d+\]$/.test(words[0] ?? '')) words = words.slice(1);
-    if (words.includes('-t') || words.some((w) => w.startsWith('--table'))) {
-      throw err('The -t option cannot be used in iptables-restore.');
+    const counted = trimmed.startsWith('[') && /^\[\d+:\d+\]$/.test(words[0] ?? '');
+    if (counted) words = words.slice(1);
+    for (const w of words) {
+      if (w === '-t' || w.startsWith('--table')) throw err('The -t option cannot be used in iptables-restore.');
     }
     const first = words[0] ?? '';
     if (first !== '-A' && first !== '--append') {
       if (first.startsWith('-')) throw err(`\`${first}' lines are not modelled by netpath; use :CHAIN and -A lines`, 'unsupported');
       throw err(`Bad argument \`${first}'`);
     }
-    block.rules.push(parseRuleSpec(block.table, words, origin));
-  });
+    // a line already in iptables-save's spelling keeps its own text as the rule's text (a slice
+    // of the dump, not a second copy); used only when it equals what formatRule prints
+    const canonical = !counted && first === '-A' && words.length >= 2 ? restAfter(trimmed, words[1]!) : undefined;
+    block.rules.push(parseRuleSpec(block.table, words, origin, canonical));
+  }
   if (block) {
     throw ConfigError.at({ file, line: lines.length, text: '' }, 'syntax', `iptables-restore: COMMIT expected at line ${lines.length}`);
   }
