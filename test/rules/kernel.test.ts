@@ -194,6 +194,8 @@ describe.runIf(run)('rules trace agrees with a real kernel (conntrack NAT tuples
   });
 });
 
-describe.runIf(!run)('rules trace vs real kernel', () => {
-  it.skip(`skipped: ${missing.join(', ')}`, () => undefined);
-});
+// only registered when the kernel tests cannot run, so a CI log never shows a skip that did not happen
+if (!run)
+  describe('rules trace vs real kernel', () => {
+    it.skip(`skipped: ${missing.join(', ')}`, () => undefined);
+  });
