@@ -245,7 +245,9 @@ function cmdCheck(path: string, opts: { json?: boolean } & PcapCliOptions, io: I
     io.out(JSON.stringify({ probes: reports }, null, 2) + '\n');
     return failed ? 1 : 0;
   }
-  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [r.name, r.expect ?? '-', r.result, r.ok ? 'ok' : 'FAIL'])];
+  const branches = (r: ProbeReport): string =>
+    r.outcomes ? ` (${r.outcomes.map((o) => `${o.result} ${Number(o.probability.toFixed(4))}`).join(', ')})` : '';
+  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [r.name, r.expect ?? '-', r.result + branches(r), r.ok ? 'ok' : 'FAIL'])];
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
   for (const r of reports) {
