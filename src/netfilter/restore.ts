@@ -9,6 +9,7 @@
  */
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
+import { Interner, parseCanonicalRule } from './fastparse.js';
 import { parseRuleSpec } from './parse.js';
 import type { IptablesRestoreTable, NfRule, NfTableName, NfVerdictPolicy } from './types.js';
 
@@ -70,9 +71,25 @@ function restAfter(line: string, chain: string): string | undefined {
   return line.charCodeAt(head) === 32 ? line.slice(head + 1) : undefined;
 }
 
+/** the fast path, declining on anything it throws (it should not: errors come from the full parser) */
+function fastRule(table: NfTableName, line: string, origin: Origin, intern: Interner): { chain: string; rule: NfRule } | undefined {
+  try {
+    return parseCanonicalRule(table, line, origin, intern);
+  } catch {
+    return undefined;
+  }
+}
+
 const TABLES: readonly NfTableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
-export function parseIptablesRestore(text: string, file: string): IptablesRestoreTable[] {
+/**
+ * `fast: false` reads every `-A` line with the full parser only (tests compare the two); by
+ * default a line in iptables-save's canonical spelling is read directly (fastparse.ts), with the
+ * same result.
+ */
+export function parseIptablesRestore(text: string, file: string, opts?: { readonly fast?: boolean }): IptablesRestoreTable[] {
+  const fast = opts?.fast !== false;
+  const intern = new Interner();
   const out: IptablesRestoreTable[] = [];
   let block:
     | { table: NfTableName; origin: Origin; chains: { name: string; policy?: NfVerdictPolicy; origin: Origin }[]; rules: { chain: string; rule: NfRule }[] }
@@ -111,6 +128,13 @@ export function parseIptablesRestore(text: string, file: string): IptablesRestor
       else if (policy === 'ACCEPT' || policy === 'DROP') block.chains.push({ name, policy, origin });
       else throw err(`line ${k + 1} failed: Bad policy name.`, 'kernel');
       continue;
+    }
+    if (fast && trimmed.charCodeAt(0) === 45) {
+      const hit = fastRule(block.table, trimmed, origin, intern);
+      if (hit !== undefined) {
+        block.rules.push(hit);
+        continue;
+      }
     }
     let words = splitRestoreLine(trimmed);
     const counted = trimmed.startsWith('[') && /^\[\d+:\d+\]$/.test(words[0] ?? '');
