@@ -38,3 +38,8 @@ bench('seed ping', () => simulate(built.world, { from: 'web1', to, proto: 'icmp'
 // rules trace on generated kube-proxy dumps (bench/rules.js)
 const { benchRules } = await import('./rules.js');
 benchRules();
+
+// the 10k-service load split into parse and apply, CPU and wall (bench/load.js)
+const { benchLoad } = await import('./load.js');
+console.log('\nload of a generated 10k-service dump, parse and apply separately (wall, and CPU time of this process):');
+benchLoad(10000, 3);

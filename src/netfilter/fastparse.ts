@@ -21,17 +21,17 @@ import { ADDR_TYPES, CT_STATES, CT_STATUSES, formatProbability } from './format.
 import { TARGET_NAMES, protoByName, protoName } from './names.js';
 import type { AddrType, CtState, CtStatus, NatRange, NfMatch, NfRule, NfTableName, NfTarget, PortRange, PortSpec, RejectWith } from './types.js';
 
-/** Strings seen before in this dump (chain names, comments): one copy each, kept across lines. */
+/**
+ * What consecutive lines of one dump share: the chain of the previous line (dumps list a chain's
+ * rules together), the last jump target (KUBE-MARK-MASQ), and the last comment as spelled with its
+ * match (kube-proxy repeats a comment on consecutive rules). Reused values are the same string or
+ * object, not new copies; matches are never mutated.
+ */
 export class Interner {
-  private readonly map = new Map<string, string>();
-  /** the chain of the previous line (dumps list a chain's rules together) */
   lastChain = '';
-  get(s: string): string {
-    const hit = this.map.get(s);
-    if (hit !== undefined) return hit;
-    this.map.set(s, s);
-    return s;
-  }
+  lastJump = '';
+  lastCommentText = '';
+  lastComment: NfMatch | undefined;
 }
 
 // The line being read and the read position (module state: no per-line closures or objects).
@@ -216,7 +216,7 @@ function nameList<T extends string>(all: readonly T[]): T[] | undefined {
 }
 
 /** `--comment` argument as saveString prints it; the value (unescaped), or undefined */
-function commentValue(intern: Interner): string | undefined {
+function commentValue(): string | undefined {
   if (P >= N) return undefined;
   if (S.charCodeAt(P) !== 34) {
     // bare: [A-Za-z0-9_-]+ (not starting with `-`, which the full parser may read otherwise)
@@ -227,7 +227,7 @@ function commentValue(intern: Interner): string | undefined {
       P++;
     }
     if (P === start || S.charCodeAt(start) === 45) return undefined;
-    const v = intern.get(S.slice(start, P));
+    const v = S.slice(start, P);
     return sep() ? v : undefined;
   }
   // quoted: printable ASCII, `"` `\` `'` escaped by a backslash, and not all bare characters
@@ -258,7 +258,7 @@ function commentValue(intern: Interner): string | undefined {
   v = from === start ? raw : v + S.slice(from, P);
   P++; // closing quote
   if (v.length > 255 || v === '!' || !sep()) return undefined;
-  return intern.get(v);
+  return v;
 }
 
 /** the probability word as formatProbability prints it, as the u32 the kernel keeps; -1 if not */
@@ -281,8 +281,18 @@ const PORT_MATCH_PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sc
 function match(proto: number, protoInvert: boolean, intern: Interner): NfMatch | undefined {
   if (word('comment')) {
     if (!word('--comment')) return undefined;
-    const comment = commentValue(intern);
-    return comment === undefined ? undefined : { kind: 'comment', comment };
+    const last = intern.lastCommentText;
+    if (last !== '' && S.startsWith(last, P) && (P + last.length === N || S.charCodeAt(P + last.length) === SP)) {
+      P += last.length;
+      return sep() ? intern.lastComment : undefined;
+    }
+    const start = P;
+    const comment = commentValue();
+    if (comment === undefined) return undefined;
+    const m: NfMatch = { kind: 'comment', comment };
+    intern.lastCommentText = S.slice(start, P === N ? N : P - 1);
+    intern.lastComment = m;
+    return m;
   }
   const kind: 'tcp' | 'udp' | 'sctp' | undefined = word('tcp') ? 'tcp' : word('udp') ? 'udp' : word('sctp') ? 'sctp' : undefined;
   if (kind !== undefined) {
@@ -417,6 +427,15 @@ function match(proto: number, protoInvert: boolean, intern: Interner): NfMatch |
   return undefined;
 }
 
+/** `-p` matches, one object per protocol and invert flag, shared by every rule (matches are never mutated) */
+const PROTOCOL_MATCHES: (NfMatch | undefined)[] = [];
+function protocolMatch(proto: number, invert: boolean): NfMatch {
+  const k = proto * 2 + (invert ? 1 : 0);
+  let m = PROTOCOL_MATCHES[k];
+  if (m === undefined) PROTOCOL_MATCHES[k] = m = { kind: 'protocol', invert, proto };
+  return m;
+}
+
 const ACCEPT: NfTarget = { kind: 'ACCEPT' };
 const DROP: NfTarget = { kind: 'DROP' };
 const RETURN: NfTarget = { kind: 'RETURN' };
@@ -469,6 +488,11 @@ function toPorts(portsOk: boolean): PortRange | undefined | null {
 
 /** `-j NAME ...` after `-j `; undefined to decline */
 function target(table: NfTableName, proto: number, protoInvert: boolean, intern: Interner): NfTarget | undefined {
+  const last = intern.lastJump;
+  if (last !== '' && S.startsWith(last, P) && P + last.length === N) {
+    P = N;
+    return { kind: 'jump', chain: last };
+  }
   const e = nameEnd();
   if (e < 0) return undefined;
   const name = S.slice(P, e);
@@ -538,7 +562,8 @@ function target(table: NfTableName, proto: number, protoInvert: boolean, intern:
       return { kind: 'CT', notrack: word('--notrack') };
     default:
       if (TARGET_NAMES.has(name)) return undefined;
-      return { kind: 'jump', chain: intern.get(name) };
+      if (P === N) intern.lastJump = name;
+      return { kind: 'jump', chain: name };
   }
 }
 
@@ -560,7 +585,7 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
   } else {
     const e = nameEnd();
     if (e < 0) return undefined;
-    chain = intern.get(line.slice(3, e));
+    chain = line.slice(3, e);
     P = e;
   }
   const textStart = P === N ? N : P + 1;
@@ -610,7 +635,7 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
     if (n === undefined || n === 0 || protoName(n) !== text || !sep()) return undefined;
     proto = n;
     protoInvert = inv;
-    matches.push({ kind: 'protocol', invert: inv, proto });
+    matches.push(protocolMatch(n, inv));
   } else {
     P = save;
   }
@@ -629,7 +654,7 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
     const name = S.slice(P, e);
     P = e;
     if (TARGET_NAMES.has(name) || !sep()) return undefined;
-    tg = { kind: 'goto', chain: intern.get(name) };
+    tg = { kind: 'goto', chain: name };
   }
   if (P !== N) return undefined;
   const text = textStart === N ? '' : line.slice(textStart);

@@ -80,6 +80,11 @@ function fastRule(table: NfTableName, line: string, origin: Origin, intern: Inte
   }
 }
 
+/** an error of the restore file itself, at its line (made only when thrown: no per-line closure) */
+function restoreError(origin: Origin, detail: string, code: 'syntax' | 'unsupported' | 'kernel' = 'syntax'): ConfigError {
+  return ConfigError.at(origin, code, `iptables-restore: ${detail}`);
+}
+
 const TABLES: readonly NfTableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
 /**
@@ -101,17 +106,15 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const origin: Origin = { file, line: k + 1, text: line };
-    const err = (detail: string, code: 'syntax' | 'unsupported' | 'kernel' = 'syntax'): ConfigError =>
-      ConfigError.at(origin, code, `iptables-restore: ${detail}`);
     if (trimmed.startsWith('*')) {
-      if (block) throw err(`table '${block.table}' is not COMMITted before line ${k + 1}`);
+      if (block) throw restoreError(origin, `table '${block.table}' is not COMMITted before line ${k + 1}`);
       const name = trimmed.slice(1);
-      if (name === 'security') throw err("table 'security' is not modelled by netpath", 'unsupported');
-      if (!(TABLES as readonly string[]).includes(name)) throw err(`line ${k + 1} table name '${name}' invalid`);
+      if (name === 'security') throw restoreError(origin, "table 'security' is not modelled by netpath", 'unsupported');
+      if (!(TABLES as readonly string[]).includes(name)) throw restoreError(origin, `line ${k + 1} table name '${name}' invalid`);
       block = { table: name as NfTableName, origin, chains: [], rules: [] };
       continue;
     }
-    if (!block) throw err(`no table (*filter, *nat ...) open at line ${k + 1}`);
+    if (!block) throw restoreError(origin, `no table (*filter, *nat ...) open at line ${k + 1}`);
     if (trimmed === 'COMMIT') {
       out.push(block);
       block = undefined;
@@ -120,13 +123,13 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
     if (trimmed.startsWith(':')) {
       const words = trimmed.slice(1).split(/[ \t]+/);
       const [name, policy, counters, ...rest] = words;
-      if (name === undefined || name === '') throw err(`line ${k + 1}: chain name missing`);
-      if (policy === undefined) throw err(`line ${k + 1}: policy missing for chain ${name}`);
-      if (counters !== undefined && !/^\[\d+:\d+\]$/.test(counters)) throw err(`line ${k + 1}: bad counters \`${counters}'`);
-      if (rest.length > 0) throw err(`Bad argument \`${rest[0]}'`);
+      if (name === undefined || name === '') throw restoreError(origin, `line ${k + 1}: chain name missing`);
+      if (policy === undefined) throw restoreError(origin, `line ${k + 1}: policy missing for chain ${name}`);
+      if (counters !== undefined && !/^\[\d+:\d+\]$/.test(counters)) throw restoreError(origin, `line ${k + 1}: bad counters \`${counters}'`);
+      if (rest.length > 0) throw restoreError(origin, `Bad argument \`${rest[0]}'`);
       if (policy === '-') block.chains.push({ name, origin });
       else if (policy === 'ACCEPT' || policy === 'DROP') block.chains.push({ name, policy, origin });
-      else throw err(`line ${k + 1} failed: Bad policy name.`, 'kernel');
+      else throw restoreError(origin, `line ${k + 1} failed: Bad policy name.`, 'kernel');
       continue;
     }
     if (fast && trimmed.charCodeAt(0) === 45) {
@@ -140,12 +143,12 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
     const counted = trimmed.startsWith('[') && /^\[\d+:\d+\]$/.test(words[0] ?? '');
     if (counted) words = words.slice(1);
     for (const w of words) {
-      if (w === '-t' || w.startsWith('--table')) throw err('The -t option cannot be used in iptables-restore.');
+      if (w === '-t' || w.startsWith('--table')) throw restoreError(origin, 'The -t option cannot be used in iptables-restore.');
     }
     const first = words[0] ?? '';
     if (first !== '-A' && first !== '--append') {
-      if (first.startsWith('-')) throw err(`\`${first}' lines are not modelled by netpath; use :CHAIN and -A lines`, 'unsupported');
-      throw err(`Bad argument \`${first}'`);
+      if (first.startsWith('-')) throw restoreError(origin, `\`${first}' lines are not modelled by netpath; use :CHAIN and -A lines`, 'unsupported');
+      throw restoreError(origin, `Bad argument \`${first}'`);
     }
     // a line already in iptables-save's spelling keeps its own text as the rule's text (a slice
     // of the dump, not a second copy); used only when it equals what formatRule prints
