@@ -10,7 +10,7 @@ import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.j
 import { iptablesSave } from '../netfilter/save.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
-import { parseIpv4 } from '../wire/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../wire/ipv4.js';
 import { traceFlow } from '../trace/run.js';
 import { renderTrace, traceJson } from '../trace/render.js';
 import type { ProbeTrace } from '../trace/types.js';
@@ -225,7 +225,7 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
     reports.push({
       name: p.name,
       from: p.from,
-      to: p.port !== undefined ? `${p.to >>> 24}.${(p.to >>> 16) & 255}.${(p.to >>> 8) & 255}.${p.to & 255}:${p.port}` : `${p.to >>> 24}.${(p.to >>> 16) & 255}.${(p.to >>> 8) & 255}.${p.to & 255}`,
+      to: p.port !== undefined ? `${formatIpv4(p.to)}:${p.port}` : formatIpv4(p.to),
       proto: p.proto,
       ...(p.expect !== undefined ? { expect: p.expect } : {}),
       result,

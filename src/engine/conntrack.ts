@@ -106,11 +106,6 @@ export class Conntrack {
     this.entries.push(e);
     return true;
   }
-
-  /** After NAT changed the reply tuple of an unconfirmed entry. */
-  rekey(): void {
-    /* entries are keyed only on confirm, so nothing to do while unconfirmed */
-  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * Per-namespace facts derived once from the immutable world and cached by object identity:
  * the FIB view, the local addresses, link lookups. The per-packet path only reads these.
  */
-import type { IfAddr, Link } from '../model/link.js';
+import type { Link } from '../model/link.js';
 import { fibLookup, fibView, type FibResult, type FibView } from '../route/fib.js';
 import type { Route } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
@@ -115,6 +115,3 @@ export function addrType(ns: Netns, addr: number, dev: string | undefined): Addr
   return 'UNICAST';
 }
 
-export function primaryAddrs(ns: Netns, ifindex: number): IfAddr[] {
-  return ns.addrs.filter((a) => a.ifindex === ifindex && !a.secondary);
-}

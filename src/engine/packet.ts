@@ -4,8 +4,6 @@
  */
 import type { Ipv4 } from '../wire/ipv4.js';
 
-export const IPPROTO = { icmp: 1, tcp: 6, udp: 17, sctp: 132 } as const;
-export type L4Proto = 'tcp' | 'udp' | 'icmp';
 
 export interface TcpFlags {
   readonly syn?: boolean;
@@ -92,10 +90,4 @@ export function isIcmpError(p: IpPacket): boolean {
   return p.l4.kind === 'icmp' && (p.l4.type === ICMP.DEST_UNREACH || p.l4.type === ICMP.TIME_EXCEEDED);
 }
 
-export function protoOf(p: IpPacket): L4Proto {
-  return p.l4.kind;
-}
 
-export function portsOf(p: IpPacket): { sport: number; dport: number } | undefined {
-  return p.l4.kind === 'icmp' ? undefined : { sport: p.l4.sport, dport: p.l4.dport };
-}

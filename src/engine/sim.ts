@@ -659,7 +659,6 @@ export class Sim {
   // links
 
   private xmitFrame(nsId: NsId, dev: Link, frame: Frame, dir: Dir): void {
-    const ns = this.ns(nsId);
     if (!dev.up) {
       this.linkDrop(nsId, dev, frame, dir, `${dev.name} is down`);
       return;
@@ -699,7 +698,6 @@ export class Sim {
       case 'dummy':
         return; // dummy devices swallow everything
     }
-    void ns;
   }
 
   private linkDrop(nsId: NsId, dev: Link, frame: Frame, dir: Dir, why: string): void {
@@ -929,37 +927,31 @@ export class Sim {
     }
     skb.pkt = { ...skb.pkt, ttl: skb.pkt.ttl - 1 };
     const out = r.oif !== undefined ? facts(ns).byIndex.get(r.oif) : undefined;
-    const ifs = { iif: dev.name, ...(out ? { oif: out.name } : {}) };
-    for (const t of ['mangle', 'filter'] as const) {
-      const v = this.table(nsId, t, 'FORWARD', skb, ifs);
-      if (v.verdict.kind === 'ACCEPT') continue;
-      const origin = v.decidedBy?.rule.origin ?? policyOrigin(ns, t, 'FORWARD').origin;
-      if (v.verdict.kind === 'REJECT') {
-        this.drop(nsId, skb, 'nf-reject', 'forward', `rejected by ${t} FORWARD rule ${v.decidedBy?.index ?? '?'} (${v.verdict.with})`, dev.name, origin);
-        this.reject(nsId, skb, v.verdict.with);
-      } else {
-        this.drop(nsId, skb, 'nf-drop', 'forward', `dropped by ${t} FORWARD ${v.policyChain ? 'policy DROP' : `rule ${v.decidedBy?.index ?? '?'}`}`, dev.name, origin);
-      }
-      return;
-    }
+    if (!this.filterHook(nsId, 'FORWARD', skb, dev, { iif: dev.name, ...(out ? { oif: out.name } : {}) })) return;
     this.postrouting(nsId, skb, out?.name, { iif: dev.name });
   }
 
-  private localIn(nsId: NsId, dev: Link, skb: Skb): void {
-    const ns = this.ns(nsId);
-    const ifs = { iif: dev.name };
+  /** mangle then filter at INPUT or FORWARD; a DROP or REJECT ends the packet (REJECT answers). */
+  private filterHook(nsId: NsId, hook: 'INPUT' | 'FORWARD', skb: Skb, dev: Link, ifs: { iif?: string; oif?: string }): boolean {
+    const stage = hook.toLowerCase();
     for (const t of ['mangle', 'filter'] as const) {
-      const v = this.table(nsId, t, 'INPUT', skb, ifs);
+      const v = this.table(nsId, t, hook, skb, ifs);
       if (v.verdict.kind === 'ACCEPT') continue;
-      const origin = v.decidedBy?.rule.origin ?? policyOrigin(ns, t, 'INPUT').origin;
+      const origin = v.decidedBy?.rule.origin ?? policyOrigin(this.ns(nsId), t, hook).origin;
       if (v.verdict.kind === 'REJECT') {
-        this.drop(nsId, skb, 'nf-reject', 'input', `rejected by ${t} INPUT rule ${v.decidedBy?.index ?? '?'} (${v.verdict.with})`, dev.name, origin);
+        this.drop(nsId, skb, 'nf-reject', stage, `rejected by ${t} ${hook} rule ${v.decidedBy?.index ?? '?'} (${v.verdict.with})`, dev.name, origin);
         this.reject(nsId, skb, v.verdict.with);
       } else {
-        this.drop(nsId, skb, 'nf-drop', 'input', `dropped by ${t} INPUT ${v.policyChain ? 'policy DROP' : `rule ${v.decidedBy?.index ?? '?'}`}`, dev.name, origin);
+        this.drop(nsId, skb, 'nf-drop', stage, `dropped by ${t} ${hook} ${v.policyChain ? 'policy DROP' : `rule ${v.decidedBy?.index ?? '?'}`}`, dev.name, origin);
       }
-      return;
+      return false;
     }
+    return true;
+  }
+
+  private localIn(nsId: NsId, dev: Link, skb: Skb): void {
+    const ifs = { iif: dev.name };
+    if (!this.filterHook(nsId, 'INPUT', skb, dev, ifs)) return;
     if (this.nat(nsId, 'INPUT', skb, ifs) === 'drop') return;
     if (!this.confirm(nsId, skb)) return;
     this.deliver(nsId, dev, skb);

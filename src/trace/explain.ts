@@ -4,7 +4,7 @@
  * fix it, written as runbook lines for the namespace they belong in.
  */
 import type { NsId } from '../model/link.js';
-import { formatOrigin, type Origin } from '../model/origin.js';
+import { formatOrigin } from '../model/origin.js';
 import { formatIpv4, networkOf } from '../wire/ipv4.js';
 import type { World } from '../world/types.js';
 import type { Drop, ProbeTrace, Step, Why } from './types.js';
@@ -190,4 +190,3 @@ export function runbookLine(world: World, ns: NsId, cmd: string): string {
   return `on ${n.host}: ip netns exec ${nsName} ${cmd}`;
 }
 
-export type { Origin };

@@ -1,5 +1,5 @@
 /** Link-layer state derived from the world: carrier, bridge ports, veth peers, LAN neighbours. */
-import type { Link, NsId } from '../model/link.js';
+import type { Link } from '../model/link.js';
 import type { Netns, World } from './types.js';
 
 export function linkByIndex(ns: Netns, ifindex: number): Link | undefined {
@@ -51,4 +51,3 @@ export function operState(world: World, ns: Netns, link: Link): string {
   return hasCarrier(world, ns, link) ? 'UP' : 'DOWN';
 }
 
-export type { NsId };
