@@ -58,13 +58,15 @@ code, .mono, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, '
 header { padding: 12px 20px; border-bottom: 1px solid var(--line); display: flex; flex-wrap: wrap; gap: 4px 24px; align-items: baseline; }
 header h1 { font-size: 18px; margin: 0; }
 header .summary { color: var(--muted); }
-main { padding: 12px 20px 32px; display: grid; gap: 16px; grid-template-columns: minmax(0, 1fr) minmax(440px, 46%); align-items: start; }
-@media (max-width: 1100px) { main { grid-template-columns: minmax(0, 1fr); } }
+main { padding: 12px 20px 32px; display: grid; gap: 16px; grid-template-columns: minmax(0, 1fr); }
 section { min-width: 0; }
 h2 { font-size: 15px; margin: 4px 0 8px; }
 .panel { border: 1px solid var(--line); border-radius: 8px; background: var(--panel); padding: 10px 12px; }
-.diagram .scroll { overflow: auto; max-height: 78vh; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); }
-.diagram svg { display: block; width: 100%; height: auto; }
+.diagram { position: sticky; top: 0; z-index: 1; background: var(--bg); padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+@media (max-height: 640px) { .diagram { position: static; } }
+.diagram .scroll { overflow: auto; max-height: 56vh; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); }
+.diagram svg { display: block; margin: 0 auto; max-width: none; height: auto; }
+.legend #selected { color: var(--fg); font-weight: 600; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 6px 0 0; padding: 0; list-style: none; color: var(--muted); font-size: 13px; }
 .legend .sw { display: inline-block; width: 26px; height: 0; vertical-align: middle; margin-right: 6px; border-top: 3px solid; }
 .sw.req { border-color: var(--req); } .sw.rep { border-color: var(--rep); border-top-style: dashed; }
@@ -166,8 +168,7 @@ ${d.invariants
 <main>
 <section class="diagram" aria-labelledby="topo-h"><h2 id="topo-h">Topology</h2>
 <div class="scroll">${d.svg}</div>
-<ul class="legend" aria-label="legend"><li><span class="sw req"></span>request</li><li><span class="sw rep"></span>reply</li><li><span class="sw drop"></span>drop point</li><li>boxes: hosts, dashed: namespaces, blue: interfaces, yellow: bridges, green: LANs, IP: the namespace's stack</li></ul>
-<p id="selected" class="empty" aria-live="polite"></p>
+<ul class="legend" aria-label="legend"><li><span class="sw req"></span>request</li><li><span class="sw rep"></span>reply</li><li><span class="sw drop"></span>drop point</li><li>boxes: hosts, dashed: namespaces, blue: interfaces, yellow: bridges, green: LANs, IP: the namespace's stack</li><li id="selected" aria-live="polite"></li></ul>
 </section>
 <section aria-labelledby="probes-h"><h2 id="probes-h">Probes</h2>
 <p class="empty">Select a probe (click, or Tab to it and use ↑ ↓) to draw its path.</p>

@@ -16,6 +16,8 @@ import { pktText } from '../engine/sim.js';
 
 export type Dir = 'request' | 'reply';
 
+type Iface = Place & { readonly dev: string };
+
 /** A point of the topology a packet passes: an interface, or a namespace's IP stack (dev undefined). */
 export interface Place {
   readonly ns: NsId;
@@ -84,13 +86,23 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
     hops.push(h);
   };
   /** where the packet now being handled in a namespace entered it, per direction (none: the stack) */
-  const entry = new Map<string, { readonly at: Place & { dev: string }; readonly bridged: boolean }>();
+  const entry = new Map<string, { readonly at: Iface; readonly bridged: boolean }>();
+  /** frames put on a veth towards a namespace and not yet taken in there, oldest first (several can be in flight) */
+  const arriving = new Map<string, Iface[]>();
   const key = (ns: NsId, dir: Dir): string => `${dir} ${ns}`;
   const inside = (dir: Dir, from: Place, to: Place): void => {
     if (from.ns === to.ns && from.dev === to.dev) return;
     add({ kind: 'inside', dir, from, to });
   };
   const stack = (ns: NsId): Place => ({ ns });
+  /** takes the oldest frame in flight to `dev`, or to a port of `dev` when it is a bridge */
+  const takeArrival = (here: string, ns: NsId, dev: string): Iface | undefined => {
+    const q = arriving.get(here);
+    const n = world.netns[ns];
+    const master = n ? linkByName(n, dev) : undefined;
+    const i = q?.findIndex((f) => f.dev === dev || (master?.kind === 'bridge' && n && linkByName(n, f.dev)?.master === master.ifindex)) ?? -1;
+    return i >= 0 ? q!.splice(i, 1)[0] : undefined;
+  };
 
   for (const s of tr.steps) {
     const dir = s.dir;
@@ -105,16 +117,17 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
           const at = { ns: s.ns, dev: s.dev };
           const link = linkByName(world.netns[s.ns]!, s.dev);
           if (link?.lan !== undefined) add({ kind: 'lan', dir, lan: link.lan, nic: at, way: 'in' });
-          // a frame that came in on a bridge port and goes up the bridge device to the stack
-          const prev = entry.get(here)?.at;
-          if (prev && prev.dev !== s.dev && link?.kind === 'bridge') inside(dir, prev, at);
+          // a frame that came in on a bridge port goes up the bridge device to the stack
+          const prev = takeArrival(here, s.ns, s.dev);
+          if (prev && prev.dev !== s.dev) inside(dir, prev, at);
           entry.set(here, { at, bridged: false });
         }
         break;
       case 'bridge':
         if (s.dev !== undefined) {
           const at = { ns: s.ns, dev: s.dev };
-          inside(dir, entry.get(here)?.at ?? stack(s.ns), at);
+          const cur = entry.get(here);
+          inside(dir, (cur?.bridged ? cur.at : undefined) ?? takeArrival(here, s.ns, s.dev) ?? cur?.at ?? stack(s.ns), at);
           entry.set(here, { at, bridged: true });
         }
         break;
@@ -134,8 +147,10 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
         if (link?.lan !== undefined) add({ kind: 'lan', dir, lan: link.lan, nic: out, way: 'out' });
         const peer = link ? peerOf(world, link) : undefined;
         if (peer) {
-          add({ kind: 'veth', dir, from: out, to: { ns: peer.ns.id, dev: peer.link.name } });
-          entry.set(key(peer.ns.id, dir), { at: { ns: peer.ns.id, dev: peer.link.name }, bridged: false });
+          const to = { ns: peer.ns.id, dev: peer.link.name };
+          add({ kind: 'veth', dir, from: out, to });
+          const k = key(peer.ns.id, dir);
+          arriving.set(k, [...(arriving.get(k) ?? []), to]);
         }
         break;
       }

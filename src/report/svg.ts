@@ -46,14 +46,16 @@ export const SVG_CSS = `
 .np-svg .tag.reply rect { stroke: var(--rep); }
 .np-svg .tag.drop rect { stroke: var(--drop); stroke-width: 2; }
 .np-svg .tag.drop text { fill: var(--drop); font-weight: 600; }
+.np-svg .leader { fill: none; stroke-width: 1; stroke-dasharray: 3 2; }
+.np-svg .tag.request .leader { stroke: var(--req); } .np-svg .tag.reply .leader { stroke: var(--rep); } .np-svg .tag.drop .leader { stroke: var(--drop); }
 .np-svg .dropmark circle { fill: var(--drop); }
 .np-svg .dropmark path { stroke: var(--bg); stroke-width: 2.4; }
 .np-svg .endpoint circle { fill: var(--bg); stroke: var(--req); stroke-width: 2.4; }
 `;
 
 const MARKERS = `<defs>
-<marker id="np-arrow-request" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path class="mark-request" d="M0,0L10,5L0,10z"/></marker>
-<marker id="np-arrow-reply" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path class="mark-reply" d="M0,0L10,5L0,10z"/></marker>
+<marker id="np-arrow-request" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="3.4" markerHeight="3.4" orient="auto-start-reverse"><path class="mark-request" d="M0,0L10,5L0,10z"/></marker>
+<marker id="np-arrow-reply" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="3.4" markerHeight="3.4" orient="auto-start-reverse"><path class="mark-reply" d="M0,0L10,5L0,10z"/></marker>
 </defs>`;
 
 export interface SvgOptions {
@@ -131,9 +133,14 @@ function pathD(pts: readonly Point[]): string {
   return pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${n1(p.x)},${n1(p.y)}`).join('');
 }
 
+/** The topology edge joining two nodes, either way round. */
+export function edgeBetween(topo: Topology, u: string, v: string): TopoEdge | undefined {
+  return topo.edges.find((x) => (x.a === u && x.b === v) || (x.a === v && x.b === u));
+}
+
 /** The points of the edge between two nodes, oriented from u to v (a straight line when no edge joins them). */
 function along(topo: Topology, byId: Map<string, TopoNode>, u: string, v: string): Point[] {
-  const e = topo.edges.find((x) => (x.a === u && x.b === v) || (x.a === v && x.b === u));
+  const e = edgeBetween(topo, u, v);
   if (e && e.points.length >= 2) return e.a === u ? [...e.points] : [...e.points].reverse();
   const a = byId.get(u);
   const b = byId.get(v);
@@ -164,7 +171,8 @@ function offset(pts: readonly Point[], d: number): Point[] {
   });
 }
 
-function hopEnds(h: Hop): [string, string] {
+/** The two topology nodes a hop runs between, in travel order. */
+export function hopEnds(h: Hop): [string, string] {
   switch (h.kind) {
     case 'veth':
       return [nodeIdOf(h.from), nodeIdOf(h.to)];
@@ -190,22 +198,12 @@ function pathOverlay(world: World, topo: Topology, byId: Map<string, TopoNode>, 
     if (pts.length < 2) continue;
     out.push(`<path class="hop ${h.dir}" data-hop="${h.kind}" d="${pathD(pts)}" marker-end="url(#np-arrow-${h.dir})"/>`);
   }
-  // tags stack to the right of the node they belong to
-  const used = new Map<string, number>();
+  // tags sit in a column right of the topology, each level with (or just below) the node it
+  // belongs to and joined to it by a leader line, so they never cover a node
+  const tags: { node: TopoNode; cls: string; label: string; title: string }[] = [];
   const tag = (at: Place, cls: string, label: string, title: string): void => {
     const node = byId.get(nodeIdOf(at)) ?? byId.get(nodeIdOf({ ns: at.ns }));
-    if (!node) return;
-    const k = used.get(node.id) ?? 0;
-    used.set(node.id, k + 1);
-    const w = label.length * CHAR_W + 12;
-    const x = node.x + node.width + 8;
-    const y = node.y + k * (LINE_H + 10);
-    maxX = Math.max(maxX, x + w);
-    maxY = Math.max(maxY, y + LINE_H + 8);
-    out.push(
-      `<g class="tag ${cls}"><title>${esc(title)}</title><rect x="${n1(x)}" y="${n1(y)}" width="${n1(w)}" height="${LINE_H + 6}" rx="3"/>` +
-        `<text x="${n1(x + 6)}" y="${n1(y + LINE_H)}">${esc(label)}</text></g>`,
-    );
+    if (node) tags.push({ node, cls, label, title });
   };
   const from = byId.get(nodeIdOf({ ns: path.from }));
   if (from) out.push(`<g class="endpoint client"><title>client: ${esc(displayNs(world, path.from))}</title><circle cx="${n1(from.x)}" cy="${n1(from.y)}" r="5"/></g>`);
@@ -224,6 +222,22 @@ function pathOverlay(world: World, topo: Topology, byId: Map<string, TopoNode>, 
       );
     }
     tag(d.at, 'drop', `✕ ${d.dir} dropped: ${d.code} at ${d.stage}`, `${d.detail} (${d.packet})`);
+  }
+  const col = topo.width + 28;
+  let bottom = 0;
+  for (const t of [...tags].sort((p, q) => p.node.y - q.node.y)) {
+    const w = t.label.length * CHAR_W + 12;
+    const h = LINE_H + 6;
+    const y = Math.max(t.node.y, bottom + 4);
+    bottom = y + h;
+    maxX = Math.max(maxX, col + w);
+    maxY = Math.max(maxY, bottom);
+    const ax = t.node.x + t.node.width;
+    const ay = t.node.y + Math.min(t.node.height / 2, 12);
+    out.push(
+      `<g class="tag ${t.cls}"><title>${esc(t.title)}</title><path class="leader" d="M${n1(ax)},${n1(ay)}L${n1(col - 10)},${n1(y + h / 2)}L${n1(col)},${n1(y + h / 2)}"/>` +
+        `<rect x="${n1(col)}" y="${n1(y)}" width="${n1(w)}" height="${h}" rx="3"/><text x="${n1(col + 6)}" y="${n1(y + LINE_H)}">${esc(t.label)}</text></g>`,
+    );
   }
   return { svg: out.join(''), maxX, maxY };
 }

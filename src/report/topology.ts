@@ -130,7 +130,7 @@ function vethFirst(world: World, ns: NsId, dev: string, peerNs: NsId, peerDev: s
 
 const LAYOUT: Record<string, string> = {
   'elk.algorithm': 'layered',
-  'elk.direction': 'DOWN',
+  'elk.direction': 'RIGHT',
   'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
   'elk.edgeRouting': 'ORTHOGONAL',
   'elk.layered.spacing.nodeNodeBetweenLayers': '28',
