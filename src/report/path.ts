@@ -7,7 +7,7 @@
  */
 import type { NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
-import type { IpPacket } from '../engine/packet.js';
+import { ICMP, type IpPacket } from '../engine/packet.js';
 import type { ProbeTrace, Step } from '../trace/types.js';
 import type { World } from '../world/types.js';
 import { linkByName, peerOf } from '../world/links.js';
@@ -49,6 +49,8 @@ export interface DropMark {
   readonly stage: string;
   readonly detail: string;
   readonly packet: string;
+  /** the packet by name: SYN, SYN-ACK, RST, echo request, UDP ... */
+  readonly what: string;
   readonly origin?: Origin;
 }
 
@@ -197,6 +199,7 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
     stage: d.stage,
     detail: d.detail,
     packet: pktText(d.packet),
+    what: packetName(d.packet),
     ...(d.origin && d.origin.line > 0 ? { origin: d.origin } : {}),
   }));
 
@@ -221,6 +224,32 @@ function stepRow(s: Step): StepRow {
     ...(s.packet ? { packet: pktText(s.packet) } : {}),
     ...(s.origin && s.origin.line > 0 ? { origin: s.origin } : {}),
   };
+}
+
+/** A packet as people name it, from its header fields. */
+export function packetName(p: IpPacket): string {
+  const l4 = p.l4;
+  switch (l4.kind) {
+    case 'tcp': {
+      const f = l4.flags;
+      if (f.rst) return 'RST';
+      if (f.syn) return f.ack ? 'SYN-ACK' : 'SYN';
+      if (f.fin) return 'FIN';
+      return l4.len > 0 ? 'TCP data' : 'ACK';
+    }
+    case 'udp':
+      return 'UDP';
+    case 'icmp':
+      return l4.type === ICMP.ECHO
+        ? 'echo request'
+        : l4.type === ICMP.ECHOREPLY
+          ? 'echo reply'
+          : l4.type === ICMP.DEST_UNREACH
+            ? 'ICMP unreachable'
+            : l4.type === ICMP.TIME_EXCEEDED
+              ? 'ICMP time exceeded'
+              : `ICMP type ${l4.type}`;
+  }
 }
 
 function sport(p: IpPacket): number | undefined {

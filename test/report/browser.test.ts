@@ -127,7 +127,7 @@ describe.runIf(HAVE || REQUIRE)('report in headless chromium', () => {
     expect(mark.x + mark.width / 2).toBeLessThanOrEqual(box.x + box.width + 1);
     expect(mark.y + mark.height / 2).toBeGreaterThanOrEqual(box.y);
     expect(mark.y + mark.height / 2).toBeLessThanOrEqual(box.y + box.height);
-    expect(await page.locator(`${g} g.tag.drop`).textContent()).toContain('reply dropped: no-route at output');
+    expect(await page.locator(`${g} g.tag.drop`).textContent()).toContain('SYN-ACK (reply) dropped: no-route at output');
     const detail = await page.locator('#detail-p0').innerText();
     expect(detail).toContain('the reply never left ngx1');
     expect(detail).toContain('ip netns exec ngx1 ip route add default via 192.168.2.20');

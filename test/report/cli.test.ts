@@ -57,7 +57,7 @@ describe('netpath diagram', () => {
     expect((await run('diagram', noSnat, '--probe', 'web1 curl ngx1', '-o', file)).code).toBe(0);
     const svg = readFileSync(file, 'utf8');
     expect(svg).toContain('class="probe-path"');
-    expect(svg).toContain('reply dropped: no-route at output');
+    expect(svg).toContain('SYN-ACK (reply) dropped: no-route at output');
     expect(svg).not.toContain('visibility="hidden"');
   });
   it('an unknown probe: exit 2 listing the probes', async () => {

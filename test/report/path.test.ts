@@ -42,7 +42,7 @@ describe('seed without SNAT', () => {
       'request inside web2/ngx1/eth0 -> web2/ngx1/IP',
     ]);
     expect(p.drops).toHaveLength(1);
-    expect(p.drops[0]).toMatchObject({ dir: 'reply', at: { ns: 'web2/ngx1' }, code: 'no-route', stage: 'output' });
+    expect(p.drops[0]).toMatchObject({ dir: 'reply', at: { ns: 'web2/ngx1' }, code: 'no-route', stage: 'output', what: 'SYN-ACK' });
     expect(p.nats).toEqual([]);
     expect(p.delivered).toBe('web2/ngx1');
     expect(p.steps.some((s) => s.origin?.line === 8)).toBe(true);
