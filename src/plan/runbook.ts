@@ -15,6 +15,7 @@ import { parseIptablesArgs } from '../netfilter/parse.js';
 import { parseIptablesRestore } from '../netfilter/restore.js';
 import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
+import { parseBridge } from './bridge.js';
 import { parseIfconfig, parseRoute } from './nettools.js';
 import { splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
 
@@ -269,6 +270,8 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'conntrack':
       if (argv[1] === '-L' || argv[1] === '--dump') return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', '"conntrack" changes are not modelled by netpath');
+    case 'bridge':
+      return parseBridge(argv, ctx);
     case 'brctl':
       if (argv[1] === 'show' || argv[1] === 'showmacs') return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', '"brctl" is not modelled; use "ip link add BR type bridge" and "ip link set DEV master BR"');
