@@ -27,6 +27,8 @@ export interface RunbookSource {
   readonly text: string;
   /** file line number of the text's first line (the runbook may sit inside a YAML block) */
   readonly firstLine: number;
+  /** file line number of each text line, when they are not consecutive (a folded or quoted YAML scalar) */
+  readonly lines?: readonly number[];
   /** directory that relative paths in the runbook (iptables-restore < FILE) are resolved against */
   readonly baseDir: string;
 }
@@ -38,7 +40,7 @@ export interface RunbookIo {
 /** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
-  for (const line of splitRunbook(src.text, src.file, src.firstLine)) {
+  for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
     const ctx: Ctx = { host: src.host, ns: null, origin };
     const env: Env = { src, io };
