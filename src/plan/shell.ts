@@ -96,14 +96,15 @@ function continues(line: string): boolean {
 
 /**
  * Splits runbook text into logical lines and parses each into pipelines.
- * `firstLine` is the file line number of the text's first line.
+ * `firstLine` is the file line number of the text's first line; `lines`, when given, the file line
+ * of each text line (a YAML scalar whose lines are not the file's lines, src/plan/yamllines.ts).
  */
-export function splitRunbook(text: string, file: string, firstLine: number): LogicalLine[] {
+export function splitRunbook(text: string, file: string, firstLine: number, lines?: readonly number[]): LogicalLine[] {
   const physical = text.split(/\r?\n/);
   const prompted = physical.some((l) => stripPrompt(l) !== undefined);
   const out: LogicalLine[] = [];
   for (let i = 0; i < physical.length; i++) {
-    const lineNo = firstLine + i;
+    const lineNo = lines?.[i] ?? firstLine + i;
     const raw = physical[i]!;
     let body: string;
     const afterPrompt = stripPrompt(raw);

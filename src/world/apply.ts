@@ -13,7 +13,7 @@
  * - `ip link set name` works on an up device too (observed on Linux 6.18; older kernels said EBUSY).
  */
 import { type Draft, produce } from 'immer';
-import type { IfAddr, Link, NsId } from '../model/link.js';
+import { BRPORT_DEFAULTS, type IfAddr, type Link, type NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import { KERNEL } from '../model/origin.js';
 import { ConfigError, assertNever, bug } from '../model/errors.js';
@@ -323,9 +323,26 @@ function linkAdd(w: DWorld, op: LinkAddOp): void {
   ns.links.push(base(allocIfindex(ns), op.name, ns, op.kind) as DLink);
 }
 
+/** The device stops being a bridge port: its port options go with the port (br_del_if). */
+function unbridge(l: DLink): void {
+  delete l.master;
+  delete l.brport;
+}
+
 function linkSet(w: DWorld, op: LinkSetOp): void {
   let ns = nsOf(w, op);
   let l = findLink(ns, op.dev, op.origin);
+  // rtnl_newlink applies IFLA_INFO_SLAVE_DATA through the device's current master before
+  // do_setlink (netns, master, ...): a device that is not a port yet answers EOPNOTSUPP, also
+  // when the same request names the master (observed: `ip link set w0 master br0 type
+  // bridge_slave hairpin on` fails, Linux 6.18)
+  if (op.brport !== undefined) {
+    const br = l.master !== undefined ? ns.links.find((x) => x.ifindex === l.master) : undefined;
+    if (br?.kind !== 'bridge' || !l.brport)
+      throw ConfigError.at(op.origin, 'kernel', `RTNETLINK answers: Operation not supported (${l.name} is not a bridge port)`);
+    Object.assign(l.brport, op.brport);
+    l.brport.origin = op.origin;
+  }
   // iproute2 sends one RTM_NEWLINK; the kernel's do_setlink applies netns first, then the rest
   if (op.netns !== undefined) {
     const target = w.netns[resolveNs(w, op.host, op.netns, op.origin)]!;
@@ -345,11 +362,13 @@ function linkSet(w: DWorld, op: LinkSetOp): void {
   if (op.mtu !== undefined) l.mtu = op.mtu;
   if (op.address !== undefined) l.mac = op.address.toLowerCase();
   if (op.master !== undefined) {
-    if (op.master === null) delete l.master;
+    if (op.master === null) unbridge(l);
     else {
       const br = findLink(ns, op.master, op.origin);
       if (br.kind !== 'bridge') throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Operation not supported');
       if (br.ifindex === l.ifindex) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Invalid argument');
+      // a new port starts from the kernel's defaults (new_nbp); the same master again changes nothing
+      if (l.master !== br.ifindex) l.brport = { ...BRPORT_DEFAULTS, origin: op.origin };
       l.master = br.ifindex;
     }
   }
@@ -366,7 +385,7 @@ function moveLink(w: DWorld, from: DNetns, l: DLink, to: DNetns): DLink {
   removeRoutesVia(from, l.ifindex, true);
   from.addrs = from.addrs.filter((a) => a.ifindex !== l.ifindex);
   from.neighs = from.neighs.filter((n) => n.ifindex !== l.ifindex);
-  for (const x of from.links) if (x.master === l.ifindex) delete x.master;
+  for (const x of from.links) if (x.master === l.ifindex) unbridge(x);
   from.links = from.links.filter((x) => x !== l);
   const ifindex = to.links.some((x) => x.ifindex === l.ifindex) ? allocIfindex(to) : l.ifindex;
   const moved: Link = {
@@ -397,7 +416,7 @@ function deleteLink(w: DWorld, ns: DNetns, l: DLink): void {
   removeRoutesVia(ns, l.ifindex, true);
   ns.addrs = ns.addrs.filter((a) => a.ifindex !== l.ifindex);
   ns.neighs = ns.neighs.filter((n) => n.ifindex !== l.ifindex);
-  for (const x of ns.links) if (x.master === l.ifindex) delete x.master;
+  for (const x of ns.links) if (x.master === l.ifindex) unbridge(x);
   ns.links = ns.links.filter((x) => x.ifindex !== l.ifindex);
   if (l.peer) {
     const peerNs = w.netns[l.peer.ns];
