@@ -175,7 +175,8 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
   const at: ScalarAt[] = runs.map(({ node }) => ({ start: node.range![0], end: node.range![1], type: node.type, value: node.value as string }));
   valueLines(text, lc, at).forEach((lines, k) => {
     const h = hosts[runs[k]!.host]!;
-    hosts[runs[k]!.host] = { ...h, runbook: { ...h.runbook!, firstLine: lines[0] ?? h.runbook!.firstLine, lines } };
+    const rb = h.runbook!;
+    hosts[runs[k]!.host] = { ...h, runbook: lines === 'consecutive' ? { ...rb, firstLine: rb.firstLine + 1 } : { ...rb, firstLine: lines[0] ?? rb.firstLine, lines } };
   });
   const hostNames = new Set(hosts.map((h) => h.name));
 
