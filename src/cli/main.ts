@@ -94,7 +94,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await cmdReplay(model, opts, io);
+      code = await cmdReplay(model, opts, io, undefined, io === stdio && process.stderr.isTTY === true);
     });
 
   program
