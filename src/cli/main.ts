@@ -8,6 +8,7 @@ import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
 import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.js';
 import { iptablesSave } from '../netfilter/save.js';
+import { listRuleset } from '../nft/print.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4.js';
@@ -164,6 +165,7 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
         routes: showRoutes(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()),
         rules: showRules(ns).split('\n').filter(Boolean),
         iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
+        ...(ns.nft && ns.nft.tables.length > 0 ? { nft: listRuleset(ns.nft).split('\n').filter(Boolean) } : {}),
       };
     });
     io.out(JSON.stringify({ namespaces: nss }, null, 2) + '\n');

@@ -206,7 +206,9 @@ export function parseNftFile(text: string, file: string): NftCommand[] {
  * spaces and read as nft reads its command line. Several commands may be separated by `;`.
  */
 export function parseNftArgs(args: readonly string[], origin: Origin): NftCommand[] {
-  const text = args.map((a) => (/[\s"]/.test(a) && !a.startsWith('{') ? (a.includes('"') ? a : `"${a}"`) : a)).join(' ');
+  // nft joins its arguments with spaces and reads the result (so `comment "a b"` needs the
+  // double quotes to survive the shell: '"a b"')
+  const text = args.join(' ');
   let p: P;
   try {
     p = new P(lex(text, origin.file, origin.line), origin.file, () => origin.text);
