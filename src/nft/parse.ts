@@ -284,12 +284,18 @@ function topCommand(p: P, out: NftCommand[], inFile: boolean): void {
 }
 
 function tableBlock(p: P, out: NftCommand[], fam: NftFamily, table: string, origin: Origin, cmd: 'add-table' | 'create-table'): void {
-  const idx = out.length;
-  out.push({ cmd, family: fam, table, origin, flags: [] });
-  if (!p.isP('{')) return;
+  if (!p.isP('{')) {
+    out.push({ cmd, family: fam, table, origin, flags: [] });
+    return;
+  }
   p.next();
   let comment: string | undefined;
   let flags: string[] = [];
+  // nft adds a block's chains first, then its sets, then the rules: rules and map elements may
+  // name chains declared further down
+  const chains: NftCommand[] = [];
+  const sets: NftCommand[] = [];
+  const rules: NftCommand[] = [];
   for (;;) {
     p.skipSep();
     if (p.isP('}')) {
@@ -301,13 +307,15 @@ function tableBlock(p: P, out: NftCommand[], fam: NftFamily, table: string, orig
     const o = p.origin(line);
     if (w === 'chain') {
       const chain = p.expectWord('a chain name');
-      out.push({ cmd: 'add-chain', family: fam, table, chain, spec: {}, origin: o });
-      if (p.isP('{')) chainBlock(p, out, fam, table, chain, o, out.length - 1);
+      const body: NftCommand[] = [{ cmd: 'add-chain', family: fam, table, chain, spec: {}, origin: o }];
+      if (p.isP('{')) chainBlock(p, body, fam, table, chain, o, 0);
+      chains.push(body[0]!);
+      rules.push(...body.slice(1));
       endOfBlockItem(p);
     } else if (w === 'set' || w === 'map') {
       const set = p.expectWord('a set name');
       const spec = setBlock(p, w === 'map');
-      out.push({ cmd: 'add-set', family: fam, table, set, spec, origin: o });
+      sets.push({ cmd: 'add-set', family: fam, table, set, spec, origin: o });
       endOfBlockItem(p);
     } else if (w === 'comment') {
       comment = p.expectWord('a comment string');
@@ -317,7 +325,7 @@ function tableBlock(p: P, out: NftCommand[], fam: NftFamily, table: string, orig
       p.unsupported(`"${w}" objects are not modelled`);
     } else p.fail(`syntax error, unexpected "${w}" in table ${table}`);
   }
-  out[idx] = { cmd, family: fam, table, origin, flags, ...(comment !== undefined ? { comment } : {}) };
+  out.push({ cmd, family: fam, table, origin, flags, ...(comment !== undefined ? { comment } : {}) }, ...chains, ...sets, ...rules);
 }
 
 /** after a `chain ... { }` or `set ... { }` inside a table block: nft wants a newline or `;` */
