@@ -4,6 +4,7 @@
  * test/world/show.test.ts (fixtures/kernel).
  */
 import type { Link } from '../model/link.js';
+import { formatOrigin } from '../model/origin.js';
 import type { Netns, World } from './types.js';
 import { dumpOrder, formatRoute, formatRule } from '../route/show.js';
 import { formatIpv4 } from '../wire/ipv4.js';
@@ -96,5 +97,13 @@ export function showNetns(world: World, ns: Netns): string {
     showRules(ns).replace(/\n$/, ''),
     `$ iptables-save`,
     iptablesSave(ns.nf).replace(/\n$/, ''),
+    ...(Object.keys(ns.noEffect).length > 0 ? ['# sysctls with no effect on the simulation', showNoEffect(ns).replace(/\n$/, '')] : []),
   ].join('\n');
+}
+
+/** Sysctls written that cannot change a packet walk: `key = value   # why (file:line)`. */
+export function showNoEffect(ns: Netns): string {
+  return Object.entries(ns.noEffect)
+    .map(([k, v]) => `${k} = ${v.value}   # ${v.why} (${formatOrigin(v.origin)})\n`)
+    .join('');
 }
