@@ -23,6 +23,7 @@ import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 import { cmdImport, type ImportOptions } from './import.js';
 import { registerReport } from './report.js';
+import { netpathVersion } from './version.js';
 
 export interface Io {
   out(s: string): void;
@@ -39,6 +40,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
   const program = new Command()
     .name('netpath')
     .description('Packet-path simulator and verifier for Linux host networking')
+    .version(netpathVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
