@@ -8,7 +8,7 @@ import type { Route } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
 import type { AddrType } from '../netfilter/types.js';
 import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
-import type { Netns } from '../world/types.js';
+import type { Netns, World } from '../world/types.js';
 
 export interface NsFacts {
   readonly fib: FibView;
@@ -18,6 +18,8 @@ export interface NsFacts {
   readonly localAddrs: ReadonlySet<number>;
   readonly hasCustomRules: boolean;
   readonly hasCustomLocalRoutes: boolean;
+  /** bridge ifindex -> its ports, in ifindex order */
+  readonly ports: ReadonlyMap<number, readonly Link[]>;
 }
 
 const cache = new WeakMap<Netns, NsFacts>();
@@ -31,8 +33,16 @@ export function facts(ns: Netns): NsFacts {
   for (const r of ns.routes) if (r.table === RT_TABLE.local && r.type === 'local' && r.dst.len === 32) localAddrs.add(r.dst.addr);
   const hasCustomRules = ns.rules.some((r) => r.origin.line > 0);
   const hasCustomLocalRoutes = ns.routes.some((r) => r.table === RT_TABLE.local && r.proto !== 'kernel');
+  const ports = new Map<number, Link[]>();
+  for (const l of ns.links) {
+    if (l.master === undefined) continue;
+    let list = ports.get(l.master);
+    if (!list) ports.set(l.master, (list = []));
+    list.push(l);
+  }
   f = {
     fib: fibView(ns.rules, ns.routes, (i) => byIndex.get(i)?.name),
+    ports,
     byIndex,
     byName,
     localAddrs,
@@ -41,6 +51,29 @@ export function facts(ns: Netns): NsFacts {
   };
   cache.set(ns, f);
   return f;
+}
+
+/** A LAN's member NICs, resolved to their namespace and link once per world. */
+export interface LanPort {
+  readonly ns: Netns;
+  readonly link: Link;
+}
+
+const lanCache = new WeakMap<World, Map<string, readonly LanPort[]>>();
+
+export function lanPorts(world: World, lan: string): readonly LanPort[] {
+  let m = lanCache.get(world);
+  if (!m) lanCache.set(world, (m = new Map()));
+  let ports = m.get(lan);
+  if (ports) return ports;
+  const out: LanPort[] = [];
+  for (const p of world.lans[lan]?.ports ?? []) {
+    const ns = world.netns[p.ns];
+    const link = ns ? facts(ns).byIndex.get(p.ifindex) : undefined;
+    if (ns && link) out.push({ ns, link });
+  }
+  m.set(lan, out);
+  return out;
 }
 
 export function lookup(ns: Netns, daddr: number, saddr: number, mark: number, iif: string, oif?: string): FibResult {
