@@ -8,8 +8,9 @@ import type { Origin } from '../model/origin.js';
 import { inPrefix, networkOf } from '../wire/ipv4.js';
 import { effectiveConf } from '../world/sysctl.js';
 import type { Sim } from './sim.js';
+import type { Netns } from '../world/types.js';
 import type { Skb } from './skb.js';
-import { facts, selectAddr } from './derived.js';
+import { facts, lookup, selectAddr } from './derived.js';
 import { BROADCAST_MAC, ICMP, type ArpPacket } from './packet.js';
 import { xmitFrame } from './dev.js';
 import { icmpSend } from './icmp.js';
@@ -63,8 +64,7 @@ function arpSolicit(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, n: Ne
   const ns = sim.ns(nsId);
   const solicit = Number(ns.sysctl['net.ipv4.neigh.default.mcast_solicit'] ?? '3');
   const retrans = Number(ns.sysctl['net.ipv4.neigh.default.retrans_time_ms'] ?? '1000') * 1000;
-  // arp_solicit: the packet's own source when it is local (arp_announce 0), else inet_select_addr
-  const src = facts(ns).localAddrs.has(skb.pkt.src) ? skb.pkt.src : (selectAddr(ns, dev.ifindex, nh, 253) ?? 0);
+  const src = arpSource(ns, dev, nh, skb.pkt.src);
   const send = (): void => {
     if (n.state !== 'incomplete') return;
     if (n.probes >= solicit) {
@@ -87,6 +87,22 @@ function arpSolicit(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, n: Ne
   send();
 }
 
+/**
+ * arp_solicit's sender address by arp_announce (max of all and DEV): 0 the packet's own source
+ * when it is local; 1 that source only when it is on this device's subnet of the target; 2 (and
+ * the fallback) inet_select_addr(dev, target, link) (observed: fixtures/kernel/facts/arp-sysctls.sh).
+ */
+function arpSource(ns: Netns, dev: Link, target: number, saddr: number): number {
+  const mode = effectiveConf(ns.confAll, dev.conf, 'arp_announce');
+  let src = 0;
+  if (mode === 0 && facts(ns).localAddrs.has(saddr)) src = saddr;
+  else if (mode === 1 && facts(ns).localAddrs.has(saddr)) {
+    const onlink = ns.addrs.some((a) => a.ifindex === dev.ifindex && inPrefix(target, { addr: networkOf(a.local, a.prefixLen), len: a.prefixLen }) && inPrefix(saddr, { addr: networkOf(a.local, a.prefixLen), len: a.prefixLen }));
+    if (onlink) src = saddr;
+  }
+  return src || (selectAddr(ns, dev.ifindex, target, 253) ?? 0);
+}
+
 /** A neighbour became known: send what waited for it. */
 function resolved(sim: Sim, nsId: NsId, dev: Link, n: NeighEntry, mac: string): void {
   n.state = 'reachable';
@@ -94,10 +110,9 @@ function resolved(sim: Sim, nsId: NsId, dev: Link, n: NeighEntry, mac: string): 
   for (const q of n.queue.splice(0)) xmitFrame(sim, nsId, dev, { src: dev.mac, dst: mac, payload: { kind: 'ip', ip: q.pkt } }, q.dir);
 }
 
-/** arp_rcv / arp_process. */
+/** arp_rcv / arp_process (net/ipv4/arp.c). */
 export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb['dir']): void {
   const ns = sim.ns(nsId);
-  const f = facts(ns);
   const cache = cacheOf(sim, nsId, dev.ifindex);
   if (arp.op === 'reply') {
     const n = cache.get(arp.spa);
@@ -107,31 +122,77 @@ export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb
     }
     return;
   }
-  // request: answer when the target is a local address (arp_ignore 0: any interface)
-  if (!f.localAddrs.has(arp.tpa)) {
-    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-local', addr: arp.tpa });
-    return;
-  }
-  const ignore = effectiveConf(ns.confAll, dev.conf, 'arp_ignore');
-  if (ignore >= 1) {
-    const onDev = ns.addrs.some((a) => a.ifindex === dev.ifindex && a.local === arp.tpa);
-    const sameNet = ns.addrs.some((a) => a.ifindex === dev.ifindex && a.local === arp.tpa && inPrefix(arp.spa, { addr: networkOf(a.local, a.prefixLen), len: a.prefixLen }));
-    if ((ignore === 1 && !onDev) || (ignore === 2 && !sameNet)) {
-      sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'ignored', addr: arp.tpa, arpIgnore: ignore });
+  // a request is routed like a packet from its sender (ip_route_input_noref(tip, sip, dev))
+  const res = lookup(ns, arp.tpa, arp.spa, 0, dev.name);
+  const type = res.kind === 'route' ? res.route.type : undefined;
+  if (type === 'local') {
+    if (!arpIgnoreAllows(ns, dev, arp.spa, arp.tpa)) {
+      sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'ignored', addr: arp.tpa, arpIgnore: effectiveConf(ns.confAll, dev.conf, 'arp_ignore') });
       return;
     }
-  }
-  // arp_process routes the request (ip_route_input_noref(tip, sip, dev)): the sender must pass
-  // fib_validate_source, so rp_filter can silence ARP (observed: replay of rp-filter-strict)
-  const bad = sourceInvalid(ns, dev, arp.spa, arp.tpa);
-  if (bad) {
-    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'source-refused', addr: arp.tpa, from: arp.spa, reason: bad.reason, ...(bad.origin ? { origin: bad.origin } : {}) });
+    // the route input's fib_validate_source: rp_filter can silence ARP (observed: replay of rp-filter-strict)
+    const bad = sourceInvalid(ns, dev, arp.spa, arp.tpa);
+    if (bad) {
+      sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'source-refused', addr: arp.tpa, from: arp.spa, reason: bad.reason, ...(bad.origin ? { origin: bad.origin } : {}) });
+      return;
+    }
+    // arp_filter: only the device this host would route the answer through replies
+    if (effectiveConf(ns.confAll, dev.conf, 'arp_filter') === 1) {
+      const back = lookup(ns, arp.spa, arp.tpa, 0, 'lo');
+      if (back.kind === 'route' && back.route.oif !== undefined && back.route.oif !== dev.ifindex) {
+        sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'filtered', addr: arp.tpa, from: arp.spa });
+        return;
+      }
+    }
+    learnAndReply(sim, nsId, dev, arp, dir, cache);
     return;
   }
-  // neigh_event_ns: the requester is learnt
+  // proxy ARP: the target routes (unicast) out another device, the incoming device forwards and
+  // has proxy_arp (conf.all or conf.DEV); the answer is delayed up to proxy_delay
+  // (observed: fixtures/kernel/facts/proxy-arp.sh)
+  if (
+    type === 'unicast' &&
+    res.kind === 'route' &&
+    res.route.oif !== undefined &&
+    res.route.oif !== dev.ifindex &&
+    effectiveConf(ns.confAll, dev.conf, 'forwarding') === 1 &&
+    effectiveConf(ns.confAll, dev.conf, 'proxy_arp') === 1 &&
+    !sourceInvalid(ns, dev, arp.spa, arp.tpa)
+  ) {
+    const delayUs = (sim.random() % Number(ns.sysctl['net.ipv4.neigh.default.proxy_delay'] ?? '80')) * 10_000;
+    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'proxy-reply', addr: arp.tpa, from: arp.spa, origin: res.route.origin });
+    sim.at(delayUs, () => learnAndReply(sim, nsId, dev, arp, dir, cache));
+    return;
+  }
+  sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-local', addr: arp.tpa });
+}
+
+/** neigh_event_ns (the requester is learnt), then the reply with this device's MAC. */
+function learnAndReply(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb['dir'], cache: Map<number, NeighEntry>): void {
   const existing = cache.get(arp.spa);
   if (!existing || existing.state !== 'incomplete') cache.set(arp.spa, { state: 'reachable', mac: arp.sha, queue: [], probes: 0, origin: undefined });
   else resolved(sim, nsId, dev, existing, arp.sha);
   const reply: ArpPacket = { op: 'reply', sha: dev.mac, spa: arp.tpa, tha: arp.sha, tpa: arp.spa };
   xmitFrame(sim, nsId, dev, { src: dev.mac, dst: arp.sha, payload: { kind: 'arp', arp: reply } }, dir);
+}
+
+/**
+ * arp_ignore (max of conf.all and conf.DEV), as arp_ignore() and inet_confirm_addr decide:
+ * 0 any local address; 1 an address of the incoming device; 2 the same, and the sender in its
+ * subnet; 3 any address whose scope is not host; 8 never (observed: fixtures/kernel/facts/arp-sysctls.sh).
+ */
+function arpIgnoreAllows(ns: Netns, dev: Link, sip: number, tip: number): boolean {
+  const mode = effectiveConf(ns.confAll, dev.conf, 'arp_ignore');
+  switch (mode) {
+    case 1:
+      return ns.addrs.some((a) => a.ifindex === dev.ifindex && a.local === tip);
+    case 2:
+      return ns.addrs.some((a) => a.ifindex === dev.ifindex && a.local === tip && inPrefix(sip, { addr: networkOf(a.local, a.prefixLen), len: a.prefixLen }));
+    case 3:
+      return ns.addrs.some((a) => a.local === tip && a.scope !== 'host');
+    case 8:
+      return false;
+    default:
+      return true;
+  }
 }

@@ -84,8 +84,10 @@ const SCOPE_NUM = { global: 0, link: 253, host: 254 } as const;
 
 /**
  * inet_select_addr (net/ipv4/devinet.c): the first primary address on `dev` whose scope is not
- * narrower than `scope`, preferring one on the same subnet as `dst`; failing that, the first
- * suitable primary address (not link scope) of any device.
+ * narrower than `scope` (link-scope addresses count as link), preferring one on the same subnet
+ * as `dst`; failing that, the first primary address of any device, lo first, that is not link
+ * scope and not narrower than `scope` (in_dev_select_addr). Undefined when there is none: the
+ * kernel then sends from 0.0.0.0 (observed: fixtures/kernel/facts/src-noaddr.sh).
  */
 export function selectAddr(ns: Netns, dev: number | undefined, dst: number, scope: number): number | undefined {
   let addr: number | undefined;
@@ -108,13 +110,16 @@ export function selectAddr(ns: Netns, dev: number | undefined, dst: number, scop
   return undefined;
 }
 
-/** The source a local socket gets for a route (fib_result_prefsrc). */
+/**
+ * The source a local socket gets for a route (fib_result_prefsrc): the route's prefsrc, the
+ * destination itself for a local route, else inet_select_addr with the route's own scope
+ * (fib_info->fib_scope: link for `dev X` routes, universe for gatewayed ones), so a scope-host
+ * address such as 127.0.0.1 is never chosen for the wire.
+ */
 export function routeSource(ns: Netns, r: Route, daddr: number): number | undefined {
   if (r.prefsrc !== undefined) return r.prefsrc;
   if (r.type === 'local') return daddr;
-  // the nexthop's scope: link for a gatewayed route, host for a direct one
-  const scope = r.via !== undefined ? SCOPE_NUM.link : SCOPE_NUM.host;
-  return selectAddr(ns, r.oif, r.via ?? 0, scope);
+  return selectAddr(ns, r.oif, r.via ?? 0, SCOPE_NUM[r.scope]);
 }
 
 /** inet_addr_type_dev_table: the type of an address in this namespace. */

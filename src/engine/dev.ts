@@ -21,6 +21,11 @@ const LAN_LATENCY_US = 60;
 export function loopbackXmit(sim: Sim, nsId: NsId, skb: Skb): void {
   const lo = facts(sim.ns(nsId)).byName.get('lo')!;
   const frame: Frame = { src: lo.mac, dst: lo.mac, payload: { kind: 'ip', ip: skb.pkt } };
+  if (!lo.up) {
+    // a down lo drops what is sent through it: no error, the sender times out (observed: lo-routes.sh)
+    linkDrop(sim, nsId, lo, frame, skb.dir, false);
+    return;
+  }
   sim.capture(nsId, 'lo', 'out', frame);
   sim.at(1, () => loopbackRcv(sim, nsId, skb));
 }

@@ -12,7 +12,9 @@ import type { IpPacket } from './packet.js';
 import { nfHook, nfVerdict, type Ifs } from './nf_hook.js';
 import { outputSource, resolve, routeError, routeView, sendable, type Rtable } from './route.js';
 import { neighOutput } from './arp.js';
-import { loopbackXmit } from './dev.js';
+import { loopbackXmit, xmitFrame } from './dev.js';
+import { isMulticast } from '../wire/ipv4.js';
+import { BROADCAST_MAC } from './packet.js';
 
 /**
  * ip_route_output_key: the route for a locally generated packet, recorded as a step; fills in the
@@ -29,12 +31,9 @@ export function ipRouteOutput(sim: Sim, nsId: NsId, skb: Skb, reroute: boolean):
   }
   const rt = resolve(ns, res.route, res.rule, p.dst);
   if (p.src === 0) {
+    // no usable address: the kernel sends from 0.0.0.0 (fixtures/kernel/facts/src-noaddr.sh)
     const src = outputSource(ns, rt, p.dst);
-    if (src === undefined) {
-      sim.drop(nsId, skb, 'no-route', 'output', { kind: 'no-source', dst: p.dst });
-      return 'EADDRNOTAVAIL';
-    }
-    skb.pkt = { ...p, src };
+    if (src !== undefined) skb.pkt = { ...p, src };
   }
   sim.step({ kind: 'route', ns: nsId, input: false, local: rt.local, reroute, dst: p.dst, route: routeView(ns, rt), origin: rt.route.origin, packet: skb.pkt, dir: skb.dir, dev: rt.route.oif !== undefined ? (facts(ns).byIndex.get(rt.route.oif)?.name ?? rt.dev.name) : rt.dev.name });
   return rt;
@@ -84,5 +83,16 @@ export function ipFinishOutput(sim: Sim, nsId: NsId, skb: Skb): void {
     loopbackXmit(sim, nsId, skb);
     return;
   }
+  const dst = skb.pkt.dst;
+  if (isMulticast(dst) || dst === 0xffffffff || rt.type === 'broadcast') {
+    // no neighbour for broadcast and multicast: the MAC is mapped (arp_mc_map; observed: bcast-zero.sh)
+    const mac = isMulticast(dst) ? `01:00:5e:${hex2((dst >>> 16) & 0x7f)}:${hex2((dst >>> 8) & 0xff)}:${hex2(dst & 0xff)}` : BROADCAST_MAC;
+    xmitFrame(sim, nsId, rt.dev, { src: rt.dev.mac, dst: mac, payload: { kind: 'ip', ip: skb.pkt } }, skb.dir);
+    return;
+  }
   neighOutput(sim, nsId, rt.dev, rt.nexthop, skb, rt.route.origin);
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
 }

@@ -32,6 +32,22 @@ export interface Rtable {
   readonly nexthop: number;
 }
 
+const LOOPBACK = 0x7f000001;
+const LIMITED_BROADCAST = 0xffffffff;
+
+/**
+ * The destination a socket really talks to: connect() or sendto() 0.0.0.0 means this host, the
+ * bound source or 127.0.0.1 (__ip_route_output_key; observed: fixtures/kernel/facts/bcast-zero.sh).
+ */
+export function socketDestination(dst: number, bound: number | undefined): number {
+  return dst === 0 ? (bound ?? LOOPBACK) : dst;
+}
+
+/** RTCF_BROADCAST: the limited broadcast, or a `broadcast` route of the local table. */
+export function isBroadcastRoute(dst: number, t: RouteType): boolean {
+  return dst === LIMITED_BROADCAST || t === 'broadcast';
+}
+
 /** The types a socket can send to (the others are errors, see routeError). */
 export function sendable(t: RouteType): boolean {
   return t === 'unicast' || t === 'local' || t === 'broadcast';

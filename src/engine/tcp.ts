@@ -9,7 +9,8 @@ import { looseSkb, type Dir, type Skb } from './skb.js';
 import { facts, lookup } from './derived.js';
 import type { IpPacket, TcpFlags, TcpHeader } from './packet.js';
 import { ipLocalOut } from './ip_output.js';
-import { outputSource, resolve, routeError, sendable } from './route.js';
+import { isBroadcastRoute, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
+import { isMulticast } from '../wire/ipv4.js';
 
 export const HTTP_REQUEST = 'GET / HTTP/1.1\r\nHost: netpath\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
 export const HTTP_RESPONSE_HEADER =
@@ -45,8 +46,9 @@ function addConn(sim: Sim, c: TcpConn): void {
 }
 
 /** The client's connect(): a SYN with the options Linux sends. Returns the errno connect() gets at once. */
-export function tcpConnect(sim: Sim, nsId: NsId, dst: number, dport: number, sport: number, bindSrc?: number): string | undefined {
+export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, sport: number, bindSrc?: number): string | undefined {
   const isn = sim.random();
+  const dst = socketDestination(to, bindSrc);
   const syn: IpPacket = { src: 0, dst, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'tcp', sport, dport, flags: { syn: true }, seq: isn, ack: 0, len: 0 } };
   sim.step({ kind: 'send', ns: nsId, what: 'connect', to: dst, toPort: dport, packet: syn, dir: 'request' });
   // the socket's route is looked up before the SYN exists (ip_route_connect)
@@ -61,8 +63,13 @@ export function tcpConnect(sim: Sim, nsId: NsId, dst: number, dport: number, spo
     sim.drop(nsId, looseSkb(syn, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
     return e.errno;
   }
-  const src = bindSrc ?? outputSource(ns, resolve(ns, res.route, res.rule, dst), dst);
-  if (src === undefined) return 'EADDRNOTAVAIL';
+  // tcp_v4_connect: a broadcast or multicast route is ENETUNREACH at once (observed: bcast-zero.sh)
+  if (isBroadcastRoute(dst, res.route.type) || isMulticast(dst)) {
+    sim.drop(nsId, looseSkb(syn, 'request'), 'no-route', 'connect', { kind: 'broadcast', dst, tcp: true });
+    return 'ENETUNREACH';
+  }
+  // no usable source address: connect() goes on from 0.0.0.0 (fixtures/kernel/facts/src-noaddr.sh)
+  const src = bindSrc ?? outputSource(ns, resolve(ns, res.route, res.rule, dst), dst) ?? 0;
   const conn: TcpConn = { ns: nsId, local: src, lport: sport, remote: dst, rport: dport, role: 'client', state: 'SYN_SENT', snd: (isn + 1) >>> 0, rcv: 0, pending: 0 };
   addConn(sim, conn);
   sim.clientFlow = { ns: nsId, proto: 'tcp', local: src, lport: sport, remote: dst, rport: dport };

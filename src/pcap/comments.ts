@@ -155,7 +155,7 @@ function arpComment(c: Capture, steps: readonly Indexed[], seen: Map<string, num
     const n = at.find((s) => s.kind === 'neigh' && events.includes(s.event) && 'addr' in s && s.addr === addr);
     return n ? stepText(n) : undefined;
   };
-  const WHO_HAS = ['incomplete', 'not-local', 'ignored', 'source-refused', 'proxy-reply'];
+  const WHO_HAS = ['incomplete', 'not-local', 'ignored', 'source-refused', 'proxy-reply', 'filtered'];
   if (a.op === 'request') {
     const tpa = formatIpv4(a.tpa);
     if (c.dir === 'out') {

@@ -73,8 +73,6 @@ export function reasonText(r: DropReason): string {
       if (r.routeType === 'unreachable' || r.routeType === 'prohibit') return `${pre}${d} hits ${by}`;
       return `${pre}no usable route to ${d} (${by})`;
     }
-    case 'no-source':
-      return `no source address for ${formatIpv4(r.dst)}`;
     case 'bind-not-local':
       return `bind(${formatIpv4(r.addr)}): not a local address`;
     case 'neigh-failed':
@@ -99,7 +97,9 @@ export function reasonText(r: DropReason): string {
     case 'ttl':
       return `TTL expired in transit (ttl ${r.ttl})`;
     case 'broadcast':
-      return `${formatIpv4(r.dst)} is a broadcast address and the socket has no SO_BROADCAST (EACCES)`;
+      return r.tcp
+        ? `${formatIpv4(r.dst)} is a broadcast or multicast address: TCP cannot connect to it (ENETUNREACH)`
+        : `${formatIpv4(r.dst)} is a broadcast address and the socket has no SO_BROADCAST (EACCES)`;
   }
 }
 
@@ -162,7 +162,9 @@ export function stepText(s: Step): string {
         case 'source-refused':
           return `ARP who-has ${formatIpv4(s.addr)} from ${formatIpv4(s.from)}: not answered, ${reasonText(s.reason)}`;
         case 'proxy-reply':
-          return `ARP who-has ${formatIpv4(s.addr)} from ${formatIpv4(s.from)}: answered by proxy ARP`;
+          return `ARP who-has ${formatIpv4(s.addr)} from ${formatIpv4(s.from)}: answered by proxy ARP (proxy_arp, routed out another device)`;
+        case 'filtered':
+          return `ARP who-has ${formatIpv4(s.addr)} from ${formatIpv4(s.from)}: not answered on ${s.dev ?? '?'} (arp_filter=1: the answer would be routed out another device)`;
         case 'not-sent':
           return `ARP not sent: ${reasonText(s.reason)}`;
       }

@@ -70,6 +70,7 @@ export type NeighEvent =
   | { readonly event: 'ignored'; readonly addr: number; readonly arpIgnore: number }
   | { readonly event: 'source-refused'; readonly addr: number; readonly from: number; readonly reason: DropReason }
   | { readonly event: 'proxy-reply'; readonly addr: number; readonly from: number }
+  | { readonly event: 'filtered'; readonly addr: number; readonly from: number }
   | { readonly event: 'not-sent'; readonly reason: DropReason };
 
 export type BridgeEvent =
@@ -133,7 +134,6 @@ export type DropReason =
   | { readonly kind: 'ct-clash' }
   /** no usable route: `routeType` undefined when nothing matched, else the route or rule type that answered (`by` names it: `route 10.0.0.0/8`, `rule 100`) */
   | { readonly kind: 'route'; readonly dst: number; readonly ns: NsId; readonly routeType?: string; readonly by?: { readonly route?: string; readonly rule?: number }; readonly reroute: boolean }
-  | { readonly kind: 'no-source'; readonly dst: number }
   | { readonly kind: 'bind-not-local'; readonly addr: number }
   | { readonly kind: 'neigh-failed'; readonly nexthop: number; readonly dev: string }
   | { readonly kind: 'link-down'; readonly dev: string; readonly peer: boolean }
@@ -143,7 +143,8 @@ export type DropReason =
   | { readonly kind: 'rp-filter'; readonly src: number; readonly mode: number; readonly dev: string; readonly back?: string }
   | { readonly kind: 'forwarding-disabled'; readonly dst: number; readonly dev: string; readonly wouldForward: boolean }
   | { readonly kind: 'ttl'; readonly ttl: number }
-  | { readonly kind: 'broadcast'; readonly dst: number };
+  /** a socket to a broadcast (or, for TCP, multicast) destination: EACCES without SO_BROADCAST, ENETUNREACH for TCP */
+  | { readonly kind: 'broadcast'; readonly dst: number; readonly tcp: boolean };
 
 export interface Drop {
   readonly t: number;
