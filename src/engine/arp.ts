@@ -19,7 +19,8 @@ import { sourceInvalid } from './route.js';
 export interface NeighEntry {
   mac: string | undefined;
   state: 'incomplete' | 'reachable' | 'failed';
-  queue: Skb[];
+  /** what waits for the address: each packet with what to do once the MAC is known */
+  queue: { readonly skb: Skb; readonly then: (mac: string) => void }[];
   probes: number;
   /** the route that sent packets to this neighbour */
   origin: Origin | undefined;
@@ -35,29 +36,34 @@ function cacheOf(sim: Sim, nsId: NsId, ifindex: number): Map<number, NeighEntry>
 
 /** neigh_output: send to the next hop's MAC, resolving it first when needed. */
 export function neighOutput(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, origin?: Origin): void {
+  neighResolve(sim, nsId, dev, nh, skb, origin, (mac) => xmitFrame(sim, nsId, dev, { src: dev.mac, dst: mac, payload: { kind: 'ip', ip: skb.pkt } }, skb.dir));
+}
+
+/** The next hop's MAC (static entry, cache, or ARP), then `then`; a failed resolution drops the packet. */
+export function neighResolve(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, origin: Origin | undefined, then: (mac: string) => void): void {
   const ns = sim.ns(nsId);
   for (const n of ns.neighs) {
     if (n.ifindex !== dev.ifindex || n.dst !== nh || !n.lladdr) continue;
     sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir: skb.dir, origin: n.origin, event: 'static', addr: nh, lladdr: n.lladdr, state: n.state });
-    xmitFrame(sim, nsId, dev, { src: dev.mac, dst: n.lladdr, payload: { kind: 'ip', ip: skb.pkt } }, skb.dir);
+    then(n.lladdr);
     return;
   }
   const cache = cacheOf(sim, nsId, dev.ifindex);
   let n = cache.get(nh);
   if (n?.state === 'reachable' && n.mac) {
-    xmitFrame(sim, nsId, dev, { src: dev.mac, dst: n.mac, payload: { kind: 'ip', ip: skb.pkt } }, skb.dir);
+    then(n.mac);
     return;
   }
   if (n?.state === 'failed') n = undefined;
   if (!n) {
-    n = { mac: undefined, state: 'incomplete', queue: [skb], probes: 0, origin };
+    n = { mac: undefined, state: 'incomplete', queue: [{ skb, then }], probes: 0, origin };
     cache.set(nh, n);
     sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir: skb.dir, event: 'incomplete', addr: nh, ...(origin ? { origin } : {}) });
     arpSolicit(sim, nsId, dev, nh, skb, n, cache);
     return;
   }
   // arp_queue holds 3 packets by default (unres_qlen_bytes); probes hold more than enough
-  n.queue.push(skb);
+  n.queue.push({ skb, then });
 }
 
 function arpSolicit(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, n: NeighEntry, cache: Map<number, NeighEntry>): void {
@@ -72,9 +78,9 @@ function arpSolicit(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, n: Ne
       sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir: skb.dir, event: 'failed', addr: nh, probes: solicit });
       const queued = n.queue.splice(0);
       for (const q of queued) {
-        sim.drop(nsId, q, 'neigh-failed', 'neigh', { kind: 'neigh-failed', nexthop: nh, dev: dev.name }, { dev: dev.name, origin: n.origin });
+        sim.drop(nsId, q.skb, 'neigh-failed', 'neigh', { kind: 'neigh-failed', nexthop: nh, dev: dev.name }, { dev: dev.name, origin: n.origin });
         // ipv4_link_failure -> icmp_send(ICMP_HOST_UNREACH) back to the sender
-        icmpSend(sim, nsId, q, ICMP.DEST_UNREACH, ICMP.HOST_UNREACH);
+        icmpSend(sim, nsId, q.skb, ICMP.DEST_UNREACH, ICMP.HOST_UNREACH);
       }
       cache.delete(nh);
       return;
@@ -107,7 +113,7 @@ function arpSource(ns: Netns, dev: Link, target: number, saddr: number): number 
 function resolved(sim: Sim, nsId: NsId, dev: Link, n: NeighEntry, mac: string): void {
   n.state = 'reachable';
   n.mac = mac;
-  for (const q of n.queue.splice(0)) xmitFrame(sim, nsId, dev, { src: dev.mac, dst: mac, payload: { kind: 'ip', ip: q.pkt } }, q.dir);
+  for (const q of n.queue.splice(0)) q.then(mac);
 }
 
 /** arp_rcv / arp_process (net/ipv4/arp.c). */

@@ -14,19 +14,31 @@ import type { Skb } from './skb.js';
 import type { Tuple } from './conntrack.js';
 import { natPacket } from './conntrack.js';
 import { facts, selectAddr } from './derived.js';
-import { runTableAt, verdictOrigin, type HookVerdict, type Ifs, ACCEPT } from './nf_hook.js';
+import { runNftAt, runTableAt, verdictOrigin, type HookVerdict, type Ifs, ACCEPT } from './nf_hook.js';
+import type { NatChainRef } from '../nft/pipeline.js';
+import type { NfResult } from '../netfilter/eval.js';
 import type { IpPacket } from './packet.js';
 
-export function natHook(sim: Sim, nsId: NsId, hook: Hook, manip: 'src' | 'dst', skb: Skb, ifs: Ifs): HookVerdict {
+const IPTABLES_ONLY: readonly NatChainRef[] = [{ kind: 'iptables', priority: 0 }];
+
+/**
+ * `chains`: the NAT core's list at this hook (the iptables nat table and nft `type nat` chains,
+ * in the order it calls them); for the first packet each runs until one makes a binding or drops.
+ */
+export function natHook(sim: Sim, nsId: NsId, hook: Hook, manip: 'src' | 'dst', skb: Skb, ifs: Ifs, chains: readonly NatChainRef[] = IPTABLES_ONLY): HookVerdict {
   if (skb.untracked || !skb.ct) return ACCEPT;
   const e = skb.ct.entry;
   const done = manip === 'src' ? e.srcDone : e.dstDone;
   if (!done && skb.ct.state === 'NEW' && skb.ct.dir === 'orig') {
-    const res = runTableAt(sim, nsId, 'nat', hook, skb, ifs);
-    if (res.verdict.kind === 'DROP') return { kind: 'verdict', table: 'nat', res };
-    if (res.verdict.kind === 'NAT') {
-      const origin = verdictOrigin(sim.ns(nsId), 'nat', hook, res);
-      if (!bind(sim, nsId, skb, res.verdict.target, manip, hook, ifs, origin)) return { kind: 'dropped', errno: 'EPERM' };
+    const ns = sim.ns(nsId);
+    for (const c of chains) {
+      const res = c.kind === 'iptables' ? runTableAt(sim, nsId, 'nat', hook, skb, ifs) : runNftAt(sim, nsId, c, hook, skb, ifs);
+      const origin = c.kind === 'iptables' ? verdictOrigin(ns, 'nat', hook, res as NfResult) : res.decidedBy?.rule.origin;
+      if (res.verdict.kind === 'DROP') return { kind: 'verdict', table: c.kind === 'iptables' ? 'nat' : `${c.family} ${c.table}`, res, origin };
+      if (res.verdict.kind === 'NAT') {
+        if (!bind(sim, nsId, skb, res.verdict.target, manip, hook, ifs, origin)) return { kind: 'dropped', errno: 'EPERM' };
+        break;
+      }
     }
     if (manip === 'src') e.srcDone = true;
     else e.dstDone = true;

@@ -6,12 +6,15 @@
 import type { NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import { PIPELINE, type Hook, type HookStage } from '../netfilter/hooks.js';
+import { mergedPipeline, type MergedStage } from '../nft/pipeline.js';
+import { runNftChain, type NftResult } from '../nft/eval.js';
+import type { NftFamily } from '../nft/types.js';
 import { runTable, type NfPacket, type NfResult } from '../netfilter/eval.js';
 import type { NfTableName } from '../netfilter/types.js';
 import type { Netns } from '../world/types.js';
 import type { Sim } from './sim.js';
 import type { Skb } from './skb.js';
-import { addrType } from './derived.js';
+import { addrType, facts, lookup } from './derived.js';
 import { conntrackIn, confirm } from './conntrack.js';
 import { natHook } from './nat.js';
 import { rejectPacket } from './icmp.js';
@@ -28,12 +31,31 @@ export interface Ifs {
 /** What a hook did with the packet. */
 export type HookVerdict =
   | { readonly kind: 'accept' }
-  /** a table's verdict other than ACCEPT (DROP or REJECT), not yet acted on: see nfVerdict */
-  | { readonly kind: 'verdict'; readonly table: NfTableName; readonly res: NfResult }
+  /** a table's or nft chain's verdict other than ACCEPT (DROP or REJECT), not yet acted on: see nfVerdict */
+  | { readonly kind: 'verdict'; readonly table: string; readonly res: ChainResult; readonly origin: Origin | undefined }
   /** dropped by a stage that recorded its own drop (NAT without an address, a confirm clash, a failed re-route) */
   | { readonly kind: 'dropped'; readonly errno: string };
 
 export const ACCEPT: HookVerdict = { kind: 'accept' };
+
+/** What nfVerdict needs of a chain's result (an iptables table's or an nft chain's). */
+export interface ChainResult {
+  readonly verdict: NfResult['verdict'];
+  readonly decidedBy?: { readonly index: number };
+  readonly policyChain?: string;
+}
+
+/** The stages of a hook in a namespace: the declaration, or with its nft base chains merged in. */
+const stageCache = new WeakMap<Netns, Map<Hook, readonly MergedStage[]>>();
+
+export function stagesOf(ns: Netns, hook: Hook): readonly (HookStage | MergedStage)[] {
+  if (!ns.nft) return PIPELINE[hook];
+  let m = stageCache.get(ns);
+  if (!m) stageCache.set(ns, (m = new Map()));
+  let st = m.get(hook);
+  if (!st) m.set(hook, (st = mergedPipeline(hook, ns.nft, (t) => ns.nf[t].present)));
+  return st;
+}
 
 export interface HookCtx {
   /** ip_route_me_harder for OUTPUT: re-route after mangle (mark changed) or nat (destination changed) */
@@ -114,15 +136,16 @@ export function runTableAt(sim: Sim, nsId: NsId, table: NfTableName, hook: Hook,
  * it is); NAT and confirm failures record their own drop.
  */
 export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx: HookCtx = {}): HookVerdict {
-  const stages = PIPELINE[hook];
+  const ns = sim.ns(nsId);
+  const stages = stagesOf(ns, hook);
   let cur = ifs;
   for (let i = 0; i < stages.length; i++) {
-    const st: HookStage = stages[i]!;
+    const st = stages[i]!;
     switch (st.kind) {
       case 'table': {
         const mark0 = skb.mark;
         const res = runTableAt(sim, nsId, st.table, hook, skb, cur);
-        if (res.verdict.kind !== 'ACCEPT') return { kind: 'verdict', table: st.table, res };
+        if (res.verdict.kind !== 'ACCEPT') return { kind: 'verdict', table: st.table, res, origin: verdictOrigin(ns, st.table, hook, res) };
         if (st.reroute && ctx.reroute && skb.mark !== mark0) {
           const err = ctx.reroute('mark');
           if (err !== undefined) return { kind: 'dropped', errno: err };
@@ -133,9 +156,20 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
       case 'conntrack':
         if (!ctx.skipConntrack) conntrackIn(sim, nsId, skb);
         break;
+      case 'nft': {
+        const mark0 = skb.mark;
+        const res = runNftAt(sim, nsId, st, hook, skb, cur);
+        if (res.verdict.kind !== 'ACCEPT') return { kind: 'verdict', table: `${st.family} ${st.table}`, res, origin: res.decidedBy?.rule.origin };
+        if (st.reroute && ctx.reroute && skb.mark !== mark0) {
+          const err = ctx.reroute('mark');
+          if (err !== undefined) return { kind: 'dropped', errno: err };
+          cur = withOif(cur, skb);
+        }
+        break;
+      }
       case 'nat': {
         const dst0 = skb.pkt.dst;
-        const v = natHook(sim, nsId, hook, st.manip, skb, cur);
+        const v = natHook(sim, nsId, hook, st.manip, skb, cur, 'chains' in st ? st.chains : undefined);
         if (v.kind !== 'accept') return v;
         if (st.reroute && ctx.reroute && skb.pkt.dst !== dst0) {
           const err = ctx.reroute('dst');
@@ -160,6 +194,33 @@ function withOif(ifs: Ifs, skb: Skb): Ifs {
   return oif === ifs.oif ? ifs : { ...ifs, oif };
 }
 
+/** Runs one nft base chain for this hook; records its rules like an iptables table's. */
+export function runNftAt(sim: Sim, nsId: NsId, st: { readonly family: NftFamily; readonly table: string; readonly chain: string }, hook: Hook, skb: Skb, ifs: Ifs): NftResult {
+  const ns = sim.ns(nsId);
+  const res = runNftChain(ns.nft!, st.family, st.table, st.chain, hook, nfPacket(skb, ifs), {
+    addrType: (a, dev) => addrType(ns, a, dev),
+    choose: (p, what) => sim.choose(p, what),
+    fibOif: (q) => {
+      const r = lookup(ns, q.addr, 0, q.mark ?? 0, q.iif ?? 'lo');
+      return r.kind === 'route' && r.route.oif !== undefined ? facts(ns).byIndex.get(r.route.oif)?.name : undefined;
+    },
+  });
+  const table = `${st.family} ${st.table}`;
+  for (const h of res.hits) {
+    sim.step({ kind: 'nf', ns: nsId, hook, nf: { table, chain: h.chain, rule: h.index, text: h.rule.text, verdict: 'match' }, origin: h.rule.origin, packet: skb.pkt, dir: skb.dir });
+  }
+  for (const l of res.logs) sim.step({ kind: 'nf', ns: nsId, hook, nf: { table, chain: st.chain }, log: l, dir: skb.dir, packet: skb.pkt });
+  if (res.notes) for (const n of res.notes) sim.notes.add(n);
+  if (res.policyChain !== undefined && res.verdict.kind === 'DROP') sim.step({ kind: 'nf', ns: nsId, hook, nf: { table, chain: st.chain, verdict: 'DROP' }, policy: true, packet: skb.pkt, dir: skb.dir });
+  skb.mark = res.mark;
+  if (skb.ct && res.ctmark !== skb.ct.entry.mark) skb.ct.entry.mark = res.ctmark;
+  if (res.notrack && !skb.ct?.entry.confirmed) {
+    skb.untracked = true;
+    skb.ct = undefined;
+  }
+  return res;
+}
+
 /** The chain policy's runbook line, when the runbook set it. */
 export function policyOrigin(ns: Netns, table: NfTableName, chain: string): Origin | undefined {
   return ns.nf[table].chains[chain]?.policyOrigin;
@@ -179,9 +240,8 @@ export function verdictOrigin(ns: Netns, table: NfTableName, hook: Hook, res: Nf
 export function nfVerdict(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, v: HookVerdict, dev: string | undefined): string | undefined {
   if (v.kind === 'accept') return undefined;
   if (v.kind === 'dropped') return v.errno;
-  const ns = sim.ns(nsId);
   const res = v.res;
-  const origin = verdictOrigin(ns, v.table, hook, res);
+  const origin = v.origin;
   const policy = res.policyChain !== undefined;
   const bridged = skb.physIn !== undefined && skb.rt === undefined;
   const rule = res.decidedBy?.index;
