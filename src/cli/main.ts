@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../model/errors.js';
 import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
-import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.js';
+import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
 import { iptablesSave } from '../netfilter/save.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
@@ -163,6 +163,7 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
         addr: showBriefAddr(world, ns).split('\n').filter(Boolean),
         routes: showRoutes(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()),
         rules: showRules(ns).split('\n').filter(Boolean),
+        ...(ns.links.some((l) => l.brport) ? { bridge: showBridgeLinks(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()) } : {}),
         iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
       };
     });
