@@ -12,6 +12,7 @@ import type { Origin } from '../model/origin.js';
 import type { BrportFlags } from '../model/link.js';
 import type { Ipv4, Prefix } from '../wire/ipv4.js';
 import type { IptablesCommand, IptablesRestoreTable } from '../netfilter/types.js';
+import type { NftCommand } from '../nft/parse.js';
 import type { RouteType, RouteScope, RuleSelector } from '../route/types.js';
 
 interface OpBase {
@@ -123,6 +124,17 @@ export interface IptablesRestoreOp extends OpBase {
   readonly tables: readonly IptablesRestoreTable[];
 }
 
+/**
+ * One `nft` line or `nft -f FILE`: its commands, applied as one transaction (all or nothing).
+ * `text` is what `nft -f -` reads to do the same (for replay); `file` the file it came from.
+ */
+export interface NftOp extends OpBase {
+  readonly op: 'nft';
+  readonly cmds: readonly NftCommand[];
+  readonly text: string;
+  readonly file?: string;
+}
+
 /** A line that only looks or does bookkeeping (`ip route show`, `curl`, `tcpdump`, ...). */
 export interface NoopOp extends OpBase { readonly op: 'noop'; readonly why: string }
 
@@ -141,4 +153,5 @@ export type Op =
   | SysctlOp
   | IptablesOp
   | IptablesRestoreOp
+  | NftOp
   | NoopOp;

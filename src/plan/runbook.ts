@@ -7,6 +7,7 @@
  * small ones below: sysctl, echo/tee into /proc/sys, docker, ln). Every command yields at least
  * one Op (a NoopOp for look-only commands) or a ConfigError at its line: nothing is skipped.
  */
+import { parseNftLine } from '../nft/plan.js';
 import { posix as path } from 'node:path';
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
@@ -254,9 +255,11 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'ip6tables-legacy':
     case 'ip6tables-nft':
       return fail(ctx, 'unsupported', `IPv6 is not modelled by netpath ("${name}")`);
-    case 'nft':
-      if (argv[1] === 'list') return [noopOp(ctx, LOOK)];
-      return fail(ctx, 'unsupported', '"nft" rulesets are not modelled by netpath; write the rules with iptables');
+    case 'nft': {
+      const r = parseNftLine(argv, ctx.origin, env.src.baseDir, (f) => env.io.readFile(f));
+      if (r.kind === 'look') return [noopOp(ctx, r.why)];
+      return [{ op: 'nft', host: ctx.host, ns: ctx.ns, origin: ctx.origin, cmds: r.cmds, text: r.text, ...(r.file !== undefined ? { file: r.file } : {}) }];
+    }
     case 'docker':
       return parseDocker(argv, ctx, nested);
     case 'ln':

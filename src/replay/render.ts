@@ -153,6 +153,9 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
           origin: o,
         });
         break;
+      case 'nft':
+        out.push({ argv: execIn(here, ['nft', '-f', '-']), stdin: op.text.endsWith('\n') ? op.text : `${op.text}\n`, origin: o });
+        break;
       default:
         assertNever(op, 'op');
     }

@@ -12,6 +12,8 @@
  *   it the new namespace's conf.default settings; it keeps its ifindex when that is free there.
  * - `ip link set name` works on an up device too (observed on Linux 6.18; older kernels said EBUSY).
  */
+import { applyNft } from '../nft/ruleset.js';
+import { EMPTY_NFT, type NftState } from '../nft/types.js';
 import { type Draft, produce } from 'immer';
 import { BRPORT_DEFAULTS, type IfAddr, type Link, type NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
@@ -350,6 +352,12 @@ function applyDraft(w: DWorld, op: Op): void {
     case 'iptables-restore': {
       const ns = nsOf(w, op);
       ns.nf = applyRestore(ns.nf as Netns['nf'], op.tables, op.noflush, op.origin) as Draft<Netns['nf']>;
+      return;
+    }
+    case 'nft': {
+      const ns = nsOf(w, op);
+      const present = (Object.keys(ns.nf) as (keyof Netns['nf'])[]).filter((t) => ns.nf[t].present);
+      ns.nft = applyNft((ns.nft ?? EMPTY_NFT) as NftState, op.cmds, { iptablesPresent: present }) as Draft<NftState>;
       return;
     }
     default:

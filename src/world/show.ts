@@ -9,6 +9,7 @@ import { dumpOrder, formatRoute, formatRule } from '../route/show.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { hasCarrier, linkByIndex, operState } from './links.js';
 import { iptablesSave } from '../netfilter/save.js';
+import { listRuleset } from '../nft/print.js';
 
 /** `ip -4 -br addr`: links with IPv4 addresses, name@peer padded to 16, state to 14. */
 export function showBriefAddr(world: World, ns: Netns): string {
@@ -96,5 +97,7 @@ export function showNetns(world: World, ns: Netns): string {
     showRules(ns).replace(/\n$/, ''),
     `$ iptables-save`,
     iptablesSave(ns.nf).replace(/\n$/, ''),
+    // only for namespaces with nft state (nft list ruleset prints nothing for an empty one)
+    ...(ns.nft && ns.nft.tables.length > 0 ? ['$ nft list ruleset', listRuleset(ns.nft).replace(/\n$/, '')] : []),
   ].join('\n');
 }
