@@ -12,7 +12,7 @@ import type { ProbeTrace, Step } from '../trace/types.js';
 import type { World } from '../world/types.js';
 import { linkByName, peerOf } from '../world/links.js';
 import { formatIpv4 } from '../wire/ipv4.js';
-import { pktText } from '../engine/sim.js';
+import { dropText, pktText, stepText } from '../trace/text.js';
 
 export type Dir = 'request' | 'reply';
 
@@ -197,7 +197,7 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
     at: d.dev !== undefined ? { ns: d.ns, dev: d.dev } : { ns: d.ns },
     code: d.code,
     stage: d.stage,
-    detail: d.detail,
+    detail: dropText(d),
     packet: pktText(d.packet),
     what: packetName(d.packet),
     ...(d.origin && d.origin.line > 0 ? { origin: d.origin } : {}),
@@ -220,7 +220,7 @@ function stepRow(s: Step): StepRow {
     ...(s.dev !== undefined ? { dev: s.dev } : {}),
     kind: s.kind,
     ...(s.dir !== undefined ? { dir: s.dir } : {}),
-    text: s.detail,
+    text: stepText(s),
     ...(s.packet ? { packet: pktText(s.packet) } : {}),
     ...(s.origin && s.origin.line > 0 ? { origin: s.origin } : {}),
   };
