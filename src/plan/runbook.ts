@@ -9,6 +9,7 @@
  */
 import { posix as path } from 'node:path';
 import { ConfigError } from '../model/errors.js';
+import { controlCharIn } from '../model/text.js';
 import type { Origin } from '../model/origin.js';
 import type { Op, SysctlOp } from './ops.js';
 import { parseIptablesArgs } from '../netfilter/parse.js';
@@ -40,6 +41,9 @@ export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   for (const line of splitRunbook(src.text, src.file, src.firstLine)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
     const ctx: Ctx = { host: src.host, ns: null, origin };
+    // names made here (namespaces, interfaces, containers) reach terminals, file names and scripts
+    const cc = controlCharIn(line.text, true);
+    if (cc !== undefined) return fail(ctx, 'unsupported', `the line contains the control character ${cc}; netpath refuses control characters in runbook lines`);
     const env: Env = { src, io };
     let skipNext = false;
     for (const p of line.pipelines) {
