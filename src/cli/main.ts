@@ -5,8 +5,9 @@
 import { Command } from 'commander';
 import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
-import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.js';
+import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
 import { iptablesSave } from '../netfilter/save.js';
+import { listRuleset } from '../nft/print.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
 import { formatIpv4 } from '../wire/ipv4.js';
@@ -168,7 +169,9 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
         addr: showBriefAddr(world, ns).split('\n').filter(Boolean),
         routes: showRoutes(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()),
         rules: showRules(ns).split('\n').filter(Boolean),
+        ...(ns.links.some((l) => l.brport) ? { bridge: showBridgeLinks(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()) } : {}),
         iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
+        ...(ns.nft && ns.nft.tables.length > 0 ? { nft: listRuleset(ns.nft).split('\n').filter(Boolean) } : {}),
       };
     });
     io.out(JSON.stringify({ namespaces: nss, warnings }, null, 2) + '\n');

@@ -7,6 +7,7 @@
  * small ones below: sysctl, echo/tee into /proc/sys, docker, ln). Every command yields at least
  * one Op (a NoopOp for look-only commands) or a ConfigError at its line: nothing is skipped.
  */
+import { parseNftLine } from '../nft/plan.js';
 import { posix as path } from 'node:path';
 import { ConfigError } from '../model/errors.js';
 import { controlCharIn } from '../model/text.js';
@@ -16,6 +17,7 @@ import { parseIptablesArgs } from '../netfilter/parse.js';
 import { parseIptablesRestore } from '../netfilter/restore.js';
 import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
+import { parseBridge } from './bridge.js';
 import { parseIfconfig, parseRoute } from './nettools.js';
 import { splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
 
@@ -27,6 +29,8 @@ export interface RunbookSource {
   readonly text: string;
   /** file line number of the text's first line (the runbook may sit inside a YAML block) */
   readonly firstLine: number;
+  /** file line number of each text line, when they are not consecutive (a folded or quoted YAML scalar) */
+  readonly lines?: readonly number[];
   /** directory that relative paths in the runbook (iptables-restore < FILE) are resolved against */
   readonly baseDir: string;
 }
@@ -38,7 +42,7 @@ export interface RunbookIo {
 /** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
-  for (const line of splitRunbook(src.text, src.file, src.firstLine)) {
+  for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
     const ctx: Ctx = { host: src.host, ns: null, origin };
     // names made here (namespaces, interfaces, containers) reach terminals, file names and scripts
@@ -255,9 +259,11 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'ip6tables-legacy':
     case 'ip6tables-nft':
       return fail(ctx, 'unsupported', `IPv6 is not modelled by netpath ("${name}")`);
-    case 'nft':
-      if (argv[1] === 'list') return [noopOp(ctx, LOOK)];
-      return fail(ctx, 'unsupported', '"nft" rulesets are not modelled by netpath; write the rules with iptables');
+    case 'nft': {
+      const r = parseNftLine(argv, ctx.origin, env.src.baseDir, (f) => env.io.readFile(f));
+      if (r.kind === 'look') return [noopOp(ctx, r.why)];
+      return [{ op: 'nft', host: ctx.host, ns: ctx.ns, origin: ctx.origin, cmds: r.cmds, text: r.text, ...(r.file !== undefined ? { file: r.file } : {}) }];
+    }
     case 'docker':
       return parseDocker(argv, ctx, nested);
     case 'ln':
@@ -273,6 +279,8 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'conntrack':
       if (argv[1] === '-L' || argv[1] === '--dump') return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', '"conntrack" changes are not modelled by netpath');
+    case 'bridge':
+      return parseBridge(argv, ctx);
     case 'brctl':
       if (argv[1] === 'show' || argv[1] === 'showmacs') return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', '"brctl" is not modelled; use "ip link add BR type bridge" and "ip link set DEV master BR"');

@@ -157,6 +157,9 @@ export function undoScript(built: Built, host: string, before: HostBefore): { sc
       case 'netns-del':
         cannot.push(`${at(o)} (what it removed or replaced is not known)`);
         break;
+      case 'nft':
+        if (o.ns === null) cannot.push(`${at(o)} (nft rules of the root namespace are not undone)`);
+        break;
       case 'netns-add':
       case 'docker-run':
       case 'netns-bind':

@@ -20,6 +20,7 @@ import type { IptablesRestoreTable } from '../netfilter/types.js';
 import { splitRestoreLine } from '../netfilter/restore.js';
 import { formatIpv4, formatPrefix } from '../wire/ipv4.js';
 import type { NetnsNames } from './names.js';
+import { brportArgs } from '../plan/bridge.js';
 
 /** One real command. */
 export interface RenderedCommand {
@@ -152,6 +153,9 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
           origin: o,
         });
         break;
+      case 'nft':
+        out.push({ argv: execIn(here, ['nft', '-f', '-']), stdin: op.text.endsWith('\n') ? op.text : `${op.text}\n`, origin: o });
+        break;
       default:
         assertNever(op, 'op');
     }
@@ -180,6 +184,7 @@ function linkSetArgs(op: LinkSetOp, ns: (name: string) => string): string[] {
   if (op.address !== undefined) a.push('address', op.address);
   if (op.master !== undefined) a.push(...(op.master === null ? ['nomaster'] : ['master', op.master]));
   if (op.up !== undefined) a.push(op.up ? 'up' : 'down');
+  if (op.brport !== undefined) a.push('type', 'bridge_slave', ...brportArgs(op.brport));
   return a;
 }
 

@@ -6,6 +6,7 @@ import type { DevConf, IfAddr, Link, Neigh, NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import type { FibRule, Route } from '../route/types.js';
 import type { NfState } from '../netfilter/types.js';
+import type { NftState } from '../nft/types.js';
 
 export interface Netns {
   readonly id: NsId;
@@ -26,6 +27,8 @@ export interface Netns {
   /** the rest of the namespace's sysctls we model (dotted keys), with kernel defaults filled in */
   readonly sysctl: Readonly<Record<string, string>>;
   readonly nf: NfState;
+  /** nftables state (`nft` lines, `nft -f FILE`); absent until the first nft command */
+  readonly nft?: NftState;
   /** next ifindex the kernel would hand out in this namespace */
   readonly nextIfindex: number;
   readonly origin: Origin;

@@ -205,14 +205,15 @@ describe('exit codes and JSON errors', () => {
     expect(d.text).toMatch(/^netpath: internal error: chain walk exceeded\nnetpath: this is a bug in netpath.*report it/);
     expect(describeFailure(new RangeError('Maximum call stack size exceeded')).exit).toBe(70);
   });
-  it('user chains nested deeper than the kernel allows: no uncaught error', async () => {
+  it('user chains nested deeper than the kernel allows: exit 2 with the kernel\'s refusal, no uncaught error', async () => {
     const chains = Array.from({ length: 70 }, (_, i) => `c${i}`);
     const dump = modelFile(
       ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...chains.map((c) => `:${c} - [0:0]`), '-A FORWARD -j c0', ...chains.slice(0, -1).map((c, i) => `-A ${c} -j c${i + 1}`), 'COMMIT', ''].join('\n'),
       'deep.rules',
     );
-    const r = await run('rules', 'trace', dump, '--src', '10.0.0.1', '--dst', '10.0.0.2:80');
-    expect([0, 2, 70]).toContain(r.code);
+    const r = await run('rules', 'trace', dump, '--src', '10.0.0.1', '--dst', '10.0.0.2:80', '--json');
+    expect(r.code).toBe(2);
+    expect((JSON.parse(r.out) as { error: { code: string; line: number } }).error).toMatchObject({ code: 'kernel' });
     clean(r);
   });
 });
