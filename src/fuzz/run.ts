@@ -81,7 +81,7 @@ function mutated(base: string): fc.Arbitrary<string> {
     fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), text: fc.constantFrom(...JUNK, ...WORDS) }),
     fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), text: fc.constant(''), len: fc.integer({ min: 1, max: 40 }) }),
   );
-  return fc.array(edit, { minLength: 1, maxLength: 6 }).map((edits) => {
+  return fc.array(edit, { minLength: 0, maxLength: 4 }).map((edits) => {
     let s = base;
     for (const e of edits) {
       const at = s.length === 0 ? 0 : e.at % s.length;
@@ -100,11 +100,13 @@ const SMALL_MODEL = `hosts:\n  a:\n    run: |\n      ip addr add 10.0.1.1/24 dev
 
 export function caseArbitrary(target: Target, root: string): fc.Arbitrary<Case> {
   const seed = readFileSync(join(root, 'models/seed-lan-container.yaml'), 'utf8');
+  // the runbooks the seed names with script:, beside it in the sandbox
+  const scripts = Object.fromEntries([...seed.matchAll(/script: (\S+)/g)].map((m) => [m[1]!, readFileSync(join(root, 'models', m[1]!), 'utf8')]));
   const cmd = fc.constantFrom<readonly string[]>(['check'], ['check', '--json'], ['show'], ['trace', '--from', 'web1', '--to', '192.168.2.10:80'], ['export', '--host', 'web2'], ['check', '--pcap', '@S/out']);
   switch (target) {
     case 'model':
       return fc.tuple(fc.constantFrom(seed, SMALL_MODEL), cmd).chain(([base, c]) =>
-        mutated(base).map((text) => ({ files: { 'model.yaml': text }, argv: [c[0]!, '@S/model.yaml', ...c.slice(1)] })),
+        mutated(base).map((text) => ({ files: { ...scripts, 'model.yaml': text }, argv: [c[0]!, '@S/model.yaml', ...c.slice(1)] })),
       );
     case 'runbook': {
       const word = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...WORDS) }, { weight: 1, arbitrary: fc.constantFrom(...JUNK) });
@@ -115,7 +117,14 @@ export function caseArbitrary(target: Target, root: string): fc.Arbitrary<Case> 
       }));
     }
     case 'dump': {
-      const base = fc.array(fc.constantFrom(...DUMP_LINES), { maxLength: 20 }).map((ls) => ls.join('\n') + '\n');
+      // mostly well-formed tables with random rules, sometimes random lines
+      const table = fc.tuple(fc.constantFrom('filter', 'nat', 'mangle', 'raw'), fc.array(fc.constantFrom(...DUMP_LINES.filter((l) => l.startsWith('-A'))), { maxLength: 8 })).map(
+        ([t, rules]) => [`*${t}`, ...DUMP_LINES.filter((l) => l.startsWith(':')), ...rules, 'COMMIT'].join('\n'),
+      );
+      const base = fc.oneof(
+        { weight: 3, arbitrary: fc.array(table, { maxLength: 3 }).map((ts) => ts.join('\n') + '\n') },
+        { weight: 1, arbitrary: fc.array(fc.constantFrom(...DUMP_LINES), { maxLength: 20 }).map((ls) => ls.join('\n') + '\n') },
+      );
       return fc.tuple(base.chain((b) => fc.oneof(fc.constant(b), mutated(b))), fc.constantFrom(['--dst', '10.0.0.2:80'], ['--dst', '10.0.0.2', '--proto', 'icmp'], ['--dst', '10.0.0.2:80', '--iif', 'eth0', '--json'], ['--dst', '10.0.0.2:80', '--local', '10.0.0.2', '--linear'])).map(
         ([text, opts]) => ({ files: { 'dump.rules': text }, argv: ['rules', 'trace', '@S/dump.rules', '--src', '10.9.0.1', ...opts] }),
       );
@@ -124,7 +133,7 @@ export function caseArbitrary(target: Target, root: string): fc.Arbitrary<Case> 
       const tok = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...OPTS) }, { weight: 2, arbitrary: fc.constantFrom(...JUNK) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) });
       const first = fc.constantFrom<readonly string[]>(['check'], ['show'], ['trace'], ['export'], ['prop'], ['rules', 'trace'], ['rules'], ['help'], []);
       return fc.tuple(first, fc.constantFrom('@S/model.yaml', '@S/dump.rules', '@S/none.yaml', '@S/out', ''), fc.array(tok, { maxLength: 10 })).map(([f, file, rest]) => ({
-        files: { 'model.yaml': seed, 'dump.rules': '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' },
+        files: { ...scripts, 'model.yaml': seed, 'dump.rules': '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' },
         // never stdin ('-'), never a prop run of thousands of flows
         argv: [...f, ...(file !== '' ? [file] : []), ...rest.map((t) => (t === '-' ? '--' : t))].filter((t, i, a) => !(a[i - 1] === '--runs' && !/^[0-9]$/.test(t))),
       }));
