@@ -21,6 +21,7 @@ import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 import { cmdImport, type ImportOptions } from './import.js';
+import { registerReport } from './report.js';
 import { reportFailure, wantsJson } from './errors.js';
 import { checkProtoPorts, optEndpoint, optPort, optProto } from './options.js';
 import { printWarnings, worldWarnings } from './warnings.js';
@@ -102,7 +103,7 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await cmdReplay(model, opts, io);
+      code = await cmdReplay(model, opts, io, undefined, io === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -140,6 +141,11 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     .action((opts: ImportOptions) => {
       code = cmdImport(opts, io);
     });
+
+  // netpath report MODEL -o FILE.html, netpath diagram MODEL -o FILE.svg (src/cli/report.ts)
+  registerReport(program, io, io === stdio && process.stderr.isTTY === true, (c) => {
+    code = c;
+  });
 
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

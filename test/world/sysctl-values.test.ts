@@ -1,6 +1,6 @@
 /**
  * Values written to the sysctls netpath models: what the kernel stores and what it refuses with
- * EINVAL (docs/kernel-notes.md o). The table is the observation; when run as root it is repeated
+ * EINVAL (docs/kernel-notes.md z). The table is the observation; when run as root it is repeated
  * on the kernel, each write in a fresh namespace.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
