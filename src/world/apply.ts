@@ -95,6 +95,9 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
   return produce(ns, (d) => {
     addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+    // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
+    // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
+    refreshKernelRoutes(undefined, d);
   });
 }
 
@@ -562,7 +565,7 @@ function addAddress(ns: DNetns, a: IfAddr): void {
  * states, keeping user routes. The kernel adds and removes these incrementally; deriving them
  * gives the same table and cannot drift.
  */
-function refreshKernelRoutes(w: DWorld, ns: DNetns): void {
+function refreshKernelRoutes(w: DWorld | undefined, ns: DNetns): void {
   const user = ns.routes.filter((r) => !isKernelOwned(r));
   const kernel: Route[] = [];
   for (const a of ns.addrs) {
