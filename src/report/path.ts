@@ -12,7 +12,7 @@ import type { ProbeTrace, Step } from '../trace/types.js';
 import type { World } from '../world/types.js';
 import { linkByName, peerOf } from '../world/links.js';
 import { formatIpv4 } from '../wire/ipv4.js';
-import { pktText } from '../engine/sim.js';
+import { dropText, pktText, stepText } from '../trace/text.js';
 
 export type Dir = 'request' | 'reply';
 
@@ -48,6 +48,8 @@ export interface DropMark {
   readonly code: string;
   readonly stage: string;
   readonly detail: string;
+  /** the kernel's SNMP counter that counts this drop (OutNoRoutes ...), when there is one */
+  readonly counter?: string;
   readonly packet: string;
   /** the packet by name: SYN, SYN-ACK, RST, echo request, UDP ... */
   readonly what: string;
@@ -163,9 +165,20 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
         break;
       }
       case 'route':
+        // an input route names the device the packet came in on (for a frame taken in on a bridge
+        // port, the bridge): port -> bridge when it arrived on a port
+        if (s.input && s.dev !== undefined) {
+          const at = { ns: s.ns, dev: s.dev };
+          const cur = entry.get(here);
+          const from = cur && !cur.bridged ? cur.at : takeArrival(here, s.ns, s.dev);
+          if (from && from.dev !== s.dev) inside(dir, from, at);
+          entry.set(here, { at, bridged: false });
+        }
+        break;
       case 'nf':
       case 'conntrack':
       case 'nat':
+      case 'nat-bind':
       case 'neigh':
       case 'drop':
       case 'icmp':
@@ -197,7 +210,8 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
     at: d.dev !== undefined ? { ns: d.ns, dev: d.dev } : { ns: d.ns },
     code: d.code,
     stage: d.stage,
-    detail: d.detail,
+    detail: dropText(d),
+    ...(d.counter !== undefined ? { counter: d.counter } : {}),
     packet: pktText(d.packet),
     what: packetName(d.packet),
     ...(d.origin && d.origin.line > 0 ? { origin: d.origin } : {}),
@@ -220,7 +234,7 @@ function stepRow(s: Step): StepRow {
     ...(s.dev !== undefined ? { dev: s.dev } : {}),
     kind: s.kind,
     ...(s.dir !== undefined ? { dir: s.dir } : {}),
-    text: s.detail,
+    text: stepText(s),
     ...(s.packet ? { packet: pktText(s.packet) } : {}),
     ...(s.origin && s.origin.line > 0 ? { origin: s.origin } : {}),
   };
