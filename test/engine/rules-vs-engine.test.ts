@@ -12,7 +12,9 @@ import { parseModel } from '../../src/plan/model.js';
 import { buildWorld } from '../../src/world/build.js';
 import { simulate } from '../../src/engine/probe.js';
 import { traceRules } from '../../src/netfilter/trace.js';
-import { formatIpv4, parseIpv4 } from '../../src/wire/ipv4.js';
+import { formatIpv4, parseIpv4 as parse } from '../../src/wire/ipv4.js';
+
+const parseIpv4 = (s: string): number => parse(s) ?? 0;
 import type { ProbeTrace } from '../../src/trace/types.js';
 
 const R_IN = '10.0.0.254';
