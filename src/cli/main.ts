@@ -22,6 +22,7 @@ import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 import { cmdImport, type ImportOptions } from './import.js';
+import { registerReport } from './report.js';
 
 export interface Io {
   out(s: string): void;
@@ -94,7 +95,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await cmdReplay(model, opts, io);
+      code = await cmdReplay(model, opts, io, undefined, io === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -132,6 +133,11 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .action((opts: ImportOptions) => {
       code = cmdImport(opts, io);
     });
+
+  // netpath report MODEL -o FILE.html, netpath diagram MODEL -o FILE.svg (src/cli/report.ts)
+  registerReport(program, io, io === stdio && process.stderr.isTTY === true, (c) => {
+    code = c;
+  });
 
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

@@ -92,6 +92,18 @@ export interface RouteOp extends OpBase {
   readonly syntax: 'ip' | 'net-tools';
 }
 
+/** `ip route flush ...`: every route of `table` (or all tables) matching the selectors given. */
+export interface RouteFlushOp extends OpBase {
+  readonly op: 'route-flush';
+  readonly table: number | 'all';
+  readonly dev?: string;
+  readonly proto?: string;
+  readonly type?: RouteType;
+}
+
+/** `ip address flush dev D`: every IPv4 address of D. */
+export interface AddrFlushOp extends OpBase { readonly op: 'addr-flush'; readonly dev: string }
+
 export interface RuleOp extends OpBase, RuleSelector {
   readonly op: 'rule-add' | 'rule-del';
   readonly priority?: number;
@@ -147,7 +159,9 @@ export type Op =
   | LinkSetOp
   | LinkDelOp
   | AddrOp
+  | AddrFlushOp
   | RouteOp
+  | RouteFlushOp
   | RuleOp
   | NeighOp
   | SysctlOp

@@ -144,6 +144,8 @@ export function undoScript(built: Built, host: string, before: HostBefore): { sc
         break;
       case 'link-del':
       case 'addr-del':
+      case 'addr-flush':
+      case 'route-flush':
       case 'route-del':
       case 'route-replace':
       case 'route-change':

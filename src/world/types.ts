@@ -26,6 +26,9 @@ export interface Netns {
   readonly confDefault: DevConf;
   /** the rest of the namespace's sysctls we model (dotted keys), with kernel defaults filled in */
   readonly sysctl: Readonly<Record<string, string>>;
+  /** sysctls written that cannot change a probe's packet walk (world/sysctl.ts NO_EFFECT_SYSCTLS):
+   *  dotted key -> the value written, why it has no effect, and the line */
+  readonly noEffect: Readonly<Record<string, { readonly value: string; readonly why: string; readonly origin: Origin }>>;
   readonly nf: NfState;
   /** nftables state (`nft` lines, `nft -f FILE`); absent until the first nft command */
   readonly nft?: NftState;

@@ -14,6 +14,7 @@ import { traceHost } from '../../src/nft/trace.js';
 import { mergedPipeline } from '../../src/nft/pipeline.js';
 import { EMPTY_NFT, type NftState } from '../../src/nft/types.js';
 import { isNftText } from '../../src/cli/rules.js';
+import { checkModel } from '../../src/cli/main.js';
 import { traceRules } from '../../src/netfilter/trace.js';
 import { parseIptablesArgs } from '../../src/netfilter/parse.js';
 import { applyIptables, emptyNfState } from '../../src/netfilter/tables.js';
@@ -146,17 +147,19 @@ describe('nft twins of iptables models: same rules-level outcomes', () => {
 });
 
 /**
- * These models' `expect:` are the kernel's (replay --netns agreed with every one on Linux 6.18,
- * nftables 1.0.6); `netpath check` reproduces them only once the engine runs nft chains from the
- * hook pipeline. Until then they stay here, listed on every run.
+ * The nft twins of the seed models: their `expect:` are the kernel's (replay --netns agreed with
+ * every one on Linux 6.18, nftables 1.0.6), and the engine runs their nft chains from the merged
+ * hook pipeline, so every probe must match its expectation.
  */
-describe('pending: nft twin models waiting for the engine hookup', () => {
-  const pending = ['test/nft/models/dnat-port-forward-nft.yaml', 'test/nft/models/seed-forward-drop-nft.yaml', 'test/nft/models/seed-nft.yaml'];
-  console.warn(`nft twin models pending the engine hookup (netpath check fails on them until then):\n  ${pending.join('\n  ')}`);
-  for (const m of pending) {
-    it(`${m} builds (nft state on web2)`, () => {
+describe('nft twin models agree with their kernel-observed expectations', () => {
+  const twins = ['test/nft/models/dnat-port-forward-nft.yaml', 'test/nft/models/seed-forward-drop-nft.yaml', 'test/nft/models/seed-nft.yaml'];
+  for (const m of twins) {
+    it(m, () => {
       const world = buildWorld(loadModel(fileURLToPath(new URL(`../../${m}`, import.meta.url)))).world;
       expect(world.netns['web2']!.nft!.tables.length).toBeGreaterThan(0);
+      const { reports } = checkModel(fileURLToPath(new URL(`../../${m}`, import.meta.url)));
+      expect(reports.length).toBeGreaterThan(0);
+      expect(reports.filter((r) => !r.ok).map((r) => `${r.name}: ${r.result}`)).toEqual([]);
     });
   }
 });
