@@ -39,6 +39,11 @@ export const TUNING = {
   retransTimeMs: 100,
   /** client wait for tcp connect / udp answer / echo reply */
   probeTimeoutMs: 1500,
+  /**
+   * how long a listener may take to bind (a python start; on a busy 2-core machine this took more
+   * than 5 s): a setup wait, not an outcome
+   */
+  readyTimeoutMs: 30_000,
 } as const;
 
 /**
@@ -482,8 +487,8 @@ async function startServices(run: Run, built: Built, python: string): Promise<vo
         });
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
-          reject(new StepFailed(log(null, 'listener not ready after 5 s')));
-        }, 5000);
+          reject(new StepFailed(log(null, `listener not ready after ${TUNING.readyTimeoutMs / 1000} s`)));
+        }, TUNING.readyTimeoutMs);
         child.stdout.setEncoding('utf8').on('data', (d: string) => {
           out += d;
           if (out.includes('ready\n')) {
