@@ -510,7 +510,7 @@ async function startServices(run: Run, built: Built, python: string): Promise<vo
 async function runProbe(run: Run, python: string, real: string, proto: 'tcp' | 'udp' | 'icmp', dst: string, port: number, timeoutMs: number, ident: number): Promise<Obs> {
   const argv = agentArgv(python, real, ['probe', proto, dst, String(port), String(timeoutMs / 1000), String(ident)]);
   assertConfined(argv, run.names.prefix);
-  const r = await runArgv(argv, { timeoutMs: timeoutMs + 5000 });
+  const r = await runArgv(argv, { timeoutMs: timeoutMs + 20_000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     const j = JSON.parse(line) as { result: ProbeResult; errno: string; detail: string; ms: number };
