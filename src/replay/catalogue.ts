@@ -54,6 +54,9 @@ const OPS: Readonly<Record<Op['op'], Coverage>> = {
   'addr-del': by('topology: host NIC enslaved to a bridge; undo'),
   'route-add': by('baseline routes'),
   'route-del': by('undo, route-form (net-tools route del)'),
+  'route-flush': by('undo (ip route flush table T)'),
+  'addr-flush': by('undo (ip addr flush dev D)'),
+  nft: no('nft rulesets are new in the world; the generator does not draw them yet'),
   'route-replace': by('route-form'),
   'route-append': by('route-form'),
   'route-change': by('route-form'),
@@ -226,7 +229,6 @@ const TOPOLOGY = {
   'topo:lo-only': by('a runbook namespace with only lo'),
   'topo:nic-in-bridge': by('a host NIC on the LAN enslaved to a bridge carrying its address'),
   'topo:hairpin': no('not yet supported by the world (bridge port hairpin mode)'),
-  'topo:nft': no('not yet supported by the world (nft rulesets)'),
 } as const;
 
 /** Every feature of the world's vocabulary, keyed `kind:name`, with its coverage. */
@@ -264,6 +266,7 @@ function sysctlFeature(key: string): string | undefined {
     case 'ns':
       return `sysctl:${c.key}`;
     case 'ipv6':
+    case 'no-effect':
       return undefined;
   }
 }

@@ -91,6 +91,8 @@ export interface ConformanceOptions {
   readonly maxShrink?: number;
   /** progress lines */
   readonly log?: (line: string) => void;
+  /** called after each case with the count so far, for a progress line */
+  readonly onCase?: (done: number, total: number) => void;
 }
 
 export interface ConformanceFailure {
@@ -126,6 +128,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   let probes = 0;
   const draws: Record<string, number> = {};
   const known: Record<string, number> = {};
+  let finished = 0;
   const worker = async (): Promise<void> => {
     while (next < plans.length) {
       const i = next++;
@@ -135,6 +138,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       for (const f of o.features) draws[f] = (draws[f] ?? 0) + 1;
       for (const k of o.known) known[k] = (known[k] ?? 0) + 1;
       log(`case ${i}: ${o.ok ? 'agree' : 'DISAGREE'} (${o.ms} ms)${o.known.length > 0 ? ` (known: ${o.known.join(', ')})` : ''}${o.ok ? '' : `\n  ${o.problems.join('\n  ')}`}`);
+      opts.onCase?.(++finished, plans.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));

@@ -804,9 +804,10 @@ function mutate(f: FeatureGen, c: MutationCtx): void {
           return;
         case 5:
           L.push(`ip addr add 10.7.${fi}.1/24 dev ${dev}`, `ip addr del 10.7.${fi}.1/24 dev ${dev}`);
+          L.push(`ip route add unreachable 10.8.${fi}.0/24 table 101`, 'ip route flush table 101');
           return;
         case 6:
-          L.push(`ip link add x${fi} type veth peer name y${fi}`, `ip link del x${fi}`);
+          L.push(`ip link add x${fi} type veth peer name y${fi}`, `ip addr add 10.7.${fi}.1/24 dev x${fi}`, `ip addr flush dev x${fi}`, `ip link del x${fi}`);
           return;
         default:
           if (!n.child) L.push(`ip netns add t${fi}`, `ip netns del t${fi}`);

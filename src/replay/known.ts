@@ -21,28 +21,10 @@ export interface KnownDisagreement {
 
 export const KNOWN_DISAGREEMENTS: readonly KnownDisagreement[] = [
   {
-    model: 'conf-loopback.yaml',
-    probes: ['c1 udp 127.0.0.1:53', 'c1 tcp 127.0.0.1:80', 'c1 tcp 127.0.0.1:81', 'c1 icmp 127.0.0.1', 'h1 udp 127.0.0.1:53'],
-    summary: 'a probe to 127.0.0.1 is delivered by the local table (local 127.0.0.0/8 dev lo); the simulation finds no route',
-    matches: (d) => d.to.startsWith('127.') && d.predicted.includes('no-route'),
-  },
-  {
     model: 'conf-neigh-learned.yaml',
     probes: ['h1 tcp h2 stale', 'h1 udp h2 stale closed', 'h1 tcp h3 reachable'],
     summary: 'a static neighbour in state stale/reachable takes the real MAC from the neighbour\'s own ARP; the simulation keeps the wrong one',
     matches: (d, model) => /lladdr \S+ dev \S+ nud (stale|reachable)/.test(model) && d.predicted.includes('timeout') && d.observed !== 'timeout',
-  },
-  {
-    model: 'conf-nic-in-bridge.yaml',
-    probes: ['h3 tcp h1', 'h1 tcp h3', 'h3 icmp h2'],
-    summary: 'a host NIC enslaved to a bridge that carries its address passes traffic both ways; the simulation loses it',
-    matches: (_d, model) => /ip link set eth0 master /.test(model),
-  },
-  {
-    model: 'conf-output-reject-oif.yaml',
-    probes: ['h1 tcp h2'],
-    summary: "a REJECT in OUTPUT with -o IF does not match its own ICMP error to the local sender (it leaves through lo): tcp is refused; the simulation says timeout",
-    matches: (d, model) => d.proto === 'tcp' && d.observed === 'refused' && d.predicted.includes('timeout') && /-I OUTPUT .*-o \S+ .*-j REJECT|-A OUTPUT .*-o \S+ .*-j REJECT/.test(model),
   },
 ];
 

@@ -53,7 +53,7 @@ export const TUNING = {
  * the burst when the first error is sent). Those sysctls exist only in the root namespace, which a
  * replay never touches, so the replay paces its probes instead (runPaced): the first `burst` run at
  * once; each later one starts `gapMs` after every earlier one has finished, so that one probe's
- * error can never empty the bucket for the next. Checked on Linux 6.18 (docs/kernel-notes.md m).
+ * error can never empty the bucket for the next. Checked on Linux 6.18 (docs/kernel-notes.md z).
  */
 export const ICMP_ERROR_BUDGET = { burst: 5, gapMs: 1050 } as const;
 
@@ -142,6 +142,8 @@ export interface ReplayOptions {
    * the test that shows why it is needed turns it off.
    */
   readonly pace?: boolean;
+  /** called as each probe finishes, for a progress line */
+  readonly onProbe?: (done: number, total: number) => void;
 }
 
 /** The replay cannot run here (not root, not Linux, tools missing); nothing was changed. */
@@ -347,10 +349,12 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     setupMs = Math.round(performance.now() - t0);
     const t1 = performance.now();
     const idents = new Set<number>();
+    let probesDone = 0;
     const one = async (pp: PlannedProbe): Promise<ProbeComparison> => {
       const ident = newIdent(idents);
       const realFrom = names.ns(pp.from);
       const obs = failure ? NOT_RUN : await runProbe(run, python, realFrom, pp.p.proto, formatIpv4(pp.p.to), pp.p.port ?? 0, timeout, ident);
+      opts.onProbe?.(++probesDone, planned.length);
       return compareProbe(pp, realFrom, obs);
     };
     probes = opts.pace === false || failure ? await Promise.all(planned.map(one)) : await runPaced(planned, one);

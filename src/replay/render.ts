@@ -20,6 +20,7 @@ import type { IptablesRestoreTable } from '../netfilter/types.js';
 import { splitRestoreLine } from '../netfilter/restore.js';
 import { formatIpv4, formatPrefix } from '../wire/ipv4.js';
 import type { NetnsNames } from './names.js';
+import { brportArgs } from '../plan/bridge.js';
 
 /** One real command. */
 export interface RenderedCommand {
@@ -121,6 +122,12 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
       case 'addr-del':
         ip(addrArgs(op));
         break;
+      case 'addr-flush':
+        ip(['addr', 'flush', 'dev', op.dev]);
+        break;
+      case 'route-flush':
+        ip(['route', 'flush', 'table', String(op.table), ...(op.dev !== undefined ? ['dev', op.dev] : []), ...(op.proto !== undefined ? ['proto', op.proto] : []), ...(op.type !== undefined ? ['type', op.type] : [])]);
+        break;
       case 'route-add':
       case 'route-del':
       case 'route-replace':
@@ -152,6 +159,9 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
           origin: o,
         });
         break;
+      case 'nft':
+        out.push({ argv: execIn(here, ['nft', '-f', '-']), stdin: op.text.endsWith('\n') ? op.text : `${op.text}\n`, origin: o });
+        break;
       default:
         assertNever(op, 'op');
     }
@@ -180,6 +190,7 @@ function linkSetArgs(op: LinkSetOp, ns: (name: string) => string): string[] {
   if (op.address !== undefined) a.push('address', op.address);
   if (op.master !== undefined) a.push(...(op.master === null ? ['nomaster'] : ['master', op.master]));
   if (op.up !== undefined) a.push(op.up ? 'up' : 'down');
+  if (op.brport !== undefined) a.push('type', 'bridge_slave', ...brportArgs(op.brport));
   return a;
 }
 
