@@ -53,7 +53,7 @@ export const TUNING = {
  * the burst when the first error is sent). Those sysctls exist only in the root namespace, which a
  * replay never touches, so the replay paces its probes instead (runPaced): the first `burst` run at
  * once; each later one starts `gapMs` after every earlier one has finished, so that one probe's
- * error can never empty the bucket for the next. Checked on Linux 6.18 (docs/kernel-notes.md z).
+ * error can never empty the bucket for the next. Checked on Linux 6.18 (docs/kernel-notes.md aa).
  */
 export const ICMP_ERROR_BUDGET = { burst: 5, gapMs: 1050 } as const;
 
@@ -181,9 +181,13 @@ export function setupNetns(real: string, origin: Origin = KERNEL): RenderedComma
   return [loUp(real, origin), { argv: execIn(real, ['sysctl', '-q', '-e', '-w', ...defaultSysctls()]), origin }];
 }
 
-/** Every existing device's ARP retransmit time (net.ipv4.neigh.DEV.*; a child netns has no `default`). */
+/**
+ * Every existing device's ARP retransmit time (net.ipv4.neigh.DEV.*; a child netns has no
+ * `default`), and no proxy ARP delay: a proxied answer waits up to proxy_delay (0.8 s), longer
+ * than the shortened resolution, while the model's clients wait the kernel's full 3 s for it.
+ */
 function tuneNeigh(real: string): RenderedCommand {
-  const script = `for f in /proc/sys/net/ipv4/neigh/*/retrans_time_ms; do echo ${TUNING.retransTimeMs} > "$f"; done`;
+  const script = `for f in /proc/sys/net/ipv4/neigh/*/retrans_time_ms; do echo ${TUNING.retransTimeMs} > "$f"; done; for f in /proc/sys/net/ipv4/neigh/*/proxy_delay; do echo 0 > "$f"; done`;
   return { argv: execIn(real, ['sh', '-c', script]), origin: KERNEL };
 }
 

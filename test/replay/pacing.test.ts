@@ -3,7 +3,7 @@
  * bucket, net.ipv4.route.error_burst/error_cost, root-namespace-only) must not turn one probe's
  * answer into another's silence, and replaying a model twice gives the same observations.
  *
- * Kernel facts pinned here (docs/kernel-notes.md z, Linux 6.18): back to back, a router answers the
+ * Kernel facts pinned here (docs/kernel-notes.md aa, Linux 6.18): back to back, a router answers the
  * first 5 forwarded packets to an unreachable route from one source with ICMP and drops the rest
  * silently; paced (runPaced), every probe gets its ICMP error.
  *
