@@ -43,3 +43,5 @@ benchRules();
 const { benchLoad } = await import('./load.js');
 console.log('\nload of a generated 10k-service dump, parse and apply separately (wall, and CPU time of this process):');
 benchLoad(10000, 3);
+const { benchLoadTargets } = await import('./load.js');
+await benchLoadTargets();

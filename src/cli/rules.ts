@@ -11,7 +11,7 @@ import { parseIptablesRestore } from '../netfilter/restore.js';
 import { applyRestore, emptyNfState } from '../netfilter/tables.js';
 import { parseIpsetSave, type Ipsets } from '../netfilter/ipset.js';
 import { traceRules, type RulesOutcome, type TraceProto } from '../netfilter/trace.js';
-import type { NfState } from '../netfilter/types.js';
+import type { IptablesRestoreTable, NfState } from '../netfilter/types.js';
 import { parseIpv4, type Ipv4 } from '../wire/ipv4.js';
 
 export interface RulesTraceOptions {
@@ -40,8 +40,14 @@ function readText(path: string, what: string): string {
 
 /** An iptables-save dump (file, or `-` for stdin) as netfilter state. */
 export function loadDump(path: string): NfState {
+  return loadDumpTables(path).nf;
+}
+
+/** the dump as netfilter state, and as parsed (its rules in file order, for checks over every rule) */
+function loadDumpTables(path: string): { nf: NfState; tables: readonly IptablesRestoreTable[] } {
   const text = readText(path === '-' ? '/dev/stdin' : path, 'the iptables-save dump');
-  return applyRestore(emptyNfState(), parseIptablesRestore(text, path), false, { ...KERNEL, file: path });
+  const tables = parseIptablesRestore(text, path);
+  return { nf: applyRestore(emptyNfState(), tables, false, { ...KERNEL, file: path }), tables };
 }
 
 function endpoint(text: string, opt: string): { ip: Ipv4; port?: number } {
@@ -75,8 +81,8 @@ export function cmdRulesTrace(file: string, opts: RulesTraceOptions, io: Out): n
     const more = parseIpsetSave(readText(f, 'the ipset save file'), f);
     ipsets = new Map([...(ipsets ?? []), ...more]);
   }
-  const nf = loadDump(file);
-  checkSets(nf, ipsets, file);
+  const { nf, tables } = loadDumpTables(file);
+  checkSets(tables, ipsets, file);
   const outcomes = traceRules(nf, {
     src: src.ip,
     ...(proto !== 'icmp' ? { sport: src.port ?? DEFAULT_SPORT } : {}),
@@ -94,15 +100,16 @@ export function cmdRulesTrace(file: string, opts: RulesTraceOptions, io: Out): n
   return 0;
 }
 
-/** The kernel refuses a rule naming a set that does not exist: so does the trace. */
-function checkSets(nf: NfState, ipsets: Ipsets | undefined, file: string): void {
-  for (const t of Object.values(nf)) {
-    for (const c of Object.values(t.chains)) {
-      for (const r of c.rules) {
-        for (const m of r.matches) {
-          if (m.kind === 'set' && !ipsets?.has(m.name)) {
-            throw ConfigError.at(r.origin.file === '' ? { ...r.origin, file } : r.origin, 'kernel', `Set ${m.name} doesn't exist: give the host's sets with --ipset FILE (the output of ipset save)`);
-          }
+/**
+ * The kernel refuses a rule naming a set that does not exist: so does the trace. The rules are
+ * read in the parsed blocks (flat lists in file order), not by walking every chain of the state.
+ */
+function checkSets(tables: readonly IptablesRestoreTable[], ipsets: Ipsets | undefined, file: string): void {
+  for (const block of tables) {
+    for (const { rule: r } of block.rules) {
+      for (const m of r.matches) {
+        if (m.kind === 'set' && !ipsets?.has(m.name)) {
+          throw ConfigError.at(r.origin.file === '' ? { ...r.origin, file } : r.origin, 'kernel', `Set ${m.name} doesn't exist: give the host's sets with --ipset FILE (the output of ipset save)`);
         }
       }
     }
