@@ -45,3 +45,7 @@ console.log('\nload of a generated 10k-service dump, parse and apply separately 
 benchLoad(10000, 3);
 const { benchLoadTargets } = await import('./load.js');
 await benchLoadTargets();
+
+// big runbooks folded, next to the same rules through iptables-restore (bench/runbook.js)
+const { benchRunbooks } = await import('./runbook.js');
+benchRunbooks();

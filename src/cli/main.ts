@@ -8,6 +8,7 @@ import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
 import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
 import { iptablesSave } from '../netfilter/save.js';
+import { listRuleset } from '../nft/print.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4.js';
@@ -21,6 +22,7 @@ import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 import { cmdImport, type ImportOptions } from './import.js';
+import { registerReport } from './report.js';
 
 export interface Io {
   out(s: string): void;
@@ -93,7 +95,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await cmdReplay(model, opts, io);
+      code = await cmdReplay(model, opts, io, undefined, io === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -132,6 +134,11 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       code = cmdImport(opts, io);
     });
 
+  // netpath report MODEL -o FILE.html, netpath diagram MODEL -o FILE.svg (src/cli/report.ts)
+  registerReport(program, io, io === stdio && process.stderr.isTTY === true, (c) => {
+    code = c;
+  });
+
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
   } catch (e) {
@@ -165,6 +172,7 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
         rules: showRules(ns).split('\n').filter(Boolean),
         ...(ns.links.some((l) => l.brport) ? { bridge: showBridgeLinks(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()) } : {}),
         iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
+        ...(ns.nft && ns.nft.tables.length > 0 ? { nft: listRuleset(ns.nft).split('\n').filter(Boolean) } : {}),
       };
     });
     io.out(JSON.stringify({ namespaces: nss }, null, 2) + '\n');

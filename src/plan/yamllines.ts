@@ -34,11 +34,12 @@ export interface ScalarAt {
 }
 
 /**
- * For each scalar, the file line (1-based) of each of its value's lines (`value.split('\n')`).
- * All scalars are marked in one copy of the text and parsed once.
+ * For each scalar, the file line (1-based) of each of its value's lines (`value.split('\n')`), or
+ * 'consecutive' for a literal block (its first line is the line after the `|` header, and the
+ * others follow). All other scalars are marked in one copy of the text and parsed once.
  */
-export function valueLines(text: string, lc: LineCounter, scalars: readonly ScalarAt[]): (readonly number[])[] {
-  const result: (readonly number[] | undefined)[] = scalars.map((s) => (s.type === 'BLOCK_LITERAL' ? literalLines(lc, s) : undefined));
+export function valueLines(text: string, lc: LineCounter, scalars: readonly ScalarAt[]): (readonly number[] | 'consecutive')[] {
+  const result: (readonly number[] | 'consecutive' | undefined)[] = scalars.map((s) => (s.type === 'BLOCK_LITERAL' ? 'consecutive' : undefined));
   const todo = scalars.map((s, i) => ({ s, i })).filter(({ s }) => s.type !== 'BLOCK_LITERAL' && s.value.includes('\n'));
   for (const { s, i } of scalars.map((s, i) => ({ s, i }))) {
     if (result[i] === undefined && !s.value.includes('\n')) result[i] = [lc.linePos(s.start).line];
@@ -98,11 +99,6 @@ function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
   return starts;
-}
-
-function literalLines(lc: LineCounter, s: ScalarAt): number[] {
-  const header = lc.linePos(s.start).line;
-  return s.value.split('\n').map((_, i) => header + 1 + i);
 }
 
 /**

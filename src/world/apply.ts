@@ -12,17 +12,20 @@
  *   it the new namespace's conf.default settings; it keeps its ifindex when that is free there.
  * - `ip link set name` works on an up device too (observed on Linux 6.18; older kernels said EBUSY).
  */
+import { applyNft } from '../nft/ruleset.js';
+import { EMPTY_NFT, type NftState } from '../nft/types.js';
 import { type Draft, produce } from 'immer';
 import { BRPORT_DEFAULTS, type IfAddr, type Link, type NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import { KERNEL } from '../model/origin.js';
 import { ConfigError, assertNever, bug } from '../model/errors.js';
-import type { Op, LinkAddOp, LinkSetOp, AddrOp, RouteOp, RuleOp, NeighOp, SysctlOp } from '../plan/ops.js';
+import type { Op, LinkAddOp, LinkSetOp, AddrOp, AddrFlushOp, RouteOp, RouteFlushOp, RuleOp, NeighOp, SysctlOp } from '../plan/ops.js';
 import type { FibRule, Route, RouteScope } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
-import { broadcastOf, inPrefix, networkOf } from '../wire/ipv4.js';
+import { broadcastOf, formatIpv4, inPrefix, networkOf } from '../wire/ipv4.js';
 import { applyIptables, applyRestore, emptyNfState } from '../netfilter/tables.js';
-import { DEFAULT_DEVCONF, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
+import type { NfRule, NfTableName } from '../netfilter/types.js';
+import { DEFAULT_DEVCONF, NO_EFFECT_SYSCTLS, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
 import type { Netns, World } from './types.js';
 
 type DWorld = Draft<World>;
@@ -84,6 +87,7 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     confAll: DEFAULT_DEVCONF,
     confDefault: DEFAULT_DEVCONF,
     sysctl: NS_SYSCTL_DEFAULTS,
+    noEffect: {},
     nf: emptyNfState(),
     nextIfindex: 2,
     origin,
@@ -91,6 +95,9 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
   return produce(ns, (d) => {
     addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+    // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
+    // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
+    refreshKernelRoutes(undefined, d);
   });
 }
 
@@ -150,15 +157,118 @@ export function addLanNic(
 // the fold
 
 export function applyOp(world: World, op: Op): World {
-  return produce(world, (w) => {
-    applyDraft(w, op);
-  });
+  return applyOps(world, [op]);
 }
 
+/**
+ * Folds a runbook's ops into the world in O(ops + state): the namespaces of the ops' hosts are
+ * copied once into plain mutable objects, every op edits them in place, and the result is frozen
+ * once at the end (the input world is never touched; on an error it is simply dropped).
+ *
+ * `iptables -A` lines are collected per namespace and added together (applyRestore with
+ * --noflush semantics, one table validation per batch) when the namespace's rules are next
+ * needed: another iptables command or iptables-restore there, the namespace's deletion, an error,
+ * or the end. This equals adding them one by one: the kernel's checks only get stricter as rules
+ * are added (more hooks reach a chain, more jumps can loop) and chains cannot appear or vanish
+ * inside a batch, so if the whole batch is valid every prefix was; if it is not, the batch is
+ * replayed line by line to raise the first line's own error, before any later line's error.
+ */
 export function applyOps(world: World, ops: readonly Op[]): World {
-  return produce(world, (w) => {
-    for (const op of ops) applyDraft(w, op);
-  });
+  if (ops.length === 0) return world;
+  const hosts = new Set(ops.map((o) => o.host));
+  const w = thaw(world, hosts);
+  const fold = new Fold(w);
+  for (const op of ops) fold.apply(op);
+  fold.flushAll();
+  return deepFreeze(w) as World;
+}
+
+/** A mutable copy of the world: namespaces of `hosts` deep-copied, the others shared (frozen). */
+function thaw(world: World, hosts: ReadonlySet<string>): DWorld {
+  const netns: Record<NsId, Netns> = {};
+  for (const [id, ns] of Object.entries(world.netns)) netns[id] = hosts.has(ns.host) ? structuredClone(ns) : ns;
+  return {
+    hosts: [...world.hosts],
+    netns,
+    lans: structuredClone(world.lans),
+    services: [...world.services],
+    bindings: structuredClone(world.bindings),
+  } as DWorld;
+}
+
+function deepFreeze(o: unknown): unknown {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return o;
+  Object.freeze(o);
+  if (Array.isArray(o)) for (let i = 0; i < o.length; i++) deepFreeze(o[i]);
+  else for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
+  return o;
+}
+
+type AppendOp = Extract<Op, { op: 'iptables' }> & { readonly cmd: 'A' };
+
+class Fold {
+  /** `iptables -A` ops not applied yet, per namespace id, in runbook order */
+  private readonly pending = new Map<NsId, AppendOp[]>();
+  constructor(private readonly w: DWorld) {}
+
+  apply(op: Op): void {
+    try {
+      if (op.op === 'iptables' && op.cmd === 'A') {
+        const id = resolveNs(this.w, op.host, op.ns, op.origin);
+        const list = this.pending.get(id);
+        if (list) list.push(op);
+        else this.pending.set(id, [op]);
+        return;
+      }
+      if (op.op === 'iptables' || op.op === 'iptables-restore' || op.op === 'netns-del') {
+        const id = op.op === 'netns-del' ? resolveNs(this.w, op.host, op.name, op.origin) : resolveNs(this.w, op.host, op.ns, op.origin);
+        this.flush(id);
+      }
+      applyDraft(this.w, op);
+    } catch (e) {
+      // an earlier line's error comes first: settle every pending line before reporting this one
+      this.flushAll();
+      throw e;
+    }
+  }
+
+  flushAll(): void {
+    // the earliest failing line wins across namespaces too
+    let first: { line: number; error: unknown } | undefined;
+    for (const id of [...this.pending.keys()]) {
+      try {
+        this.flush(id);
+      } catch (e) {
+        const line = e instanceof ConfigError ? e.line : 0;
+        if (!first || line < first.line) first = { line, error: e };
+      }
+    }
+    if (first) throw first.error;
+  }
+
+  private flush(id: NsId): void {
+    const batch = this.pending.get(id);
+    if (!batch) return;
+    this.pending.delete(id);
+    const ns = this.w.netns[id] ?? bug(`namespace ${id} vanished with iptables lines pending`);
+    const before = ns.nf as Netns['nf'];
+    const byTable = new Map<NfTableName, { chain: string; rule: NfRule }[]>();
+    for (const op of batch) {
+      const list = byTable.get(op.table);
+      if (list) list.push({ chain: op.chain, rule: op.rule });
+      else byTable.set(op.table, [{ chain: op.chain, rule: op.rule }]);
+    }
+    const blocks = [...byTable].map(([table, rules]) => ({ table, chains: [], rules }));
+    try {
+      ns.nf = applyRestore(before, blocks, true, batch[0]!.origin) as Draft<Netns['nf']>;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // one by one, as the runbook runs them: the first failing line throws its own error
+      let nf = before;
+      for (const op of batch) nf = applyIptables(nf, op, op.origin);
+      bug(`iptables lines ${batch[0]!.origin.line}..${batch[batch.length - 1]!.origin.line} fail together but not one by one: ${e.message}`);
+    }
+  }
 }
 
 function applyDraft(w: DWorld, op: Op): void {
@@ -222,6 +332,10 @@ function applyDraft(w: DWorld, op: Op): void {
     case 'addr-add':
     case 'addr-del':
       return addrOp(w, op);
+    case 'addr-flush':
+      return addrFlush(w, op);
+    case 'route-flush':
+      return routeFlush(w, op);
     case 'route-add':
     case 'route-del':
     case 'route-replace':
@@ -246,6 +360,12 @@ function applyDraft(w: DWorld, op: Op): void {
     case 'iptables-restore': {
       const ns = nsOf(w, op);
       ns.nf = applyRestore(ns.nf as Netns['nf'], op.tables, op.noflush, op.origin) as Draft<Netns['nf']>;
+      return;
+    }
+    case 'nft': {
+      const ns = nsOf(w, op);
+      const present = (Object.keys(ns.nf) as (keyof Netns['nf'])[]).filter((t) => ns.nf[t].present);
+      ns.nft = applyNft((ns.nft ?? EMPTY_NFT) as NftState, op.cmds, { iptablesPresent: present }) as Draft<NftState>;
       return;
     }
     default:
@@ -445,7 +565,7 @@ function addAddress(ns: DNetns, a: IfAddr): void {
  * states, keeping user routes. The kernel adds and removes these incrementally; deriving them
  * gives the same table and cannot drift.
  */
-function refreshKernelRoutes(w: DWorld, ns: DNetns): void {
+function refreshKernelRoutes(w: DWorld | undefined, ns: DNetns): void {
   const user = ns.routes.filter((r) => !isKernelOwned(r));
   const kernel: Route[] = [];
   for (const a of ns.addrs) {
@@ -496,6 +616,43 @@ function removeRoutesVia(ns: DNetns, ifindex: number, all: boolean): void {
   ns.routes = ns.routes.filter((r) => r.oif !== ifindex || (!all && r.type === 'local' && r.proto === 'kernel'));
 }
 
+/**
+ * A device that loses its last IPv4 address loses every route through it, static ones too
+ * (fib_inetaddr_event -> fib_disable_ip when ifa_list is empty; observed: after `ip addr flush dev
+ * v0`, `10.9.0.0/16 via 10.1.0.2 dev v0` and `10.8.0.0/16 dev v0` are gone, Linux 6.18).
+ */
+function lastAddressGone(ns: DNetns, ifindex: number): void {
+  if (!ns.addrs.some((a) => a.ifindex === ifindex)) removeRoutesVia(ns, ifindex, true);
+}
+
+function addrFlush(w: DWorld, op: AddrFlushOp): void {
+  const ns = nsOf(w, op);
+  const l = findLink(ns, op.dev, op.origin);
+  const had = ns.addrs.some((a) => a.ifindex === l.ifindex);
+  ns.addrs = ns.addrs.filter((a) => a.ifindex !== l.ifindex);
+  if (had) lastAddressGone(ns, l.ifindex);
+  refreshKernelRoutes(w, ns);
+}
+
+function routeFlush(w: DWorld, op: RouteFlushOp): void {
+  const ns = nsOf(w, op);
+  const oif = op.dev !== undefined ? findLink(ns, op.dev, op.origin).ifindex : undefined;
+  const hit = (r: Route): boolean =>
+    (op.table === 'all' || r.table === op.table) &&
+    (oif === undefined || r.oif === oif) &&
+    (op.proto === undefined || r.proto === op.proto) &&
+    (op.type === undefined || r.type === op.type);
+  const kernel = ns.routes.find((r) => hit(r) && isKernelOwned(r));
+  if (kernel)
+    throw ConfigError.at(
+      op.origin,
+      'unsupported',
+      `this flush also removes the kernel's own routes (e.g. table ${kernel.table} ${kernel.type} ${formatIpv4(kernel.dst.addr)}/${kernel.dst.len} proto kernel), which netpath derives from the addresses; ` +
+        'narrow it (proto boot/static, a user table) or delete the addresses instead',
+    );
+  ns.routes = ns.routes.filter((r) => !hit(r));
+}
+
 function addrOp(w: DWorld, op: AddrOp): void {
   const ns = nsOf(w, op);
   const l = findLink(ns, op.dev, op.origin);
@@ -510,6 +667,7 @@ function addrOp(w: DWorld, op: AddrOp): void {
       ns.addrs = ns.addrs.filter(
         (a) => !(a.ifindex === l.ifindex && a.secondary && a.prefixLen === removed.prefixLen && networkOf(a.local, a.prefixLen) === networkOf(removed.local, removed.prefixLen)),
       );
+    lastAddressGone(ns, l.ifindex);
     refreshKernelRoutes(w, ns);
     return;
   }
@@ -553,6 +711,7 @@ function routeOp(w: DWorld, op: RouteOp): void {
     if (idx < 0)
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCDELRT: No such process' : 'RTNETLINK answers: No such process');
     ns.routes.splice(idx, 1);
+    routeIndexes.delete(ns.routes);
     return;
   }
 
@@ -592,16 +751,18 @@ function routeOp(w: DWorld, op: RouteOp): void {
     throw ConfigError.at(op.origin, 'kernel', 'Error: Invalid prefsrc address.');
 
   // same key = same table, dst, tos and priority (fib_table_insert)
+  const ix = routeIndex(ns);
+  if (op.op === 'route-add' || op.op === 'route-append') {
+    if (op.op === 'route-add' && ix.keys.has(routeKey(route)))
+      throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
+    ns.routes.push(route as Draft<Route>);
+    ix.add(route);
+    return;
+  }
   const sameKey = (r: Route): boolean => r.table === table && r.dst.addr === op.dst.addr && r.dst.len === op.dst.len && r.metric === route.metric;
   const idx = ns.routes.findIndex(sameKey);
+  routeIndexes.delete(ns.routes); // replaced in place below: rebuilt when next needed
   switch (op.op) {
-    case 'route-add':
-      if (idx >= 0) throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
-      ns.routes.push(route as Draft<Route>);
-      return;
-    case 'route-append':
-      ns.routes.push(route as Draft<Route>);
-      return;
     case 'route-replace':
       if (idx >= 0) ns.routes[idx] = route as Draft<Route>;
       else ns.routes.push(route as Draft<Route>);
@@ -613,10 +774,38 @@ function routeOp(w: DWorld, op: RouteOp): void {
   }
 }
 
+/**
+ * What route-add needs to stay O(1) per line: the keys (table, dst, metric) present, and the
+ * routes that can put a gateway on link. Kept per routes array: any code that builds a new array
+ * (kernel route refresh, device down) gets a fresh index when one is next needed.
+ */
+class RouteIndex {
+  readonly keys = new Set<string>();
+  readonly onLink: Route[] = [];
+  constructor(routes: readonly Route[]) {
+    for (const r of routes) this.add(r);
+  }
+  add(r: Route): void {
+    this.keys.add(routeKey(r));
+    if (r.type === 'unicast' && r.scope === 'link' && r.via === undefined) this.onLink.push(r);
+  }
+}
+const routeIndexes = new WeakMap<readonly Route[], RouteIndex>();
+
+function routeKey(r: Route): string {
+  return `${r.table}|${r.dst.addr}|${r.dst.len}|${r.metric}`;
+}
+
+function routeIndex(ns: DNetns): RouteIndex {
+  let ix = routeIndexes.get(ns.routes);
+  if (!ix) routeIndexes.set(ns.routes, (ix = new RouteIndex(ns.routes as readonly Route[])));
+  return ix;
+}
+
 /** A route that puts `gw` on link (scope link, unicast) in `table` or main, through `oif` if given. */
 function gatewayRoute(ns: DNetns, gw: number, oif: number | undefined, table: number): Route | undefined {
   let best: Route | undefined;
-  for (const r of ns.routes) {
+  for (const r of routeIndex(ns).onLink) {
     if (r.table !== table && r.table !== RT_TABLE.main && r.table !== RT_TABLE.local) continue;
     if (r.type !== 'unicast' || r.scope !== 'link' || r.via !== undefined) continue;
     if (oif !== undefined && r.oif !== oif) continue;
@@ -649,10 +838,10 @@ function ruleOp(w: DWorld, op: RuleOp): void {
     return;
   }
   // fib_default_rule_pref: without a priority, one below the first rule after priority 0
+  // (ns.rules is kept sorted by priority: every insertion below keeps it so)
   let priority = op.priority;
   if (priority === undefined) {
-    const sorted = [...ns.rules].sort((a, b) => a.priority - b.priority);
-    const second = sorted.find((r, i) => i > 0 || r.priority !== 0);
+    const second = ns.rules.find((r, i) => i > 0 || r.priority !== 0);
     priority = second && second.priority > 0 ? second.priority - 1 : 0;
   }
   const rule: FibRule = {
@@ -667,10 +856,16 @@ function ruleOp(w: DWorld, op: RuleOp): void {
     table,
     origin: op.origin,
   };
-  // fib_nl_newrule inserts after the last rule with a priority <= the new one
-  let at = ns.rules.length;
-  for (let i = 0; i < ns.rules.length; i++) if (ns.rules[i]!.priority > priority) { at = i; break; }
-  ns.rules.splice(at, 0, rule as Draft<FibRule>);
+  // fib_nl_newrule inserts after the last rule with a priority <= the new one (binary search)
+  let lo = 0;
+  let hi = ns.rules.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ns.rules[mid]!.priority > priority) hi = mid;
+    else lo = mid + 1;
+  }
+  if (lo === ns.rules.length) ns.rules.push(rule as Draft<FibRule>);
+  else ns.rules.splice(lo, 0, rule as Draft<FibRule>);
 }
 
 function sameOpt(a: { addr: number; len: number } | undefined, b: { addr: number; len: number } | undefined): boolean {
@@ -706,11 +901,16 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
     throw ConfigError.at(
       op.origin,
       'unsupported',
-      `netpath does not model sysctl ${op.key} (modelled: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEV}.{forwarding,rp_filter,accept_local,route_localnet,arp_ignore,arp_announce,arp_filter,proxy_arp,...}, ${Object.keys(NS_SYSCTL_DEFAULTS).join(', ')})`,
+      `netpath does not model sysctl ${op.key} (modelled: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEV}.{forwarding,rp_filter,accept_local,route_localnet,arp_ignore,arp_announce,arp_filter,proxy_arp,...}, ${Object.keys(NS_SYSCTL_DEFAULTS).join(', ')}; accepted without effect: ${Object.keys(NO_EFFECT_SYSCTLS).join(', ')})`,
     );
   switch (k.kind) {
     case 'ipv6':
       return; // IPv6 is not modelled at all; its settings cannot change an IPv4 packet's fate
+    case 'no-effect':
+      if (k.dev !== undefined && !ns.links.some((x) => x.name === k.dev))
+        throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
+      ns.noEffect[op.key] = { value: op.value.trim(), why: k.why, origin: op.origin };
+      return;
     case 'ns': {
       if (k.key.startsWith('net.ipv4.neigh.default.') && ns.name !== null)
         // only init_net has neigh/default (docs/kernel-notes.md b)
