@@ -2,8 +2,7 @@
  * The `netpath` command line. Every command returns its exit code; nothing here calls
  * process.exit, so tests can drive main() directly.
  */
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../model/errors.js';
+import { Command } from 'commander';
 import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
 import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
@@ -11,18 +10,22 @@ import { iptablesSave } from '../netfilter/save.js';
 import { listRuleset } from '../nft/print.js';
 import { KERNEL } from '../model/origin.js';
 import type { World } from '../world/types.js';
-import { formatIpv4, parseIpv4 } from '../wire/ipv4.js';
+import { formatIpv4 } from '../wire/ipv4.js';
 import { traceFlow } from '../trace/run.js';
 import { renderTrace, traceJson } from '../trace/render.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { ProbeResult } from '../plan/model.js';
-import { writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
+import { checkPcapOutputs, writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
 import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
 import { cmdExport } from '../replay/export.js';
 import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 import { cmdImport, type ImportOptions } from './import.js';
 import { registerReport } from './report.js';
+import { reportFailure, wantsJson } from './errors.js';
+import { checkProtoPorts, optEndpoint, optPort, optProto } from './options.js';
+import { printWarnings, worldWarnings } from './warnings.js';
+import { escapeControls, escapeLine } from '../model/text.js';
 
 export interface Io {
   out(s: string): void;
@@ -34,7 +37,12 @@ const stdio: Io = {
   err: (s) => process.stderr.write(s),
 };
 
-export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+/**
+ * Runs one command; returns the exit code (src/cli/errors.ts: 0, 1, 2 or 70). Everything written
+ * goes through one writer that escapes control characters (src/model/text.ts).
+ */
+export async function main(argv: readonly string[], raw: Io = stdio): Promise<number> {
+  const io: Io = { out: (s) => raw.out(escapeControls(s)), err: (s) => raw.err(escapeControls(s)) };
   let code = 0;
   const program = new Command()
     .name('netpath')
@@ -115,7 +123,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--seed <s>', 'fast-check seed, to repeat a run (default: a fresh one, printed)')
     .option('--json', 'machine-readable output')
     .action((model: string, opts: PropCliOptions) => {
-      code = cmdProp(model, opts, io, io === stdio && process.stderr.isTTY === true);
+      code = cmdProp(model, opts, io, raw === stdio && process.stderr.isTTY === true);
     });
 
   // netpath rules trace FILE ... (src/cli/rules.ts)
@@ -142,12 +150,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof ConfigError) {
-      io.err(`netpath: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    return reportFailure(e, io, wantsJson(argv));
   }
   return code;
 }
@@ -160,6 +163,8 @@ function namespacesToShow(world: World, ns: string | undefined): string[] {
 function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): number {
   const { world } = buildWorld(loadModel(path));
   const ids = namespacesToShow(world, opts.ns);
+  const warnings = worldWarnings(world);
+  printWarnings(warnings, io);
   if (opts.json) {
     const nss = ids.map((id) => {
       const ns = world.netns[id]!;
@@ -175,7 +180,7 @@ function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): n
         ...(ns.nft && ns.nft.tables.length > 0 ? { nft: listRuleset(ns.nft).split('\n').filter(Boolean) } : {}),
       };
     });
-    io.out(JSON.stringify({ namespaces: nss }, null, 2) + '\n');
+    io.out(JSON.stringify({ namespaces: nss, warnings }, null, 2) + '\n');
     return 0;
   }
   const parts = ids.map((id) => `=== ${displayNs(world, id)}${displayNs(world, id) !== id ? ` (${id})` : ''} ===\n${showNetns(world, world.netns[id]!)}\n`);
@@ -188,19 +193,18 @@ function cmdTrace(
   opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean } & PcapCliOptions,
   io: Io,
 ): number {
+  const { ip: to, port } = optEndpoint(opts.to, '--to');
+  const proto = optProto(opts.proto, ['tcp', 'udp', 'icmp'] as const);
+  const sport = opts.sport !== undefined ? optPort(opts.sport, '--sport') : undefined;
+  checkProtoPorts(proto, port, sport, '--to', '--sport');
+  checkPcapOutputs(opts);
   const { world } = buildWorld(loadModel(path));
   const from = resolveNsRef(world, opts.from, { ...KERNEL, file: '--from' });
-  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(opts.to);
-  const to = m ? parseIpv4(m[1]!) : undefined;
-  if (!m || to === undefined) throw new ConfigError('model', '--to', 0, `"${opts.to}" must be IP or IP:PORT`);
-  if (!['tcp', 'udp', 'icmp'].includes(opts.proto)) throw new ConfigError('model', '--proto', 0, `"${opts.proto}" must be tcp, udp or icmp`);
-  const proto = opts.proto as 'tcp' | 'udp' | 'icmp';
-  const port = m[2] !== undefined ? Number(m[2]) : undefined;
-  if (proto !== 'icmp' && port === undefined) throw new ConfigError('model', '--to', 0, `${proto} needs IP:PORT`);
-  const sport = opts.sport !== undefined ? Number(opts.sport) : undefined;
+  const warnings = worldWarnings(world);
+  printWarnings(warnings, io);
   const traces = traceFlow(world, { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) });
   writePcapOutputs([{ traces }], opts, io);
-  if (opts.json) io.out(JSON.stringify({ outcomes: traces.map((t) => traceJson(world, t)) }, null, 2) + '\n');
+  if (opts.json) io.out(JSON.stringify({ outcomes: traces.map((t) => traceJson(world, t)), warnings }, null, 2) + '\n');
   else io.out(traces.map((t) => renderTrace(world, t, opts.verbose ? { verbose: true } : {})).join('\n'));
   return 0;
 }
@@ -218,7 +222,7 @@ interface ProbeReport {
   outcomes?: { probability: number; result: ProbeResult }[];
 }
 
-export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][] } {
+export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
   const { model, world } = buildWorld(loadModel(path));
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
@@ -243,25 +247,27 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
       ...(traces.length > 1 ? { outcomes: traces.map((t) => ({ probability: t.probability, result: t.result })) } : {}),
     });
   }
-  return { world, reports, traces: all };
+  return { world, reports, traces: all, warnings: worldWarnings(world) };
 }
 
 function cmdCheck(path: string, opts: { json?: boolean } & PcapCliOptions, io: Io): number {
-  const { reports, traces } = checkModel(path);
+  checkPcapOutputs(opts);
+  const { reports, traces, warnings } = checkModel(path);
+  printWarnings(warnings, io);
   writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
   const failed = reports.some((r) => !r.ok);
   if (opts.json) {
-    io.out(JSON.stringify({ probes: reports }, null, 2) + '\n');
+    io.out(JSON.stringify({ probes: reports, warnings }, null, 2) + '\n');
     return failed ? 1 : 0;
   }
   const branches = (r: ProbeReport): string =>
     r.outcomes ? ` (${r.outcomes.map((o) => `${o.result} ${Number(o.probability.toFixed(4))}`).join(', ')})` : '';
-  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [r.name, r.expect ?? '-', r.result + branches(r), r.ok ? 'ok' : 'FAIL'])];
+  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [escapeLine(r.name), r.expect ?? '-', r.result + branches(r), r.ok ? 'ok' : 'FAIL'])];
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
   for (const r of reports) {
     if (!r.why) continue;
-    io.out(`\n${r.name}: ${r.result}\n  why: ${r.why}\n`);
+    io.out(`\n${escapeLine(r.name)}: ${r.result}\n  why: ${r.why}\n`);
     for (const f of r.fixes ?? []) io.out(`  fix: ${f}\n`);
   }
   if (failed) io.out(`\n${reports.filter((r) => !r.ok).length} of ${reports.length} probes differ from their expect\n`);
