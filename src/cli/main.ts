@@ -22,6 +22,7 @@ import { cmdProp, type PropCliOptions } from './prop.js';
 import { registerRules } from './rules.js';
 import { cmdImport, type ImportOptions } from './import.js';
 import { registerReport } from './report.js';
+import { netpathVersion } from './version.js';
 import { reportFailure, wantsJson } from './errors.js';
 import { checkProtoPorts, optEndpoint, optPort, optProto } from './options.js';
 import { printWarnings, worldWarnings } from './warnings.js';
@@ -47,6 +48,7 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
   const program = new Command()
     .name('netpath')
     .description('Packet-path simulator and verifier for Linux host networking')
+    .version(netpathVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
