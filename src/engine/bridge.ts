@@ -129,6 +129,7 @@ function brNfPreRouting(sim: Sim, nsId: NsId, br: Link, port: Link, frame: Frame
   if (isLocalMac(sim, nsId, br, frame.dst)) {
     // br_pass_frame_up -> ip_rcv; ip_sabotage_in: PREROUTING already ran, routing goes on
     sim.capture(nsId, br.name, 'in', f2);
+    sim.step({ kind: 'recv', ns: nsId, dev: br.name, packet: skb.pkt, dir: skb.dir });
     ipRcvFinish(sim, nsId, br, skb);
     return;
   }
@@ -142,6 +143,7 @@ function brNfDnat(sim: Sim, nsId: NsId, br: Link, port: Link, frame: Frame, skb:
   const onBridge = res.kind === 'route' && res.route.type === 'unicast' && res.route.oif === br.ifindex;
   if (!onBridge) {
     sim.capture(nsId, br.name, 'in', frame);
+    sim.step({ kind: 'recv', ns: nsId, dev: br.name, packet: p, dir: skb.dir });
     ipRcvFinish(sim, nsId, br, skb);
     return;
   }

@@ -22,8 +22,9 @@
  * TOS; nat: a new destination) re-route the packet (ip_route_me_harder).
  *
  * nftables base chains register at the same hooks with their own priority; a walker that holds
- * nft chains merges them into these lists by priority (stable: at equal priority the iptables
- * table, registered first at boot, runs first).
+ * nft chains merges them into these lists by priority (src/nft/pipeline.ts): at equal priority
+ * the hook registered last runs first (nf_hook_entries_grow), and nft `type nat` chains join the
+ * NAT core's list instead of becoming stages (observed: docs/kernel-notes.md, nftables).
  */
 import type { NfTableName } from './types.js';
 

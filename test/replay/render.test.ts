@@ -180,6 +180,8 @@ describe('round trip: rendered commands parse back to the same ops', () => {
         const r: Record<string, unknown> = { ...rest };
         delete r['ns'];
         if (r['op'] === 'docker-run') return { op: 'netns-add', host: x.host, name: (x as { name: string }).name };
+        // `bridge link set dev X hairpin on` is replayed as its iproute2 twin `ip link set X type bridge_slave hairpin on`
+        if (r['brportSyntax'] === 'bridge') r['brportSyntax'] = 'ip';
         if (x.op.startsWith('route-') && 'syntax' in x) {
           // what iproute2 fills in (and the ioctl of net-tools means): table, proto, scope
           const t = x.type;
