@@ -1,26 +1,21 @@
 /**
  * The `netpath` command line. Every command returns its exit code; nothing here calls
  * process.exit, so tests can drive main() directly.
+ *
+ * This file only registers commands: each action loads its own module (`await import`) when it
+ * runs, so a command pays start-up time only for the code it uses (docs/performance.md). A new
+ * command is a file src/cli/<cmd>.ts (or in its own folder) exporting cmdX(..., io) and a few
+ * lines here.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../model/errors.js';
-import { loadModel } from '../plan/model.js';
-import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
-import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.js';
-import { iptablesSave } from '../netfilter/save.js';
-import { KERNEL } from '../model/origin.js';
-import type { World } from '../world/types.js';
-import { formatIpv4, parseIpv4 } from '../wire/ipv4.js';
-import { traceFlow } from '../trace/run.js';
-import { renderTrace, traceJson } from '../trace/render.js';
-import type { ProbeTrace } from '../trace/types.js';
-import type { ProbeResult } from '../plan/model.js';
-import { writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
-import { cmdReplay, type ReplayCliOptions } from '../replay/cli.js';
-import { cmdExport } from '../replay/export.js';
-import { cmdProp, type PropCliOptions } from './prop.js';
-import { registerRules } from './rules.js';
-import { cmdImport, type ImportOptions } from './import.js';
+import type { ReplayCliOptions } from '../replay/cli.js';
+import type { CheckOptions } from './check.js';
+import type { ImportOptions } from './import.js';
+import type { PropCliOptions } from './prop.js';
+import type { RulesTraceOptions } from './rules.js';
+import type { ShowOptions } from './show.js';
+import type { TraceOptions } from './trace.js';
 
 export interface Io {
   out(s: string): void;
@@ -31,6 +26,10 @@ const stdio: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
 };
+
+const PCAP_HELP = 'write one pcap per interface that saw traffic into DIR (docs/pcap.md)';
+const PCAPNG_HELP = 'write every interface into one pcapng, each packet with its hop explanation';
+const repeat = (v: string, prev: string[]): string[] => [...prev, v];
 
 export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
   let code = 0;
@@ -47,8 +46,8 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .argument('<model>', 'model file (YAML)')
     .option('--ns <name>', 'only this namespace (host, netns, or host/netns)')
     .option('--json', 'machine-readable output')
-    .action((model: string, opts: { ns?: string; json?: boolean }) => {
-      code = cmdShow(model, opts, io);
+    .action(async (model: string, opts: ShowOptions) => {
+      code = (await import('./show.js')).cmdShow(model, opts, io);
     });
 
   program
@@ -56,10 +55,10 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .description('run every probe of the model; exit 1 when a result differs from its expect')
     .argument('<model>', 'model file (YAML)')
     .option('--json', 'machine-readable output')
-    .option('--pcap <dir>', 'write one pcap per interface that saw traffic into DIR (docs/pcap.md)')
-    .option('--pcapng <file>', 'write every interface into one pcapng, each packet with its hop explanation')
-    .action((model: string, opts: { json?: boolean } & PcapCliOptions) => {
-      code = cmdCheck(model, opts, io);
+    .option('--pcap <dir>', PCAP_HELP)
+    .option('--pcapng <file>', PCAPNG_HELP)
+    .action(async (model: string, opts: CheckOptions) => {
+      code = (await import('./check.js')).cmdCheck(model, opts, io);
     });
 
   program
@@ -72,10 +71,10 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--sport <port>', 'client source port')
     .option('--json', 'machine-readable output')
     .option('-v, --verbose', 'also show conntrack and transmit steps')
-    .option('--pcap <dir>', 'write one pcap per interface that saw traffic into DIR (docs/pcap.md)')
-    .option('--pcapng <file>', 'write every interface into one pcapng, each packet with its hop explanation')
-    .action((model: string, opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean } & PcapCliOptions) => {
-      code = cmdTrace(model, opts, io);
+    .option('--pcap <dir>', PCAP_HELP)
+    .option('--pcapng <file>', PCAPNG_HELP)
+    .action(async (model: string, opts: TraceOptions) => {
+      code = (await import('./trace.js')).cmdTrace(model, opts, io);
     });
 
   program
@@ -88,12 +87,12 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--cleanup', 'remove namespaces left by replays that were killed (names npr<pid36>_<rand>-*)')
     .option('--force', 'with --cleanup: also remove namespaces of replays still running')
     .option('--pcap <dir>', 'with --netns: capture every interface with tcpdump into DIR (NETNS_IFACE.pcap)')
-    .option('--ssh <host=user@addr>', 'backend: real hosts over ssh, one per model host (repeat); prints what it would run unless --apply', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--ssh-opt <args>', 'with --ssh: ssh(1) arguments, split at blanks (repeat): --ssh-opt "-p 2222" --ssh-opt "-i KEY"', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--ssh <host=user@addr>', 'backend: real hosts over ssh, one per model host (repeat); prints what it would run unless --apply', repeat, [] as string[])
+    .option('--ssh-opt <args>', 'with --ssh: ssh(1) arguments, split at blanks (repeat): --ssh-opt "-p 2222" --ssh-opt "-i KEY"', repeat, [] as string[])
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await cmdReplay(model, opts, io);
+      code = await (await import('../replay/cli.js')).cmdReplay(model, opts, io);
     });
 
   program
@@ -101,8 +100,8 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .description("print a host's runbook as the shell script that runs on the real machine (normalised commands, in order)")
     .argument('<model>', 'model file (YAML)')
     .requiredOption('--host <name>', 'the host whose runbook to print')
-    .action((model: string, opts: { host: string }) => {
-      code = cmdExport(model, opts, io);
+    .action(async (model: string, opts: { host: string }) => {
+      code = (await import('../replay/export.js')).cmdExport(model, opts, io);
     });
 
   program
@@ -112,24 +111,37 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--runs <n>', 'flows per invariant (default: the invariant\'s runs:, else 100)')
     .option('--seed <s>', 'fast-check seed, to repeat a run (default: a fresh one, printed)')
     .option('--json', 'machine-readable output')
-    .action((model: string, opts: PropCliOptions) => {
-      code = cmdProp(model, opts, io, io === stdio && process.stderr.isTTY === true);
+    .action(async (model: string, opts: PropCliOptions) => {
+      code = (await import('./prop.js')).cmdProp(model, opts, io, io === stdio && process.stderr.isTTY === true);
     });
 
-  // netpath rules trace FILE ... (src/cli/rules.ts)
-  registerRules(program, io, (c) => {
-    code = c;
-  });
+  program
+    .command('rules')
+    .description("one host's iptables-save dump, without a model")
+    .command('trace')
+    .description('one packet through the dump: every outcome (one per -m statistic branch) with its probability, NAT, marks and the rules matched')
+    .argument('<file>', 'iptables-save output (- for stdin)')
+    .requiredOption('--src <ip[:port]>', 'source address (local when listed in --local: the walk starts at OUTPUT)')
+    .requiredOption('--dst <ip[:port]>', 'destination, with a port for tcp, udp and sctp')
+    .option('--proto <proto>', 'tcp | udp | sctp | icmp', 'tcp')
+    .option('--iif <if>', 'incoming interface (packets from elsewhere)')
+    .option('--oif <if>', 'outgoing interface (forwarded or locally sent packets)')
+    .option('--local <ips>', "the host's own addresses, comma-separated (127.0.0.0/8 always is)")
+    .option('--ipset <file>', 'ipset save output for -m set (repeatable)', repeat, [] as string[])
+    .option('--linear', 'use the plain rule-by-rule evaluator (same outcomes, slower)')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: RulesTraceOptions) => {
+      code = (await import('./rules.js')).cmdRulesTrace(file, opts, io);
+    });
 
-  // netpath import [--netns NAME] [-o FILE] (src/cli/import.ts)
   program
     .command('import')
     .description("write a one-host model from this Linux host (or a namespace): addresses, routes, rules, neighbours, sysctls and iptables-save")
     .option('--netns <name>', 'read this network namespace instead of the host')
     .option('-o, --output <file>', 'write the model here (the iptables-save dump goes next to it as NAME.rules)')
     .option('--name <host>', 'host name in the model (default: the namespace name, else hostname)')
-    .action((opts: ImportOptions) => {
-      code = cmdImport(opts, io);
+    .action(async (opts: ImportOptions) => {
+      code = (await import('./import.js')).cmdImport(opts, io);
     });
 
   try {
@@ -143,118 +155,4 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     throw e;
   }
   return code;
-}
-
-function namespacesToShow(world: World, ns: string | undefined): string[] {
-  if (ns === undefined) return Object.keys(world.netns);
-  return [resolveNsRef(world, ns, { ...KERNEL, file: '--ns' })];
-}
-
-function cmdShow(path: string, opts: { ns?: string; json?: boolean }, io: Io): number {
-  const { world } = buildWorld(loadModel(path));
-  const ids = namespacesToShow(world, opts.ns);
-  if (opts.json) {
-    const nss = ids.map((id) => {
-      const ns = world.netns[id]!;
-      return {
-        id,
-        name: displayNs(world, id),
-        host: ns.host,
-        addr: showBriefAddr(world, ns).split('\n').filter(Boolean),
-        routes: showRoutes(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()),
-        rules: showRules(ns).split('\n').filter(Boolean),
-        iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
-      };
-    });
-    io.out(JSON.stringify({ namespaces: nss }, null, 2) + '\n');
-    return 0;
-  }
-  const parts = ids.map((id) => `=== ${displayNs(world, id)}${displayNs(world, id) !== id ? ` (${id})` : ''} ===\n${showNetns(world, world.netns[id]!)}\n`);
-  io.out(parts.join('\n'));
-  return 0;
-}
-
-function cmdTrace(
-  path: string,
-  opts: { from: string; to: string; proto: string; sport?: string; json?: boolean; verbose?: boolean } & PcapCliOptions,
-  io: Io,
-): number {
-  const { world } = buildWorld(loadModel(path));
-  const from = resolveNsRef(world, opts.from, { ...KERNEL, file: '--from' });
-  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(opts.to);
-  const to = m ? parseIpv4(m[1]!) : undefined;
-  if (!m || to === undefined) throw new ConfigError('model', '--to', 0, `"${opts.to}" must be IP or IP:PORT`);
-  if (!['tcp', 'udp', 'icmp'].includes(opts.proto)) throw new ConfigError('model', '--proto', 0, `"${opts.proto}" must be tcp, udp or icmp`);
-  const proto = opts.proto as 'tcp' | 'udp' | 'icmp';
-  const port = m[2] !== undefined ? Number(m[2]) : undefined;
-  if (proto !== 'icmp' && port === undefined) throw new ConfigError('model', '--to', 0, `${proto} needs IP:PORT`);
-  const sport = opts.sport !== undefined ? Number(opts.sport) : undefined;
-  const traces = traceFlow(world, { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) });
-  writePcapOutputs([{ traces }], opts, io);
-  if (opts.json) io.out(JSON.stringify({ outcomes: traces.map((t) => traceJson(world, t)) }, null, 2) + '\n');
-  else io.out(traces.map((t) => renderTrace(world, t, opts.verbose ? { verbose: true } : {})).join('\n'));
-  return 0;
-}
-
-interface ProbeReport {
-  name: string;
-  from: string;
-  to: string;
-  proto: string;
-  expect?: ProbeResult;
-  result: ProbeResult;
-  ok: boolean;
-  why?: string;
-  fixes?: readonly string[];
-  outcomes?: { probability: number; result: ProbeResult }[];
-}
-
-export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][] } {
-  const { model, world } = buildWorld(loadModel(path));
-  const reports: ProbeReport[] = [];
-  const all: ProbeTrace[][] = [];
-  for (const p of model.probes) {
-    const from = resolveNsRef(world, p.from, p.origin);
-    const traces = traceFlow(world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
-    all.push(traces);
-    const results = [...new Set(traces.map((t) => t.result))];
-    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
-    const result = results.length === 1 ? results[0]! : best.result;
-    const ok = p.expect === undefined || traces.every((t) => t.result === p.expect);
-    const failing = traces.find((t) => t.why);
-    reports.push({
-      name: p.name,
-      from: p.from,
-      to: p.port !== undefined ? `${formatIpv4(p.to)}:${p.port}` : formatIpv4(p.to),
-      proto: p.proto,
-      ...(p.expect !== undefined ? { expect: p.expect } : {}),
-      result,
-      ok,
-      ...(failing?.why ? { why: failing.why.summary, fixes: failing.why.fixes } : {}),
-      ...(traces.length > 1 ? { outcomes: traces.map((t) => ({ probability: t.probability, result: t.result })) } : {}),
-    });
-  }
-  return { world, reports, traces: all };
-}
-
-function cmdCheck(path: string, opts: { json?: boolean } & PcapCliOptions, io: Io): number {
-  const { reports, traces } = checkModel(path);
-  writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
-  const failed = reports.some((r) => !r.ok);
-  if (opts.json) {
-    io.out(JSON.stringify({ probes: reports }, null, 2) + '\n');
-    return failed ? 1 : 0;
-  }
-  const branches = (r: ProbeReport): string =>
-    r.outcomes ? ` (${r.outcomes.map((o) => `${o.result} ${Number(o.probability.toFixed(4))}`).join(', ')})` : '';
-  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [r.name, r.expect ?? '-', r.result + branches(r), r.ok ? 'ok' : 'FAIL'])];
-  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
-  for (const r of reports) {
-    if (!r.why) continue;
-    io.out(`\n${r.name}: ${r.result}\n  why: ${r.why}\n`);
-    for (const f of r.fixes ?? []) io.out(`  fix: ${f}\n`);
-  }
-  if (failed) io.out(`\n${reports.filter((r) => !r.ok).length} of ${reports.length} probes differ from their expect\n`);
-  return failed ? 1 : 0;
 }
