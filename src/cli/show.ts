@@ -3,7 +3,7 @@ import { KERNEL } from '../model/origin.js';
 import { iptablesSave } from '../netfilter/save.js';
 import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
-import { showNetns, showBriefAddr, showRoutes, showRules } from '../world/show.js';
+import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
 import type { World } from '../world/types.js';
 import type { Io } from './main.js';
 
@@ -30,6 +30,7 @@ export function cmdShow(path: string, opts: ShowOptions, io: Io): number {
         addr: showBriefAddr(world, ns).split('\n').filter(Boolean),
         routes: showRoutes(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()),
         rules: showRules(ns).split('\n').filter(Boolean),
+        ...(ns.links.some((l) => l.brport) ? { bridge: showBridgeLinks(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()) } : {}),
         iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
       };
     });

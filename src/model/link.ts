@@ -33,6 +33,10 @@ export interface Link {
   readonly peer?: { readonly ns: NsId; readonly ifindex: number };
   /** bridge port: the bridge's ifindex in the same namespace */
   readonly master?: number;
+  /** bridge port options (IFLA_BRPORT_*), set whenever `master` names a bridge: kernel defaults
+   *  when the device is enslaved (again), changed by `ip link set DEV type bridge_slave ...` and
+   *  `bridge link set dev DEV ...`; `origin` is the line that last set them */
+  readonly brport?: Brport;
   /** a host NIC joined to a model LAN */
   readonly lan?: string;
   readonly conf: DevConf;
@@ -40,6 +44,40 @@ export interface Link {
   readonly confSet: readonly string[];
   readonly origin: Origin;
 }
+
+/** Bridge port flags as `bridge -d link show` / `ip -d link show` print them (on/off). */
+export interface BrportFlags {
+  /** BR_HAIRPIN_MODE: a frame may leave by the port it came in on */
+  readonly hairpin: boolean;
+  /** BR_LEARNING: source MACs of frames arriving here are learned into the fdb */
+  readonly learning: boolean;
+  /** BR_FLOOD: unknown-unicast frames are flooded out of this port */
+  readonly flood: boolean;
+  /** BR_MCAST_FLOOD: unregistered multicast is flooded out of this port */
+  readonly mcast_flood: boolean;
+  /** BR_BCAST_FLOOD: broadcast (ARP requests) is flooded out of this port */
+  readonly bcast_flood: boolean;
+  /** BR_PROXYARP: the bridge answers ARP requests arriving here for addresses in its neighbour table */
+  readonly proxyarp: boolean;
+  /** BR_ISOLATED: isolated ports do not forward to each other (only to non-isolated ports) */
+  readonly isolated: boolean;
+}
+
+export interface Brport extends BrportFlags {
+  readonly origin: Origin;
+}
+
+/** What the kernel sets when a device becomes a bridge port (new_nbp(): BR_LEARNING | BR_FLOOD |
+ *  BR_MCAST_FLOOD | BR_BCAST_FLOOD), observed with `bridge -d link show` on Linux 6.18. */
+export const BRPORT_DEFAULTS: BrportFlags = Object.freeze({
+  hairpin: false,
+  learning: true,
+  flood: true,
+  mcast_flood: true,
+  bcast_flood: true,
+  proxyarp: false,
+  isolated: false,
+});
 
 export interface IfAddr {
   readonly ifindex: number;

@@ -18,7 +18,8 @@
  * Indexes are built on first use and cached per chain object (chains are immutable values), so
  * the engine's runTable calls get them without knowing.
  */
-import type { NfChain, NfMatch, NfRule } from './types.js';
+import { MATCH_EXTS } from './ext/index.js';
+import type { NfChain, NfRule } from './types.js';
 
 /** chains shorter than this are walked rule by rule */
 export const INDEX_MIN_RULES = 12;
@@ -30,7 +31,8 @@ export interface ChainIndex {
   readonly keyed: number;
 }
 
-const SIDE_EFFECTS = new Set<NfMatch['kind']>(['statistic', 'recent', 'set']);
+/** matches whose extensions ask the environment or change state (ext/: `sideEffects`) */
+const SIDE_EFFECTS: ReadonlySet<string> = new Set(Object.values(MATCH_EXTS).filter((e) => (e as { sideEffects?: boolean }).sideEffects === true).map((e) => e.name));
 
 type Key = { readonly kind: 'dst'; readonly len: number; readonly addr: number } | { readonly kind: 'port'; readonly proto: number; readonly port: number };
 

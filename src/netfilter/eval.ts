@@ -8,12 +8,17 @@
  * ask (address types, the statistic match's coin), and the result lists every rule that matched.
  */
 import type { Ipv4 } from '../wire/ipv4.js';
-import { inPrefix } from '../wire/ipv4.js';
-import { assertNever } from '../model/errors.js';
-import type { AddrType, CtState, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, PortSpec, RejectWith, TcpFlag } from './types.js';
+import { CONTINUE, RETURN, type WalkState } from './ext/api.js';
+import { matchDef, targetExt } from './ext/index.js';
+import type { RecentMatch } from './ext/recent.js';
+import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, RejectWith } from './types.js';
 import { formatRule } from './format.js';
 import { chainIndex } from './chainindex.js';
-import { ipsetTest, type Ipsets } from './ipset.js';
+import type { Ipsets } from './ipset.js';
+
+export { flagBits } from './ext/tcp.js';
+import { recentDefault } from './ext/recent.js';
+export { recentDefault };
 
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
@@ -59,7 +64,7 @@ export interface NfEnv {
    * `-m recent`: the kernel's lists are runtime state no rule set shows. When absent, each walk
    * starts from empty lists (see recentDefault) and the result's `notes` say so.
    */
-  recent?(m: Extract<NfMatch, { kind: 'recent' }>, p: NfPacket): boolean;
+  recent?(m: RecentMatch, p: NfPacket): boolean;
   /** the namespace's ipsets, for `-m set`; when absent (or the set is missing) the match fails and `notes` say so */
   readonly ipsets?: Ipsets;
   /** receives the caveats a walk has to make (also collected into NfResult.notes) */
@@ -98,167 +103,11 @@ export interface NfResult {
   readonly notes?: readonly string[];
 }
 
-const FLAG_BITS: Readonly<Record<TcpFlag, number>> = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32 };
 const MAX_DEPTH = 64;
 
-export function flagBits(flags: readonly TcpFlag[]): number {
-  let b = 0;
-  for (const f of flags) b |= FLAG_BITS[f];
-  return b;
-}
-
-function portIn(p: number | undefined, spec: PortSpec | undefined): boolean {
-  if (!spec) return true;
-  if (p === undefined) return false;
-  const inside = p >= spec.min && p <= spec.max;
-  return spec.invert ? !inside : inside;
-}
-
-function ifMatch(name: string, actual: string | undefined): boolean {
-  const a = actual ?? '';
-  if (name.endsWith('+')) return a.startsWith(name.slice(0, -1));
-  return a === name;
-}
-
-function ctStates(ct: NfCtView | undefined): CtState[] {
-  if (!ct) return ['INVALID'];
-  const s: CtState[] = [ct.state];
-  if (ct.snat) s.push('SNAT');
-  if (ct.dnat) s.push('DNAT');
-  return s;
-}
-
+/** Does match `m` hold for packet `p`? (its extension's match, ext/) */
 export function matchOne(m: NfMatch, p: NfPacket, env: NfEnv): boolean {
-  switch (m.kind) {
-    case 'source':
-      return inPrefix(p.src, m.prefix) !== m.invert;
-    case 'destination':
-      return inPrefix(p.dst, m.prefix) !== m.invert;
-    case 'in-interface':
-      return ifMatch(m.name, p.iif) !== m.invert;
-    case 'out-interface':
-      return ifMatch(m.name, p.oif) !== m.invert;
-    case 'protocol':
-      return (m.proto === 0 || p.proto === m.proto) !== m.invert;
-    case 'fragment':
-      return m.invert; // netpath never fragments: no packet is a non-first fragment
-    case 'tcp': {
-      if (p.proto !== 6) return false;
-      if (!portIn(p.sport, m.sport) || !portIn(p.dport, m.dport)) return false;
-      if (m.flags) {
-        const hit = ((p.tcpFlags ?? 0) & flagBits(m.flags.mask)) === flagBits(m.flags.comp);
-        if (hit === m.flags.invert) return false;
-      }
-      return true;
-    }
-    case 'udp':
-      return p.proto === 17 && portIn(p.sport, m.sport) && portIn(p.dport, m.dport);
-    case 'sctp':
-      return p.proto === 132 && portIn(p.sport, m.sport) && portIn(p.dport, m.dport);
-    case 'recent': {
-      if (env.recent) return env.recent(m, p);
-      env.note?.(`-m recent --name ${m.name}: the kernel's list is runtime state; assumed empty before this packet (${formatRule([m], undefined)})`);
-      return recentDefault(m) !== m.invert;
-    }
-    case 'set': {
-      const set = env.ipsets?.get(m.name);
-      if (!set) {
-        env.note?.(`-m set --match-set ${m.name}: no such ipset given; the match was taken as not matching`);
-        return false;
-      }
-      return ipsetTest(env.ipsets!, m.name, p, m.dirs, m.returnNomatch) !== m.invert;
-    }
-    case 'icmp': {
-      if (p.proto !== 1) return false;
-      const hit = m.type === 255 || (p.icmpType === m.type && (p.icmpCode ?? 0) >= m.codeMin && (p.icmpCode ?? 0) <= m.codeMax);
-      return hit !== m.invert;
-    }
-    case 'multiport': {
-      if (p.sport === undefined || p.dport === undefined) return false;
-      const inAny = (x: number): boolean => m.ports.some((r) => x >= r.min && x <= r.max);
-      const hit = m.dir === 'source' ? inAny(p.sport) : m.dir === 'destination' ? inAny(p.dport) : inAny(p.sport) || inAny(p.dport);
-      return hit !== m.invert;
-    }
-    case 'conntrack': {
-      if (m.ctstate) {
-        const states = ctStates(p.ct);
-        const hit = m.ctstate.states.some((s) => states.includes(s));
-        if (hit === m.ctstate.invert) return false;
-      }
-      if (m.ctorigsrc) {
-        if (!p.ct) return false;
-        const hit = inPrefix(p.ct.origSrc, { addr: (m.ctorigsrc.addr & maskBits(m.ctorigsrc.len)) >>> 0, len: m.ctorigsrc.len });
-        if (hit === m.ctorigsrc.invert) return false;
-      }
-      if (m.ctorigdst) {
-        if (!p.ct) return false;
-        const hit = inPrefix(p.ct.origDst, { addr: (m.ctorigdst.addr & maskBits(m.ctorigdst.len)) >>> 0, len: m.ctorigdst.len });
-        if (hit === m.ctorigdst.invert) return false;
-      }
-      if (m.ctstatus) {
-        if (!p.ct) return false;
-        const have = new Set<string>();
-        if (p.ct.seenReply) have.add('SEEN_REPLY');
-        if (p.ct.confirmed) have.add('CONFIRMED');
-        const hit = m.ctstatus.statuses.length === 0 ? have.size === 0 : m.ctstatus.statuses.some((s) => have.has(s));
-        if (hit === m.ctstatus.invert) return false;
-      }
-      return true;
-    }
-    case 'state': {
-      const states = ctStates(p.ct);
-      return m.states.some((s) => states.includes(s)) !== m.invert;
-    }
-    case 'mark':
-      return ((p.mark & m.mask) >>> 0 === m.value) !== m.invert;
-    case 'connmark':
-      return (((p.ct?.mark ?? 0) & m.mask) >>> 0 === m.value) !== m.invert;
-    case 'addrtype': {
-      const dev = m.limitIface === 'in' ? p.iif : m.limitIface === 'out' ? p.oif : undefined;
-      if (m.srcType) {
-        const t = env.addrType(p.src, dev);
-        if (m.srcType.types.includes(t) === m.srcType.invert) return false;
-      }
-      if (m.dstType) {
-        const t = env.addrType(p.dst, dev);
-        if (m.dstType.types.includes(t) === m.dstType.invert) return false;
-      }
-      return true;
-    }
-    case 'iprange': {
-      if (m.srcRange && (p.src >= m.srcRange.from && p.src <= m.srcRange.to) === m.srcRange.invert) return false;
-      if (m.dstRange && (p.dst >= m.dstRange.from && p.dst <= m.dstRange.to) === m.dstRange.invert) return false;
-      return true;
-    }
-    case 'comment':
-      return true;
-    case 'statistic': {
-      const prob = m.mode === 'random' ? m.probability / 0x80000000 : 1 / m.every;
-      const what = m.mode === 'random' ? `statistic random ${prob.toFixed(5)}` : `statistic nth every ${m.every} packet ${m.packet}`;
-      return env.choose(prob, what) !== m.invert;
-    }
-    case 'limit':
-      return true; // a single probe never exceeds a rate limit (noted in the trace)
-    case 'physdev': {
-      if (m.isBridged && p.bridged === m.isBridged.invert) return false;
-      if (m.isIn && (p.physIn !== undefined) === m.isIn.invert) return false;
-      if (m.isOut && (p.physOut !== undefined) === m.isOut.invert) return false;
-      if (m.physdevIn && (p.physIn !== undefined && ifMatch(m.physdevIn.name, p.physIn)) === m.physdevIn.invert) return false;
-      if (m.physdevOut && (p.physOut !== undefined && ifMatch(m.physdevOut.name, p.physOut)) === m.physdevOut.invert) return false;
-      return true;
-    }
-    default:
-      return assertNever(m, 'match');
-  }
-}
-
-/** xt_recent on an empty list: --set adds and matches, --rcheck/--update/--remove find nothing. */
-export function recentDefault(m: Extract<NfMatch, { kind: 'recent' }>): boolean {
-  return m.mode === 'set';
-}
-
-function maskBits(len: number): number {
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return matchDef(m).match(m, p, env);
 }
 
 /**
@@ -331,19 +180,26 @@ function result(verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain: s
   return notes !== undefined ? { verdict, mark, ctmark, notrack, hits, logs, notes } : { verdict, mark, ctmark, notrack, hits, logs };
 }
 
+/** what the targets of one walk have changed so far */
+class Changes implements WalkState {
+  logs: string[] | undefined = undefined;
+  notrack = false;
+  constructor(
+    public mark: number,
+    public ctmark: number,
+  ) {}
+}
+
 function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean): NfResult {
   const t = nf[table];
   const base = Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
   const hits: NfHit[] = [];
-  let logs: string[] | undefined;
-  let mark = p.mark;
   const ctmark0 = p.ct?.mark ?? 0;
-  let ctmark = ctmark0;
-  let notrack = false;
-  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark, ctmark, notrack, hits, logs: [] };
+  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark: p.mark, ctmark: ctmark0, notrack: false, hits, logs: [] };
+  const w = new Changes(p.mark, ctmark0);
   const env = new WalkEnv(outer);
   const done = (verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain?: string): NfResult =>
-    result(verdict, decidedBy, policyChain, mark, ctmark, notrack, hits, logs ?? NO_LOGS, env.notes);
+    result(verdict, decidedBy, policyChain, w.mark, w.ctmark, w.notrack, hits, w.logs ?? NO_LOGS, env.notes);
   const enter = (chain: NfChain): Frame => enterChain(chain, p, indexed);
   const end = frameEnd;
 
@@ -375,6 +231,8 @@ function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: N
     const ms = rule.matches;
     let ok = true;
     if (ms.length > 0) {
+      const mark = w.mark;
+      const ctmark = w.ctmark;
       const pv: NfPacket = mark === p.mark && ctmark === ctmark0 ? p : { ...p, mark, ...(p.ct ? { ct: { ...p.ct, mark: ctmark } } : {}) };
       for (let j = 0; j < ms.length; j++) {
         if (!matchOne(ms[j]!, pv, env)) {
@@ -389,57 +247,28 @@ function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: N
     hits.push(hit);
     const tg = rule.target;
     if (!tg) continue;
-    switch (tg.kind) {
-      case 'ACCEPT':
-      case 'DROP':
-        return done({ kind: tg.kind }, hit);
-      case 'REJECT':
-        return done({ kind: 'REJECT', with: tg.with }, hit);
-      case 'SNAT':
-      case 'DNAT':
-      case 'MASQUERADE':
-      case 'REDIRECT':
-        return done({ kind: 'NAT', target: tg }, hit);
-      case 'RETURN': {
-        const back = stack.pop();
-        if (back) f = back;
-        else {
-          f = baseFrame;
-          f.k = end(f);
-        }
-        continue;
+    if (tg.kind === 'jump' || tg.kind === 'goto') {
+      const next = t.chains[tg.chain];
+      if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
+      if (tg.kind === 'jump') {
+        if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table} (the loader refuses it)`);
+        stack.push(f);
       }
-      case 'LOG':
-        (logs ??= []).push(`LOG ${tg.prefix ?? ''}`.trimEnd());
-        continue;
-      case 'MARK':
-        mark = ((mark & ~tg.mask) ^ tg.value) >>> 0;
-        continue;
-      case 'CONNMARK':
-        if (tg.mode === 'set') ctmark = ((ctmark & ~tg.mask) ^ tg.value) >>> 0;
-        else if (tg.mode === 'save') ctmark = ((ctmark & ~tg.ctmask) ^ (mark & tg.nfmask)) >>> 0;
-        else mark = ((mark & ~tg.nfmask) ^ (ctmark & tg.ctmask)) >>> 0;
-        continue;
-      case 'NOTRACK':
-        notrack = true;
-        continue;
-      case 'CT':
-        if (tg.notrack) notrack = true;
-        continue;
-      case 'jump':
-      case 'goto': {
-        const next = t.chains[tg.chain];
-        if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
-        if (tg.kind === 'jump') {
-          if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table}`);
-          stack.push(f);
-        }
-        f = enter(next);
-        continue;
-      }
-      default:
-        return assertNever(tg, 'target');
+      f = enter(next);
+      continue;
     }
+    const r = targetExt(tg.kind)!.run(tg, w);
+    if (r === CONTINUE) continue;
+    if (r === RETURN) {
+      const back = stack.pop();
+      if (back) f = back;
+      else {
+        f = baseFrame;
+        f.k = end(f);
+      }
+      continue;
+    }
+    return done(r, hit);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { ConfigError } from '../model/errors.js';
 import { KERNEL, type Origin } from '../model/origin.js';
+import { matchHookCheck, targetExt } from './ext/index.js';
 import type {
   IptablesCommand,
   IptablesRestoreTable,
@@ -167,14 +168,28 @@ function hookNames(table: NfTableName, bits: number): string[] {
   return BUILTIN_CHAINS[table].filter((_, k) => (bits & (1 << k)) !== 0);
 }
 
-/** a jump cycle reachable from a built-in chain (nf_tables refuses it: EMLINK, "Too many links") */
-function hasLoop(table: NfTableName, g: JumpGraph): boolean {
-  // iterative depth-first search (a recursive one is slow and deep on 30k-chain dumps)
+/**
+ * nf_tables validates a table by walking its jumps from each base chain at level 0; entering a
+ * chain at level NFT_JUMP_STACK_SIZE (16) fails with EMLINK, "Too many links" (nft_chain_validate,
+ * net/netfilter/nf_tables_api.c). So at most 15 user chains deep; -g counts like -j. Observed:
+ * docs/kernel-notes.md "User-chain nesting depth".
+ */
+export const NFT_JUMP_STACK_SIZE = 16;
+
+/**
+ * What is wrong with the jump graph as seen from the built-in chains: a cycle (nf_tables refuses
+ * it: EMLINK, "Too many links"), chains nested too deep (the same errno), or nothing.
+ */
+function shapeProblem(table: NfTableName, g: JumpGraph): 'loop' | 'deep' | undefined {
+  // iterative depth-first search (a recursive one is slow and deep on 30k-chain dumps); a chain
+  // is done when all it reaches is done, and then its height (longest jump path below it) is known
   const OPEN = 1;
   const DONE = 2;
   const state = new Uint8Array(g.edges.length);
+  const height = new Uint8Array(g.edges.length);
   const nodes: number[] = [];
   const at: number[] = [];
+  let deep = false;
   for (const name of BUILTIN_CHAINS[table]) {
     const root = g.id.get(name);
     if (root === undefined || state[root] === DONE) continue;
@@ -183,26 +198,71 @@ function hasLoop(table: NfTableName, g: JumpGraph): boolean {
     at.push(0);
     while (nodes.length > 0) {
       const top = nodes.length - 1;
-      const list = g.edges[nodes[top]!]!;
+      const node = nodes[top]!;
+      const list = g.edges[node]!;
       if (at[top]! >= list.length) {
-        state[nodes[top]!] = DONE;
+        state[node] = DONE;
+        let h = 0;
+        for (const c of list) if (height[c]! + 1 > h) h = Math.min(height[c]! + 1, NFT_JUMP_STACK_SIZE);
+        height[node] = h;
         nodes.pop();
         at.pop();
         continue;
       }
       const c = list[at[top]!++]!;
-      if (state[c] === OPEN) return true;
+      if (state[c] === OPEN) return 'loop';
       if (state[c] === DONE) continue;
       state[c] = OPEN;
       nodes.push(c);
       at.push(0);
     }
+    if (height[root]! >= NFT_JUMP_STACK_SIZE) deep = true;
   }
-  return false;
+  return deep ? 'deep' : undefined;
 }
 
-/** Every rule of the table against the hooks that reach its chain, then the loop check. */
-function validateTable(t: NfTable, ordered: readonly NfChain[], check: (c: NfChain, builtin: boolean, r: NfRule, hooks: number) => void, loop: () => ConfigError): void {
+/**
+ * The rules the kernel blames for chains nested too deep: the jumps into a chain at level 16
+ * and the rules of chains at that level (each chain at its deepest level from a built-in chain).
+ */
+function tooDeepRules(table: NfTableName, ordered: readonly NfChain[], g: JumpGraph): { chain: NfChain; rule: NfRule }[] {
+  const level = new Int8Array(g.edges.length).fill(-1);
+  const stack: number[] = [];
+  for (const name of BUILTIN_CHAINS[table]) {
+    const root = g.id.get(name);
+    if (root === undefined) continue;
+    level[root] = Math.max(level[root]!, 0);
+    stack.push(root);
+    // levels only rise and stop at 16: each chain is revisited at most 16 times
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      const next = Math.min(level[c]! + 1, NFT_JUMP_STACK_SIZE);
+      for (const n of g.edges[c]!) {
+        if (level[n]! >= next) continue;
+        level[n] = next;
+        stack.push(n);
+      }
+    }
+  }
+  const out: { chain: NfChain; rule: NfRule }[] = [];
+  for (let k = 0; k < ordered.length; k++) {
+    const chain = ordered[k]!;
+    if (level[k]! >= NFT_JUMP_STACK_SIZE) for (const rule of chain.rules) out.push({ chain, rule });
+    else if (level[k] === NFT_JUMP_STACK_SIZE - 1) {
+      for (const rule of chain.rules) if (rule.target?.kind === 'jump' || rule.target?.kind === 'goto') out.push({ chain, rule });
+    }
+  }
+  return out;
+}
+
+/** Every rule of the table against the hooks that reach its chain, then the loop and depth checks. */
+function validateTable(
+  t: NfTable,
+  ordered: readonly NfChain[],
+  check: (c: NfChain, builtin: boolean, r: NfRule, hooks: number) => void,
+  loop: () => ConfigError,
+  deep: (blamed: readonly { chain: NfChain; rule: NfRule }[]) => ConfigError,
+): void {
   const g = jumpGraph(ordered);
   const hooks = reachingHooks(t.name, g);
   for (let k = 0; k < ordered.length; k++) {
@@ -210,18 +270,24 @@ function validateTable(t: NfTable, ordered: readonly NfChain[], check: (c: NfCha
     const builtin = isBuiltin(t.name, c.name);
     for (const r of c.rules) check(c, builtin, r, hooks[k]!);
   }
-  if (hasLoop(t.name, g)) throw loop();
+  const problem = shapeProblem(t.name, g);
+  if (problem === 'loop') throw loop();
+  if (problem === 'deep') throw deep(tooDeepRules(t.name, ordered, g));
 }
 
-const TARGET_RULES: Readonly<Record<string, { table: NfTableName; hooks?: readonly string[] }>> = {
-  DNAT: { table: 'nat', hooks: ['PREROUTING', 'OUTPUT'] },
-  REDIRECT: { table: 'nat', hooks: ['PREROUTING', 'OUTPUT'] },
-  SNAT: { table: 'nat', hooks: ['POSTROUTING', 'INPUT'] },
-  MASQUERADE: { table: 'nat', hooks: ['POSTROUTING'] },
-  REJECT: { table: 'filter', hooks: ['INPUT', 'FORWARD', 'OUTPUT'] },
-  NOTRACK: { table: 'raw' },
-  CT: { table: 'raw' },
-};
+/** the `(why)` of a nesting refusal */
+const TOO_DEEP = `user chains nested ${NFT_JUMP_STACK_SIZE} deep; nf_tables allows ${NFT_JUMP_STACK_SIZE - 1}`;
+
+/** iptables-restore's refusal of chains nested too deep: the first blamed rule of the file, at its line */
+function restoreTooDeep(blamed: readonly { chain: NfChain; rule: NfRule }[], origin: Origin): ConfigError {
+  const mine = blamed.filter((b) => b.rule.origin.file === origin.file);
+  const pool = mine.length > 0 ? mine : blamed;
+  let first = pool[0];
+  for (const b of pool) if (b.rule.origin.line < first!.rule.origin.line) first = b;
+  if (first === undefined) return ConfigError.at(origin, 'kernel', `iptables-restore: RULE_APPEND failed (Too many links): ${TOO_DEEP}`);
+  const o = first.rule.origin;
+  return ConfigError.at(o, 'kernel', `iptables-restore: line ${o.line}: RULE_APPEND failed (Too many links): rule in chain ${first.chain.name} (${TOO_DEEP})`);
+}
 
 /** What the kernel checks for one new rule in `chain`, given the table it lands in. */
 function checkRule(t: NfTable, where: string, whereBuiltin: boolean, rule: NfRule, hooks: number, verb: Verb, opChain: string, origin: Origin): void {
@@ -237,34 +303,29 @@ function checkRule(t: NfTable, where: string, whereBuiltin: boolean, rule: NfRul
       if (isBuiltin(t.name, target.chain)) {
         throw ruleFailed(o, verb, chain, 'Operation not supported', `cannot jump to built-in chain ${target.chain}`);
       }
-    }
-    const need = TARGET_RULES[target.kind];
-    if (need && need.table !== t.name) {
-      throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: only valid in ${need.table} table, not ${t.name}`);
-    }
-    if (need?.hooks) {
-      const bad = hookNames(t.name, hooks).filter((h) => !need.hooks!.includes(h));
-      if (bad.length > 0) {
-        throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: used from hooks ${bad.join('/')}, but only usable from ${need.hooks.join('/')}`);
+    } else {
+      // x_tables' checks of the target extension (xt_check_target): table, hooks, its checkentry
+      const ext = targetExt(target.kind)!;
+      if (ext.table !== undefined && ext.table !== t.name) {
+        throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: only valid in ${ext.table} table, not ${t.name}`);
       }
-    }
-    if (target.kind === 'REJECT' && target.with === 'tcp-reset') {
-      const p = rule.matches.find((m) => m.kind === 'protocol');
-      if (!p || p.kind !== 'protocol' || p.proto !== 6 || p.invert) {
-        throw ruleFailed(o, verb, chain, 'Invalid argument', 'REJECT: TCP_RESET invalid for non-tcp');
+      if (ext.hooks !== undefined) {
+        const allowed = ext.hooks;
+        const bad = hookNames(t.name, hooks).filter((h) => !allowed.includes(h));
+        if (bad.length > 0) {
+          throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: used from hooks ${bad.join('/')}, but only usable from ${allowed.join('/')}`);
+        }
       }
+      const why = ext.check?.(target, rule);
+      if (why !== undefined) throw ruleFailed(o, verb, chain, 'Invalid argument', why);
     }
   }
   // match hook checks apply to rules in built-in chains only: iptables-nft accepts
   // `-A Y -m addrtype --limit-iface-in` in a user chain Y that OUTPUT jumps to (verified)
   if (!whereBuiltin) return;
   for (const m of rule.matches) {
-    if (m.kind !== 'addrtype' || m.limitIface === undefined) continue;
-    const forbidden = m.limitIface === 'in' ? ['OUTPUT', 'POSTROUTING'] : ['PREROUTING', 'INPUT'];
-    const bad = forbidden.includes(where) ? [where] : [];
-    if (bad.length > 0) {
-      throw ruleFailed(o, verb, chain, 'Invalid argument', `addrtype: --limit-iface-${m.limitIface} not valid in ${bad.join('/')}`);
-    }
+    const why = matchHookCheck(m, where);
+    if (why !== undefined) throw ruleFailed(o, verb, chain, 'Invalid argument', why);
   }
 }
 
@@ -275,6 +336,7 @@ function validate(t: NfTable, verb: Verb, chain: string, origin: Origin): void {
     chainList(t),
     (c, builtin, r, hooks) => checkRule(t, c.name, builtin, r, hooks, verb, chain, origin),
     () => ruleFailed(origin, verb, chain, 'Too many links', 'jump loop'),
+    () => ruleFailed(origin, verb, chain, 'Too many links', TOO_DEEP),
   );
 }
 
@@ -410,6 +472,7 @@ export function applyRestore(state: NfState, tables: readonly IptablesRestoreTab
       ordered,
       (c, builtin, r, hooks) => checkRule(t, c.name, builtin, r, hooks, 'APPEND', c.name, r.origin),
       () => ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many links)'),
+      (blamed) => restoreTooDeep(blamed, block.origin ?? origin),
     );
     next = { ...next, [block.table]: t };
   }

@@ -1,14 +1,16 @@
 /**
  * Netfilter (iptables) state as data. The names exported here are relied on by src/plan and
  * src/world; the match and target unions are keyed on `kind`, spelled as iptables spells the
- * option or the extension (`source`, `in-interface`, `tcp`, `conntrack`, `DNAT`, ...).
+ * option or the extension (`source`, `in-interface`, `tcp`, `conntrack`, `DNAT`, ...). Each
+ * extension's own value type lives in its file in ext/; the values they share are here.
  *
  * Every number is stored as the kernel stores it (ports, marks, the statistic probability as a
  * u32 fraction of 2^31, the limit rate in XT_LIMIT_SCALE units), so printing reproduces
  * iptables-save exactly and evaluation can follow the kernel's arithmetic.
  */
 import type { Origin } from '../model/origin.js';
-import type { Ipv4, Prefix } from '../wire/ipv4.js';
+import type { Ipv4 } from '../wire/ipv4.js';
+import type { BaseMatch, ExtMatch, ExtTarget } from './ext/index.js';
 
 export type NfTableName = 'raw' | 'mangle' | 'nat' | 'filter';
 export type NfVerdictPolicy = 'ACCEPT' | 'DROP';
@@ -52,112 +54,11 @@ export interface CtAddr {
   readonly len: number;
 }
 
-/** One match. Base matches (`-s -d -i -o -p -f`) and `-m` extensions share one union. */
-export type NfMatch =
-  | { readonly kind: 'source'; readonly invert: boolean; readonly prefix: Prefix }
-  | { readonly kind: 'destination'; readonly invert: boolean; readonly prefix: Prefix }
-  /** `name` may end in `+` (any interface with that prefix) */
-  | { readonly kind: 'in-interface'; readonly invert: boolean; readonly name: string }
-  | { readonly kind: 'out-interface'; readonly invert: boolean; readonly name: string }
-  /** IP protocol number (`-p all` is no match at all) */
-  | { readonly kind: 'protocol'; readonly invert: boolean; readonly proto: number }
-  /** `-f`: second and later fragments */
-  | { readonly kind: 'fragment'; readonly invert: boolean }
-  | {
-      readonly kind: 'tcp';
-      readonly sport?: PortSpec;
-      readonly dport?: PortSpec;
-      /** `--tcp-flags MASK COMP` (`--syn` is FIN,SYN,RST,ACK SYN) */
-      readonly flags?: { readonly invert: boolean; readonly mask: readonly TcpFlag[]; readonly comp: readonly TcpFlag[] };
-    }
-  | { readonly kind: 'udp'; readonly sport?: PortSpec; readonly dport?: PortSpec }
-  /** `-p sctp -m sctp [!] --sport/--dport` (kube-proxy's SCTP services); --chunk-types is not modelled */
-  | { readonly kind: 'sctp'; readonly sport?: PortSpec; readonly dport?: PortSpec }
-  /** type 255 is `any`; codes are an inclusive range (0..255 when not given) */
-  | {
-      readonly kind: 'icmp';
-      readonly invert: boolean;
-      readonly type: number;
-      readonly codeMin: number;
-      readonly codeMax: number;
-    }
-  | {
-      readonly kind: 'multiport';
-      readonly invert: boolean;
-      /** --sports, --dports, --ports */
-      readonly dir: 'source' | 'destination' | 'either';
-      readonly ports: readonly PortRange[];
-    }
-  | {
-      readonly kind: 'conntrack';
-      readonly ctstate?: { readonly invert: boolean; readonly states: readonly CtState[] };
-      readonly ctorigsrc?: CtAddr;
-      readonly ctorigdst?: CtAddr;
-      /** an empty list is `NONE` */
-      readonly ctstatus?: { readonly invert: boolean; readonly statuses: readonly CtStatus[] };
-    }
-  | { readonly kind: 'state'; readonly invert: boolean; readonly states: readonly CtState[] }
-  | { readonly kind: 'mark'; readonly invert: boolean; readonly value: number; readonly mask: number }
-  | { readonly kind: 'connmark'; readonly invert: boolean; readonly value: number; readonly mask: number }
-  | {
-      readonly kind: 'addrtype';
-      readonly srcType?: { readonly invert: boolean; readonly types: readonly AddrType[] };
-      readonly dstType?: { readonly invert: boolean; readonly types: readonly AddrType[] };
-      readonly limitIface?: 'in' | 'out';
-    }
-  | {
-      readonly kind: 'iprange';
-      readonly srcRange?: { readonly invert: boolean; readonly from: Ipv4; readonly to: Ipv4 };
-      readonly dstRange?: { readonly invert: boolean; readonly from: Ipv4; readonly to: Ipv4 };
-    }
-  | { readonly kind: 'comment'; readonly comment: string }
-  /** probability as the kernel keeps it: a u32, p = probability / 2^31 */
-  | { readonly kind: 'statistic'; readonly mode: 'random'; readonly invert: boolean; readonly probability: number }
-  | {
-      readonly kind: 'statistic';
-      readonly mode: 'nth';
-      readonly invert: boolean;
-      readonly every: number;
-      readonly packet: number;
-    }
-  /** avg: seconds per packet times XT_LIMIT_SCALE (10000), as xt_limit keeps it */
-  | { readonly kind: 'limit'; readonly avg: number; readonly burst: number }
-  /**
-   * `-m recent`: a per-name list of recently seen addresses kept in the kernel (xt_recent). The
-   * list is runtime state no dump shows; see eval.ts for how a walk treats it.
-   */
-  | {
-      readonly kind: 'recent';
-      readonly invert: boolean;
-      readonly mode: RecentMode;
-      /** 0 = not given */
-      readonly seconds: number;
-      readonly reap: boolean;
-      /** 0 = not given */
-      readonly hitcount: number;
-      readonly rttl: boolean;
-      readonly name: string;
-      /** the address mask applied before lookup (255.255.255.255 by default) */
-      readonly mask: Ipv4;
-      readonly side: 'source' | 'dest';
-    }
-  /** `-m set [!] --match-set NAME src,dst,... [--return-nomatch]`; the set itself is an ipset (ipset.ts) */
-  | {
-      readonly kind: 'set';
-      readonly invert: boolean;
-      readonly name: string;
-      /** one direction per dimension of the set type, in order */
-      readonly dirs: readonly ('src' | 'dst')[];
-      readonly returnNomatch: boolean;
-    }
-  | {
-      readonly kind: 'physdev';
-      readonly physdevIn?: { readonly invert: boolean; readonly name: string };
-      readonly physdevOut?: { readonly invert: boolean; readonly name: string };
-      readonly isIn?: { readonly invert: boolean };
-      readonly isOut?: { readonly invert: boolean };
-      readonly isBridged?: { readonly invert: boolean };
-    };
+/**
+ * One match. Base matches (`-s -d -i -o -p -f`, ext/base.ts) and `-m` extensions (one file each
+ * in ext/, listed in ext/index.ts) share one union, keyed on `kind`.
+ */
+export type NfMatch = BaseMatch | ExtMatch;
 
 export type NfMatchKind = NfMatch['kind'];
 
@@ -179,34 +80,8 @@ export interface NatRange {
   readonly ports?: PortRange;
 }
 
-/** One target. iptables' own names; `jump`/`goto` go to a user chain (`-j NAME`, `-g NAME`). */
-export type NfTarget =
-  | { readonly kind: 'ACCEPT' }
-  | { readonly kind: 'DROP' }
-  | { readonly kind: 'RETURN' }
-  | { readonly kind: 'REJECT'; readonly with: RejectWith }
-  /** level 0..7 (4 = warning, the default) */
-  | { readonly kind: 'LOG'; readonly prefix?: string; readonly level: number; readonly flags: readonly LogFlag[] }
-  | {
-      readonly kind: 'SNAT';
-      readonly range: NatRange;
-      readonly random: boolean;
-      readonly randomFully: boolean;
-      readonly persistent: boolean;
-    }
-  | { readonly kind: 'DNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
-  | { readonly kind: 'MASQUERADE'; readonly ports?: PortRange; readonly random: boolean; readonly randomFully: boolean }
-  | { readonly kind: 'REDIRECT'; readonly ports?: PortRange; readonly random: boolean }
-  /** xmark semantics, as the kernel keeps every MARK form: mark = (mark & ~mask) ^ value */
-  | { readonly kind: 'MARK'; readonly value: number; readonly mask: number }
-  /** `set`: ctmark = (ctmark & ~mask) ^ value */
-  | { readonly kind: 'CONNMARK'; readonly mode: 'set'; readonly value: number; readonly mask: number }
-  /** save: ctmark = (ctmark & ~ctmask) ^ (mark & nfmask); restore: mark = (mark & ~nfmask) ^ (ctmark & ctmask) */
-  | { readonly kind: 'CONNMARK'; readonly mode: 'save' | 'restore'; readonly nfmask: number; readonly ctmask: number }
-  | { readonly kind: 'NOTRACK' }
-  | { readonly kind: 'CT'; readonly notrack: boolean }
-  | { readonly kind: 'jump'; readonly chain: string }
-  | { readonly kind: 'goto'; readonly chain: string };
+/** One target: an extension (ext/index.ts) or a user chain (`-j NAME`, `-g NAME`). */
+export type NfTarget = ExtTarget | { readonly kind: 'jump'; readonly chain: string } | { readonly kind: 'goto'; readonly chain: string };
 
 export type NfTargetKind = NfTarget['kind'];
 

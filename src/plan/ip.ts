@@ -14,6 +14,7 @@
 import type { Op, LinkAddOp, LinkSetOp, AddrOp, RouteOp, RuleOp, NeighOp, LinkKind } from './ops.js';
 import type { RouteScope, RouteType, RuleAction } from '../route/types.js';
 import { networkOf, type Ipv4, type Prefix } from '../wire/ipv4.js';
+import { parseBridgeSlaveOpts } from './bridge.js';
 import {
   fail,
   formatMac,
@@ -389,8 +390,13 @@ function ipLink(a: Args, ctx: Ctx): Op[] {
   if (matches(sub, 'add')) return linkAdd(a, ctx);
   if (matches(sub, 'set') || matches(sub, 'change')) {
     const la = parseLinkArgs(a, ctx, false);
-    if (la.type !== undefined) return unsupported(ctx, `"ip link set ... type ${la.type} ..." (driver options) is not modelled by netpath`);
+    if (la.type !== undefined && la.type !== 'bridge_slave')
+      return unsupported(ctx, `"ip link set ... type ${la.type} ..." (driver options) is not modelled by netpath (bridge_slave is)`);
     const op: { -readonly [K in keyof LinkSetOp]: LinkSetOp[K] } = { op: 'link-set', ...base, dev: la.dev! };
+    if (la.type === 'bridge_slave') {
+      op.brport = parseBridgeSlaveOpts(la.typeArgs, ctx);
+      op.brportSyntax = 'ip';
+    }
     if (la.up !== undefined) op.up = la.up;
     if (la.name !== undefined) op.name = la.name;
     if (la.netns !== undefined) op.netns = la.netns;

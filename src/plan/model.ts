@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, Scalar, YAMLMap, YAMLSeq, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { valueLines, type ScalarAt } from './yamllines.js';
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
 import type { Ipv4 } from '../wire/ipv4.js';
@@ -18,8 +19,9 @@ export const PROBE_RESULTS: readonly ProbeResult[] = ['reachable', 'refused', 'n
 
 export interface HostSpec {
   readonly name: string;
-  /** the runbook text, the file it lives in, and the file line of its first line */
-  readonly runbook: { readonly file: string; readonly text: string; readonly firstLine: number } | null;
+  /** the runbook text, the file it lives in, the file line of its first line, and (for a YAML
+   *  scalar that is not a literal block) the file line of each of its lines */
+  readonly runbook: { readonly file: string; readonly text: string; readonly firstLine: number; readonly lines?: readonly number[] } | null;
   readonly origin: Origin;
 }
 
@@ -88,7 +90,7 @@ export function loadModel(path: string, io: ModelIo = nodeIo): ModelFile {
 
 export function parseModel(text: string, file: string, io: ModelIo = nodeIo): ModelFile {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
@@ -105,19 +107,25 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     throw new ConfigError('model', file, o.line, detail, o.text);
   };
 
-  const root = doc.contents;
+  const y = new Yaml(doc, fail);
+  const root = y.deref(doc.contents);
   if (!isMap(root)) return fail(root, 'a model file is a mapping with hosts, lans, services and probes');
   const extra: Record<string, unknown> = {};
-  for (const item of root.items) {
+  let js: Record<string, unknown> | undefined;
+  for (const item of y.pairs(root)) {
     const k = keyOf(item.key, fail);
+    if (k.startsWith('x-')) continue; // extension keys: a place for anchors, ignored (as in compose files)
     if (!TOP_KEYS.has(k) && !PASS_THROUGH.has(k))
-      fail(item.key as Node, `unknown key "${k}" (expected one of: ${[...TOP_KEYS, ...PASS_THROUGH].join(', ')})`);
-    if (PASS_THROUGH.has(k)) extra[k] = (item.value as Node | null)?.toJSON?.() ?? null;
+      fail(item.key, `unknown key "${k}" (expected one of: ${[...TOP_KEYS, ...PASS_THROUGH].join(', ')})`);
+    if (PASS_THROUGH.has(k)) {
+      js ??= doc.toJS({ maxAliasCount: -1 }) as Record<string, unknown>;
+      extra[k] = js[k] ?? null;
+    }
   }
   const dir = dirname(resolve(file));
 
   // name
-  const nameNode = root.get('name', true) as Node | undefined;
+  const nameNode = y.get(root, 'name');
   let name: string | undefined;
   if (nameNode !== undefined) {
     if (!isScalar(nameNode) || typeof nameNode.value !== 'string') fail(nameNode, 'name must be a string');
@@ -125,33 +133,32 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
   }
 
   // hosts
-  const hostsNode = root.get('hosts', true) as Node | undefined;
+  const hostsNode = y.get(root, 'hosts');
   if (!hostsNode || !isMap(hostsNode)) return fail(hostsNode ?? root, 'hosts: a mapping of host name to {run | script} is required');
   const hosts: HostSpec[] = [];
-  for (const item of (hostsNode as YAMLMap).items) {
+  // run: scalars of every host, mapped to file lines together (one parse for all styles)
+  const runs: { host: number; node: Scalar }[] = [];
+  for (const item of y.pairs(hostsNode)) {
     const hname = keyOf(item.key, fail);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hname)) fail(item.key as Node, `host name "${hname}" must be letters, digits, '.', '_' or '-'`);
-    const v = item.value as Node | null;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hname)) fail(item.key, `host name "${hname}" must be letters, digits, '.', '_' or '-'`);
+    const v = item.value;
     if (v === null || (isScalar(v) && v.value === null)) {
-      hosts.push({ name: hname, runbook: null, origin: origin(item.key as Node) });
+      hosts.push({ name: hname, runbook: null, origin: origin(item.key) });
       continue;
     }
     if (!isMap(v)) return fail(v, `hosts.${hname}: expected a mapping with run: or script:`);
-    for (const hi of v.items) {
+    for (const hi of y.pairs(v)) {
       const hk = keyOf(hi.key, fail);
-      if (hk !== 'run' && hk !== 'script') fail(hi.key as Node, `hosts.${hname}: unknown key "${hk}" (expected run or script)`);
+      if (hk !== 'run' && hk !== 'script') fail(hi.key, `hosts.${hname}: unknown key "${hk}" (expected run or script)`);
     }
-    const run = v.get('run', true) as Node | undefined;
-    const script = v.get('script', true) as Node | undefined;
+    const run = y.get(v, 'run');
+    const script = y.get(v, 'script');
     if (run && script) fail(script, `hosts.${hname}: give either run or script, not both`);
     let runbook: HostSpec['runbook'] = null;
     if (run) {
-      if (!isScalar(run) || typeof run.value !== 'string') return fail(run, `hosts.${hname}.run must be text (use run: |)`);
-      if (run.type === 'BLOCK_FOLDED') fail(run, `hosts.${hname}.run: use a literal block (run: |), not a folded one (>), so each line stays a line`);
-      if (run.type === 'QUOTE_DOUBLE' || run.type === 'QUOTE_SINGLE')
-        if ((run.value as string).includes('\n')) fail(run, `hosts.${hname}.run: use a literal block (run: |) for several lines`);
-      const first = run.type === 'BLOCK_LITERAL' ? lineOf(run) + 1 : lineOf(run);
-      runbook = { file, text: run.value as string, firstLine: first };
+      if (!isScalar(run) || typeof run.value !== 'string') return fail(run, `hosts.${hname}.run must be text`);
+      runs.push({ host: hosts.length, node: run });
+      runbook = { file, text: run.value as string, firstLine: lineOf(run) };
     } else if (script) {
       if (!isScalar(script) || typeof script.value !== 'string') return fail(script, `hosts.${hname}.script must be a file name`);
       const p = resolve(dir, script.value as string);
@@ -165,20 +172,26 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     }
     hosts.push({ name: hname, runbook, origin: origin(item.key as Node) });
   }
+  const at: ScalarAt[] = runs.map(({ node }) => ({ start: node.range![0], end: node.range![1], type: node.type, value: node.value as string }));
+  valueLines(text, lc, at).forEach((lines, k) => {
+    const h = hosts[runs[k]!.host]!;
+    const rb = h.runbook!;
+    hosts[runs[k]!.host] = { ...h, runbook: lines === 'consecutive' ? { ...rb, firstLine: rb.firstLine + 1 } : { ...rb, firstLine: lines[0] ?? rb.firstLine, lines } };
+  });
   const hostNames = new Set(hosts.map((h) => h.name));
 
   // lans
   const lans: LanSpec[] = [];
-  const lansNode = root.get('lans', true) as Node | undefined;
+  const lansNode = y.get(root, 'lans');
   const seenNic = new Map<string, string>();
   if (lansNode !== undefined && !(isScalar(lansNode) && lansNode.value === null)) {
     if (!isMap(lansNode)) fail(lansNode, 'lans: a mapping of LAN name to {host/ifname: address/len}');
-    for (const item of (lansNode as YAMLMap).items) {
+    for (const item of y.pairs(lansNode as YAMLMap)) {
       const lname = keyOf(item.key, fail);
-      const v = item.value as Node | null;
+      const v = item.value;
       if (!v || !isMap(v)) return fail((v ?? item.key) as Node, `lans.${lname}: expected a mapping of host/ifname to address/len (or null)`);
       const members: LanMember[] = [];
-      for (const mi of v.items) {
+      for (const mi of y.pairs(v)) {
         const mk = keyOf(mi.key, fail);
         const m = /^([^/\s]+)\/([^/\s]+)$/.exec(mk);
         if (!m) return fail(mi.key as Node, `lans.${lname}: "${mk}" must be host/ifname, e.g. web1/eth0`);
@@ -188,7 +201,7 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
         const prev = seenNic.get(mk);
         if (prev !== undefined) fail(mi.key as Node, `${mk} is already on LAN ${prev}`);
         seenNic.set(mk, lname);
-        const av = mi.value as Node | null;
+        const av = mi.value;
         let addr: LanMember['addr'] = null;
         if (av !== null && !(isScalar(av) && av.value === null)) {
           if (!isScalar(av) || typeof av.value !== 'string') return fail(av, `lans.${lname}.${mk}: expected address/len, e.g. 172.31.0.3/24`);
@@ -204,25 +217,25 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
 
   // services
   const services: ServiceSpec[] = [];
-  for (const [n, i] of seqItems(root.get('services', true) as Node | undefined, 'services', fail)) {
+  for (const [n, i] of seqItems(y, y.get(root, 'services'), 'services', fail)) {
     if (!isMap(n)) return fail(n, `services[${i}]: expected {at, listen}`);
-    checkKeys(n, ['at', 'listen'], `services[${i}]`, fail);
-    const at = str(n, 'at', `services[${i}]`, fail, true)!;
-    const listen = str(n, 'listen', `services[${i}]`, fail, true)!;
+    checkKeys(y, n, ['at', 'listen'], `services[${i}]`, fail);
+    const at = str(y, n, 'at', `services[${i}]`, fail, true)!;
+    const listen = str(y, n, 'listen', `services[${i}]`, fail, true)!;
     const lm = /^(tcp|udp)\/(\d{1,5})$/.exec(listen);
     if (!lm || Number(lm[2]) < 1 || Number(lm[2]) > 65535)
-      return fail(n.get('listen', true) as Node, `services[${i}].listen: "${listen}" must be tcp/PORT or udp/PORT`);
+      return fail(y.get(n, 'listen'), `services[${i}].listen: "${listen}" must be tcp/PORT or udp/PORT`);
     services.push({ at, proto: lm[1] as 'tcp' | 'udp', port: Number(lm[2]), origin: origin(n) });
   }
 
   // probes
   const probes: ProbeSpec[] = [];
-  for (const [n, i] of seqItems(root.get('probes', true) as Node | undefined, 'probes', fail)) {
+  for (const [n, i] of seqItems(y, y.get(root, 'probes'), 'probes', fail)) {
     if (!isMap(n)) return fail(n, `probes[${i}]: expected {from, to, proto}`);
-    checkKeys(n, ['name', 'from', 'to', 'proto', 'expect'], `probes[${i}]`, fail);
-    const from = str(n, 'from', `probes[${i}]`, fail, true)!;
-    const toText = str(n, 'to', `probes[${i}]`, fail, true)!;
-    const protoText = str(n, 'proto', `probes[${i}]`, fail, false) ?? 'tcp';
+    checkKeys(y, n, ['name', 'from', 'to', 'proto', 'expect'], `probes[${i}]`, fail);
+    const from = str(y, n, 'from', `probes[${i}]`, fail, true)!;
+    const toText = str(y, n, 'to', `probes[${i}]`, fail, true)!;
+    const protoText = str(y, n, 'proto', `probes[${i}]`, fail, false) ?? 'tcp';
     if (protoText !== 'tcp' && protoText !== 'udp' && protoText !== 'icmp')
       fail(n.get('proto', true) as Node, `probes[${i}].proto: "${protoText}" must be tcp, udp or icmp`);
     const proto = protoText as ProbeProto;
@@ -233,10 +246,10 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     if (port !== undefined && (port < 1 || port > 65535)) fail(n.get('to', true) as Node, `probes[${i}].to: port ${port} out of range`);
     if (proto === 'icmp' && port !== undefined) fail(n.get('to', true) as Node, `probes[${i}].to: icmp probes take no port`);
     if (proto !== 'icmp' && port === undefined) fail(n.get('to', true) as Node, `probes[${i}].to: ${proto} probes need IP:PORT`);
-    const expectText = str(n, 'expect', `probes[${i}]`, fail, false);
+    const expectText = str(y, n, 'expect', `probes[${i}]`, fail, false);
     if (expectText !== undefined && !(PROBE_RESULTS as readonly string[]).includes(expectText))
       fail(n.get('expect', true) as Node, `probes[${i}].expect: "${expectText}" must be one of ${PROBE_RESULTS.join(', ')}`);
-    const pname = str(n, 'name', `probes[${i}]`, fail, false) ?? `${from} -> ${toText} ${proto}`;
+    const pname = str(y, n, 'name', `probes[${i}]`, fail, false) ?? `${from} -> ${toText} ${proto}`;
     probes.push({
       name: pname,
       from,
@@ -258,25 +271,84 @@ function keyOf(k: unknown, fail: Fail): string {
   return fail(k as Node, 'keys must be plain strings');
 }
 
-function seqItems(n: Node | undefined, what: string, fail: Fail): [Node, number][] {
+function seqItems(y: Yaml, n: Node | undefined, what: string, fail: Fail): [Node, number][] {
   if (n === undefined || (isScalar(n) && n.value === null)) return [];
   if (!isSeq(n)) return fail(n, `${what}: expected a list (- ...)`);
-  return (n as YAMLSeq).items.map((x, i) => [x as Node, i]);
+  return (n as YAMLSeq).items.map((x, i) => [y.deref(x) as Node, i]);
 }
 
-function checkKeys(n: YAMLMap, allowed: readonly string[], what: string, fail: Fail): void {
-  for (const it of n.items) {
+function checkKeys(y: Yaml, n: YAMLMap, allowed: readonly string[], what: string, fail: Fail): void {
+  for (const it of y.pairs(n)) {
     const k = keyOf(it.key, fail);
-    if (!allowed.includes(k)) fail(it.key as Node, `${what}: unknown key "${k}" (expected ${allowed.join(', ')})`);
+    if (!allowed.includes(k)) fail(it.key, `${what}: unknown key "${k}" (expected ${allowed.join(', ')})`);
   }
 }
 
-function str(n: YAMLMap, key: string, what: string, fail: Fail, required: boolean): string | undefined {
-  const v = n.get(key, true) as Node | undefined;
+function str(y: Yaml, n: YAMLMap, key: string, what: string, fail: Fail, required: boolean): string | undefined {
+  const v = y.get(n, key);
   if (v === undefined || (isScalar(v) && v.value === null)) {
     if (required) return fail(n, `${what}: "${key}" is required`);
     return undefined;
   }
   if (!isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) return fail(v, `${what}.${key} must be text`);
   return String(v.value);
+}
+
+interface Entry {
+  readonly key: Node;
+  readonly value: Node | null;
+}
+
+/**
+ * The document as plain YAML means it: aliases resolved to their anchored node, and `<<` merge
+ * keys expanded (the mapping's own keys first, then each merged mapping's keys not seen yet, in
+ * the order written), so every key a reader sees is checked and every value keeps its file line.
+ */
+class Yaml {
+  constructor(
+    readonly doc: Document,
+    readonly fail: Fail,
+  ) {}
+  deref(n: unknown): Node | null {
+    let x = n;
+    for (let hops = 0; isAlias(x); hops++) {
+      if (hops > 100) return this.fail(x, 'alias loop');
+      const r = x.resolve(this.doc);
+      if (r === undefined) return this.fail(x, `unknown alias *${x.source}`);
+      x = r;
+    }
+    return (x ?? null) as Node | null;
+  }
+  pairs(map: YAMLMap, depth = 0): Entry[] {
+    if (depth > 100) return this.fail(map, 'merge loop');
+    const own: Entry[] = [];
+    const merged: Entry[] = [];
+    for (const it of map.items) {
+      const k = it.key as Node;
+      if (isScalar(k) && (typeof k.value === 'symbol' || k.value === '<<')) {
+        const v = this.deref(it.value);
+        const sources = isSeq(v) ? v.items.map((x) => this.deref(x)) : [v];
+        for (const src of sources) {
+          if (!isMap(src)) return this.fail(src ?? k, '"<<" merges a mapping or a list of mappings');
+          merged.push(...this.pairs(src, depth + 1));
+        }
+      } else own.push({ key: this.deref(k) as Node, value: this.deref(it.value) });
+    }
+    const seen = new Set(own.map((e) => keyText(e.key)));
+    for (const e of merged) {
+      const t = keyText(e.key);
+      if (seen.has(t)) continue;
+      seen.add(t);
+      own.push(e);
+    }
+    return own;
+  }
+  get(map: YAMLMap, key: string): Node | undefined {
+    const e = this.pairs(map).find((p) => keyText(p.key) === key);
+    return e === undefined ? undefined : (e.value ?? undefined);
+  }
+}
+
+function keyText(k: Node): string {
+  return isScalar(k) ? String(k.value) : String(k);
 }

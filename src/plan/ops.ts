@@ -9,6 +9,7 @@
  * the same host's runbook created (`ip netns add`, `docker run`), as the runbook spells it.
  */
 import type { Origin } from '../model/origin.js';
+import type { BrportFlags } from '../model/link.js';
 import type { Ipv4, Prefix } from '../wire/ipv4.js';
 import type { IptablesCommand, IptablesRestoreTable } from '../netfilter/types.js';
 import type { RouteType, RouteScope, RuleSelector } from '../route/types.js';
@@ -51,6 +52,11 @@ export interface LinkSetOp extends OpBase {
   readonly master?: string | null;
   readonly mtu?: number;
   readonly address?: string;
+  /** bridge port options: `ip link set DEV type bridge_slave ...` or `bridge link set dev DEV ...`
+   *  (only the flags written); the device must already be a bridge port */
+  readonly brport?: Partial<BrportFlags>;
+  /** how the port options were spelled, for export: `ip link set ... type bridge_slave` or `bridge link set` */
+  readonly brportSyntax?: 'ip' | 'bridge';
 }
 export interface LinkDelOp extends OpBase { readonly op: 'link-del'; readonly dev: string }
 

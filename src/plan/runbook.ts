@@ -15,6 +15,7 @@ import { parseIptablesArgs } from '../netfilter/parse.js';
 import { parseIptablesRestore } from '../netfilter/restore.js';
 import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
+import { parseBridge } from './bridge.js';
 import { parseIfconfig, parseRoute } from './nettools.js';
 import { splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
 
@@ -26,6 +27,8 @@ export interface RunbookSource {
   readonly text: string;
   /** file line number of the text's first line (the runbook may sit inside a YAML block) */
   readonly firstLine: number;
+  /** file line number of each text line, when they are not consecutive (a folded or quoted YAML scalar) */
+  readonly lines?: readonly number[];
   /** directory that relative paths in the runbook (iptables-restore < FILE) are resolved against */
   readonly baseDir: string;
 }
@@ -37,7 +40,7 @@ export interface RunbookIo {
 /** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
-  for (const line of splitRunbook(src.text, src.file, src.firstLine)) {
+  for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
     const ctx: Ctx = { host: src.host, ns: null, origin };
     const env: Env = { src, io };
@@ -269,6 +272,8 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'conntrack':
       if (argv[1] === '-L' || argv[1] === '--dump') return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', '"conntrack" changes are not modelled by netpath');
+    case 'bridge':
+      return parseBridge(argv, ctx);
     case 'brctl':
       if (argv[1] === 'show' || argv[1] === 'showmacs') return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', '"brctl" is not modelled; use "ip link add BR type bridge" and "ip link set DEV master BR"');

@@ -96,14 +96,15 @@ function continues(line: string): boolean {
 
 /**
  * Splits runbook text into logical lines and parses each into pipelines.
- * `firstLine` is the file line number of the text's first line.
+ * `firstLine` is the file line number of the text's first line; `lines`, when given, the file line
+ * of each text line (a YAML scalar whose lines are not the file's lines, src/plan/yamllines.ts).
  */
-export function splitRunbook(text: string, file: string, firstLine: number): LogicalLine[] {
+export function splitRunbook(text: string, file: string, firstLine: number, lines?: readonly number[]): LogicalLine[] {
   const physical = text.split(/\r?\n/);
   const prompted = physical.some((l) => stripPrompt(l) !== undefined);
   const out: LogicalLine[] = [];
   for (let i = 0; i < physical.length; i++) {
-    const lineNo = firstLine + i;
+    const lineNo = lines?.[i] ?? firstLine + i;
     const raw = physical[i]!;
     let body: string;
     const afterPrompt = stripPrompt(raw);
@@ -149,6 +150,23 @@ type Token =
   | { readonly kind: 'word'; readonly value: string }
   | { readonly kind: 'op'; readonly value: '|' | ';' | '&&' | '||' | '&' }
   | { readonly kind: 'redir'; readonly op: Redirect['op']; readonly fd: number };
+
+/** `2>`, `1<`: a file descriptor number before a redirection (sticky: matched at lastIndex). */
+const FD_REDIR = /(\d+)([<>])/y;
+
+/** Characters that end a word outside quotes: blanks and the shell's operators (`[\s|&;<>()]`). */
+function isWordBreak(ch: string): boolean {
+  return /[\s|&;<>()]/.test(ch);
+}
+
+/** ASCII letters, digits and `-./:_=,+%@^~[]{}` : nothing the word loop must look at more closely. */
+function isPlain(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d || c === 0x2e || c === 0x2f || c === 0x3a || c === 0x5f || c === 0x3d || c === 0x2c || c === 0x2b ||
+    c === 0x25 || c === 0x40 || c === 0x5e || c === 0x7e || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d
+  );
+}
 
 /** Tokenises one logical line (which may contain "\n" from continuations: they are word breaks). */
 export function tokenize(code: string, file: string, line: number, text: string): Token[] {
@@ -203,7 +221,8 @@ export function tokenize(code: string, file: string, line: number, text: string)
       continue;
     }
     // a word (may start with digits followed by a redirection: 2>/dev/null)
-    const fdm = /^(\d+)([<>])/.exec(code.slice(i));
+    FD_REDIR.lastIndex = i;
+    const fdm = c >= '0' && c <= '9' ? FD_REDIR.exec(code) : null;
     if (fdm) {
       const fd = Number(fdm[1]);
       i += fdm[1]!.length;
@@ -216,7 +235,15 @@ export function tokenize(code: string, file: string, line: number, text: string)
     let w = '';
     while (i < n) {
       const ch = code[i]!;
-      if (/[\s|&;<>()]/.test(ch)) break;
+      if (isWordBreak(ch)) break;
+      // a run of plain characters is taken in one slice
+      let j = i;
+      while (j < n && isPlain(code.charCodeAt(j))) j++;
+      if (j > i) {
+        w += code.slice(i, j);
+        i = j;
+        continue;
+      }
       if (ch === "'") {
         const end = code.indexOf("'", i + 1);
         if (end < 0) throw err('syntax', "unexpected EOF while looking for matching `''");

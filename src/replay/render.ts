@@ -20,6 +20,7 @@ import type { IptablesRestoreTable } from '../netfilter/types.js';
 import { splitRestoreLine } from '../netfilter/restore.js';
 import { formatIpv4, formatPrefix } from '../wire/ipv4.js';
 import type { NetnsNames } from './names.js';
+import { brportArgs } from '../plan/bridge.js';
 
 /** One real command. */
 export interface RenderedCommand {
@@ -180,6 +181,7 @@ function linkSetArgs(op: LinkSetOp, ns: (name: string) => string): string[] {
   if (op.address !== undefined) a.push('address', op.address);
   if (op.master !== undefined) a.push(...(op.master === null ? ['nomaster'] : ['master', op.master]));
   if (op.up !== undefined) a.push(op.up ? 'up' : 'down');
+  if (op.brport !== undefined) a.push('type', 'bridge_slave', ...brportArgs(op.brport));
   return a;
 }
 

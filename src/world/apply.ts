@@ -13,7 +13,7 @@
  * - `ip link set name` works on an up device too (observed on Linux 6.18; older kernels said EBUSY).
  */
 import { type Draft, produce } from 'immer';
-import type { IfAddr, Link, NsId } from '../model/link.js';
+import { BRPORT_DEFAULTS, type IfAddr, type Link, type NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import { KERNEL } from '../model/origin.js';
 import { ConfigError, assertNever, bug } from '../model/errors.js';
@@ -22,6 +22,7 @@ import type { FibRule, Route, RouteScope } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
 import { broadcastOf, inPrefix, networkOf } from '../wire/ipv4.js';
 import { applyIptables, applyRestore, emptyNfState } from '../netfilter/tables.js';
+import type { NfRule, NfTableName } from '../netfilter/types.js';
 import { DEFAULT_DEVCONF, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
 import type { Netns, World } from './types.js';
 
@@ -150,15 +151,118 @@ export function addLanNic(
 // the fold
 
 export function applyOp(world: World, op: Op): World {
-  return produce(world, (w) => {
-    applyDraft(w, op);
-  });
+  return applyOps(world, [op]);
 }
 
+/**
+ * Folds a runbook's ops into the world in O(ops + state): the namespaces of the ops' hosts are
+ * copied once into plain mutable objects, every op edits them in place, and the result is frozen
+ * once at the end (the input world is never touched; on an error it is simply dropped).
+ *
+ * `iptables -A` lines are collected per namespace and added together (applyRestore with
+ * --noflush semantics, one table validation per batch) when the namespace's rules are next
+ * needed: another iptables command or iptables-restore there, the namespace's deletion, an error,
+ * or the end. This equals adding them one by one: the kernel's checks only get stricter as rules
+ * are added (more hooks reach a chain, more jumps can loop) and chains cannot appear or vanish
+ * inside a batch, so if the whole batch is valid every prefix was; if it is not, the batch is
+ * replayed line by line to raise the first line's own error, before any later line's error.
+ */
 export function applyOps(world: World, ops: readonly Op[]): World {
-  return produce(world, (w) => {
-    for (const op of ops) applyDraft(w, op);
-  });
+  if (ops.length === 0) return world;
+  const hosts = new Set(ops.map((o) => o.host));
+  const w = thaw(world, hosts);
+  const fold = new Fold(w);
+  for (const op of ops) fold.apply(op);
+  fold.flushAll();
+  return deepFreeze(w) as World;
+}
+
+/** A mutable copy of the world: namespaces of `hosts` deep-copied, the others shared (frozen). */
+function thaw(world: World, hosts: ReadonlySet<string>): DWorld {
+  const netns: Record<NsId, Netns> = {};
+  for (const [id, ns] of Object.entries(world.netns)) netns[id] = hosts.has(ns.host) ? structuredClone(ns) : ns;
+  return {
+    hosts: [...world.hosts],
+    netns,
+    lans: structuredClone(world.lans),
+    services: [...world.services],
+    bindings: structuredClone(world.bindings),
+  } as DWorld;
+}
+
+function deepFreeze(o: unknown): unknown {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return o;
+  Object.freeze(o);
+  if (Array.isArray(o)) for (let i = 0; i < o.length; i++) deepFreeze(o[i]);
+  else for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
+  return o;
+}
+
+type AppendOp = Extract<Op, { op: 'iptables' }> & { readonly cmd: 'A' };
+
+class Fold {
+  /** `iptables -A` ops not applied yet, per namespace id, in runbook order */
+  private readonly pending = new Map<NsId, AppendOp[]>();
+  constructor(private readonly w: DWorld) {}
+
+  apply(op: Op): void {
+    try {
+      if (op.op === 'iptables' && op.cmd === 'A') {
+        const id = resolveNs(this.w, op.host, op.ns, op.origin);
+        const list = this.pending.get(id);
+        if (list) list.push(op);
+        else this.pending.set(id, [op]);
+        return;
+      }
+      if (op.op === 'iptables' || op.op === 'iptables-restore' || op.op === 'netns-del') {
+        const id = op.op === 'netns-del' ? resolveNs(this.w, op.host, op.name, op.origin) : resolveNs(this.w, op.host, op.ns, op.origin);
+        this.flush(id);
+      }
+      applyDraft(this.w, op);
+    } catch (e) {
+      // an earlier line's error comes first: settle every pending line before reporting this one
+      this.flushAll();
+      throw e;
+    }
+  }
+
+  flushAll(): void {
+    // the earliest failing line wins across namespaces too
+    let first: { line: number; error: unknown } | undefined;
+    for (const id of [...this.pending.keys()]) {
+      try {
+        this.flush(id);
+      } catch (e) {
+        const line = e instanceof ConfigError ? e.line : 0;
+        if (!first || line < first.line) first = { line, error: e };
+      }
+    }
+    if (first) throw first.error;
+  }
+
+  private flush(id: NsId): void {
+    const batch = this.pending.get(id);
+    if (!batch) return;
+    this.pending.delete(id);
+    const ns = this.w.netns[id] ?? bug(`namespace ${id} vanished with iptables lines pending`);
+    const before = ns.nf as Netns['nf'];
+    const byTable = new Map<NfTableName, { chain: string; rule: NfRule }[]>();
+    for (const op of batch) {
+      const list = byTable.get(op.table);
+      if (list) list.push({ chain: op.chain, rule: op.rule });
+      else byTable.set(op.table, [{ chain: op.chain, rule: op.rule }]);
+    }
+    const blocks = [...byTable].map(([table, rules]) => ({ table, chains: [], rules }));
+    try {
+      ns.nf = applyRestore(before, blocks, true, batch[0]!.origin) as Draft<Netns['nf']>;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // one by one, as the runbook runs them: the first failing line throws its own error
+      let nf = before;
+      for (const op of batch) nf = applyIptables(nf, op, op.origin);
+      bug(`iptables lines ${batch[0]!.origin.line}..${batch[batch.length - 1]!.origin.line} fail together but not one by one: ${e.message}`);
+    }
+  }
 }
 
 function applyDraft(w: DWorld, op: Op): void {
@@ -323,9 +427,26 @@ function linkAdd(w: DWorld, op: LinkAddOp): void {
   ns.links.push(base(allocIfindex(ns), op.name, ns, op.kind) as DLink);
 }
 
+/** The device stops being a bridge port: its port options go with the port (br_del_if). */
+function unbridge(l: DLink): void {
+  delete l.master;
+  delete l.brport;
+}
+
 function linkSet(w: DWorld, op: LinkSetOp): void {
   let ns = nsOf(w, op);
   let l = findLink(ns, op.dev, op.origin);
+  // rtnl_newlink applies IFLA_INFO_SLAVE_DATA through the device's current master before
+  // do_setlink (netns, master, ...): a device that is not a port yet answers EOPNOTSUPP, also
+  // when the same request names the master (observed: `ip link set w0 master br0 type
+  // bridge_slave hairpin on` fails, Linux 6.18)
+  if (op.brport !== undefined) {
+    const br = l.master !== undefined ? ns.links.find((x) => x.ifindex === l.master) : undefined;
+    if (br?.kind !== 'bridge' || !l.brport)
+      throw ConfigError.at(op.origin, 'kernel', `RTNETLINK answers: Operation not supported (${l.name} is not a bridge port)`);
+    Object.assign(l.brport, op.brport);
+    l.brport.origin = op.origin;
+  }
   // iproute2 sends one RTM_NEWLINK; the kernel's do_setlink applies netns first, then the rest
   if (op.netns !== undefined) {
     const target = w.netns[resolveNs(w, op.host, op.netns, op.origin)]!;
@@ -345,11 +466,13 @@ function linkSet(w: DWorld, op: LinkSetOp): void {
   if (op.mtu !== undefined) l.mtu = op.mtu;
   if (op.address !== undefined) l.mac = op.address.toLowerCase();
   if (op.master !== undefined) {
-    if (op.master === null) delete l.master;
+    if (op.master === null) unbridge(l);
     else {
       const br = findLink(ns, op.master, op.origin);
       if (br.kind !== 'bridge') throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Operation not supported');
       if (br.ifindex === l.ifindex) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Invalid argument');
+      // a new port starts from the kernel's defaults (new_nbp); the same master again changes nothing
+      if (l.master !== br.ifindex) l.brport = { ...BRPORT_DEFAULTS, origin: op.origin };
       l.master = br.ifindex;
     }
   }
@@ -366,7 +489,7 @@ function moveLink(w: DWorld, from: DNetns, l: DLink, to: DNetns): DLink {
   removeRoutesVia(from, l.ifindex, true);
   from.addrs = from.addrs.filter((a) => a.ifindex !== l.ifindex);
   from.neighs = from.neighs.filter((n) => n.ifindex !== l.ifindex);
-  for (const x of from.links) if (x.master === l.ifindex) delete x.master;
+  for (const x of from.links) if (x.master === l.ifindex) unbridge(x);
   from.links = from.links.filter((x) => x !== l);
   const ifindex = to.links.some((x) => x.ifindex === l.ifindex) ? allocIfindex(to) : l.ifindex;
   const moved: Link = {
@@ -397,7 +520,7 @@ function deleteLink(w: DWorld, ns: DNetns, l: DLink): void {
   removeRoutesVia(ns, l.ifindex, true);
   ns.addrs = ns.addrs.filter((a) => a.ifindex !== l.ifindex);
   ns.neighs = ns.neighs.filter((n) => n.ifindex !== l.ifindex);
-  for (const x of ns.links) if (x.master === l.ifindex) delete x.master;
+  for (const x of ns.links) if (x.master === l.ifindex) unbridge(x);
   ns.links = ns.links.filter((x) => x.ifindex !== l.ifindex);
   if (l.peer) {
     const peerNs = w.netns[l.peer.ns];
@@ -534,6 +657,7 @@ function routeOp(w: DWorld, op: RouteOp): void {
     if (idx < 0)
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCDELRT: No such process' : 'RTNETLINK answers: No such process');
     ns.routes.splice(idx, 1);
+    routeIndexes.delete(ns.routes);
     return;
   }
 
@@ -573,16 +697,18 @@ function routeOp(w: DWorld, op: RouteOp): void {
     throw ConfigError.at(op.origin, 'kernel', 'Error: Invalid prefsrc address.');
 
   // same key = same table, dst, tos and priority (fib_table_insert)
+  const ix = routeIndex(ns);
+  if (op.op === 'route-add' || op.op === 'route-append') {
+    if (op.op === 'route-add' && ix.keys.has(routeKey(route)))
+      throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
+    ns.routes.push(route as Draft<Route>);
+    ix.add(route);
+    return;
+  }
   const sameKey = (r: Route): boolean => r.table === table && r.dst.addr === op.dst.addr && r.dst.len === op.dst.len && r.metric === route.metric;
   const idx = ns.routes.findIndex(sameKey);
+  routeIndexes.delete(ns.routes); // replaced in place below: rebuilt when next needed
   switch (op.op) {
-    case 'route-add':
-      if (idx >= 0) throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
-      ns.routes.push(route as Draft<Route>);
-      return;
-    case 'route-append':
-      ns.routes.push(route as Draft<Route>);
-      return;
     case 'route-replace':
       if (idx >= 0) ns.routes[idx] = route as Draft<Route>;
       else ns.routes.push(route as Draft<Route>);
@@ -594,10 +720,38 @@ function routeOp(w: DWorld, op: RouteOp): void {
   }
 }
 
+/**
+ * What route-add needs to stay O(1) per line: the keys (table, dst, metric) present, and the
+ * routes that can put a gateway on link. Kept per routes array: any code that builds a new array
+ * (kernel route refresh, device down) gets a fresh index when one is next needed.
+ */
+class RouteIndex {
+  readonly keys = new Set<string>();
+  readonly onLink: Route[] = [];
+  constructor(routes: readonly Route[]) {
+    for (const r of routes) this.add(r);
+  }
+  add(r: Route): void {
+    this.keys.add(routeKey(r));
+    if (r.type === 'unicast' && r.scope === 'link' && r.via === undefined) this.onLink.push(r);
+  }
+}
+const routeIndexes = new WeakMap<readonly Route[], RouteIndex>();
+
+function routeKey(r: Route): string {
+  return `${r.table}|${r.dst.addr}|${r.dst.len}|${r.metric}`;
+}
+
+function routeIndex(ns: DNetns): RouteIndex {
+  let ix = routeIndexes.get(ns.routes);
+  if (!ix) routeIndexes.set(ns.routes, (ix = new RouteIndex(ns.routes as readonly Route[])));
+  return ix;
+}
+
 /** A route that puts `gw` on link (scope link, unicast) in `table` or main, through `oif` if given. */
 function gatewayRoute(ns: DNetns, gw: number, oif: number | undefined, table: number): Route | undefined {
   let best: Route | undefined;
-  for (const r of ns.routes) {
+  for (const r of routeIndex(ns).onLink) {
     if (r.table !== table && r.table !== RT_TABLE.main && r.table !== RT_TABLE.local) continue;
     if (r.type !== 'unicast' || r.scope !== 'link' || r.via !== undefined) continue;
     if (oif !== undefined && r.oif !== oif) continue;
@@ -630,10 +784,10 @@ function ruleOp(w: DWorld, op: RuleOp): void {
     return;
   }
   // fib_default_rule_pref: without a priority, one below the first rule after priority 0
+  // (ns.rules is kept sorted by priority: every insertion below keeps it so)
   let priority = op.priority;
   if (priority === undefined) {
-    const sorted = [...ns.rules].sort((a, b) => a.priority - b.priority);
-    const second = sorted.find((r, i) => i > 0 || r.priority !== 0);
+    const second = ns.rules.find((r, i) => i > 0 || r.priority !== 0);
     priority = second && second.priority > 0 ? second.priority - 1 : 0;
   }
   const rule: FibRule = {
@@ -648,10 +802,16 @@ function ruleOp(w: DWorld, op: RuleOp): void {
     table,
     origin: op.origin,
   };
-  // fib_nl_newrule inserts after the last rule with a priority <= the new one
-  let at = ns.rules.length;
-  for (let i = 0; i < ns.rules.length; i++) if (ns.rules[i]!.priority > priority) { at = i; break; }
-  ns.rules.splice(at, 0, rule as Draft<FibRule>);
+  // fib_nl_newrule inserts after the last rule with a priority <= the new one (binary search)
+  let lo = 0;
+  let hi = ns.rules.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ns.rules[mid]!.priority > priority) hi = mid;
+    else lo = mid + 1;
+  }
+  if (lo === ns.rules.length) ns.rules.push(rule as Draft<FibRule>);
+  else ns.rules.splice(lo, 0, rule as Draft<FibRule>);
 }
 
 function sameOpt(a: { addr: number; len: number } | undefined, b: { addr: number; len: number } | undefined): boolean {

@@ -3,6 +3,7 @@
  * `ip rule` and `iptables-save`. Compared line for line with real kernel output in
  * test/world/show.test.ts (fixtures/kernel).
  */
+import type { Link } from '../model/link.js';
 import type { Netns, World } from './types.js';
 import { dumpOrder, formatRoute, formatRule } from '../route/show.js';
 import { formatIpv4 } from '../wire/ipv4.js';
@@ -41,10 +42,54 @@ export function showRules(ns: Netns): string {
   return ns.rules.map((r) => formatRule(r) + '\n').join('');
 }
 
+/** A bridge port's STP state with STP off: forwarding while the port and its bridge are up with carrier. */
+function portState(world: World, ns: Netns, port: Link, br: Link | undefined): string {
+  return br !== undefined && br.up && hasCarrier(world, ns, port) ? 'forwarding' : 'disabled';
+}
+
+/**
+ * `bridge -d link show` as iproute2 6.1 prints it (bridge/link.c): one line per bridge port with
+ * its flags, then its port options. Two quirks of the tool are kept: a veth's `@peer` and its
+ * M-DOWN are looked up by the peer's ifindex in this namespace even when the peer lives in
+ * another one; the cost is br_port_cost() of the device's speed (veth: 10000 Mb/s, cost 2;
+ * a device without a speed: 100). Compared with the kernel in test/world/brport.test.ts.
+ */
+export function showBridgeLinks(world: World, ns: Netns): string {
+  const out: string[] = [];
+  const onOff = (b: boolean): string => (b ? 'on' : 'off');
+  for (const l of [...ns.links].sort((a, b) => a.ifindex - b.ifindex)) {
+    if (l.master === undefined || !l.brport) continue;
+    const br = linkByIndex(ns, l.master);
+    const carrier = hasCarrier(world, ns, l);
+    const flags: string[] = [];
+    if (l.up && !carrier) flags.push('NO-CARRIER');
+    flags.push('BROADCAST', 'MULTICAST');
+    if (l.up) flags.push('UP');
+    if (carrier) flags.push('LOWER_UP');
+    let name = l.name;
+    if (l.peer) {
+      const local = linkByIndex(ns, l.peer.ifindex);
+      name += `@${local?.name ?? `if${l.peer.ifindex}`}`;
+      if (local && !local.up) flags.push('M-DOWN');
+    }
+    const cost = l.kind === 'veth' ? 2 : 100;
+    out.push(`${l.ifindex}: ${name}: <${flags.join(',')}> mtu ${l.mtu} master ${br?.name ?? `if${l.master}`} state ${portState(world, ns, l, br)} priority 32 cost ${cost} `);
+    const p = l.brport;
+    out.push(
+      `    hairpin ${onOff(p.hairpin)} guard off root_block off fastleave off learning ${onOff(p.learning)} flood ${onOff(p.flood)} ` +
+        `mcast_flood ${onOff(p.mcast_flood)} bcast_flood ${onOff(p.bcast_flood)} mcast_router 1 mcast_to_unicast off neigh_suppress off ` +
+        `vlan_tunnel off isolated ${onOff(p.isolated)} locked off `,
+    );
+  }
+  return out.join('\n') + (out.length ? '\n' : '');
+}
+
 export function showNetns(world: World, ns: Netns): string {
+  const ports = showBridgeLinks(world, ns);
   return [
     `$ ip -4 -br addr`,
     showBriefAddr(world, ns).replace(/\n$/, ''),
+    ...(ports ? ['$ bridge -d link show', ports.replace(/\n$/, '')] : []),
     `$ ip -4 route show table all`,
     showRoutes(world, ns).replace(/\n$/, ''),
     `$ ip rule`,
