@@ -106,6 +106,7 @@ describe('today\'s writer gives the plain writer\'s bytes (test/pcap/reference/)
       packets.push({ iface: (len + 1) % 3, tUs: 1_655_271_580_000_000 + len, data, dir: len % 2 ? 'in' : 'out' });
       packets.push({ iface: (len + 2) % 3, tUs: 2 ** 52 + len, data, comment: '🙂'.repeat(len) + 'x'.repeat(len) });
       packets.push({ iface: 0, tUs: len, data, dir: 'in', comment: 'é' });
+      packets.push({ iface: 1, tUs: len, data, comment: 'lone \ud800 and \udc00 surrogates' + 'ß'.repeat(len) });
     }
     expect(encodePcapng(ifaces, packets)).toEqual(refEncodePcapng(ifaces, packets));
     expect(encodePcapng(ifaces, packets, 'app ✓')).toEqual(refEncodePcapng(ifaces, packets, 'app ✓'));
