@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatFailure, runConformance } from '../dist/replay/conformance.js';
 import { preflight } from '../dist/replay/exec.js';
+import { progressLine } from '../dist/cli/progress.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,8 @@ if (!pf.ok) {
 const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
 const runs = Number(values.runs);
 console.log(`netpath conformance: seed ${seed}, ${runs} cases (repeat with: npm run conformance -- --runs ${runs} --seed ${seed})`);
+// counts, rate and time left on stderr when it is a terminal (src/cli/progress.ts)
+const progress = process.stderr.isTTY ? progressLine({ out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }, 'cases') : undefined;
 const r = await runConformance({
   seed,
   runs,
@@ -35,9 +38,13 @@ const r = await runConformance({
   shrink: !values['no-shrink'],
   shrinkMs: Number(values['shrink-seconds']) * 1000,
   log: (l) => {
-    if (!values.quiet || !l.includes(': agree')) console.log(l);
+    if (values.quiet && l.includes(': agree')) return;
+    progress?.clear();
+    console.log(l);
   },
+  ...(progress ? { onCase: (done, total) => progress.update('', done, total) } : {}),
 });
+progress?.clear();
 for (const f of r.failures) {
   console.log(`\n${formatFailure(f, seed)}`);
   if (values.out) {

@@ -13,6 +13,7 @@ import type { ReplayCliOptions } from '../replay/cli.js';
 import type { CheckOptions } from './check.js';
 import type { ImportOptions } from './import.js';
 import type { PropCliOptions } from './prop.js';
+import type { ReportCliOptions } from './report.js';
 import type { RulesTraceOptions } from './rules.js';
 import type { ShowOptions } from './show.js';
 import type { TraceOptions } from './trace.js';
@@ -92,7 +93,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await (await import('../replay/cli.js')).cmdReplay(model, opts, io);
+      code = await (await import('../replay/cli.js')).cmdReplay(model, opts, io, undefined, io === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -117,10 +118,12 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 
   program
     .command('rules')
-    .description("one host's iptables-save dump, without a model")
+    .description("one host's rules (iptables-save and/or nft list ruleset), without a model")
     .command('trace')
     .description('one packet through the dump: every outcome (one per -m statistic branch) with its probability, NAT, marks and the rules matched')
-    .argument('<file>', 'iptables-save output (- for stdin)')
+    .argument('[file]', 'iptables-save or nft list ruleset output, told apart by content (- for stdin)')
+    .option('--iptables <file>', 'iptables-save output of the same host (with --nft: both kinds of rules)')
+    .option('--nft <file>', 'nft list ruleset output (or an nft -f file) of the same host')
     .requiredOption('--src <ip[:port]>', 'source address (local when listed in --local: the walk starts at OUTPUT)')
     .requiredOption('--dst <ip[:port]>', 'destination, with a port for tcp, udp and sctp')
     .option('--proto <proto>', 'tcp | udp | sctp | icmp', 'tcp')
@@ -130,7 +133,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--ipset <file>', 'ipset save output for -m set (repeatable)', repeat, [] as string[])
     .option('--linear', 'use the plain rule-by-rule evaluator (same outcomes, slower)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: RulesTraceOptions) => {
+    .action(async (file: string | undefined, opts: RulesTraceOptions) => {
       code = (await import('./rules.js')).cmdRulesTrace(file, opts, io);
     });
 
@@ -142,6 +145,28 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--name <host>', 'host name in the model (default: the namespace name, else hostname)')
     .action(async (opts: ImportOptions) => {
       code = (await import('./import.js')).cmdImport(opts, io);
+    });
+
+  program
+    .command('report')
+    .description('write one self-contained HTML page: the topology, every probe with its path drawn on it, why and fixes, trace steps, invariants')
+    .argument('<model>', 'model file (YAML)')
+    .option('-o, --output <file>', 'write the page here (default: stdout)')
+    .option('--runs <n>', "flows per invariant (default: the invariant's runs:, else 100)")
+    .option('--seed <s>', 'fast-check seed for the invariants', '1')
+    .option('--title <text>', "page title (default: the model's name:)")
+    .action(async (model: string, opts: ReportCliOptions) => {
+      code = await (await import('./report.js')).cmdReport(model, opts, io, io === stdio && process.stderr.isTTY === true);
+    });
+
+  program
+    .command('diagram')
+    .description("write the topology as a standalone SVG, with one probe's path when --probe names it")
+    .argument('<model>', 'model file (YAML)')
+    .option('--probe <name>', 'draw this probe\'s path (its name: in the model)')
+    .option('-o, --output <file>', 'write the SVG here (default: stdout)')
+    .action(async (model: string, opts: { probe?: string; output?: string }) => {
+      code = await (await import('./report.js')).cmdDiagram(model, opts, io);
     });
 
   try {

@@ -11,6 +11,7 @@ import type { World } from '../world/types.js';
 import { checkInvariant, describeFlow, type InvariantResult } from '../prop/check.js';
 import { parseInvariants, resolveInvariants } from '../prop/invariants.js';
 import type { Io } from './main.js';
+import { progressLine } from './progress.js';
 
 export interface PropCliOptions {
   readonly runs?: string;
@@ -26,7 +27,7 @@ export function cmdProp(path: string, opts: PropCliOptions, io: Io, tty = false)
   const invariants = resolveInvariants(built, parseInvariants(nodeIo.readFile(path), path));
   const { world } = built;
 
-  const progress = tty && !opts.json ? progressLine(io) : undefined;
+  const progress = tty && !opts.json ? progressLine(io, 'flows') : undefined;
   const results = invariants.map((inv) =>
     checkInvariant(world, inv, { ...(runs !== undefined ? { runs } : {}), seed, ...(progress ? { onRun: (d: number, t: number) => progress.update(inv.name, d, t) } : {}) }),
   );
@@ -103,7 +104,7 @@ function resultJson(world: World, r: InvariantResult): unknown {
   };
 }
 
-function wholeNumber(text: string, what: string, min: number): number {
+export function wholeNumber(text: string, what: string, min: number): number {
   const n = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > 2 ** 31 - 1)
     throw new ConfigError('model', what, 0, `"${text}" must be a whole number from ${min} to ${2 ** 31 - 1}`);
@@ -113,23 +114,4 @@ function wholeNumber(text: string, what: string, min: number): number {
 /** A seed when none is given; printed, so any run can be repeated. */
 function freshSeed(): number {
   return (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) & 0x7fffffff;
-}
-
-/** A progress line on stderr, redrawn at most every 100 ms, first after 300 ms. */
-function progressLine(io: Io): { update(name: string, done: number, total: number): void; clear(): void } {
-  const start = Date.now();
-  let last = 0;
-  let drawn = false;
-  return {
-    update(name, done, total) {
-      const now = Date.now();
-      if (now - start < 300 || now - last < 100) return;
-      last = now;
-      drawn = true;
-      io.err(`\r\x1b[K  ${name}: ${done}/${total} flows`);
-    },
-    clear() {
-      if (drawn) io.err('\r\x1b[K');
-    },
-  };
 }

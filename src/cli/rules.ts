@@ -1,7 +1,10 @@
 /**
- * `netpath rules trace FILE --src IP[:PORT] --dst IP[:PORT] [--proto tcp|udp|sctp|icmp]
- *  [--iif IF] [--oif IF] [--local IP[,IP...]] [--ipset FILE] [--linear] [--json]`:
- * one packet through one host's iptables-save dump (src/netfilter/trace.ts), no model needed.
+ * `netpath rules trace [FILE] [--iptables FILE] [--nft FILE] --src IP[:PORT] --dst IP[:PORT]
+ *  [--proto tcp|udp|sctp|icmp] [--iif IF] [--oif IF] [--local IP[,IP...]] [--ipset FILE]
+ *  [--linear] [--json]`:
+ * one packet through one host's rules, no model needed: an iptables-save dump
+ * (src/netfilter/trace.ts), an `nft list ruleset` dump or nft -f file (told apart by content;
+ * src/nft/trace.ts), or both kinds at once (--iptables FILE --nft FILE).
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../model/errors.js';
@@ -11,6 +14,10 @@ import { applyRestore, emptyNfState } from '../netfilter/tables.js';
 import { parseIpsetSave, type Ipsets } from '../netfilter/ipset.js';
 import { traceRules, type RulesOutcome, type TraceProto } from '../netfilter/trace.js';
 import type { NfState } from '../netfilter/types.js';
+import { parseNftFile } from '../nft/parse.js';
+import { applyNft } from '../nft/ruleset.js';
+import { traceHost, type HostOutcome } from '../nft/trace.js';
+import { EMPTY_NFT, type NftState } from '../nft/types.js';
 import { parseIpv4, type Ipv4 } from '../wire/ipv4.js';
 
 export interface RulesTraceOptions {
@@ -23,6 +30,8 @@ export interface RulesTraceOptions {
   ipset?: string[];
   linear?: boolean;
   json?: boolean;
+  iptables?: string;
+  nft?: string;
 }
 
 interface Out {
@@ -55,7 +64,23 @@ function endpoint(text: string, opt: string): { ip: Ipv4; port?: number } {
 /** the first ephemeral port (net.ipv4.ip_local_port_range starts at 32768) when --src has none */
 export const DEFAULT_SPORT = 32768;
 
-export function cmdRulesTrace(file: string, opts: RulesTraceOptions, io: Out): number {
+/** Whether a rules file is nft's language (`table ...`, `add ...`, `flush ruleset`) rather than iptables-save's. */
+export function isNftText(text: string): boolean {
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    return /^(table|add|create|insert|replace|delete|destroy|flush|define|include)\b/.test(line);
+  }
+  return false;
+}
+
+/** An nft ruleset (file, or `-` for stdin): `nft list ruleset` output or an `nft -f` file. */
+export function loadNftDump(path: string): NftState {
+  const text = readText(path === '-' ? '/dev/stdin' : path, 'the nft ruleset');
+  return applyNft(EMPTY_NFT, parseNftFile(text, path));
+}
+
+export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions, io: Out): number {
   const proto = (opts.proto ?? 'tcp') as TraceProto;
   if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) throw new ConfigError('model', '--proto', 0, `"${proto}" must be tcp, udp, sctp or icmp`);
   const src = endpoint(opts.src, '--src');
@@ -74,9 +99,22 @@ export function cmdRulesTrace(file: string, opts: RulesTraceOptions, io: Out): n
     const more = parseIpsetSave(readText(f, 'the ipset save file'), f);
     ipsets = new Map([...(ipsets ?? []), ...more]);
   }
-  const nf = loadDump(file);
-  checkSets(nf, ipsets, file);
-  const outcomes = traceRules(nf, {
+  let iptFile = opts.iptables;
+  let nftFile = opts.nft;
+  if (file !== undefined) {
+    const text = readText(file === '-' ? '/dev/stdin' : file, 'the rules dump');
+    if (isNftText(text)) {
+      if (nftFile !== undefined) throw new ConfigError('model', '--nft', 0, `${file} is an nft ruleset and --nft is given too: give one`);
+      nftFile = file;
+    } else {
+      if (iptFile !== undefined) throw new ConfigError('model', '--iptables', 0, `${file} is an iptables-save dump and --iptables is given too: give one`);
+      iptFile = file;
+    }
+  }
+  if (iptFile === undefined && nftFile === undefined) throw new ConfigError('model', 'rules trace', 0, 'give a rules file (iptables-save or nft list ruleset output), or --iptables FILE and/or --nft FILE');
+  const nf = iptFile !== undefined ? loadDump(iptFile) : undefined;
+  if (nf) checkSets(nf, ipsets, iptFile!);
+  const input = {
     src: src.ip,
     ...(proto !== 'icmp' ? { sport: src.port ?? DEFAULT_SPORT } : {}),
     dst: dst.ip,
@@ -87,7 +125,8 @@ export function cmdRulesTrace(file: string, opts: RulesTraceOptions, io: Out): n
     local,
     ...(ipsets ? { ipsets } : {}),
     ...(opts.linear ? { linear: true } : {}),
-  });
+  };
+  const outcomes: HostOutcome[] = nftFile === undefined ? traceRules(nf!, input) : traceHost({ ...(nf ? { nf } : {}), nft: loadNftDump(nftFile) }, input);
   if (opts.json) io.out(JSON.stringify({ outcomes: outcomes.map(outcomeJson) }, null, 2) + '\n');
   else io.out(renderOutcomes(outcomes));
   return 0;
@@ -108,7 +147,7 @@ function checkSets(nf: NfState, ipsets: Ipsets | undefined, file: string): void 
   }
 }
 
-export function outcomeJson(o: RulesOutcome): Record<string, unknown> {
+export function outcomeJson(o: HostOutcome | RulesOutcome): Record<string, unknown> {
   return {
     probability: o.probability,
     verdict: o.verdict,
@@ -129,7 +168,7 @@ function pct(p: number): string {
   return `${(p * 100).toFixed(p === 1 ? 0 : 2)}%`;
 }
 
-export function renderOutcomes(outcomes: readonly RulesOutcome[]): string {
+export function renderOutcomes(outcomes: readonly (HostOutcome | RulesOutcome)[]): string {
   const lines: string[] = [];
   outcomes.forEach((o, k) => {
     const head = outcomes.length > 1 ? `outcome ${k + 1} of ${outcomes.length} (${pct(o.probability)}): ` : '';
@@ -140,7 +179,8 @@ export function renderOutcomes(outcomes: readonly RulesOutcome[]): string {
     if (o.snat !== undefined) lines.push(`  snat        ${o.snat}`);
     if (o.masquerade) lines.push('  masquerade  yes');
     if (o.mark !== undefined) lines.push(`  mark        ${o.mark}`);
-    for (const s of o.path) lines.push(`  ${`${s.table} ${s.hook}`.padEnd(18)} #${String(s.rule).padEnd(3)} ${s.text}`);
+    // an nft step's table is `FAMILY NAME`: it shows its chain (its text has no -A CHAIN)
+    for (const s of o.path) lines.push(`  ${(s.table.includes(' ') ? `${s.table} ${s.chain}` : `${s.table} ${s.hook}`).padEnd(18)} #${String(s.rule).padEnd(3)} ${s.text}`);
     for (const n of o.notes) lines.push(`  note: ${n}`);
     lines.push('');
   });

@@ -1,6 +1,7 @@
 /** `netpath show MODEL [--ns NAME] [--json]`: each namespace as the kernel would show it after the runbooks. */
 import { KERNEL } from '../model/origin.js';
 import { iptablesSave } from '../netfilter/save.js';
+import { listRuleset } from '../nft/print.js';
 import { loadModel } from '../plan/model.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
 import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
@@ -32,6 +33,7 @@ export function cmdShow(path: string, opts: ShowOptions, io: Io): number {
         rules: showRules(ns).split('\n').filter(Boolean),
         ...(ns.links.some((l) => l.brport) ? { bridge: showBridgeLinks(world, ns).split('\n').filter(Boolean).map((l) => l.trimEnd()) } : {}),
         iptables: iptablesSave(ns.nf).split('\n').filter(Boolean),
+        ...(ns.nft && ns.nft.tables.length > 0 ? { nft: listRuleset(ns.nft).split('\n').filter(Boolean) } : {}),
       };
     });
     io.out(JSON.stringify({ namespaces: nss }, null, 2) + '\n');

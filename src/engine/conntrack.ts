@@ -14,7 +14,10 @@
  */
 import type { Ipv4 } from '../wire/ipv4.js';
 import type { IpPacket, L4 } from './packet.js';
-import { ICMP } from './packet.js';
+import { ICMP, isIcmpError } from './packet.js';
+import type { NsId } from '../model/link.js';
+import type { Sim } from './sim.js';
+import type { Skb } from './skb.js';
 
 export interface Tuple {
   readonly proto: 'tcp' | 'udp' | 'icmp';
@@ -186,4 +189,43 @@ function natIcmpError(e: CtEntry, dir: 'orig' | 'reply', manip: 'src' | 'dst', p
       : { ...q, dst: other.dst, l4: q.l4.kind === 'icmp' ? icmpId(q.l4, other.dport) : withL4Ports(q.l4, q.l4.sport, other.dport) };
   const outer = manip === 'src' ? { ...p, src: target.src } : { ...p, dst: target.dst };
   return { ...outer, l4: { ...p.l4, quoted } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the conntrack hooks (nf_conntrack_in, nf_confirm), over a simulation's tables
+
+/** nf_conntrack_in at PREROUTING or OUTPUT. */
+export function conntrackIn(sim: Sim, nsId: NsId, skb: Skb): void {
+  if (skb.untracked) return;
+  // a packet that already carries its connection keeps it: looped back through lo after the
+  // entry was confirmed, or an error/RST the stack attached to the connection it answers
+  // (nf_ct_attach); nf_conntrack_in returns at once for a skb with a non-template ct
+  if (skb.ct && (skb.ct.entry.confirmed || skb.ct.state === 'RELATED' || skb.iif === undefined)) return;
+  const ct = sim.conntrack(nsId);
+  if (isIcmpError(skb.pkt)) {
+    const rel = classifyRelated(ct, skb.pkt);
+    if (rel) {
+      skb.ct = { entry: rel.entry, dir: rel.dir, state: 'RELATED' };
+      sim.step({ kind: 'conntrack', ns: nsId, state: 'RELATED', replyDir: rel.dir === 'reply', orig: rel.entry.orig, packet: skb.pkt, dir: skb.dir });
+      return;
+    }
+    skb.ct = undefined;
+    sim.step({ kind: 'conntrack', ns: nsId, state: 'INVALID', replyDir: false, orphanIcmp: true, packet: skb.pkt, dir: skb.dir });
+    return;
+  }
+  const c = classify(ct, skb.pkt, undefined);
+  if (!('entry' in c)) {
+    skb.ct = undefined;
+    sim.step({ kind: 'conntrack', ns: nsId, state: 'INVALID', replyDir: false, packet: skb.pkt, dir: skb.dir });
+    return;
+  }
+  skb.ct = { entry: c.entry, dir: c.dir, state: c.state };
+  if (c.dir === 'reply' && !c.entry.seenReply) c.entry.seenReply = true;
+  sim.step({ kind: 'conntrack', ns: nsId, state: c.state, replyDir: c.dir === 'reply', orig: c.entry.orig, packet: skb.pkt, dir: skb.dir });
+}
+
+/** __nf_conntrack_confirm at POSTROUTING / INPUT: false on a clash (the kernel drops the packet). */
+export function confirm(sim: Sim, nsId: NsId, skb: Skb): boolean {
+  if (!skb.ct || skb.ct.entry.confirmed || skb.ct.state === 'RELATED') return true;
+  return sim.conntrack(nsId).confirm(skb.ct.entry);
 }

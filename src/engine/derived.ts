@@ -8,7 +8,7 @@ import type { Route } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
 import type { AddrType } from '../netfilter/types.js';
 import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
-import type { Netns } from '../world/types.js';
+import type { Netns, World } from '../world/types.js';
 
 export interface NsFacts {
   readonly fib: FibView;
@@ -18,6 +18,8 @@ export interface NsFacts {
   readonly localAddrs: ReadonlySet<number>;
   readonly hasCustomRules: boolean;
   readonly hasCustomLocalRoutes: boolean;
+  /** bridge ifindex -> its ports, in ifindex order */
+  readonly ports: ReadonlyMap<number, readonly Link[]>;
 }
 
 const cache = new WeakMap<Netns, NsFacts>();
@@ -31,8 +33,16 @@ export function facts(ns: Netns): NsFacts {
   for (const r of ns.routes) if (r.table === RT_TABLE.local && r.type === 'local' && r.dst.len === 32) localAddrs.add(r.dst.addr);
   const hasCustomRules = ns.rules.some((r) => r.origin.line > 0);
   const hasCustomLocalRoutes = ns.routes.some((r) => r.table === RT_TABLE.local && r.proto !== 'kernel');
+  const ports = new Map<number, Link[]>();
+  for (const l of ns.links) {
+    if (l.master === undefined) continue;
+    let list = ports.get(l.master);
+    if (!list) ports.set(l.master, (list = []));
+    list.push(l);
+  }
   f = {
     fib: fibView(ns.rules, ns.routes, (i) => byIndex.get(i)?.name),
+    ports,
     byIndex,
     byName,
     localAddrs,
@@ -43,6 +53,29 @@ export function facts(ns: Netns): NsFacts {
   return f;
 }
 
+/** A LAN's member NICs, resolved to their namespace and link once per world. */
+export interface LanPort {
+  readonly ns: Netns;
+  readonly link: Link;
+}
+
+const lanCache = new WeakMap<World, Map<string, readonly LanPort[]>>();
+
+export function lanPorts(world: World, lan: string): readonly LanPort[] {
+  let m = lanCache.get(world);
+  if (!m) lanCache.set(world, (m = new Map()));
+  let ports = m.get(lan);
+  if (ports) return ports;
+  const out: LanPort[] = [];
+  for (const p of world.lans[lan]?.ports ?? []) {
+    const ns = world.netns[p.ns];
+    const link = ns ? facts(ns).byIndex.get(p.ifindex) : undefined;
+    if (ns && link) out.push({ ns, link });
+  }
+  m.set(lan, out);
+  return out;
+}
+
 export function lookup(ns: Netns, daddr: number, saddr: number, mark: number, iif: string, oif?: string): FibResult {
   return fibLookup(facts(ns).fib, { daddr, saddr, mark, iif, ...(oif !== undefined ? { oif } : {}) });
 }
@@ -51,8 +84,10 @@ const SCOPE_NUM = { global: 0, link: 253, host: 254 } as const;
 
 /**
  * inet_select_addr (net/ipv4/devinet.c): the first primary address on `dev` whose scope is not
- * narrower than `scope`, preferring one on the same subnet as `dst`; failing that, the first
- * suitable primary address (not link scope) of any device.
+ * narrower than `scope` (link-scope addresses count as link), preferring one on the same subnet
+ * as `dst`; failing that, the first primary address of any device, lo first, that is not link
+ * scope and not narrower than `scope` (in_dev_select_addr). Undefined when there is none: the
+ * kernel then sends from 0.0.0.0 (observed: fixtures/kernel/facts/src-noaddr.sh).
  */
 export function selectAddr(ns: Netns, dev: number | undefined, dst: number, scope: number): number | undefined {
   let addr: number | undefined;
@@ -75,13 +110,16 @@ export function selectAddr(ns: Netns, dev: number | undefined, dst: number, scop
   return undefined;
 }
 
-/** The source a local socket gets for a route (fib_result_prefsrc). */
+/**
+ * The source a local socket gets for a route (fib_result_prefsrc): the route's prefsrc, the
+ * destination itself for a local route, else inet_select_addr with the route's own scope
+ * (fib_info->fib_scope: link for `dev X` routes, universe for gatewayed ones), so a scope-host
+ * address such as 127.0.0.1 is never chosen for the wire.
+ */
 export function routeSource(ns: Netns, r: Route, daddr: number): number | undefined {
   if (r.prefsrc !== undefined) return r.prefsrc;
   if (r.type === 'local') return daddr;
-  // the nexthop's scope: link for a gatewayed route, host for a direct one
-  const scope = r.via !== undefined ? SCOPE_NUM.link : SCOPE_NUM.host;
-  return selectAddr(ns, r.oif, r.via ?? 0, scope);
+  return selectAddr(ns, r.oif, r.via ?? 0, SCOPE_NUM[r.scope]);
 }
 
 /** inet_addr_type_dev_table: the type of an address in this namespace. */

@@ -86,6 +86,11 @@ export interface Frame {
 
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 
+/** The group bit of the first octet (01:00:5e:... for IPv4 multicast). */
+export function isMulticastMac(mac: string): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+}
+
 export function isIcmpError(p: IpPacket): boolean {
   return p.l4.kind === 'icmp' && (p.l4.type === ICMP.DEST_UNREACH || p.l4.type === ICMP.TIME_EXCEEDED);
 }

@@ -19,6 +19,10 @@ import { formatIpv4 } from '../wire/ipv4.js';
 import type { World } from '../world/types.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { DEFAULT_SIM, Sim, type SimOptions } from './sim.js';
+import { injectTcp, tcpConnect } from './tcp.js';
+import { ipLocalOut } from './ip_output.js';
+import { isBroadcastRoute, sendable, socketDestination } from './route.js';
+import { looseSkb } from './skb.js';
 import { ICMP, type IpPacket, type TcpFlags } from './packet.js';
 import { facts, lookup, routeSource } from './derived.js';
 
@@ -94,7 +98,7 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
         crafted(sim, ns, flow, sport);
         return sim;
       }
-      const err = sim.tcpConnect(flow.from, flow.to, flow.port ?? 80, sport, flow.src);
+      const err = tcpConnect(sim, flow.from, flow.to, flow.port ?? 80, sport, flow.src);
       if (err) sim.clientDone(err);
       break;
     }
@@ -105,16 +109,24 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
         sim.clientDone('EADDRNOTAVAIL');
         break;
       }
-      const res = lookup(ns, flow.to, flow.src ?? 0, 0, 'lo');
-      const src = flow.src ?? (res.kind === 'route' && ['unicast', 'local', 'broadcast'].includes(res.route.type) ? routeSource(ns, res.route, flow.to) : undefined);
+      const to = socketDestination(flow.to, flow.src);
+      const res = lookup(ns, to, flow.src ?? 0, 0, 'lo');
+      const ok = res.kind === 'route' && sendable(res.route.type);
+      const src = flow.src ?? (ok ? routeSource(ns, res.route, to) : undefined);
       const id = flow.proto === 'icmp' ? sport & 0xffff : sport;
       const pkt: IpPacket =
         flow.proto === 'udp'
-          ? { src: flow.src ?? 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'udp', sport, dport: flow.port ?? 7, len: 14, data: 'netpath probe\n' } }
-          : { src: flow.src ?? 0, dst: flow.to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'icmp', type: ICMP.ECHO, code: 0, id, seq: 1 } };
-      sim.clientFlow = { ns: flow.from, proto: flow.proto, local: src ?? 0, lport: id, remote: flow.to, rport: flow.port ?? 0 };
-      sim.step('send', flow.from, flow.proto === 'udp' ? `udp sendto ${formatIpv4(flow.to)}:${flow.port ?? 7}` : `ping ${formatIpv4(flow.to)}`, { packet: pkt, dir: 'request' });
-      const err = sim.output(flow.from, pkt, 'request');
+          ? { src: flow.src ?? 0, dst: to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'udp', sport, dport: flow.port ?? 7, len: 14, data: 'netpath probe\n' } }
+          : { src: flow.src ?? 0, dst: to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'icmp', type: ICMP.ECHO, code: 0, id, seq: 1 } };
+      sim.clientFlow = { ns: flow.from, proto: flow.proto, local: src ?? 0, lport: id, remote: to, rport: flow.port ?? 0 };
+      sim.step({ kind: 'send', ns: flow.from, what: flow.proto === 'udp' ? 'sendto' : 'ping', to, ...(flow.proto === 'udp' ? { toPort: flow.port ?? 7 } : {}), packet: pkt, dir: 'request' });
+      if (ok && isBroadcastRoute(to, res.route.type)) {
+        // udp_sendmsg / raw_sendmsg: a broadcast destination needs SO_BROADCAST (observed: bcast-zero.sh)
+        sim.drop(flow.from, looseSkb(pkt, 'request'), 'broadcast-denied', 'output', { kind: 'broadcast', dst: to, tcp: false });
+        sim.clientDone('EACCES');
+        break;
+      }
+      const err = ipLocalOut(sim, flow.from, pkt, 'request');
       if (err) sim.clientDone(err);
       break;
     }
@@ -129,7 +141,7 @@ function crafted(sim: Sim, ns: World['netns'][string], flow: Flow, sport: number
   const dport = flow.port ?? 80;
   let src = flow.src;
   if (flow.state === 'established') {
-    const err = sim.tcpConnect(flow.from, flow.to, dport, sport, flow.src);
+    const err = tcpConnect(sim, flow.from, flow.to, dport, sport, flow.src);
     if (err) sim.clientDone(err);
     sim.run();
     if (sim.client?.errno !== 'ok') return; // no connection: the result is the handshake's
@@ -145,7 +157,7 @@ function crafted(sim: Sim, ns: World['netns'][string], flow: Flow, sport: number
     return;
   }
   const t0 = sim.t;
-  const err = sim.injectTcp(flow.from, src, flow.to, sport, dport, flags);
+  const err = injectTcp(sim, flow.from, src, flow.to, sport, dport, flags);
   if (err) sim.clientDone(err);
   sim.run();
   const dst = flow.to;

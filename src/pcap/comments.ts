@@ -17,6 +17,7 @@ import { basename } from 'node:path';
 import type { IpPacket } from '../engine/packet.js';
 import type { Origin } from '../model/origin.js';
 import type { Capture, ProbeTrace, Step } from '../trace/types.js';
+import { stepText } from '../trace/text.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 
 /**
@@ -55,7 +56,7 @@ export function captureComments(trace: ProbeTrace): string[] {
   trace.steps.forEach((s, i) => {
     let l = byNs.get(s.ns);
     if (!l) byNs.set(s.ns, (l = []));
-    l.push({ i, s, ...(s.packet ? { key: packetKey(s.packet) } : {}), ...(s.before ? { before: packetKey(s.before) } : {}) });
+    l.push({ i, s, ...(s.packet ? { key: packetKey(s.packet) } : {}), ...(s.kind === 'nat' ? { before: packetKey(s.before) } : {}) });
   });
   const arpSeen = new Map<string, number>();
   return trace.captures.map((c) => {
@@ -75,23 +76,23 @@ function ingress(c: Capture, key: string, steps: readonly Indexed[]): string {
     const { s } = steps[j]!;
     const x = steps[j]!;
     if (x.before === k && s.kind === 'nat' && x.key !== undefined) {
-      parts.push(s.detail);
+      parts.push(stepText(s));
       k = x.key;
       continue;
     }
     if (x.key !== k) continue;
     switch (s.kind) {
       case 'nf':
-        if (s.nf?.verdict === 'DROP' || s.nf?.verdict === 'REJECT') parts.push(`${s.detail}${where(s.origin)}`);
+        if (s.nf.verdict === 'DROP' || s.nf.verdict === 'REJECT') parts.push(`${stepText(s)}${where(s.origin)}`);
         break;
       case 'bridge':
-        parts.push(s.detail);
+        parts.push(stepText(s));
         break;
       case 'drop':
-        parts.push(`dropped: ${s.detail}${where(s.origin)}`);
+        parts.push(`dropped: ${stepText(s)}${where(s.origin)}`);
         return parts.join('; ');
       case 'icmp':
-        parts.push(`answered with ${s.detail}`);
+        parts.push(`answered with ${stepText(s)}`);
         break;
       case 'xmit':
         if (s.dev !== undefined && s.dev !== c.dev) parts.push(`forwarded to ${s.dev}`);
@@ -114,9 +115,9 @@ function afterDelivery(steps: readonly Indexed[], from: number): string[] {
   for (let j = from + 1; j < steps.length; j++) {
     const s = steps[j]!.s;
     if (s.t !== t || s.kind === 'recv') break;
-    if (s.kind === 'socket') out.push(s.detail);
-    if (s.kind === 'drop') out.push(`answer dropped: ${s.detail}${where(s.origin)}`);
-    if (s.kind === 'icmp') out.push(`answered with ${s.detail}`);
+    if (s.kind === 'socket') out.push(stepText(s));
+    if (s.kind === 'drop') out.push(`answer dropped: ${stepText(s)}${where(s.origin)}`);
+    if (s.kind === 'icmp') out.push(`answered with ${stepText(s)}`);
   }
   return out;
 }
@@ -131,8 +132,9 @@ function egress(c: Capture, key: string, steps: readonly Indexed[]): string {
     const x = steps[j]!;
     const s = x.s;
     if (s.kind === 'nat' && x.key === k && x.before !== undefined) {
-      const rule = steps.slice(0, j).reverse().find((y) => y.s.kind === 'nf' && y.s.nf?.table === 'nat' && y.key === x.before && y.s.t === s.t);
-      nats.unshift(`${s.detail}${rule ? ` by ${rule.s.detail.replace(/^nat /, '')}${where(rule.s.origin)}` : ''}`);
+      const rule = steps.slice(0, j).reverse().find((y) => y.s.kind === 'nf' && y.s.nf.table === 'nat' && y.key === x.before && y.s.t === s.t);
+      const by = rule && rule.s.kind === 'nf' ? ` by ${rule.s.nf.chain} rule ${rule.s.nf.rule ?? '?'}: -A ${rule.s.nf.chain} ${rule.s.nf.text ?? ''}${where(rule.s.origin)}` : '';
+      nats.unshift(`${stepText(s)}${by}`);
       k = x.before;
       continue;
     }
@@ -147,17 +149,22 @@ function egress(c: Capture, key: string, steps: readonly Indexed[]): string {
 function arpComment(c: Capture, steps: readonly Indexed[], seen: Map<string, number>, all: readonly Capture[]): string {
   if (c.frame.payload.kind !== 'arp') return '';
   const a = c.frame.payload.arp;
-  const at = steps.filter((x) => x.s.t === c.t && x.s.kind === 'neigh' && x.s.dev === c.dev).map((x) => x.s.detail);
+  const at = steps.filter((x) => x.s.t === c.t && x.s.kind === 'neigh' && x.s.dev === c.dev).map((x) => x.s);
+  // the neighbour step about this frame's target address (a request) or sender (a reply)
+  const about = (addr: number, events: readonly string[]): string | undefined => {
+    const n = at.find((s) => s.kind === 'neigh' && events.includes(s.event) && 'addr' in s && s.addr === addr);
+    return n ? stepText(n) : undefined;
+  };
+  const WHO_HAS = ['incomplete', 'not-local', 'ignored', 'source-refused', 'proxy-reply', 'filtered'];
   if (a.op === 'request') {
     const tpa = formatIpv4(a.tpa);
     if (c.dir === 'out') {
       const k = `${c.ns}|${c.dev}|${tpa}`;
       const n = (seen.get(k) ?? 0) + 1;
       seen.set(k, n);
-      const d = at.find((x) => x.includes(`who-has ${tpa}`));
-      return d ?? `neighbour ${tpa} dev ${c.dev} INCOMPLETE: ARP request ${n}`;
+      return about(a.tpa, ['incomplete']) ?? `neighbour ${tpa} dev ${c.dev} INCOMPLETE: ARP request ${n}`;
     }
-    const d = at.find((x) => x.includes(`who-has ${tpa}`));
+    const d = about(a.tpa, WHO_HAS);
     if (d) return d;
     const answered = all.some(
       (o) => o.ns === c.ns && o.dev === c.dev && o.t === c.t && o.dir === 'out' && o.frame.payload.kind === 'arp' && o.frame.payload.arp.op === 'reply' && o.frame.payload.arp.spa === a.tpa && o.frame.payload.arp.tpa === a.spa,
@@ -166,5 +173,5 @@ function arpComment(c: Capture, steps: readonly Indexed[], seen: Map<string, num
   }
   const spa = formatIpv4(a.spa);
   if (c.dir === 'out') return `ARP reply: ${spa} is-at ${a.sha}`;
-  return at.find((x) => x.includes(`neighbour ${spa} `)) ?? `ARP reply: ${spa} is-at ${a.sha}`;
+  return about(a.spa, ['reachable', 'static', 'failed']) ?? `ARP reply: ${spa} is-at ${a.sha}`;
 }

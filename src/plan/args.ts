@@ -12,6 +12,8 @@ export interface Ctx {
   readonly host: string;
   readonly ns: string | null;
   readonly origin: Origin;
+  /** a routing table name as /etc/iproute2/rt_tables names it on the host (stock and written ones) */
+  readonly rtTable?: (name: string) => number | undefined;
 }
 
 export function fail(ctx: Ctx, code: ConfigErrorCode, detail: string): never {

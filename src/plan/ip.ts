@@ -11,7 +11,7 @@
  * but asks for something netpath does not model, 'kernel' where iproute2 sends the request and
  * the kernel refuses it whatever the state (e.g. a route prefix with host bits set).
  */
-import type { Op, LinkAddOp, LinkSetOp, AddrOp, RouteOp, RuleOp, NeighOp, LinkKind } from './ops.js';
+import type { Op, LinkAddOp, LinkSetOp, AddrOp, RouteOp, RouteFlushOp, RuleOp, NeighOp, LinkKind } from './ops.js';
 import type { RouteScope, RouteType, RuleAction } from '../route/types.js';
 import { networkOf, type Ipv4, type Prefix } from '../wire/ipv4.js';
 import { parseBridgeSlaveOpts } from './bridge.js';
@@ -145,11 +145,16 @@ const GLOBAL_OPTS: readonly { name: string; exact?: boolean; arg?: boolean }[] =
   { name: '-echo', exact: true },
 ];
 
+/** Runs `ip -batch FILE`: the file's lines as ip commands with the global options written before. */
+export type ExecBatch = (file: string, globals: readonly string[], ctx: Ctx) => Op[];
+
 /** Parses `ip [OPTIONS] OBJECT COMMAND ...` (argv[0] is `ip`). */
-export function parseIp(argv: readonly string[], ctx0: Ctx, exec: ExecNested): Op[] {
+export function parseIp(argv: readonly string[], ctx0: Ctx, exec: ExecNested, batch?: ExecBatch): Op[] {
   let ctx = ctx0;
   let i = 1;
   let all = false;
+  const globals: string[] = [];
+  let batchFile: string | undefined;
   while (i < argv.length) {
     const raw = argv[i]!;
     if (raw === '--') {
@@ -182,9 +187,14 @@ export function parseIp(argv: readonly string[], ctx0: Ctx, exec: ExecNested): O
         ctx = { ...ctx, ns: val! };
         break;
       case '-batch':
-        return unsupported(ctx, '"ip -batch" is not supported; put the commands in the runbook');
+        if (!batch) return unsupported(ctx, '"ip -batch" inside an ip -batch file is not supported');
+        batchFile = val!;
+        i++;
+        continue;
       case '-force':
-        return unsupported(ctx, '"ip -force" is only meaningful with -batch, which is not supported');
+        // with -batch, go on after a failing line; netpath stops at the first error either way
+        i++;
+        continue;
       case '-Version':
         return noop(ctx, 'prints the version');
       case '-help':
@@ -195,8 +205,11 @@ export function parseIp(argv: readonly string[], ctx0: Ctx, exec: ExecNested): O
       default:
         break; // display options: irrelevant to state
     }
+    globals.push(raw, ...(val !== undefined ? [val] : []));
     i++;
   }
+  // ip.c: with -batch, the rest of the command line is not read
+  if (batchFile !== undefined) return batch!(batchFile, globals, ctx);
   const obj = argv[i];
   if (obj === undefined) return fail(ctx, 'syntax', '"ip" without an object prints the usage and fails');
   const object = OBJECTS.find((o) => matches(obj, o));
@@ -453,6 +466,16 @@ function linkAdd(a: Args, ctx: Ctx): Op[] {
       }
       kind = la.type;
       break;
+    case 'macvlan':
+    case 'macvtap':
+    case 'ipvlan':
+    case 'ipvtap':
+      return unsupported(
+        ctx,
+        `link type "${la.type}" is not modelled by netpath: it needs a parent device ("link DEV") whose frames it shares by ` +
+          `${la.type.startsWith('mac') ? 'MAC address, with mode rules (bridge, private, vepa, passthru) and no traffic between the parent and its macvlans' : 'IP address in L2, L3 or L3S mode, with its own rules for traffic to the parent'}` +
+          `, none of which the packet walk follows; use a veth pair and a bridge`,
+      );
     default:
       return unsupported(ctx, `link type "${la.type}" is not modelled by netpath (veth, bridge, dummy are)`);
   }
@@ -508,7 +531,7 @@ function ipAddress(a: Args, ctx: Ctx): Op[] {
   if (matches(sub, 'list') || matches(sub, 'show') || matches(sub, 'lst') || matches(sub, 'save') || matches(sub, 'showdump')) {
     return noop(ctx, LOOK);
   }
-  if (matches(sub, 'flush')) return unsupported(ctx, '"ip address flush" is not modelled; delete the addresses one by one');
+  if (matches(sub, 'flush')) return addrFlush(a, ctx);
   if (matches(sub, 'restore')) return unsupported(ctx, '"ip address restore" is not modelled');
   if (matches(sub, 'help')) return fail(ctx, 'syntax', '"ip address help" prints the usage and fails');
   return fail(ctx, 'syntax', `Command "${sub}" is unknown, try "ip address help".`);
@@ -606,9 +629,12 @@ function tableOf(ctx: Ctx, word: string, msg: string): number {
   const t = parseTableId(word);
   if (t !== undefined) return t;
   if (/^[A-Za-z_]/.test(word)) {
-    return unsupported(
+    const named = ctx.rtTable?.(word);
+    if (named !== undefined) return named;
+    return fail(
       ctx,
-      `table "${word}" is not one of the stock names of /etc/iproute2/rt_tables (local, main, default); netpath does not read that file: write the table number`,
+      'syntax',
+      `Error: argument "${word}" is wrong: table "${word}" is not in /etc/iproute2/rt_tables (local, main, default, and the names the runbook wrote there with echo "ID ${word}" >> /etc/iproute2/rt_tables or the model gave in hosts.${ctx.host}.files)`,
     );
   }
   return invarg(ctx, msg, word);
@@ -637,12 +663,52 @@ function ipRoute(a: Args, ctx: Ctx): Op[] {
   else if (matches(sub, 'test')) return unsupported(ctx, '"ip route test" is not modelled');
   else if (matches(sub, 'delete')) verb = ROUTE_VERBS.delete;
   else if (matches(sub, 'list') || matches(sub, 'show') || matches(sub, 'lst') || matches(sub, 'get')) return noop(ctx, LOOK);
-  else if (matches(sub, 'flush')) return unsupported(ctx, '"ip route flush" is not modelled; delete the routes one by one');
+  else if (matches(sub, 'flush')) return routeFlush(a, ctx);
   else if (matches(sub, 'save') || matches(sub, 'showdump')) return noop(ctx, LOOK);
   else if (matches(sub, 'restore')) return unsupported(ctx, '"ip route restore" is not modelled');
   else if (matches(sub, 'help')) return fail(ctx, 'syntax', '"ip route help" prints the usage and fails');
   else return fail(ctx, 'syntax', `Command "${sub}" is unknown, try "ip route help".`);
   return [routeModify(a, ctx, verb!)];
+}
+
+/** `ip route flush [table T|all] [dev D] [proto P] [type T]`, `ip route flush cache` (iproute_list_flush). */
+function routeFlush(a: Args, ctx: Ctx): Op[] {
+  if (a.done) return fail(ctx, 'syntax', '"ip route flush" requires arguments.');
+  if (a.peek() === 'cache') return noop(ctx, 'flushes the route cache (IPv4 has none since Linux 3.6)');
+  const op: { -readonly [K in keyof RouteFlushOp]: RouteFlushOp[K] } = { op: 'route-flush', host: ctx.host, ns: ctx.ns, origin: ctx.origin, table: 254 };
+  while (!a.done) {
+    const w = a.take();
+    if (matches(w, 'table')) {
+      const v = a.next();
+      op.table = v === 'all' ? 'all' : tableOf(ctx, v, 'table id value is invalid\n');
+    } else if (w === 'dev' || w === 'oif') op.dev = a.next();
+    else if (matches(w, 'protocol')) op.proto = protoOf(ctx, a.next());
+    else if (w === 'type') {
+      const v = a.next();
+      const t = routeTypeOf(v);
+      if (t === undefined || t === 'other') return invarg(ctx, 'invalid route type\n', v);
+      op.type = t;
+    } else return unsupported(ctx, `"ip route flush ... ${w}" (selectors other than table, dev, proto, type) is not modelled by netpath`);
+  }
+  return [op];
+}
+
+/** `ip address flush [dev] D` (ipaddr_list_flush_or_save): every IPv4 address of D. */
+function addrFlush(a: Args, ctx: Ctx): Op[] {
+  if (a.done) return fail(ctx, 'syntax', 'Flush requires arguments.');
+  let dev: string | undefined;
+  while (!a.done) {
+    const w = a.take();
+    if (w === 'dev') dev = a.next();
+    else if (['scope', 'to', 'label', 'up', 'primary', 'secondary', 'permanent', 'dynamic'].includes(w) || matches(w, 'label'))
+      return unsupported(ctx, `"ip address flush ... ${w}" (selectors other than the device) is not modelled by netpath`);
+    else {
+      if (dev !== undefined) return duparg2(ctx, 'dev', w);
+      dev = w;
+    }
+  }
+  if (dev === undefined) return fail(ctx, 'syntax', 'Flush requires arguments.');
+  return [{ op: 'addr-flush', host: ctx.host, ns: ctx.ns, origin: ctx.origin, dev }];
 }
 
 function routeModify(a: Args, ctx: Ctx, verb: RouteOp['op']): RouteOp {

@@ -22,6 +22,8 @@ export interface HostSpec {
   /** the runbook text, the file it lives in, the file line of its first line, and (for a YAML
    *  scalar that is not a literal block) the file line of each of its lines */
   readonly runbook: { readonly file: string; readonly text: string; readonly firstLine: number; readonly lines?: readonly number[] } | null;
+  /** the host's own files the runbook reads (sysctl -p, rt_tables, ip -batch): absolute path -> text */
+  readonly files?: Readonly<Record<string, string>>;
   readonly origin: Origin;
 }
 
@@ -149,7 +151,19 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     if (!isMap(v)) return fail(v, `hosts.${hname}: expected a mapping with run: or script:`);
     for (const hi of y.pairs(v)) {
       const hk = keyOf(hi.key, fail);
-      if (hk !== 'run' && hk !== 'script') fail(hi.key, `hosts.${hname}: unknown key "${hk}" (expected run or script)`);
+      if (hk !== 'run' && hk !== 'script' && hk !== 'files') fail(hi.key, `hosts.${hname}: unknown key "${hk}" (expected run, script or files)`);
+    }
+    const filesNode = y.get(v, 'files');
+    let files: Record<string, string> | undefined;
+    if (filesNode !== undefined && !(isScalar(filesNode) && filesNode.value === null)) {
+      if (!isMap(filesNode)) return fail(filesNode, `hosts.${hname}.files: a mapping of absolute path to the file's text`);
+      files = {};
+      for (const fi of y.pairs(filesNode)) {
+        const fp = keyOf(fi.key, fail);
+        if (!fp.startsWith('/')) fail(fi.key, `hosts.${hname}.files: "${fp}" must be an absolute path on the host`);
+        if (!isScalar(fi.value) || typeof fi.value.value !== 'string') return fail(fi.value ?? fi.key, `hosts.${hname}.files.${fp}: the file's text`);
+        files[fp] = fi.value.value;
+      }
     }
     const run = y.get(v, 'run');
     const script = y.get(v, 'script');
@@ -170,7 +184,7 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
       }
       runbook = { file: p, text: t, firstLine: 1 };
     }
-    hosts.push({ name: hname, runbook, origin: origin(item.key as Node) });
+    hosts.push({ name: hname, runbook, ...(files ? { files } : {}), origin: origin(item.key as Node) });
   }
   const at: ScalarAt[] = runs.map(({ node }) => ({ start: node.range![0], end: node.range![1], type: node.type, value: node.value as string }));
   valueLines(text, lc, at).forEach((lines, k) => {

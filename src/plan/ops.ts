@@ -12,6 +12,7 @@ import type { Origin } from '../model/origin.js';
 import type { BrportFlags } from '../model/link.js';
 import type { Ipv4, Prefix } from '../wire/ipv4.js';
 import type { IptablesCommand, IptablesRestoreTable } from '../netfilter/types.js';
+import type { NftCommand } from '../nft/parse.js';
 import type { RouteType, RouteScope, RuleSelector } from '../route/types.js';
 
 interface OpBase {
@@ -91,6 +92,18 @@ export interface RouteOp extends OpBase {
   readonly syntax: 'ip' | 'net-tools';
 }
 
+/** `ip route flush ...`: every route of `table` (or all tables) matching the selectors given. */
+export interface RouteFlushOp extends OpBase {
+  readonly op: 'route-flush';
+  readonly table: number | 'all';
+  readonly dev?: string;
+  readonly proto?: string;
+  readonly type?: RouteType;
+}
+
+/** `ip address flush dev D`: every IPv4 address of D. */
+export interface AddrFlushOp extends OpBase { readonly op: 'addr-flush'; readonly dev: string }
+
 export interface RuleOp extends OpBase, RuleSelector {
   readonly op: 'rule-add' | 'rule-del';
   readonly priority?: number;
@@ -123,6 +136,17 @@ export interface IptablesRestoreOp extends OpBase {
   readonly tables: readonly IptablesRestoreTable[];
 }
 
+/**
+ * One `nft` line or `nft -f FILE`: its commands, applied as one transaction (all or nothing).
+ * `text` is what `nft -f -` reads to do the same (for replay); `file` the file it came from.
+ */
+export interface NftOp extends OpBase {
+  readonly op: 'nft';
+  readonly cmds: readonly NftCommand[];
+  readonly text: string;
+  readonly file?: string;
+}
+
 /** A line that only looks or does bookkeeping (`ip route show`, `curl`, `tcpdump`, ...). */
 export interface NoopOp extends OpBase { readonly op: 'noop'; readonly why: string }
 
@@ -135,10 +159,13 @@ export type Op =
   | LinkSetOp
   | LinkDelOp
   | AddrOp
+  | AddrFlushOp
   | RouteOp
+  | RouteFlushOp
   | RuleOp
   | NeighOp
   | SysctlOp
   | IptablesOp
   | IptablesRestoreOp
+  | NftOp
   | NoopOp;

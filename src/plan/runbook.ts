@@ -7,6 +7,7 @@
  * small ones below: sysctl, echo/tee into /proc/sys, docker, ln). Every command yields at least
  * one Op (a NoopOp for look-only commands) or a ConfigError at its line: nothing is skipped.
  */
+import { parseNftLine } from '../nft/plan.js';
 import { posix as path } from 'node:path';
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
@@ -17,7 +18,7 @@ import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
 import { parseBridge } from './bridge.js';
 import { parseIfconfig, parseRoute } from './nettools.js';
-import { splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
+import { parseShell, splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
 
 export interface RunbookSource {
   /** host whose runbook this is */
@@ -31,6 +32,8 @@ export interface RunbookSource {
   readonly lines?: readonly number[];
   /** directory that relative paths in the runbook (iptables-restore < FILE) are resolved against */
   readonly baseDir: string;
+  /** the host's own files (absolute path -> content), from the model's `files:` */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface RunbookIo {
@@ -40,24 +43,31 @@ export interface RunbookIo {
 /** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
+  const env: Env = { src, io, files: new Map(Object.entries(src.files ?? {})) };
   for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
-    const ctx: Ctx = { host: src.host, ns: null, origin };
-    const env: Env = { src, io };
-    let skipNext = false;
-    for (const p of line.pipelines) {
-      if (skipNext) {
-        // `a || b`: netpath assumes every command succeeds, so b never runs; it must be harmless
-        const inner = runPipeline(p, ctx, env);
-        if (inner.some((o) => o.op !== 'noop')) {
-          return fail(ctx, 'unsupported', `"${p.commands[0]?.argv.join(' ')}" after "||" runs only if the command before it fails; netpath assumes commands succeed: remove it`);
-        }
-        ops.push(noopOp(ctx, 'runs only if the previous command fails'));
-      } else {
-        ops.push(...runPipeline(p, ctx, env));
+    const ctx: Ctx = { host: src.host, ns: null, origin, rtTable: (name) => rtTableId(env, name) };
+    ops.push(...runPipelines(line.pipelines, ctx, env));
+  }
+  return ops;
+}
+
+/** A list of pipelines joined by `;`, `&&`, `||` (a runbook line, or the script of `sh -c`). */
+function runPipelines(pipelines: readonly Pipeline[], ctx: Ctx, env: Env): Op[] {
+  const ops: Op[] = [];
+  let skipNext = false;
+  for (const p of pipelines) {
+    if (skipNext) {
+      // `a || b`: netpath assumes every command succeeds, so b never runs; it must be harmless
+      const inner = runPipeline(p, ctx, env);
+      if (inner.some((o) => o.op !== 'noop')) {
+        return fail(ctx, 'unsupported', `"${p.commands[0]?.argv.join(' ')}" after "||" runs only if the command before it fails; netpath assumes commands succeed: remove it`);
       }
-      skipNext = p.next === '||';
+      ops.push(noopOp(ctx, 'runs only if the previous command fails'));
+    } else {
+      ops.push(...runPipeline(p, ctx, env));
     }
+    skipNext = p.next === '||';
   }
   return ops;
 }
@@ -65,6 +75,47 @@ export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
 interface Env {
   readonly src: RunbookSource;
   readonly io: RunbookIo;
+  /** the host's files as the runbook has written them so far (from the model's `files:` first):
+   *  /etc/iproute2/rt_tables, /etc/sysctl.conf, /etc/sysctl.d/*.conf, ip -batch files */
+  readonly files: Map<string, string>;
+}
+
+/** Files that `sysctl --system` reads, in procps-ng's order of directories. */
+const SYSCTL_DIRS = ['/etc/sysctl.d/', '/run/sysctl.d/', '/usr/local/lib/sysctl.d/', '/usr/lib/sysctl.d/', '/lib/sysctl.d/'];
+
+/** iproute2's rt_tables (lib/rt_names.c): the stock names, then /etc/iproute2/rt_tables and rt_tables.d/*.conf. */
+function rtTableId(env: Env, name: string): number | undefined {
+  const stock: Record<string, number> = { unspec: 0, default: 253, main: 254, local: 255 };
+  const texts = [env.files.get('/etc/iproute2/rt_tables') ?? ''];
+  for (const [p, t] of [...env.files].sort(([a], [b]) => (a < b ? -1 : 1)))
+    if (p.startsWith('/etc/iproute2/rt_tables.d/') && p.endsWith('.conf')) texts.push(t);
+  for (const t of texts)
+    for (const raw of t.split('\n')) {
+      const l = raw.replace(/#.*/, '').trim();
+      const m = /^(0x[0-9a-fA-F]+|\d+)\s+(\S+)/.exec(l);
+      if (m && m[2] === name) return Number(m[1]);
+    }
+  return stock[name];
+}
+
+/** A file the runbook reads: relative to the model's folder, or an absolute path given in the model or written earlier. */
+function readHostFile(ctx: Ctx, env: Env, what: string, file: string): string {
+  if (path.isAbsolute(file)) {
+    const t = env.files.get(path.normalize(file));
+    if (t !== undefined) return t;
+    return fail(
+      ctx,
+      'file',
+      `${what}: ${file} is a file of the host, not of this machine: give its content in the model (hosts.${ctx.host}.files) or write it earlier in the runbook`,
+    );
+  }
+  const full = path.join(env.src.baseDir, file);
+  try {
+    return env.io.readFile(full);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw ConfigError.at(ctx.origin, 'file', `${what}: cannot read ${full}: ${why}`);
+  }
 }
 
 const LOOK = 'look-only command';
@@ -164,6 +215,7 @@ function runCommand(cmd: SimpleCommand, ctx: Ctx, env: Env, stdin: Stdin | undef
   let procWrite: { key: string; ns: string | null } | undefined;
   let input: string | undefined;
   let fileOut: string | undefined;
+  let append = false;
   for (const r of cmd.redirects) {
     if (r.op === '>&') {
       if (!/^\d+$/.test(r.target) && r.target !== '-') return fail(ctx, 'unsupported', `redirection ">&${r.target}" is not supported`);
@@ -182,19 +234,33 @@ function runCommand(cmd: SimpleCommand, ctx: Ctx, env: Env, stdin: Stdin | undef
     }
     if (r.target.startsWith('/proc/')) return fail(ctx, 'unsupported', `writing ${r.target} is not modelled by netpath`);
     fileOut = r.target;
+    append = r.op === '>>';
   }
-  return dispatch(stripSudo(cmd.argv, ctx), ctx, env, { procWrite, input, fileOut, stdin });
+  return dispatch(stripSudo(cmd.argv, ctx), ctx, env, { procWrite, input, fileOut, append, stdin });
+}
+
+function writeHostFile(env: Env, file: string, text: string, append: boolean): void {
+  const p = path.normalize(file);
+  env.files.set(p, append ? (env.files.get(p) ?? '') + text : text);
 }
 
 interface Io {
   readonly procWrite: { key: string; ns: string | null } | undefined;
   readonly input: string | undefined;
   readonly fileOut: string | undefined;
+  /** `>>` rather than `>` */
+  readonly append: boolean;
   readonly stdin: Stdin | undefined;
 }
 
 function dispatch(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[] {
   const ops = dispatchInner(argv, ctx, env, io);
+  if (io.fileOut !== undefined && isLookOnly(ops)) {
+    // `echo "100 isp2" >> /etc/iproute2/rt_tables`: later commands of the runbook read it
+    const name = argv[0] === undefined ? '' : path.basename(argv[0]);
+    const text = name === 'echo' || name === 'printf' ? echoOutput([name, ...argv.slice(1)]) : undefined;
+    if (text !== undefined && path.isAbsolute(io.fileOut)) writeHostFile(env, io.fileOut, text + '\n', io.append);
+  }
   if (io.fileOut !== undefined && !isLookOnly(ops)) {
     return fail(ctx, 'unsupported', `redirecting the output of a state-changing command into a file ("${io.fileOut}") is not supported`);
   }
@@ -217,13 +283,17 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
 
   switch (name) {
     case 'ip':
-      return parseIp(argv, ctx, nested);
+      return parseIp(argv, ctx, nested, (file, globals, c) => ipBatch(file, globals, c, env));
+    case 'sh':
+    case 'bash':
+    case 'dash':
+      return shellC(argv, ctx, env);
     case 'route':
       return parseRoute(argv, ctx);
     case 'ifconfig':
       return parseIfconfig(argv, ctx);
     case 'sysctl':
-      return parseSysctl(argv, ctx);
+      return parseSysctl(argv, ctx, env);
     case 'echo':
     case 'printf': {
       if (io.procWrite === undefined) return [noopOp(ctx, LOOK)];
@@ -232,7 +302,7 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
       return [sysctlOp(ctx, io.procWrite.ns, io.procWrite.key, v)];
     }
     case 'tee':
-      return parseTee(argv, ctx, io);
+      return parseTee(argv, ctx, env, io);
     case 'iptables':
     case 'iptables-legacy':
     case 'iptables-nft': {
@@ -254,9 +324,11 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'ip6tables-legacy':
     case 'ip6tables-nft':
       return fail(ctx, 'unsupported', `IPv6 is not modelled by netpath ("${name}")`);
-    case 'nft':
-      if (argv[1] === 'list') return [noopOp(ctx, LOOK)];
-      return fail(ctx, 'unsupported', '"nft" rulesets are not modelled by netpath; write the rules with iptables');
+    case 'nft': {
+      const r = parseNftLine(argv, ctx.origin, env.src.baseDir, (f) => env.io.readFile(f));
+      if (r.kind === 'look') return [noopOp(ctx, r.why)];
+      return [{ op: 'nft', host: ctx.host, ns: ctx.ns, origin: ctx.origin, cmds: r.cmds, text: r.text, ...(r.file !== undefined ? { file: r.file } : {}) }];
+    }
     case 'docker':
       return parseDocker(argv, ctx, nested);
     case 'ln':
@@ -285,23 +357,88 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
   }
 }
 
+/** `sh -c 'CMDS'` (also bash, dash; `sudo sh -c`): the script's commands, in the shell's namespace. */
+function shellC(argv: readonly string[], ctx: Ctx, env: Env): Op[] {
+  let k = 1;
+  while (k < argv.length && /^-[eux]+$/.test(argv[k]!) && argv[k] !== '-c') k++;
+  if (argv[k] !== '-c') return fail(ctx, 'unsupported', `"${argv[0]}" without -c runs a script or an interactive shell; put its commands in the runbook`);
+  const script = argv[k + 1];
+  if (script === undefined) return fail(ctx, 'syntax', `${argv[0]}: -c: option requires an argument`);
+  if (argv.length > k + 2) return fail(ctx, 'unsupported', `"${argv[0]} -c SCRIPT ARGS": positional parameters ($0, $1...) are not supported`);
+  return runPipelines(parseShell(script, ctx.origin.file, ctx.origin.line, ctx.origin.text), ctx, env);
+}
+
+/** `ip [OPTIONS] -batch FILE`: each line of FILE is an `ip` command with OPTIONS (ip/ip.c batch()). */
+function ipBatch(file: string, globals: readonly string[], ctx: Ctx, env: Env): Op[] {
+  const text = file === '-' ? fail(ctx, 'unsupported', '"ip -batch -" reads the commands from standard input; give a file') : readHostFile(ctx, env, 'ip -batch', file);
+  const ops: Op[] = [];
+  for (const raw of text.split('\n')) {
+    const l = raw.replace(/#.*/, '').trim();
+    if (l === '') continue;
+    const words = parseShell(l, ctx.origin.file, ctx.origin.line, ctx.origin.text).flatMap((p) => p.commands.flatMap((c) => c.argv));
+    ops.push(...parseIp(['ip', ...globals, ...words], ctx, (a, c) => dispatch(stripSudo(a, c), c, env, NO_IO), (f, g, c) => ipBatch(f, g, c, env)));
+  }
+  return ops.length > 0 ? ops : [noopOp(ctx, 'an empty ip -batch file')];
+}
+
+const NO_IO: Io = { procWrite: undefined, input: undefined, fileOut: undefined, append: false, stdin: undefined };
+
+/** `sysctl -p [FILE]` / `--load[=FILE]` / `--system`: KEY = VALUE lines of files (procps-ng). */
+function sysctlFiles(files: readonly string[], ctx: Ctx, env: Env): Op[] {
+  const ops: Op[] = [];
+  for (const f of files) {
+    const text = readHostFile(ctx, env, 'sysctl -p', f);
+    for (const raw of text.split('\n')) {
+      let l = raw.trim();
+      if (l === '' || l.startsWith('#') || l.startsWith(';')) continue;
+      const ignoreErr = l.startsWith('-'); // "-key = value": errors ignored by sysctl; netpath still checks the key
+      if (ignoreErr) l = l.slice(1);
+      const eq = l.indexOf('=');
+      if (eq < 0) return fail(ctx, 'syntax', `sysctl: ${f}: "${l}" is not KEY = VALUE (procps-ng: line ${raw} invalid)`);
+      const rawKey = l.slice(0, eq).trim();
+      const key = rawKey.includes('/') ? procPathToKey(PROC_SYS + rawKey.replace(/^\/?(proc\/sys\/)?/, '')) : rawKey;
+      ops.push(sysctlOp(ctx, ctx.ns, key, l.slice(eq + 1).trim()));
+    }
+  }
+  return ops.length > 0 ? ops : [noopOp(ctx, 'sysctl files without settings')];
+}
+
+/** The files `sysctl --system` reads, by file name across its directories (first directory wins), then /etc/sysctl.conf. */
+function systemFiles(env: Env): string[] {
+  const byName = new Map<string, string>();
+  for (const dir of SYSCTL_DIRS)
+    for (const p of env.files.keys())
+      if (p.startsWith(dir) && p.endsWith('.conf') && !p.slice(dir.length).includes('/') && !byName.has(path.basename(p))) byName.set(path.basename(p), p);
+  const out = [...byName].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
+  if (env.files.has('/etc/sysctl.conf')) out.push('/etc/sysctl.conf');
+  return out;
+}
+
 function sysctlOp(ctx: Ctx, ns: string | null, key: string, value: string): SysctlOp {
   return { op: 'sysctl', host: ctx.host, ns, origin: ctx.origin, key, value: value.trim() };
 }
 
 /** procps-ng sysctl: `sysctl [-w] [-q] [-e] KEY=VALUE...`, `sysctl KEY` (read). */
-function parseSysctl(argv: readonly string[], ctx: Ctx): Op[] {
+function parseSysctl(argv: readonly string[], ctx: Ctx, env: Env): Op[] {
   let write = false;
   const ops: Op[] = [];
   let reads = 0;
-  for (const a of argv.slice(1)) {
+  const args = argv.slice(1);
+  const load = args.findIndex((a) => a.startsWith('-p') || a === '--load' || a.startsWith('--load=') || a === '--system');
+  if (load >= 0) {
+    const a = args[load]!;
+    if (a === '--system') return sysctlFiles(systemFiles(env), ctx, env);
+    // -p FILE..., -pFILE, --load=FILE; no file: /etc/sysctl.conf
+    const files = a.startsWith('-p') && a.length > 2 ? [a.slice(2)] : a.startsWith('--load=') ? [a.slice(7)] : [];
+    for (const x of args.slice(load + 1)) if (!x.startsWith('-')) files.push(x);
+    return sysctlFiles(files.length > 0 ? files : ['/etc/sysctl.conf'], ctx, env);
+  }
+  for (const a of args) {
     if (a.startsWith('-') && !a.includes('=')) {
       if (a === '-w' || a === '--write') write = true;
       else if (['-q', '--quiet', '-e', '--ignore', '-n', '--values', '-N', '--names', '-b', '--binary'].includes(a)) continue;
       else if (['-a', '-A', '-X', '--all'].includes(a)) reads++;
-      else if (a.startsWith('-p') || a === '--load' || a.startsWith('--load=') || a === '--system') {
-        return fail(ctx, 'unsupported', `"sysctl ${a}" reads settings from files; write the settings as "sysctl -w KEY=VALUE" lines`);
-      } else if (/^-[wqenNb]+$/.test(a)) {
+      else if (/^-[wqenNb]+$/.test(a)) {
         if (a.includes('w')) write = true;
       } else return fail(ctx, 'syntax', `sysctl: invalid option -- '${a.replace(/^-+/, '')}'`);
       continue;
@@ -323,10 +460,14 @@ function parseSysctl(argv: readonly string[], ctx: Ctx): Op[] {
 }
 
 /** `echo V | tee [-a] /proc/sys/...`: the value comes from the pipe; tee runs in its own namespace. */
-function parseTee(argv: readonly string[], ctx: Ctx, io: Io): Op[] {
+function parseTee(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[] {
   const files = argv.slice(1).filter((a) => !/^-[aip]+$/.test(a) && a !== '--append');
   const proc = files.filter((f) => f.startsWith(PROC_SYS));
-  if (proc.length === 0) return [noopOp(ctx, 'writes a file; no effect on network state')];
+  if (proc.length === 0) {
+    const append = argv.slice(1).some((a) => /^-[aip]*a[aip]*$/.test(a) || a === '--append');
+    if (io.stdin?.text !== undefined) for (const f of files) if (path.isAbsolute(f)) writeHostFile(env, f, io.stdin.text + '\n', append);
+    return [noopOp(ctx, 'writes a file; no effect on network state')];
+  }
   if (io.stdin?.text === undefined) {
     return fail(ctx, 'unsupported', `"tee ${proc[0]}" needs its value from "echo VALUE |" on the same line`);
   }

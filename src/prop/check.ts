@@ -12,7 +12,7 @@ import type { SimOptions } from '../engine/sim.js';
 import { traceFlow } from '../trace/run.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { IpPacket } from '../engine/packet.js';
-import { pktText } from '../engine/sim.js';
+import { pktText } from '../trace/text.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { displayNs } from '../world/build.js';
 import type { World } from '../world/types.js';

@@ -6,6 +6,7 @@ import { which } from './exec.js';
 import { cleanupLeftovers, replayNetns, ReplayRefused, type ReplayReport } from './netns.js';
 import { dryRunJson, formatDryRun, parseTargets, planSsh, replaySsh, splitSshOpts, type SshReplayReport } from './ssh.js';
 import { createInterface } from 'node:readline/promises';
+import { progressLine } from '../cli/progress.js';
 
 export interface ReplayCliOptions {
   readonly netns?: boolean;
@@ -39,7 +40,8 @@ interface Out {
 }
 
 /** Exit codes: 0 all probes agree, 1 a disagreement or a failed setup, 2 usage / refused. */
-export async function cmdReplay(model: string | undefined, opts: ReplayCliOptions, io: Out, confirm: Confirm = ttyConfirm): Promise<number> {
+/** `tty`: stderr is a terminal, so --netns may draw a progress line there. */
+export async function cmdReplay(model: string | undefined, opts: ReplayCliOptions, io: Out, confirm: Confirm = ttyConfirm, tty = false): Promise<number> {
   if (opts.ssh !== undefined && opts.ssh.length > 0) return cmdReplaySsh(model, opts, io, confirm);
   if (opts.apply || opts.yes || (opts.sshOpt ?? []).length > 0) return usage(io, '--apply, --yes and --ssh-opt go with --ssh');
   try {
@@ -58,7 +60,13 @@ export async function cmdReplay(model: string | undefined, opts: ReplayCliOption
     if (!opts.netns) return usage(io, 'choose a backend: --netns (network namespaces on this machine) or --ssh HOST=[user@]ADDR for every host (real machines)');
     const built = buildWorld(loadModel(model));
     if (opts.pcap !== undefined && !which('tcpdump')) return usage(io, '--pcap needs tcpdump in PATH');
-    const report = await replayNetns(built, { ...(opts.keep ? { keep: true } : {}), ...(opts.pcap !== undefined ? { pcapDir: opts.pcap } : {}) });
+    const progress = tty ? progressLine(io, 'probes') : undefined;
+    const report = await replayNetns(built, {
+      ...(opts.keep ? { keep: true } : {}),
+      ...(opts.pcap !== undefined ? { pcapDir: opts.pcap } : {}),
+      ...(progress ? { onProbe: (d: number, t: number) => progress.update('replay', d, t) } : {}),
+    });
+    progress?.clear();
     io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
     return report.ok ? 0 : 1;
   } catch (e) {

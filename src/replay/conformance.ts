@@ -68,6 +68,8 @@ export interface ConformanceOptions {
   readonly maxShrink?: number;
   /** progress lines */
   readonly log?: (line: string) => void;
+  /** called after each case with the count so far, for a progress line */
+  readonly onCase?: (done: number, total: number) => void;
 }
 
 export interface ConformanceFailure {
@@ -97,6 +99,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   const outcomes: CaseOutcome[] = new Array<CaseOutcome>(plans.length);
   let next = 0;
   let probes = 0;
+  let finished = 0;
   const worker = async (): Promise<void> => {
     while (next < plans.length) {
       const i = next++;
@@ -104,6 +107,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       outcomes[i] = o;
       probes += (o.model.match(/^ {2}- \{name:/gm) ?? []).length;
       log(`case ${i}: ${o.ok ? 'agree' : 'DISAGREE'} (${o.ms} ms)${o.ok ? '' : `\n  ${o.problems.join('\n  ')}`}`);
+      opts.onCase?.(++finished, plans.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));

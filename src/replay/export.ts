@@ -144,6 +144,8 @@ export function undoScript(built: Built, host: string, before: HostBefore): { sc
         break;
       case 'link-del':
       case 'addr-del':
+      case 'addr-flush':
+      case 'route-flush':
       case 'route-del':
       case 'route-replace':
       case 'route-change':
@@ -152,6 +154,9 @@ export function undoScript(built: Built, host: string, before: HostBefore): { sc
       case 'neigh-del':
       case 'netns-del':
         cannot.push(`${at(o)} (what it removed or replaced is not known)`);
+        break;
+      case 'nft':
+        if (o.ns === null) cannot.push(`${at(o)} (nft rules of the root namespace are not undone)`);
         break;
       case 'netns-add':
       case 'docker-run':

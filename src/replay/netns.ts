@@ -101,6 +101,8 @@ export interface ReplayOptions {
   readonly probeTimeoutMs?: number;
   /** capture every up interface with tcpdump into this directory (see src/replay/pcap.ts) */
   readonly pcapDir?: string;
+  /** called as each probe finishes, for a progress line */
+  readonly onProbe?: (done: number, total: number) => void;
 }
 
 /** The replay cannot run here (not root, not Linux, tools missing); nothing was changed. */
@@ -304,11 +306,13 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     setupMs = Math.round(performance.now() - t0);
     const t1 = performance.now();
     const idents = new Set<number>();
+    let probesDone = 0;
     probes = await Promise.all(
       planned.map(async (pp) => {
         const ident = newIdent(idents);
         const realFrom = names.ns(pp.from);
         const obs = failure ? NOT_RUN : await runProbe(run, python, realFrom, pp.p.proto, formatIpv4(pp.p.to), pp.p.port ?? 0, timeout, ident);
+        opts.onProbe?.(++probesDone, planned.length);
         return compareProbe(pp, realFrom, obs);
       }),
     );

@@ -122,6 +122,12 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
       case 'addr-del':
         ip(addrArgs(op));
         break;
+      case 'addr-flush':
+        ip(['addr', 'flush', 'dev', op.dev]);
+        break;
+      case 'route-flush':
+        ip(['route', 'flush', 'table', String(op.table), ...(op.dev !== undefined ? ['dev', op.dev] : []), ...(op.proto !== undefined ? ['proto', op.proto] : []), ...(op.type !== undefined ? ['type', op.type] : [])]);
+        break;
       case 'route-add':
       case 'route-del':
       case 'route-replace':
@@ -152,6 +158,9 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
           stdin: restoreText(op.tables),
           origin: o,
         });
+        break;
+      case 'nft':
+        out.push({ argv: execIn(here, ['nft', '-f', '-']), stdin: op.text.endsWith('\n') ? op.text : `${op.text}\n`, origin: o });
         break;
       default:
         assertNever(op, 'op');

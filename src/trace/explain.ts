@@ -11,6 +11,7 @@ import type { Drop, ProbeTrace, Step, Why } from './types.js';
 import { displayNs } from '../world/build.js';
 import { isIcmpError } from '../engine/packet.js';
 import { dumpOrder, formatRoute } from '../route/show.js';
+import { dropText, reasonText, stepText } from './text.js';
 
 export function explain(world: World, tr: ProbeTrace): Why | undefined {
   if (tr.result === 'reachable') return undefined;
@@ -18,10 +19,11 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
   const drop = decisiveDrop(tr);
   if (!drop) {
     // no drop: a closed port answered (RST / port unreachable), or nothing came back at all
-    const closed = tr.steps.find((s) => s.kind === 'socket' && /^no socket on/.test(s.detail));
-    if (closed) {
+    const closed = tr.steps.find((s) => s.kind === 'socket' && s.event === 'no-listener');
+    if (closed && closed.kind === 'socket' && closed.event === 'no-listener') {
+      const answer = closed.proto === 'tcp' ? 'RST' : 'ICMP port unreachable';
       return {
-        summary: `The request reached ${name(closed.ns)}, but ${closed.detail.replace(/^no socket on/, 'nothing listens on')}: the client gets ${tr.errno}.`,
+        summary: `The request reached ${name(closed.ns)}, but nothing listens on ${closed.proto}/${closed.port}: ${answer}: the client gets ${tr.errno}.`,
         ns: closed.ns,
         stage: 'socket',
         code: 'no-socket',
@@ -29,8 +31,8 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
         fixes: [`start a service in ${name(closed.ns)} on ${tr.proto}/${tr.to.split(':')[1] ?? ''}, or probe the port that listens`],
       };
     }
-    const ignored = tr.steps.find((s) => s.kind === 'socket' && /not reported to a UDP socket/.test(s.detail));
-    const tail = ignored ? ` ${ignored.detail}.` : '';
+    const ignored = tr.steps.find((s) => s.kind === 'socket' && s.event === 'soft-error');
+    const tail = ignored ? ` ${stepText(ignored)}.` : '';
     return {
       summary: `Nothing came back to the client and no packet was dropped on the way.${tail}`,
       ns: tr.from,
@@ -45,7 +47,7 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
   const delivered = tr.delivered ? `The request reached ${name(tr.delivered.ns)}, but the reply died` : `The ${what} died`;
   const at = drop.origin ? ` [${formatOrigin(drop.origin)}: ${drop.origin.text}]` : '';
   const fixes: string[] = [];
-  let summary = `${delivered} in ${where} at ${drop.stage}: ${drop.detail}${at}.`;
+  let summary = `${delivered} in ${where} at ${drop.stage}: ${dropText(drop)}${at}.`;
   const run = (ns: NsId, cmd: string): string => runbookLine(world, ns, cmd);
 
   switch (drop.code) {
@@ -85,7 +87,7 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
       const p = drop.packet;
       const l4 = p.l4;
       const ports = l4.kind === 'icmp' ? '' : ` -p ${l4.kind} --dport ${l4.dport}`;
-      const chain = nf?.nf?.chain ?? drop.stage.toUpperCase();
+      const chain = nf?.kind === 'nf' ? nf.nf.chain : drop.stage.toUpperCase();
       if (drop.dir === 'reply' && chain !== 'OUTPUT')
         fixes.push(run(drop.ns, `iptables -I ${chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`) + '   (let replies of accepted connections through)');
       else fixes.push(run(drop.ns, `iptables -I ${chain} -s ${formatIpv4(p.src)} -d ${formatIpv4(p.dst)}${ports} -j ACCEPT`));
@@ -93,14 +95,15 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
       break;
     }
     case 'neigh-failed': {
-      summary = `${delivered.replace('reply died', `${what} died`)} in ${where}: ${drop.detail}; after 3 ARP requests the kernel gives up and reports host unreachable to the sender.`;
-      const nh = drop.detail.replace(/^no ARP reply from ([0-9.]+).*/, '$1');
-      const refused = tr.steps.find((s) => s.kind === 'neigh' && s.ns !== drop.ns && s.detail.startsWith(`ARP who-has ${nh} from`) && s.detail.includes('not answered'));
-      if (refused) {
-        summary += ` ${name(refused.ns)} owns ${nh} but does not answer: ${refused.detail.replace(/^.*not answered, /, '')}.`;
+      summary = `${delivered.replace('reply died', `${what} died`)} in ${where}: ${dropText(drop)}; after 3 ARP requests the kernel gives up and reports host unreachable to the sender.`;
+      const nhAddr = drop.reason.kind === 'neigh-failed' ? drop.reason.nexthop : 0;
+      const nh = formatIpv4(nhAddr);
+      const refused = tr.steps.find((s) => s.kind === 'neigh' && s.ns !== drop.ns && s.event === 'source-refused' && s.addr === nhAddr);
+      if (refused && refused.kind === 'neigh' && refused.event === 'source-refused') {
+        summary += ` ${name(refused.ns)} owns ${nh} but does not answer: ${reasonText(refused.reason)}.`;
         fixes.push(run(refused.ns, `sysctl -w net.ipv4.conf.${refused.dev ?? 'all'}.rp_filter=2`) + '   (loose mode), or make the route back leave through ' + (refused.dev ?? 'that device'));
       }
-      fixes.push(`check the next hop: is ${drop.detail.replace(/^no ARP reply from ([0-9.]+).*/, '$1')} the right gateway, and is it on ${drop.dev ?? 'that link'}?`);
+      fixes.push(`check the next hop: is ${nh} the right gateway, and is it on ${drop.dev ?? 'that link'}?`);
       if (drop.origin) fixes.push(`the route used: ${formatOrigin(drop.origin)}: ${drop.origin.text}`);
       break;
     }
@@ -168,7 +171,7 @@ function previousHop(world: World, tr: ProbeTrace, ns: NsId): { ns: NsId; dev: s
     const cands = pns.addrs.filter((a) => a.ifindex === dev.ifindex && !a.secondary);
     const gw = (mine && cands.find((a) => networkOf(a.local, a.prefixLen) === networkOf(mine.local, mine.prefixLen))) ?? cands[0];
     if (!gw) return undefined;
-    const forwarded = steps.some((x, j) => j < i && x.ns === s.ns && x.kind === 'route' && x.detail.includes(': forward '));
+    const forwarded = steps.some((x, j) => j < i && x.ns === s.ns && x.kind === 'route' && x.input && !x.local);
     return { ns: s.ns, dev: dev.name, gateway: gw.local, forwarded };
   }
   return undefined;

@@ -2,7 +2,7 @@
 import { formatOrigin } from '../model/origin.js';
 import type { World } from '../world/types.js';
 import { displayNs } from '../world/build.js';
-import { pktText } from '../engine/sim.js';
+import { dropText, pktText, stepText } from './text.js';
 import type { ProbeTrace, Step } from './types.js';
 
 export function renderTrace(world: World, tr: ProbeTrace, opts: { verbose?: boolean } = {}): string {
@@ -39,7 +39,7 @@ export function renderTrace(world: World, tr: ProbeTrace, opts: { verbose?: bool
 
 /** Index after the step where the client learnt its result (connect done, reply, error). */
 function storyEnd(tr: ProbeTrace): number {
-  const i = tr.steps.findIndex((s) => s.kind === 'socket' && s.ns === tr.from && /^(connect\(\)|client socket error)/.test(s.detail));
+  const i = tr.steps.findIndex((s) => s.kind === 'socket' && s.ns === tr.from && (s.event === 'connect-ok' || s.event === 'connect-refused' || s.event === 'client-error'));
   if (i >= 0) return i + 1;
   if (tr.result === 'reachable') {
     const d = tr.steps.findIndex((s) => s.kind === 'deliver' && s.ns === tr.from && s.dir === 'reply');
@@ -52,7 +52,7 @@ function stepLine(s: Step): string {
   const t = `${(s.t / 1000).toFixed(3).padStart(8)}ms`;
   const dir = s.dir === 'reply' ? '<-' : '->';
   const origin = s.origin && s.origin.line > 0 ? `   [${formatOrigin(s.origin)}]` : '';
-  return `${t} ${dir} ${s.kind.padEnd(9)} ${s.detail}${origin}`;
+  return `${t} ${dir} ${(s.kind === 'nat-bind' ? 'nat' : s.kind).padEnd(9)} ${stepText(s)}${origin}`;
 }
 
 function fmtP(p: number): string {
@@ -72,12 +72,13 @@ export function traceJson(world: World, tr: ProbeTrace): unknown {
       t: s.t,
       ns: displayNs(world, s.ns),
       ...(s.dev !== undefined ? { dev: s.dev } : {}),
-      kind: s.kind,
-      detail: s.detail,
+      kind: s.kind === 'nat-bind' ? 'nat' : s.kind,
+      detail: stepText(s),
       ...(s.dir ? { dir: s.dir } : {}),
       ...(s.packet ? { packet: pktText(s.packet) } : {}),
-      ...(s.before ? { before: pktText(s.before) } : {}),
-      ...(s.nf ? { nf: s.nf } : {}),
+      ...(s.kind === 'nat' ? { before: pktText(s.before) } : {}),
+      ...(s.kind === 'nf' ? { nf: s.nf } : {}),
+      step: stepJson(s),
       ...(s.origin && s.origin.line > 0 ? { origin: { file: s.origin.file, line: s.origin.line, text: s.origin.text } } : {}),
     })),
     drops: tr.drops.map((d) => ({
@@ -85,7 +86,9 @@ export function traceJson(world: World, tr: ProbeTrace): unknown {
       ...(d.dev !== undefined ? { dev: d.dev } : {}),
       code: d.code,
       stage: d.stage,
-      detail: d.detail,
+      ...(d.counter !== undefined ? { counter: d.counter } : {}),
+      detail: dropText(d),
+      reason: d.reason,
       dir: d.dir,
       packet: pktText(d.packet),
       ...(d.origin && d.origin.line > 0 ? { origin: { file: d.origin.file, line: d.origin.line, text: d.origin.text } } : {}),
@@ -93,4 +96,15 @@ export function traceJson(world: World, tr: ProbeTrace): unknown {
     notes: tr.notes,
     ...(tr.why ? { why: { ...tr.why, ns: displayNs(world, tr.why.ns) } } : {}),
   };
+}
+
+/** The typed fields of a step, as JSON (addresses and packets as text, no frames). */
+function stepJson(s: Step): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 't' || k === 'ns' || k === 'dev' || k === 'dir' || k === 'packet' || k === 'before' || k === 'origin' || k === 'nf' || k === 'drop') continue;
+    out[k] = v;
+  }
+  if (s.kind === 'drop') out['code'] = s.drop.code;
+  return out;
 }

@@ -12,18 +12,20 @@
  *   it the new namespace's conf.default settings; it keeps its ifindex when that is free there.
  * - `ip link set name` works on an up device too (observed on Linux 6.18; older kernels said EBUSY).
  */
+import { applyNft } from '../nft/ruleset.js';
+import { EMPTY_NFT, type NftState } from '../nft/types.js';
 import { type Draft, produce } from 'immer';
 import { BRPORT_DEFAULTS, type IfAddr, type Link, type NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import { KERNEL } from '../model/origin.js';
 import { ConfigError, assertNever, bug } from '../model/errors.js';
-import type { Op, LinkAddOp, LinkSetOp, AddrOp, RouteOp, RuleOp, NeighOp, SysctlOp } from '../plan/ops.js';
+import type { Op, LinkAddOp, LinkSetOp, AddrOp, AddrFlushOp, RouteOp, RouteFlushOp, RuleOp, NeighOp, SysctlOp } from '../plan/ops.js';
 import type { FibRule, Route, RouteScope } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
-import { broadcastOf, inPrefix, networkOf } from '../wire/ipv4.js';
+import { broadcastOf, formatIpv4, inPrefix, networkOf } from '../wire/ipv4.js';
 import { applyIptables, applyRestore, emptyNfState } from '../netfilter/tables.js';
 import type { NfRule, NfTableName } from '../netfilter/types.js';
-import { DEFAULT_DEVCONF, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
+import { DEFAULT_DEVCONF, NO_EFFECT_SYSCTLS, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
 import type { Netns, World } from './types.js';
 
 type DWorld = Draft<World>;
@@ -85,6 +87,7 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     confAll: DEFAULT_DEVCONF,
     confDefault: DEFAULT_DEVCONF,
     sysctl: NS_SYSCTL_DEFAULTS,
+    noEffect: {},
     nf: emptyNfState(),
     nextIfindex: 2,
     origin,
@@ -92,6 +95,9 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
   return produce(ns, (d) => {
     addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+    // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
+    // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
+    refreshKernelRoutes(undefined, d);
   });
 }
 
@@ -326,6 +332,10 @@ function applyDraft(w: DWorld, op: Op): void {
     case 'addr-add':
     case 'addr-del':
       return addrOp(w, op);
+    case 'addr-flush':
+      return addrFlush(w, op);
+    case 'route-flush':
+      return routeFlush(w, op);
     case 'route-add':
     case 'route-del':
     case 'route-replace':
@@ -350,6 +360,12 @@ function applyDraft(w: DWorld, op: Op): void {
     case 'iptables-restore': {
       const ns = nsOf(w, op);
       ns.nf = applyRestore(ns.nf as Netns['nf'], op.tables, op.noflush, op.origin) as Draft<Netns['nf']>;
+      return;
+    }
+    case 'nft': {
+      const ns = nsOf(w, op);
+      const present = (Object.keys(ns.nf) as (keyof Netns['nf'])[]).filter((t) => ns.nf[t].present);
+      ns.nft = applyNft((ns.nft ?? EMPTY_NFT) as NftState, op.cmds, { iptablesPresent: present }) as Draft<NftState>;
       return;
     }
     default:
@@ -549,7 +565,7 @@ function addAddress(ns: DNetns, a: IfAddr): void {
  * states, keeping user routes. The kernel adds and removes these incrementally; deriving them
  * gives the same table and cannot drift.
  */
-function refreshKernelRoutes(w: DWorld, ns: DNetns): void {
+function refreshKernelRoutes(w: DWorld | undefined, ns: DNetns): void {
   const user = ns.routes.filter((r) => !isKernelOwned(r));
   const kernel: Route[] = [];
   for (const a of ns.addrs) {
@@ -600,6 +616,43 @@ function removeRoutesVia(ns: DNetns, ifindex: number, all: boolean): void {
   ns.routes = ns.routes.filter((r) => r.oif !== ifindex || (!all && r.type === 'local' && r.proto === 'kernel'));
 }
 
+/**
+ * A device that loses its last IPv4 address loses every route through it, static ones too
+ * (fib_inetaddr_event -> fib_disable_ip when ifa_list is empty; observed: after `ip addr flush dev
+ * v0`, `10.9.0.0/16 via 10.1.0.2 dev v0` and `10.8.0.0/16 dev v0` are gone, Linux 6.18).
+ */
+function lastAddressGone(ns: DNetns, ifindex: number): void {
+  if (!ns.addrs.some((a) => a.ifindex === ifindex)) removeRoutesVia(ns, ifindex, true);
+}
+
+function addrFlush(w: DWorld, op: AddrFlushOp): void {
+  const ns = nsOf(w, op);
+  const l = findLink(ns, op.dev, op.origin);
+  const had = ns.addrs.some((a) => a.ifindex === l.ifindex);
+  ns.addrs = ns.addrs.filter((a) => a.ifindex !== l.ifindex);
+  if (had) lastAddressGone(ns, l.ifindex);
+  refreshKernelRoutes(w, ns);
+}
+
+function routeFlush(w: DWorld, op: RouteFlushOp): void {
+  const ns = nsOf(w, op);
+  const oif = op.dev !== undefined ? findLink(ns, op.dev, op.origin).ifindex : undefined;
+  const hit = (r: Route): boolean =>
+    (op.table === 'all' || r.table === op.table) &&
+    (oif === undefined || r.oif === oif) &&
+    (op.proto === undefined || r.proto === op.proto) &&
+    (op.type === undefined || r.type === op.type);
+  const kernel = ns.routes.find((r) => hit(r) && isKernelOwned(r));
+  if (kernel)
+    throw ConfigError.at(
+      op.origin,
+      'unsupported',
+      `this flush also removes the kernel's own routes (e.g. table ${kernel.table} ${kernel.type} ${formatIpv4(kernel.dst.addr)}/${kernel.dst.len} proto kernel), which netpath derives from the addresses; ` +
+        'narrow it (proto boot/static, a user table) or delete the addresses instead',
+    );
+  ns.routes = ns.routes.filter((r) => !hit(r));
+}
+
 function addrOp(w: DWorld, op: AddrOp): void {
   const ns = nsOf(w, op);
   const l = findLink(ns, op.dev, op.origin);
@@ -614,6 +667,7 @@ function addrOp(w: DWorld, op: AddrOp): void {
       ns.addrs = ns.addrs.filter(
         (a) => !(a.ifindex === l.ifindex && a.secondary && a.prefixLen === removed.prefixLen && networkOf(a.local, a.prefixLen) === networkOf(removed.local, removed.prefixLen)),
       );
+    lastAddressGone(ns, l.ifindex);
     refreshKernelRoutes(w, ns);
     return;
   }
@@ -847,11 +901,16 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
     throw ConfigError.at(
       op.origin,
       'unsupported',
-      `netpath does not model sysctl ${op.key} (modelled: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEV}.{forwarding,rp_filter,accept_local,route_localnet,arp_ignore,arp_announce,arp_filter,proxy_arp,...}, ${Object.keys(NS_SYSCTL_DEFAULTS).join(', ')})`,
+      `netpath does not model sysctl ${op.key} (modelled: net.ipv4.ip_forward, net.ipv4.conf.{all,default,DEV}.{forwarding,rp_filter,accept_local,route_localnet,arp_ignore,arp_announce,arp_filter,proxy_arp,...}, ${Object.keys(NS_SYSCTL_DEFAULTS).join(', ')}; accepted without effect: ${Object.keys(NO_EFFECT_SYSCTLS).join(', ')})`,
     );
   switch (k.kind) {
     case 'ipv6':
       return; // IPv6 is not modelled at all; its settings cannot change an IPv4 packet's fate
+    case 'no-effect':
+      if (k.dev !== undefined && !ns.links.some((x) => x.name === k.dev))
+        throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
+      ns.noEffect[op.key] = { value: op.value.trim(), why: k.why, origin: op.origin };
+      return;
     case 'ns': {
       if (k.key.startsWith('net.ipv4.neigh.default.') && ns.name !== null)
         // only init_net has neigh/default (docs/kernel-notes.md b)

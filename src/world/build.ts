@@ -30,7 +30,7 @@ export function buildWorld(model: ModelFile, io: ModelIo = nodeIo): Built {
       continue;
     }
     const parsed = parseRunbook(
-      { host: h.name, file: h.runbook.file, text: h.runbook.text, firstLine: h.runbook.firstLine, ...(h.runbook.lines ? { lines: h.runbook.lines } : {}), baseDir: model.dir },
+      { host: h.name, file: h.runbook.file, text: h.runbook.text, firstLine: h.runbook.firstLine, ...(h.runbook.lines ? { lines: h.runbook.lines } : {}), ...(h.files ? { files: h.files } : {}), baseDir: model.dir },
       io,
     );
     ops[h.name] = parsed;

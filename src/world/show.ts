@@ -4,11 +4,13 @@
  * test/world/show.test.ts (fixtures/kernel).
  */
 import type { Link } from '../model/link.js';
+import { formatOrigin } from '../model/origin.js';
 import type { Netns, World } from './types.js';
 import { dumpOrder, formatRoute, formatRule } from '../route/show.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { hasCarrier, linkByIndex, operState } from './links.js';
 import { iptablesSave } from '../netfilter/save.js';
+import { listRuleset } from '../nft/print.js';
 
 /** `ip -4 -br addr`: links with IPv4 addresses, name@peer padded to 16, state to 14. */
 export function showBriefAddr(world: World, ns: Netns): string {
@@ -96,5 +98,15 @@ export function showNetns(world: World, ns: Netns): string {
     showRules(ns).replace(/\n$/, ''),
     `$ iptables-save`,
     iptablesSave(ns.nf).replace(/\n$/, ''),
+    // only for namespaces with nft state (nft list ruleset prints nothing for an empty one)
+    ...(ns.nft && ns.nft.tables.length > 0 ? ['$ nft list ruleset', listRuleset(ns.nft).replace(/\n$/, '')] : []),
+    ...(Object.keys(ns.noEffect).length > 0 ? ['# sysctls with no effect on the simulation', showNoEffect(ns).replace(/\n$/, '')] : []),
   ].join('\n');
+}
+
+/** Sysctls written that cannot change a packet walk: `key = value   # why (file:line)`. */
+export function showNoEffect(ns: Netns): string {
+  return Object.entries(ns.noEffect)
+    .map(([k, v]) => `${k} = ${v.value}   # ${v.why} (${formatOrigin(v.origin)})\n`)
+    .join('');
 }

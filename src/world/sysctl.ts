@@ -67,12 +67,74 @@ export const NS_SYSCTL_DEFAULTS: Readonly<Record<string, string>> = Object.freez
   'net.ipv4.icmp_echo_ignore_broadcasts': '1',
 });
 
+/**
+ * Sysctls that cannot change where an IPv4 packet of a probe goes or what its client sees, each
+ * reviewed with the reason: accepted (hardening lists set them), kept in the namespace's
+ * `noEffect` and listed by `netpath show` as "no effect on the simulation". Keys are exact, or
+ * `net.ipv4.conf.*.X` for every conf scope (all, default, a device).
+ */
+export const NO_EFFECT_SYSCTLS: Readonly<Record<string, string>> = Object.freeze({
+  'net.ipv4.conf.*.log_martians': 'only logs martian packets',
+  'net.ipv4.conf.*.accept_source_route': 'only matters for packets carrying an IP source-route option, which probes never send',
+  'net.ipv4.conf.*.secure_redirects': 'only decides which ICMP redirects are accepted; netpath never lets a redirect change a route',
+  'net.ipv4.conf.*.shared_media': 'only decides whether ICMP redirects are sent or accepted between subnets of one link',
+  'net.ipv4.conf.*.bootp_relay': 'only for BOOTP relaying (source 0.0.0.0 packets), which probes never send',
+  'net.ipv4.icmp_ignore_bogus_error_responses': 'only suppresses log messages for bogus ICMP errors',
+  'net.ipv4.tcp_syncookies': 'only acts when a listen queue overflows (a SYN flood); one probe never fills it',
+  'net.ipv4.tcp_max_syn_backlog': 'a listen queue size; one probe never fills it',
+  'net.core.somaxconn': 'a listen queue size; one probe never fills it',
+  'net.core.netdev_max_backlog': 'a receive queue size; one probe never fills it',
+  'net.core.rmem_max': 'a socket buffer limit',
+  'net.core.wmem_max': 'a socket buffer limit',
+  'net.core.rmem_default': 'a socket buffer size',
+  'net.core.wmem_default': 'a socket buffer size',
+  'net.ipv4.tcp_rmem': 'socket buffer sizes',
+  'net.ipv4.tcp_wmem': 'socket buffer sizes',
+  'net.ipv4.tcp_fin_timeout': 'how long a closed connection lingers in FIN-WAIT-2',
+  'net.ipv4.tcp_keepalive_time': 'keepalive timing of idle connections',
+  'net.ipv4.tcp_keepalive_intvl': 'keepalive timing of idle connections',
+  'net.ipv4.tcp_keepalive_probes': 'keepalive timing of idle connections',
+  'net.ipv4.tcp_congestion_control': 'the congestion control algorithm (rates, not paths)',
+  'net.core.default_qdisc': 'the default queueing discipline (rates, not paths)',
+  'net.ipv4.route.flush': 'flushes the route cache, which holds nothing netpath computes from',
+  'net.netfilter.nf_conntrack_max': 'the conntrack table size; a probe adds one entry',
+  'net.nf_conntrack_max': 'the conntrack table size; a probe adds one entry',
+  'net.netfilter.nf_conntrack_buckets': 'the conntrack hash size',
+  'net.netfilter.nf_conntrack_tcp_timeout_established': 'how long an idle established entry lives; a probe finishes within it',
+  'net.netfilter.nf_conntrack_tcp_timeout_time_wait': 'how long a closed entry lives',
+  'net.netfilter.nf_conntrack_udp_timeout': 'how long an idle UDP entry lives; a probe finishes within it',
+  'net.netfilter.nf_conntrack_udp_timeout_stream': 'how long an idle UDP entry lives; a probe finishes within it',
+  'kernel.randomize_va_space': 'memory layout of processes, not networking',
+  'kernel.dmesg_restrict': 'who may read the kernel log, not networking',
+  'kernel.kptr_restrict': 'kernel pointer printing, not networking',
+  'kernel.yama.ptrace_scope': 'process tracing, not networking',
+  'kernel.sysrq': 'the SysRq key, not networking',
+  'kernel.core_uses_pid': 'core dump names, not networking',
+  'fs.suid_dumpable': 'core dumps of setuid programs, not networking',
+  'fs.protected_hardlinks': 'file system links, not networking',
+  'fs.protected_symlinks': 'file system links, not networking',
+  'fs.file-max': 'the open file limit, not networking',
+  'vm.swappiness': 'memory management, not networking',
+});
+
+/** The no-effect reason for a dotted key, or undefined (with the conf scope or device when it has one). */
+export function noEffectSysctl(key: string): { readonly why: string; readonly dev?: string } | undefined {
+  const exact = NO_EFFECT_SYSCTLS[key];
+  if (exact !== undefined) return { why: exact };
+  const m = /^net\.ipv4\.conf\.([^.]+)\.([a-z_]+)$/.exec(key);
+  if (!m) return undefined;
+  const why = NO_EFFECT_SYSCTLS[`net.ipv4.conf.*.${m[2]}`];
+  if (why === undefined) return undefined;
+  return m[1] === 'all' || m[1] === 'default' ? { why } : { why, dev: m[1]! };
+}
+
 export type SysctlKey =
   | { readonly kind: 'forward-all' }
   | { readonly kind: 'conf'; readonly scope: 'all' | 'default'; readonly key: DevConfKey }
   | { readonly kind: 'devconf'; readonly dev: string; readonly key: DevConfKey }
   | { readonly kind: 'ns'; readonly key: string }
-  | { readonly kind: 'ipv6' };
+  | { readonly kind: 'ipv6' }
+  | { readonly kind: 'no-effect'; readonly why: string; readonly dev?: string };
 
 /** Classifies a dotted sysctl key; undefined when netpath does not model it. */
 export function classifySysctl(key: string): SysctlKey | undefined {
@@ -82,12 +144,17 @@ export function classifySysctl(key: string): SysctlKey | undefined {
   if (m) {
     const dev = m[1]!;
     const k = m[2]! as DevConfKey;
-    if (!(DEVCONF_KEYS as readonly string[]).includes(k)) return undefined;
+    if (!(DEVCONF_KEYS as readonly string[]).includes(k)) {
+      const ne = noEffectSysctl(key);
+      return ne ? { kind: 'no-effect', ...ne } : undefined;
+    }
     if (dev === 'all' && k === 'forwarding') return { kind: 'forward-all' };
     if (dev === 'all' || dev === 'default') return { kind: 'conf', scope: dev, key: k };
     return { kind: 'devconf', dev, key: k };
   }
   if (Object.hasOwn(NS_SYSCTL_DEFAULTS, key)) return { kind: 'ns', key };
+  const ne = noEffectSysctl(key);
+  if (ne) return { kind: 'no-effect', ...ne };
   return undefined;
 }
 

@@ -6,6 +6,7 @@ import type { DevConf, IfAddr, Link, Neigh, NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import type { FibRule, Route } from '../route/types.js';
 import type { NfState } from '../netfilter/types.js';
+import type { NftState } from '../nft/types.js';
 
 export interface Netns {
   readonly id: NsId;
@@ -25,7 +26,12 @@ export interface Netns {
   readonly confDefault: DevConf;
   /** the rest of the namespace's sysctls we model (dotted keys), with kernel defaults filled in */
   readonly sysctl: Readonly<Record<string, string>>;
+  /** sysctls written that cannot change a probe's packet walk (world/sysctl.ts NO_EFFECT_SYSCTLS):
+   *  dotted key -> the value written, why it has no effect, and the line */
+  readonly noEffect: Readonly<Record<string, { readonly value: string; readonly why: string; readonly origin: Origin }>>;
   readonly nf: NfState;
+  /** nftables state (`nft` lines, `nft -f FILE`); absent until the first nft command */
+  readonly nft?: NftState;
   /** next ifindex the kernel would hand out in this namespace */
   readonly nextIfindex: number;
   readonly origin: Origin;

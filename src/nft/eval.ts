@@ -1,0 +1,551 @@
+/**
+ * One nft base chain for one packet, as nft_do_chain (net/netfilter/nf_tables_core.c) runs it:
+ * rules in order, statements left to right; a match that fails (or a vmap lookup that finds
+ * nothing) ends the rule; `jump` pushes a return point, `goto` does not, `return` or falling off
+ * a regular chain pops, falling off the base chain applies its policy. accept, drop, reject and
+ * the NAT statements end the chain; the other statements act and continue.
+ *
+ * The result has the shape of the iptables evaluator's (src/netfilter/eval.ts NfResult): the
+ * same verdicts (NAT statements as the iptables NAT targets they equal), marks, notrack, LOG
+ * lines and notes; hits name the nft table and chain. numgen asks `env.choose` once per value
+ * (value k with probability 1/(N-k) among the rest), so a tracer explores every branch with its
+ * probability, as for `-m statistic`.
+ */
+import { assertNever } from '../model/errors.js';
+import type { AddrType, RejectWith } from '../netfilter/types.js';
+import type { Hook, NatTarget, NfEnv, NfPacket, NfResult, NfVerdict } from '../netfilter/eval.js';
+import type { NftAtom, NftChain, NftElement, NftExpr, NftFamily, NftRhs, NftRule, NftSelector, NftSet, NftStmt, NftTable, NftState, NftVerdict } from './types.js';
+import { atomHas, atomRange, BITMASK_TYPES, FIB_ADDRTYPE } from './values.js';
+import { selType } from './parse.js';
+import { formatIpv4 } from '../wire/ipv4.js';
+
+export interface NftHit {
+  readonly family: NftFamily;
+  readonly table: string;
+  readonly chain: string;
+  /** 1-based position in the chain */
+  readonly index: number;
+  readonly rule: NftRule;
+}
+
+/** NfResult with nft hits (the rule's text, handle and origin). */
+export type NftResult = Omit<NfResult, 'hits' | 'decidedBy'> & {
+  readonly hits: readonly NftHit[];
+  readonly decidedBy?: NftHit;
+};
+
+/** What nft may ask beyond the iptables environment. */
+export interface NftEnv extends NfEnv {
+  /**
+   * `fib ... oif|oifname`: the route lookup the kernel does (nft_fib4_eval): the output
+   * interface for `addr` (with the incoming interface / mark when the rule names them), or
+   * undefined when there is no route. When absent, the walk assumes the route exists through
+   * the interface the packet came in on, and says so.
+   */
+  fibOif?(q: { readonly addr: number; readonly iif?: string; readonly oif?: string; readonly mark?: number }): string | undefined;
+}
+
+const NF_HOOK: Readonly<Record<Hook, string>> = {
+  PREROUTING: 'prerouting',
+  INPUT: 'input',
+  FORWARD: 'forward',
+  OUTPUT: 'output',
+  POSTROUTING: 'postrouting',
+};
+
+export function nftHookName(h: Hook): string {
+  return NF_HOOK[h];
+}
+
+const ADDRTYPE_NUM = (t: AddrType): number => FIB_ADDRTYPE[t.toLowerCase()] ?? 0;
+
+const CT_STATE_BIT: Readonly<Record<string, number>> = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8, UNTRACKED: 64 };
+
+// ---------------------------------------------------------------------------------------------
+// indexes (built once per immutable object)
+
+const chainMaps = new WeakMap<NftTable, Map<string, NftChain>>();
+function chainOf(t: NftTable, name: string): NftChain | undefined {
+  let m = chainMaps.get(t);
+  if (!m) chainMaps.set(t, (m = new Map(t.chains.map((c) => [c.name, c]))));
+  return m.get(name);
+}
+const setMaps = new WeakMap<NftTable, Map<string, NftSet>>();
+function setOf(t: NftTable, name: string): NftSet | undefined {
+  let m = setMaps.get(t);
+  if (!m) setMaps.set(t, (m = new Map(t.sets.map((s) => [s.name, s]))));
+  return m.get(name);
+}
+
+interface ElementIndex {
+  /** exact keys -> first element with that key */
+  readonly exact: Map<string, NftElement>;
+  /** elements with a range, prefix, wildcard or flag list: tested one by one, in order */
+  readonly rest: readonly NftElement[];
+}
+const elementIndexes = new WeakMap<readonly NftElement[], ElementIndex>();
+
+function exactKey(atoms: readonly NftAtom[]): string | undefined {
+  let k = '';
+  for (const a of atoms) {
+    if (a.t === 'num' && a.hi === undefined && (a.plen === undefined || a.plen === 32)) k += `${a.v}|`;
+    else if (a.t === 'str' && !a.v.endsWith('*')) k += `s${a.v}|`;
+    else return undefined;
+  }
+  return k;
+}
+
+function indexOf(els: readonly NftElement[]): ElementIndex {
+  let ix = elementIndexes.get(els);
+  if (ix) return ix;
+  const exact = new Map<string, NftElement>();
+  const rest: NftElement[] = [];
+  for (const e of els) {
+    const k = exactKey(e.key);
+    if (k === undefined) rest.push(e);
+    else if (!exact.has(k)) exact.set(k, e);
+  }
+  ix = { exact, rest };
+  elementIndexes.set(els, ix);
+  return ix;
+}
+
+/** the element whose key holds `vals` (an exact match first, then ranges in order) */
+function lookup(els: readonly NftElement[], vals: readonly (number | string | undefined)[]): NftElement | undefined {
+  if (vals.some((v) => v === undefined)) return undefined;
+  const ix = indexOf(els);
+  let k = '';
+  for (const v of vals) k += typeof v === 'string' ? `s${v}|` : `${v}|`;
+  const hit = ix.exact.get(k);
+  if (hit) return hit;
+  for (const e of ix.rest) if (e.key.every((a, c) => atomHas(a, vals[c]))) return e;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the walk
+
+interface Frame {
+  chain: NftChain;
+  k: number;
+}
+
+class Walk {
+  mark: number;
+  ctmark: number;
+  notrack = false;
+  hits: NftHit[] = [];
+  logs: string[] | undefined;
+  notes: string[] | undefined;
+  constructor(
+    readonly t: NftTable,
+    readonly p: NfPacket,
+    readonly env: NftEnv,
+  ) {
+    this.mark = p.mark;
+    this.ctmark = p.ct?.mark ?? 0;
+  }
+  note(text: string): void {
+    if (this.notes === undefined) this.notes = [text];
+    else if (!this.notes.includes(text)) this.notes.push(text);
+    this.env.note?.(text);
+  }
+
+  value(sel: NftSelector): number | string | undefined {
+    const p = this.p;
+    switch (sel.k) {
+      case 'payload': {
+        const l4 = p.proto === 6 || p.proto === 17 || p.proto === 132;
+        switch (sel.proto) {
+          case 'ip':
+            if (sel.field === 'saddr') return p.src;
+            if (sel.field === 'daddr') return p.dst;
+            if (sel.field === 'protocol') return p.proto;
+            if (sel.field === 'version') return 4;
+            this.note(`ip ${sel.field} is not modelled: the match was taken as not matching`);
+            return undefined;
+          case 'ip6':
+          case 'icmpv6':
+            return undefined; // an IPv4 packet has no IPv6 header
+          case 'tcp':
+          case 'udp':
+          case 'sctp': {
+            const num = sel.proto === 'tcp' ? 6 : sel.proto === 'udp' ? 17 : 132;
+            if (p.proto !== num) return undefined;
+            if (sel.field === 'flags') return p.tcpFlags ?? 0;
+            return sel.field === 'sport' ? p.sport : p.dport;
+          }
+          case 'th':
+            if (!l4) return undefined;
+            return sel.field === 'sport' ? p.sport : p.dport;
+          case 'icmp':
+            if (p.proto !== 1) return undefined;
+            return sel.field === 'type' ? p.icmpType : (p.icmpCode ?? 0);
+        }
+        return undefined;
+      }
+      case 'meta':
+        switch (sel.key) {
+          case 'l4proto':
+            return p.proto;
+          case 'protocol':
+            return 0x0800;
+          case 'nfproto':
+            return 2;
+          case 'mark':
+            return this.mark;
+          case 'iifname':
+          case 'iif':
+            return p.iif;
+          case 'oifname':
+          case 'oif':
+            return p.oif;
+          case 'pkttype': {
+            const t = this.env.addrType(p.dst, p.iif);
+            return t === 'BROADCAST' ? 1 : t === 'MULTICAST' ? 2 : 0;
+          }
+          case 'nftrace':
+            return 0;
+        }
+        return undefined;
+      case 'ct': {
+        const ct = p.ct;
+        switch (sel.key) {
+          case 'state':
+            return ct ? CT_STATE_BIT[ct.state]! : CT_STATE_BIT['INVALID']!;
+          case 'status': {
+            if (!ct) return undefined;
+            let s = 0;
+            if (ct.seenReply) s |= 2;
+            if (ct.confirmed) s |= 8;
+            if (ct.snat) s |= 16;
+            if (ct.dnat) s |= 32;
+            return s;
+          }
+          case 'mark':
+            return ct ? this.ctmark : undefined;
+          case 'direction':
+            if (!ct) return undefined;
+            this.note('ct direction: the packet is taken as going in the original direction');
+            return 0;
+          case 'saddr':
+            return ct ? (sel.dir === 'reply' ? undefined : ct.origSrc) : undefined;
+          case 'daddr':
+            return ct ? (sel.dir === 'reply' ? undefined : ct.origDst) : undefined;
+          case 'protocol':
+            return ct ? p.proto : undefined;
+        }
+        return undefined;
+      }
+      case 'fib': {
+        const addr = sel.flags.includes('saddr') ? p.src : p.dst;
+        const dev = sel.flags.includes('iif') ? p.iif : sel.flags.includes('oif') ? p.oif : undefined;
+        if (sel.result === 'type') return ADDRTYPE_NUM(this.env.addrType(addr, dev));
+        const q = { addr, ...(sel.flags.includes('iif') && p.iif !== undefined ? { iif: p.iif } : {}), ...(sel.flags.includes('mark') ? { mark: this.mark } : {}) };
+        if (this.env.fibOif) {
+          const o = this.env.fibOif(q);
+          return o === undefined ? (sel.result === 'oif' ? 0 : '') : o;
+        }
+        this.note(`fib ${sel.flags.join(' . ')} ${sel.result}: no route lookup here; the route to ${formatIpv4(addr)} was taken to leave by ${p.iif ?? 'the incoming interface'}`);
+        return p.iif ?? '';
+      }
+      case 'numgen': {
+        for (let k = 0; k < sel.mod - 1; k++) {
+          const prob = 1 / (sel.mod - k);
+          if (this.env.choose(prob, `numgen ${sel.mode} mod ${sel.mod}: ${k + sel.offset}`)) return k + sel.offset;
+        }
+        if (sel.mode === 'inc') this.note('numgen inc counts packets; each value taken here with probability 1/mod');
+        return sel.mod - 1 + sel.offset;
+      }
+    }
+  }
+
+  exprValue(e: NftExpr): number | string | undefined {
+    const v = this.value(e.sel);
+    if (!e.bitop || typeof v !== 'number') return v;
+    switch (e.bitop.op) {
+      case '&':
+        return (v & e.bitop.v) >>> 0;
+      case '|':
+        return (v | e.bitop.v) >>> 0;
+      case '^':
+        return (v ^ e.bitop.v) >>> 0;
+    }
+  }
+
+  setElements(rhs: NftRhs): readonly NftElement[] | undefined {
+    if (rhs.kind === 'set') return rhs.elements;
+    if (rhs.kind === 'ref') {
+      const s = setOf(this.t, rhs.name);
+      if (s && s.flags.includes('dynamic') && s.elements.length === 0) {
+        this.note(`@${rhs.name} is filled by the ruleset at run time (update/add @${rhs.name}); taken as empty before this packet`);
+      }
+      return s?.elements ?? [];
+    }
+    return undefined;
+  }
+
+  match(s: Extract<NftStmt, { k: 'match' }>): boolean {
+    const vals = s.left.map((e) => this.exprValue(e));
+    if (vals.some((v) => v === undefined)) return false;
+    let hit: boolean;
+    const els = this.setElements(s.rhs);
+    if (els !== undefined) {
+      hit = lookup(els, vals) !== undefined;
+    } else {
+      const atoms = (s.rhs as { atoms: readonly NftAtom[] }).atoms;
+      if (s.op === '<' || s.op === '>' || s.op === '<=' || s.op === '>=') {
+        const v = vals[0] as number;
+        const r = atomRange(atoms[0]!)!;
+        return s.op === '<' ? v < r.lo : s.op === '>' ? v > r.lo : s.op === '<=' ? v <= r.lo : v >= r.lo;
+      }
+      hit = atoms.every((a, c) => {
+        const v = vals[c];
+        const t = selType(s.left[c]!.sel);
+        if (s.op === 'implicit' && BITMASK_TYPES.has(t) && !s.left[c]!.bitop && a.t === 'num' && a.hi === undefined && typeof v === 'number') return (v & a.v) !== 0;
+        return atomHas(a, v);
+      });
+    }
+    return s.op === '!=' ? !hit : hit;
+  }
+}
+
+function rejectWith(s: Extract<NftStmt, { k: 'reject' }>): RejectWith {
+  if (!s.with) return 'icmp-port-unreachable';
+  if (s.with.kind === 'tcp reset') return 'tcp-reset';
+  const code = s.with.code ?? 'port-unreachable';
+  const icmp: Record<string, RejectWith> = {
+    'net-unreachable': 'icmp-net-unreachable',
+    'host-unreachable': 'icmp-host-unreachable',
+    'prot-unreachable': 'icmp-proto-unreachable',
+    'port-unreachable': 'icmp-port-unreachable',
+    'net-prohibited': 'icmp-net-prohibited',
+    'host-prohibited': 'icmp-host-prohibited',
+    'admin-prohibited': 'icmp-admin-prohibited',
+    'no-route': 'icmp-net-unreachable',
+  };
+  return icmp[code] ?? 'icmp-port-unreachable';
+}
+
+function natTarget(w: Walk, s: Extract<NftStmt, { k: 'nat' }>): NatTarget | undefined {
+  let addr: { min: number; max: number } | undefined;
+  if (s.addr !== undefined) {
+    if ('mapFrom' in s.addr) {
+      const vals = s.addr.mapFrom.map((e) => w.exprValue(e));
+      const els = w.setElements(s.addr.map) ?? [];
+      const e = lookup(els, vals);
+      if (!e || e.data?.kind !== 'value') return undefined; // no mapping: the rule ends (NFT_BREAK)
+      const r = atomRange(e.data.atoms[0]!)!;
+      addr = { min: r.lo, max: r.hi };
+    } else {
+      const r = atomRange(s.addr)!;
+      addr = { min: r.lo, max: r.hi };
+    }
+  }
+  const ports = s.port !== undefined ? atomRange(s.port) : undefined;
+  const pr = ports ? { min: ports.lo, max: ports.hi } : undefined;
+  const random = s.flags.includes('random');
+  const fully = s.flags.includes('fully-random');
+  const persistent = s.flags.includes('persistent');
+  const range = { ...(addr ? { addr } : {}), ...(pr ? { ports: pr } : {}) };
+  switch (s.nat) {
+    case 'dnat':
+      return { kind: 'DNAT', range, random, persistent };
+    case 'snat':
+      return { kind: 'SNAT', range, random, randomFully: fully, persistent };
+    case 'masquerade':
+      return { kind: 'MASQUERADE', ...(pr ? { ports: pr } : {}), random, randomFully: fully };
+    case 'redirect':
+      return { kind: 'REDIRECT', ...(pr ? { ports: pr } : {}), random };
+  }
+}
+
+/** the map's verdict for the packet, or undefined (the rule ends) */
+function vmapVerdict(w: Walk, s: Extract<NftStmt, { k: 'vmap' }>): NftVerdict | undefined {
+  const vals = s.left.map((e) => w.exprValue(e));
+  const e = lookup(w.setElements(s.map) ?? [], vals);
+  return e?.data?.kind === 'verdict' ? e.data.verdict : undefined;
+}
+
+const MAX_DEPTH = 64;
+
+/**
+ * Runs base chain `chain` of table `family table` for packet `p` at `hook`. Throws only on a
+ * netpath bug (the loader checks jumps and sets).
+ */
+export function runNftChain(state: NftState, family: NftFamily, table: string, chain: string, hook: Hook, p: NfPacket, env: NftEnv): NftResult {
+  const t = state.tables.find((x) => x.family === family && x.name === table);
+  const base = t ? chainOf(t, chain) : undefined;
+  if (!t || !base?.base) throw new Error(`netpath bug: nft base chain ${family} ${table} ${chain} missing`);
+  void hook;
+  const w = new Walk(t, p, env);
+  const done = (verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain?: string): NftResult => ({
+    verdict,
+    ...(decidedBy ? { decidedBy } : {}),
+    ...(policyChain !== undefined ? { policyChain } : {}),
+    mark: w.mark,
+    ctmark: w.ctmark,
+    notrack: w.notrack,
+    hits: w.hits,
+    logs: w.logs ?? [],
+    ...(w.notes ? { notes: w.notes } : {}),
+  });
+  const stack: Frame[] = [];
+  let f: Frame = { chain: base, k: 0 };
+  let steps = 0;
+  for (;;) {
+    if (++steps > 1_000_000) throw new Error(`netpath bug: nft chain walk in ${table}/${chain} does not end`);
+    if (f.k >= f.chain.rules.length) {
+      const back = stack.pop();
+      if (back) {
+        f = back;
+        continue;
+      }
+      if (f.chain !== base) {
+        // fell off a chain entered by goto from the base chain: the base chain's policy
+        f = { chain: base, k: base.rules.length };
+        continue;
+      }
+      const pol = base.base.policy === 'drop' ? 'DROP' : 'ACCEPT';
+      return done({ kind: pol, policy: base.name }, undefined, `${family} ${table} ${base.name}`);
+    }
+    const idx = f.k;
+    const rule = f.chain.rules[idx]!;
+    f.k++;
+    const hit: NftHit = { family, table, chain: f.chain.name, index: idx + 1, rule };
+    let verdict: NftVerdict | undefined;
+    let broke = false;
+    let terminal: NftResult | undefined;
+    for (const s of rule.stmts) {
+      switch (s.k) {
+        case 'match':
+          if (!w.match(s)) broke = true;
+          break;
+        case 'verdict':
+          verdict = s.verdict;
+          break;
+        case 'vmap': {
+          const v = vmapVerdict(w, s);
+          if (!v) broke = true;
+          else verdict = v;
+          break;
+        }
+        case 'reject':
+          if (s.with?.kind === 'tcp reset' && p.proto !== 6) {
+            broke = true;
+            break;
+          }
+          w.hits.push(hit);
+          terminal = done({ kind: 'REJECT', with: rejectWith(s) }, hit);
+          break;
+        case 'counter':
+        case 'nftrace':
+          break;
+        case 'log':
+          (w.logs ??= []).push(`LOG ${s.prefix ?? ''}`.trimEnd());
+          break;
+        case 'limit':
+          w.note(`limit rate ${s.over ? 'over ' : ''}${s.rate}/${s.per} assumed ${s.over ? 'not exceeded (no match)' : 'to match'} (one packet never exceeds a rate)`);
+          if (s.over) broke = true;
+          break;
+        case 'nat': {
+          const tg = natTarget(w, s);
+          if (!tg) {
+            broke = true;
+            break;
+          }
+          w.hits.push(hit);
+          terminal = done({ kind: 'NAT', target: tg }, hit);
+          break;
+        }
+        case 'set': {
+          const v = s.value.kind === 'const' ? s.value.v : w.exprValue(s.value.from);
+          if (typeof v !== 'number') break;
+          if (s.target === 'meta mark') w.mark = v >>> 0;
+          else w.ctmark = v >>> 0;
+          break;
+        }
+        case 'notrack':
+          w.notrack = true;
+          break;
+        case 'setop':
+          w.note(`${s.op} @${s.set}: the set is fed at run time; this walk does not keep it`);
+          break;
+        default:
+          return assertNever(s, 'nft statement');
+      }
+      if (broke || verdict || terminal) break;
+    }
+    if (terminal) return terminal;
+    if (broke) continue;
+    w.hits.push(hit);
+    if (!verdict) continue;
+    switch (verdict.kind) {
+      case 'accept':
+        return done({ kind: 'ACCEPT' }, hit);
+      case 'drop':
+        return done({ kind: 'DROP' }, hit);
+      case 'continue':
+        continue;
+      case 'return': {
+        const back = stack.pop();
+        f = back ?? { chain: base, k: base.rules.length };
+        continue;
+      }
+      case 'jump':
+      case 'goto': {
+        const next = chainOf(t, verdict.chain);
+        if (!next) throw new Error(`netpath bug: nft chain ${verdict.chain} missing (the loader checks jumps)`);
+        if (verdict.kind === 'jump') {
+          if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: nft chain nesting deeper than ${MAX_DEPTH}`);
+          stack.push(f);
+        }
+        f = { chain: next, k: 0 };
+        continue;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the hook pipeline
+
+/** One nft base chain registered at a hook, for IPv4 packets. */
+export interface NftHookChain {
+  readonly family: NftFamily;
+  readonly table: string;
+  readonly chain: string;
+  readonly type: 'filter' | 'nat' | 'route';
+  readonly priority: number;
+  /** registration order (later registered runs first at equal priority) */
+  readonly seq: number;
+  /** iptables tables that existed when this chain registered */
+  readonly iptablesBefore: readonly string[];
+}
+
+/**
+ * The base chains of families ip and inet at `hook` (IPv4 packets), in the order the kernel
+ * runs them: by priority, and at equal priority the chain registered last first. Bridge-family
+ * chains are not included (they run on bridged frames, before br_netfilter's IPv4 hooks).
+ */
+export function nftHookChains(state: NftState | undefined, hook: Hook): NftHookChain[] {
+  if (!state) return [];
+  const name = NF_HOOK[hook];
+  const out: NftHookChain[] = [];
+  for (const t of state.tables) {
+    if (t.family !== 'ip' && t.family !== 'inet') continue;
+    for (const c of t.chains) {
+      if (!c.base || c.base.hook !== name) continue;
+      out.push({
+        family: t.family,
+        table: t.name,
+        chain: c.name,
+        type: c.base.type,
+        priority: c.base.priority,
+        seq: c.registered?.seq ?? c.handle,
+        iptablesBefore: c.registered?.iptablesBefore ?? [],
+      });
+    }
+  }
+  return out.sort((a, b) => a.priority - b.priority || b.seq - a.seq);
+}

@@ -1,0 +1,325 @@
+/**
+ * Applying nft commands to a namespace's nftables state, as one kernel transaction: every
+ * command of an `nft -f` file (or of one `nft` command line) is checked against the state the
+ * earlier ones built, and the first error rejects the whole batch (the kernel aborts the
+ * transaction: nothing changes). Errors are the kernel's, as nft prints them ("Could not process
+ * rule: No such file or directory").
+ */
+import { ConfigError } from '../model/errors.js';
+import type { Origin } from '../model/origin.js';
+import { parsePendingElements, type NftCommand } from './parse.js';
+import { ruleText } from './print.js';
+import type { NftChain, NftElement, NftFamily, NftRhs, NftRule, NftSet, NftState, NftStmt, NftTable, NftVerdict } from './types.js';
+
+export interface ApplyContext {
+  /** the iptables(-nft) tables present in the namespace when the batch runs (for hook order) */
+  readonly iptablesPresent?: readonly string[];
+}
+
+interface MTable {
+  family: NftFamily;
+  name: string;
+  comment?: string;
+  flags: readonly string[];
+  chains: NftChain[];
+  sets: NftSet[];
+  handle: number;
+  origin: Origin;
+}
+
+function kernelErr(origin: Origin, what: string, errno: string): never {
+  throw ConfigError.at(origin, 'kernel', `nft: Error: Could not process ${what}: ${errno}`);
+}
+
+const HOOKS_OF: Readonly<Record<string, readonly string[]>> = {
+  ip: ['prerouting', 'input', 'forward', 'output', 'postrouting'],
+  inet: ['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress'],
+  ip6: ['prerouting', 'input', 'forward', 'output', 'postrouting'],
+  bridge: ['prerouting', 'input', 'forward', 'output', 'postrouting'],
+  arp: ['input', 'output'],
+  netdev: ['ingress', 'egress'],
+};
+
+/** Applies one batch; throws the first error (the state passed in is never changed). */
+export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: ApplyContext = {}): NftState {
+  let handle = state.nextHandle;
+  let tables: MTable[] = state.tables.map((t) => ({ ...t, chains: [...t.chains], sets: [...t.sets] }));
+  const findT = (fam: NftFamily, name: string): MTable | undefined => tables.find((t) => t.family === fam && t.name === name);
+  const needT = (c: { family: NftFamily; table: string; origin: Origin }, what: string): MTable =>
+    findT(c.family, c.table) ?? kernelErr(c.origin, what, 'No such file or directory');
+  const chainIx = (t: MTable, name: string): number => t.chains.findIndex((c) => c.name === name);
+  const setIx = (t: MTable, name: string): number => t.sets.findIndex((s) => s.name === name);
+
+  for (const c of cmds) {
+    switch (c.cmd) {
+      case 'flush-ruleset':
+        tables = c.family === undefined ? [] : tables.filter((t) => t.family !== c.family);
+        break;
+      case 'add-table':
+      case 'create-table': {
+        const t = findT(c.family, c.table);
+        if (c.family === 'netdev' || c.family === 'arp') {
+          throw ConfigError.at(c.origin, 'unsupported', `nft: "${c.family}" tables are not modelled by netpath (only ip, inet, ip6 and bridge)`);
+        }
+        if (t) {
+          if (c.cmd === 'create-table') kernelErr(c.origin, 'rule', 'File exists');
+          if (c.comment !== undefined) t.comment = c.comment;
+          if (c.flags.length > 0) t.flags = c.flags;
+          break;
+        }
+        tables.push({ family: c.family, name: c.table, flags: c.flags, ...(c.comment !== undefined ? { comment: c.comment } : {}), chains: [], sets: [], handle: handle++, origin: c.origin });
+        break;
+      }
+      case 'delete-table': {
+        const t = needT(c, 'rule');
+        tables = tables.filter((x) => x !== t);
+        break;
+      }
+      case 'flush-table': {
+        const t = needT(c, 'rule');
+        t.chains = t.chains.map((ch) => ({ ...ch, rules: [] }));
+        break;
+      }
+      case 'add-chain':
+      case 'create-chain': {
+        const t = needT(c, 'rule');
+        const k = chainIx(t, c.chain);
+        const base = c.spec.base;
+        if (base) {
+          if (!HOOKS_OF[t.family]!.includes(base.hook)) kernelErr(c.origin, 'rule', 'Operation not supported');
+          if (base.hook === 'ingress' || base.hook === 'egress') {
+            throw ConfigError.at(c.origin, 'unsupported', `nft: the ${base.hook} hook is not modelled by netpath`);
+          }
+          if (base.type === 'nat' && t.family !== 'ip' && t.family !== 'inet') kernelErr(c.origin, 'rule', 'Operation not supported');
+          if (base.type === 'route' && (base.hook !== 'output' || t.family === 'bridge')) kernelErr(c.origin, 'rule', 'Operation not supported');
+          if (base.type === 'nat' && base.hook === 'forward') kernelErr(c.origin, 'rule', 'Operation not supported');
+        }
+        if (k >= 0) {
+          if (c.cmd === 'create-chain') kernelErr(c.origin, 'rule', 'File exists');
+          const old = t.chains[k]!;
+          if (base) {
+            if (!old.base || old.base.hook !== base.hook || old.base.type !== base.type || old.base.priority !== base.priority) kernelErr(c.origin, 'rule', 'Device or resource busy');
+            t.chains[k] = { ...old, base: { ...old.base, policy: base.policy } };
+          }
+          if (c.spec.comment !== undefined) t.chains[k] = { ...t.chains[k]!, comment: c.spec.comment };
+          break;
+        }
+        const chain: NftChain = {
+          name: c.chain,
+          ...(base ? { base, registered: { seq: handle, iptablesBefore: [...(ctx.iptablesPresent ?? [])] } } : {}),
+          ...(c.spec.comment !== undefined ? { comment: c.spec.comment } : {}),
+          rules: [],
+          handle: handle++,
+          origin: c.origin,
+        };
+        t.chains.push(chain);
+        break;
+      }
+      case 'delete-chain':
+      case 'flush-chain': {
+        const t = needT(c, 'rule');
+        const k = chainIx(t, c.chain);
+        if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        if (c.cmd === 'flush-chain') {
+          t.chains[k] = { ...t.chains[k]!, rules: [] };
+          break;
+        }
+        if (referencedChain(t, c.chain)) kernelErr(c.origin, 'rule', 'Device or resource busy');
+        t.chains.splice(k, 1);
+        break;
+      }
+      case 'add-rule':
+      case 'insert-rule':
+      case 'replace-rule': {
+        const t = needT(c, 'rule');
+        const k = chainIx(t, c.chain);
+        if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        checkRefs(t, c.stmts, c.origin);
+        const rule: NftRule = {
+          stmts: c.stmts,
+          ...(c.comment !== undefined ? { comment: c.comment } : {}),
+          text: ruleText(c.stmts, c.comment, t.family),
+          handle: handle++,
+          origin: c.origin,
+        };
+        const ch = t.chains[k]!;
+        const rules = [...ch.rules];
+        if (c.cmd === 'replace-rule') {
+          const at = rules.findIndex((r) => r.handle === c.handle);
+          if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+          rules[at] = { ...rule, handle: c.handle! };
+        } else if (c.handle !== undefined) {
+          const at = rules.findIndex((r) => r.handle === c.handle);
+          if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+          rules.splice(c.cmd === 'add-rule' ? at + 1 : at, 0, rule);
+        } else if (c.index !== undefined) {
+          if (c.index >= rules.length) kernelErr(c.origin, 'rule', 'No such file or directory');
+          rules.splice(c.cmd === 'add-rule' ? c.index + 1 : c.index, 0, rule);
+        } else if (c.cmd === 'add-rule') rules.push(rule);
+        else rules.unshift(rule);
+        t.chains[k] = { ...ch, rules };
+        break;
+      }
+      case 'delete-rule': {
+        const t = needT(c, 'rule');
+        const k = chainIx(t, c.chain);
+        if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        const ch = t.chains[k]!;
+        if (!ch.rules.some((r) => r.handle === c.handle)) kernelErr(c.origin, 'rule', 'No such file or directory');
+        t.chains[k] = { ...ch, rules: ch.rules.filter((r) => r.handle !== c.handle) };
+        break;
+      }
+      case 'add-set':
+      case 'create-set': {
+        const t = needT(c, 'rule');
+        const k = setIx(t, c.set);
+        if (k >= 0) {
+          if (c.cmd === 'create-set') kernelErr(c.origin, 'rule', 'File exists');
+          const old = t.sets[k]!;
+          if (c.spec.elements.length > 0) t.sets[k] = { ...old, elements: mergeElements(old.elements, c.spec.elements) };
+          break;
+        }
+        for (const e of c.spec.elements) checkVerdictTargets(t, e, c.origin);
+        t.sets.push({ name: c.set, ...c.spec, handle: handle++, origin: c.origin });
+        break;
+      }
+      case 'delete-set':
+      case 'flush-set': {
+        const t = needT(c, 'rule');
+        const k = setIx(t, c.set);
+        if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        if (c.cmd === 'flush-set') t.sets[k] = { ...t.sets[k]!, elements: [] };
+        else {
+          if (referencedSet(t, c.set)) kernelErr(c.origin, 'rule', 'Device or resource busy');
+          t.sets.splice(k, 1);
+        }
+        break;
+      }
+      case 'add-element':
+      case 'delete-element': {
+        const t = needT(c, 'rule');
+        const k = setIx(t, c.set);
+        if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        const set = t.sets[k]!;
+        const els = parsePendingElements(c, set.keyType, set.map ? (set.dataType ?? 'verdict') : undefined);
+        if (c.cmd === 'add-element') {
+          for (const e of els) checkVerdictTargets(t, e, c.origin);
+          t.sets[k] = { ...set, elements: mergeElements(set.elements, els) };
+        } else {
+          let left = [...set.elements];
+          for (const e of els) {
+            const at = left.findIndex((x) => sameKey(x, e));
+            if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+            left = left.filter((_, i) => i !== at);
+          }
+          t.sets[k] = { ...set, elements: left };
+        }
+        break;
+      }
+    }
+  }
+  for (const t of tables) checkNatHooks(t);
+  return { tables: tables.map((t) => Object.freeze({ ...t }) as NftTable), nextHandle: handle };
+}
+
+function sameKey(a: NftElement, b: NftElement): boolean {
+  return JSON.stringify(a.key) === JSON.stringify(b.key);
+}
+
+function mergeElements(old: readonly NftElement[], more: readonly NftElement[]): NftElement[] {
+  const out = [...old];
+  for (const e of more) if (!out.some((x) => sameKey(x, e))) out.push(e);
+  return out;
+}
+
+function verdictsOf(stmts: readonly NftStmt[]): NftVerdict[] {
+  const out: NftVerdict[] = [];
+  for (const s of stmts) {
+    if (s.k === 'verdict') out.push(s.verdict);
+    if (s.k === 'vmap' && s.map.kind === 'set') for (const e of s.map.elements) if (e.data?.kind === 'verdict') out.push(e.data.verdict);
+  }
+  return out;
+}
+
+function refsOf(stmts: readonly NftStmt[]): string[] {
+  const out: string[] = [];
+  const rhs = (r: NftRhs): void => {
+    if (r.kind === 'ref') out.push(r.name);
+  };
+  for (const s of stmts) {
+    if (s.k === 'match') rhs(s.rhs);
+    if (s.k === 'vmap') rhs(s.map);
+    if (s.k === 'setop') out.push(s.set);
+    if (s.k === 'nat' && s.addr !== undefined && 'mapFrom' in s.addr) rhs(s.addr.map);
+  }
+  return out;
+}
+
+function checkRefs(t: MTable, stmts: readonly NftStmt[], origin: Origin): void {
+  for (const v of verdictsOf(stmts)) {
+    if ((v.kind === 'jump' || v.kind === 'goto') && !t.chains.some((c) => c.name === v.chain)) kernelErr(origin, 'rule', 'No such file or directory');
+    if ((v.kind === 'jump' || v.kind === 'goto') && t.chains.find((c) => c.name === v.chain)?.base) kernelErr(origin, 'rule', 'Operation not supported');
+  }
+  for (const name of refsOf(stmts)) if (!t.sets.some((s) => s.name === name)) kernelErr(origin, 'rule', 'No such file or directory');
+  for (const s of stmts) {
+    if (s.k === 'nat' && s.family === undefined && t.family === 'inet' && s.addr !== undefined) {
+      throw ConfigError.at(origin, 'syntax', `nft: Error: specify \`${s.nat} ip\` or \`${s.nat} ip6\` in inet table to convert hostname into IP`);
+    }
+  }
+}
+
+function checkVerdictTargets(t: MTable, e: NftElement, origin: Origin): void {
+  const v = e.data?.kind === 'verdict' ? e.data.verdict : undefined;
+  if (v && (v.kind === 'jump' || v.kind === 'goto') && !t.chains.some((c) => c.name === v.chain)) kernelErr(origin, 'rule', 'No such file or directory');
+}
+
+function referencedChain(t: MTable, name: string): boolean {
+  for (const c of t.chains) for (const r of c.rules) for (const v of verdictsOf(r.stmts)) if ((v.kind === 'jump' || v.kind === 'goto') && v.chain === name) return true;
+  for (const s of t.sets) for (const e of s.elements) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict && e.data.verdict.chain === name) return true;
+  return false;
+}
+
+function referencedSet(t: MTable, name: string): boolean {
+  for (const c of t.chains) for (const r of c.rules) if (refsOf(r.stmts).includes(name)) return true;
+  return false;
+}
+
+/**
+ * The kernel validates, when the transaction commits, that NAT statements are reachable only
+ * from nat base chains at hooks where they may run (nft_nat_validate, nft_masq_validate,
+ * nft_redir_validate): dnat/redirect at prerouting and output, snat/masquerade at postrouting
+ * and input. Otherwise: "Operation not supported".
+ */
+function checkNatHooks(t: MTable): void {
+  const byName = new Map(t.chains.map((c) => [c.name, c]));
+  for (const base of t.chains) {
+    if (!base.base) continue;
+    const seen = new Set<string>();
+    const todo = [base];
+    while (todo.length > 0) {
+      const c = todo.pop()!;
+      if (seen.has(c.name)) continue;
+      seen.add(c.name);
+      for (const r of c.rules) {
+        for (const s of r.stmts) {
+          if (s.k !== 'nat') continue;
+          const dst = s.nat === 'dnat' || s.nat === 'redirect';
+          const ok = base.base.type === 'nat' && (dst ? base.base.hook === 'prerouting' || base.base.hook === 'output' : base.base.hook === 'postrouting' || base.base.hook === 'input');
+          if (!ok) kernelErr(r.origin, 'rule', 'Operation not supported');
+        }
+        const targets: string[] = [];
+        for (const v of verdictsOf(r.stmts)) if (v.kind === 'jump' || v.kind === 'goto') targets.push(v.chain);
+        for (const s of r.stmts) {
+          if (s.k === 'vmap' && s.map.kind === 'ref') {
+            const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
+            for (const e of m?.elements ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) targets.push(e.data.verdict.chain);
+          }
+        }
+        for (const n of targets) {
+          const next = byName.get(n);
+          if (next) todo.push(next);
+        }
+      }
+    }
+  }
+}
