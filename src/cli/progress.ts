@@ -16,21 +16,22 @@ export function progressLine(io: Io, unit: string, now: () => number = Date.now)
   const start = now();
   let last = 0;
   let drawn = false;
-  let label = '';
+  let label: string | undefined;
   let since = start;
-  let base = 0;
+  /** when the previous update came: a new label's work started then */
+  let prev = start;
   return {
     update(l, done, total) {
       const t = now();
       if (l !== label) {
         label = l;
-        since = t;
-        base = done;
+        since = prev;
       }
+      prev = t;
       if (t - start < 300 || t - last < 100) return;
       last = t;
       drawn = true;
-      io.err(`\r\x1b[K${progressText(l, done, total, unit, (done - base) / Math.max(1e-3, (t - since) / 1000))}`);
+      io.err(`\r\x1b[K${progressText(l, done, total, unit, done / Math.max(1e-3, (t - since) / 1000))}`);
     },
     clear() {
       if (drawn) io.err('\r\x1b[K');

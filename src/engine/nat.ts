@@ -9,6 +9,7 @@ import type { Origin } from '../model/origin.js';
 import type { Hook } from '../netfilter/hooks.js';
 import type { NatTarget } from '../netfilter/eval.js';
 import { formatIpv4 } from '../wire/ipv4.js';
+import { natPort } from '../netfilter/nat.js';
 import type { Sim } from './sim.js';
 import type { Skb } from './skb.js';
 import type { Tuple } from './conntrack.js';
@@ -74,7 +75,7 @@ function bind(sim: Sim, nsId: NsId, skb: Skb, tg: NatTarget, manip: 'src' | 'dst
       if (tg.range.addr && tg.range.addr.max !== tg.range.addr.min)
         sim.notes.add(`DNAT range ${formatIpv4(tg.range.addr.min)}-${formatIpv4(tg.range.addr.max)}: the first address is used (the kernel hashes the source)`);
       // get_unique_tuple: a port already inside the range is kept (nf_nat_inet_in_range)
-      const port = hasPorts && tg.range.ports ? clampPort(orig.dport, tg.range.ports) : orig.dport;
+      const port = hasPorts && tg.range.ports ? natPort(orig.dport, tg.range.ports) : orig.dport;
       reply = { ...reply, src: a, sport: port };
     } else if (tg.kind === 'REDIRECT') {
       // nf_nat_redirect_ipv4: the primary address of the incoming device (127.0.0.1 for local)
@@ -88,7 +89,7 @@ function bind(sim: Sim, nsId: NsId, skb: Skb, tg: NatTarget, manip: 'src' | 'dst
         }
         a = prim.local;
       }
-      const port = hasPorts && tg.ports ? clampPort(orig.dport, tg.ports) : orig.dport;
+      const port = hasPorts && tg.ports ? natPort(orig.dport, tg.ports) : orig.dport;
       reply = { ...reply, src: a, sport: port };
     } else {
       sim.notes.add(`${tg.kind} in a DST-manip hook is refused by iptables`);
@@ -112,7 +113,7 @@ function bind(sim: Sim, nsId: NsId, skb: Skb, tg: NatTarget, manip: 'src' | 'dst
       return true;
     }
     if (!hasPorts) ports = undefined;
-    let port = ports ? clampPort(orig.sport, ports) : orig.sport;
+    let port = ports ? natPort(orig.sport, ports) : orig.sport;
     reply = { ...reply, dst: a, dport: port };
     // nf_nat_used_tuple: keep the port unless another connection already has that tuple
     const ct = sim.conntrack(nsId);
@@ -128,6 +129,3 @@ function bind(sim: Sim, nsId: NsId, skb: Skb, tg: NatTarget, manip: 'src' | 'dst
   return true;
 }
 
-function clampPort(p: number, r: { min: number; max: number }): number {
-  return p >= r.min && p <= r.max ? p : r.min;
-}

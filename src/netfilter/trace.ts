@@ -1,8 +1,8 @@
 /**
  * One packet through one host's rule set, no topology: what `netpath rules trace` prints.
  *
- * The packet is the first of a new connection. Its walk follows the kernel's hook order and the
- * table priorities at each hook (include/uapi/linux/netfilter_ipv4.h):
+ * The packet is the first of a new connection. Its walk runs the tables netfilter/hooks.ts
+ * declares for each hook (the engine runs the same declaration), in this order of hooks:
  *
  *   source not local:  PREROUTING raw, mangle, nat  → (destination local after DNAT?)
  *                        yes: INPUT mangle, filter, nat          (delivered to a local socket)
@@ -21,6 +21,8 @@ import { ConfigError } from '../model/errors.js';
 import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
 import { runTable, runTableLinear, type Hook, type NfCtView, type NfEnv, type NfPacket, type NfResult } from './eval.js';
 import type { Ipsets } from './ipset.js';
+import { hookTables } from './hooks.js';
+import { natPort } from './nat.js';
 import type { AddrType, NfMatch, NfState, NfTableName, RejectWith } from './types.js';
 
 export type TraceProto = 'tcp' | 'udp' | 'sctp' | 'icmp';
@@ -77,13 +79,6 @@ export interface RulesOutcome {
   readonly notes: readonly string[];
 }
 
-const HOOK_TABLES: Readonly<Record<Hook, readonly NfTableName[]>> = {
-  PREROUTING: ['raw', 'mangle', 'nat'],
-  INPUT: ['mangle', 'filter', 'nat'],
-  FORWARD: ['mangle', 'filter'],
-  OUTPUT: ['raw', 'mangle', 'nat', 'filter'],
-  POSTROUTING: ['mangle', 'nat'],
-};
 
 /** at most this many outcomes are explored (a service with more endpoints is cut, and says so) */
 export const MAX_OUTCOMES = 4096;
@@ -188,7 +183,7 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
 
   /** runs the tables of one hook; returns a final outcome when the packet stops there */
   const hook = (h: Hook, iif: string | undefined, oif: string | undefined, skipNat = false): Stop | undefined => {
-    for (const table of HOOK_TABLES[h]) {
+    for (const table of hookTables(h)) {
       if (table === 'nat' && (skipNat || !tracked)) continue;
       if (!nf[table].present) continue;
       const res: NfResult = run(nf, table, h, packet(iif, oif), env);
@@ -218,10 +213,7 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
             dst = r.addr.min;
             if (r.addr.max !== r.addr.min) note(`DNAT to a range ${formatIpv4(r.addr.min)}-${formatIpv4(r.addr.max)}: the kernel picks one address per connection; shown: the first`);
           }
-          if (r.ports && proto !== 1) {
-            dport = r.ports.min;
-            if (r.ports.max !== r.ports.min) note(`DNAT to ports ${r.ports.min}-${r.ports.max}: shown: the first`);
-          }
+          if (r.ports && proto !== 1 && dport !== undefined) dport = natPort(dport, r.ports);
           dnat = endpoint(dst, proto === 1 ? undefined : dport);
           break;
         }
@@ -229,14 +221,14 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
           // nf_nat_redirect_ipv4: 127.0.0.1 from OUTPUT, else the first address of the incoming interface
           dst = h === 'OUTPUT' ? 0x7f000001 : (input.local[0] ?? 0x7f000001);
           if (h !== 'OUTPUT') note(`REDIRECT goes to the first address of the incoming interface; shown: ${formatIpv4(dst)} (the first --local address)`);
-          if (tg.ports && proto !== 1) dport = tg.ports.min;
+          if (tg.ports && proto !== 1 && dport !== undefined) dport = natPort(dport, tg.ports);
           dnat = endpoint(dst, proto === 1 ? undefined : dport);
           break;
         }
         case 'SNAT': {
           const r = tg.range;
           if (r.addr) src = r.addr.min;
-          if (r.ports && proto !== 1) sport = r.ports.min;
+          if (r.ports && proto !== 1) sport = natPort(sport ?? r.ports.min, r.ports);
           snat = endpoint(src, r.ports && proto !== 1 ? sport : undefined);
           break;
         }

@@ -138,9 +138,13 @@ export function setupNetns(real: string, origin: Origin = KERNEL): RenderedComma
   return [loUp(real, origin), { argv: execIn(real, ['sysctl', '-q', '-e', '-w', ...defaultSysctls()]), origin }];
 }
 
-/** Every existing device's ARP retransmit time (net.ipv4.neigh.DEV.*; a child netns has no `default`). */
+/**
+ * Every existing device's ARP retransmit time (net.ipv4.neigh.DEV.*; a child netns has no
+ * `default`), and no proxy ARP delay: a proxied answer waits up to proxy_delay (0.8 s), longer
+ * than the shortened resolution, while the model's clients wait the kernel's full 3 s for it.
+ */
 function tuneNeigh(real: string): RenderedCommand {
-  const script = `for f in /proc/sys/net/ipv4/neigh/*/retrans_time_ms; do echo ${TUNING.retransTimeMs} > "$f"; done`;
+  const script = `for f in /proc/sys/net/ipv4/neigh/*/retrans_time_ms; do echo ${TUNING.retransTimeMs} > "$f"; done; for f in /proc/sys/net/ipv4/neigh/*/proxy_delay; do echo 0 > "$f"; done`;
   return { argv: execIn(real, ['sh', '-c', script]), origin: KERNEL };
 }
 

@@ -192,7 +192,7 @@ ${invariants}
 function probeDetail(world: World, p: ReportProbe): string {
   const fixes = p.fixes?.length ? `<h4>Fixes (any one)</h4><ul class="fixes">${p.fixes.map((f) => `<li><code>${esc(f)}</code></li>`).join('')}</ul>` : '';
   const why = p.why ? `<p class="why"><strong>Why:</strong> ${esc(p.why)}</p>` : `<p class="why">${p.result === 'reachable' ? 'The client got its answer.' : ''}</p>`;
-  const drops = p.path.drops.map((d) => `<p class="fail">${esc(d.what)} (${esc(d.dir)}) dropped in ${esc(displayNs(world, d.at.ns))}${d.at.dev ? ` ${esc(d.at.dev)}` : ''} at ${esc(d.stage)}: ${esc(d.detail)}</p>`).join('');
+  const drops = p.path.drops.map((d) => `<p class="fail">${esc(d.what)} (${esc(d.dir)}) dropped in ${esc(displayNs(world, d.at.ns))}${d.at.dev ? ` ${esc(d.at.dev)}` : ''} at ${esc(d.stage)}: ${esc(d.detail)}${d.counter ? ` (counted as ${esc(d.counter)})` : ''}</p>`).join('');
   return `<div class="detail panel" id="detail-${esc(p.key)}" data-probe="${esc(p.key)}" hidden>
 <h3>${esc(p.name)}: <span class="${p.ok ? 'ok' : 'fail'}">${esc(p.result)}</span>${p.expect ? ` <span class="empty">(expected ${esc(p.expect)})</span>` : ''}</h3>
 ${drops}${why}${fixes}

@@ -48,6 +48,8 @@ export interface DropMark {
   readonly code: string;
   readonly stage: string;
   readonly detail: string;
+  /** the kernel's SNMP counter that counts this drop (OutNoRoutes ...), when there is one */
+  readonly counter?: string;
   readonly packet: string;
   /** the packet by name: SYN, SYN-ACK, RST, echo request, UDP ... */
   readonly what: string;
@@ -163,9 +165,20 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
         break;
       }
       case 'route':
+        // an input route names the device the packet came in on (for a frame taken in on a bridge
+        // port, the bridge): port -> bridge when it arrived on a port
+        if (s.input && s.dev !== undefined) {
+          const at = { ns: s.ns, dev: s.dev };
+          const cur = entry.get(here);
+          const from = cur && !cur.bridged ? cur.at : takeArrival(here, s.ns, s.dev);
+          if (from && from.dev !== s.dev) inside(dir, from, at);
+          entry.set(here, { at, bridged: false });
+        }
+        break;
       case 'nf':
       case 'conntrack':
       case 'nat':
+      case 'nat-bind':
       case 'neigh':
       case 'drop':
       case 'icmp':
@@ -198,6 +211,7 @@ export function probePath(world: World, tr: ProbeTrace): ProbePath {
     code: d.code,
     stage: d.stage,
     detail: dropText(d),
+    ...(d.counter !== undefined ? { counter: d.counter } : {}),
     packet: pktText(d.packet),
     what: packetName(d.packet),
     ...(d.origin && d.origin.line > 0 ? { origin: d.origin } : {}),

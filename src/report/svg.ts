@@ -221,7 +221,7 @@ function pathOverlay(world: World, topo: Topology, byId: Map<string, TopoNode>, 
           `<circle cx="${n1(cx)}" cy="${n1(cy)}" r="8"/><path d="M${n1(cx - 4)},${n1(cy - 4)}L${n1(cx + 4)},${n1(cy + 4)}M${n1(cx + 4)},${n1(cy - 4)}L${n1(cx - 4)},${n1(cy + 4)}"/></g>`,
       );
     }
-    tag(d.at, 'drop', `✕ ${d.what} (${d.dir}) dropped: ${d.code} at ${d.stage}`, `${d.detail} (${d.packet})`);
+    tag(d.at, 'drop', `✕ ${d.what} (${d.dir}) dropped: ${d.code} at ${d.stage}`, `${d.detail}${d.counter ? ` (counted as ${d.counter})` : ''}: ${d.packet}`);
   }
   const col = topo.width + 28;
   let bottom = 0;

@@ -111,10 +111,19 @@ export function explain(world: World, tr: ProbeTrace): Why | undefined {
       fixes.push(run(drop.ns, `sysctl -w net.ipv4.conf.${drop.dev ?? 'all'}.rp_filter=2`) + '   (loose mode)');
       fixes.push(`or route ${formatIpv4(drop.packet.src)} back through ${drop.dev ?? 'the incoming interface'} in ${name(drop.ns)}`);
       break;
-    case 'ttl-expired':
-      summary = `${delivered.replace('reply died', `${what} died`)} in ${where}: TTL ran out, a routing loop through ${loopNamespaces(tr).map(name).join(' -> ')}.`;
-      fixes.push('fix the routes that send the packet back and forth (see the route steps of the trace)');
+    case 'ttl-expired': {
+      const path = loopNamespaces(tr);
+      const repeats = new Set(path).size < path.length;
+      if (repeats) {
+        summary = `${delivered.replace('reply died', `${what} died`)} in ${where}: TTL ran out, a routing loop through ${path.slice(0, 6).map(name).join(' -> ')}.`;
+        fixes.push('fix the routes that send the packet back and forth (see the route steps of the trace)');
+      } else {
+        const hops = path.length - 1;
+        summary = `${delivered.replace('reply died', `${what} died`)} in ${where}: TTL ran out after ${hops} hops (no loop: the path ${name(path[0]!)} -> ... -> ${name(path[path.length - 1]!)} is longer than the sender's TTL of 64).`;
+        fixes.push('shorten the path, or send with a larger TTL (net.ipv4.ip_default_ttl on the sender)');
+      }
       break;
+    }
     case 'blackhole-route':
     case 'unreachable-route':
     case 'prohibit-route':
@@ -177,10 +186,14 @@ function previousHop(world: World, tr: ProbeTrace, ns: NsId): { ns: NsId; dev: s
   return undefined;
 }
 
+/** The namespaces the probe's first packet went through, in order (the sender first). */
 function loopNamespaces(tr: ProbeTrace): NsId[] {
-  const seen: NsId[] = [];
-  for (const s of tr.steps) if (s.kind === 'recv' && seen[seen.length - 1] !== s.ns) seen.push(s.ns);
-  return seen.slice(0, 6);
+  const seen: NsId[] = [tr.from];
+  for (const s of tr.steps) {
+    if (s.kind === 'icmp' || (s.kind === 'drop' && s.drop.code === 'ttl-expired')) break;
+    if (s.kind === 'recv' && s.dir === 'request' && seen[seen.length - 1] !== s.ns) seen.push(s.ns);
+  }
+  return seen;
 }
 
 /** A command as the user would write it in the host's runbook for that namespace. */

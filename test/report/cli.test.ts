@@ -83,7 +83,13 @@ describe('progress line', () => {
     expect(err).toBe('');
     t = 1000;
     p.update('a', 10, 100);
-    expect(err).toBe('\r\x1b[K  a: 10/100 flows, 9/s, ~10s left');
+    expect(err).toBe('\r\x1b[K  a: 10/100 flows, 10/s, ~9s left');
+    // a new label counts from when the last one ended
+    t = 1500;
+    p.update('b', 1, 4);
+    t = 2000;
+    p.update('b', 2, 4);
+    expect(err.endsWith('\r\x1b[K  b: 2/4 flows, 2/s, ~1s left')).toBe(true);
     p.clear();
     expect(err.endsWith('\r\x1b[K')).toBe(true);
   });
