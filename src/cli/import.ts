@@ -15,7 +15,7 @@
  * commands.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { checkOutputFile, writeFileSafely } from './outpath.js';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { ConfigError } from '../model/errors.js';
@@ -207,6 +207,7 @@ export interface ImportOptions {
 }
 
 export function cmdImport(opts: ImportOptions, io: { out(s: string): void }): number {
+  if (opts.output !== undefined) checkOutputFile(opts.output, '--output');
   const name = opts.name ?? opts.netns ?? (spawnSync('hostname', { encoding: 'utf8' }).stdout.trim() || 'host');
   const snap = readHost(opts.netns, name);
   const rulesFile = opts.output !== undefined ? `${basename(opts.output).replace(/\.ya?ml$/, '')}.rules` : `${name}.rules`;
@@ -216,7 +217,7 @@ export function cmdImport(opts: ImportOptions, io: { out(s: string): void }): nu
     if (m.rules) io.out(`# ${m.rules.file} (write it next to the model, or use -o):\n${m.rules.text.replace(/^/gm, '# ')}`);
     return 0;
   }
-  writeFileSync(opts.output, m.model);
-  if (m.rules) writeFileSync(join(dirname(opts.output), m.rules.file), m.rules.text);
+  writeFileSafely(opts.output, m.model, '--output');
+  if (m.rules) writeFileSafely(join(dirname(opts.output), m.rules.file), m.rules.text, '--output');
   return 0;
 }

@@ -7,8 +7,9 @@
  * command is a file src/cli/<cmd>.ts (or in its own folder) exporting cmdX(..., io) and a few
  * lines here.
  */
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../model/errors.js';
+import { Command } from 'commander';
+import { escapeControls } from '../model/text.js';
+import { reportFailure, wantsJson } from './errors.js';
 import type { ReplayCliOptions } from '../replay/cli.js';
 import type { CheckOptions } from './check.js';
 import type { ImportOptions } from './import.js';
@@ -32,7 +33,12 @@ const PCAP_HELP = 'write one pcap per interface that saw traffic into DIR (docs/
 const PCAPNG_HELP = 'write every interface into one pcapng, each packet with its hop explanation';
 const repeat = (v: string, prev: string[]): string[] => [...prev, v];
 
-export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+/**
+ * Runs one command; returns the exit code (src/cli/errors.ts: 0, 1, 2 or 70). Everything written
+ * goes through one writer that escapes control characters (src/model/text.ts).
+ */
+export async function main(argv: readonly string[], raw: Io = stdio): Promise<number> {
+  const io: Io = { out: (s) => raw.out(escapeControls(s)), err: (s) => raw.err(escapeControls(s)) };
   let code = 0;
   const program = new Command()
     .name('netpath')
@@ -93,7 +99,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--apply', 'with --ssh: run it on the hosts (asks on the terminal unless --yes), probe, then undo')
     .option('--yes', 'with --apply: do not ask')
     .action(async (model: string | undefined, opts: ReplayCliOptions) => {
-      code = await (await import('../replay/cli.js')).cmdReplay(model, opts, io, undefined, io === stdio && process.stderr.isTTY === true);
+      code = await (await import('../replay/cli.js')).cmdReplay(model, opts, io, undefined, raw === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -113,7 +119,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--seed <s>', 'fast-check seed, to repeat a run (default: a fresh one, printed)')
     .option('--json', 'machine-readable output')
     .action(async (model: string, opts: PropCliOptions) => {
-      code = (await import('./prop.js')).cmdProp(model, opts, io, io === stdio && process.stderr.isTTY === true);
+      code = (await import('./prop.js')).cmdProp(model, opts, io, raw === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -156,7 +162,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option('--seed <s>', 'fast-check seed for the invariants', '1')
     .option('--title <text>', "page title (default: the model's name:)")
     .action(async (model: string, opts: ReportCliOptions) => {
-      code = await (await import('./report.js')).cmdReport(model, opts, io, io === stdio && process.stderr.isTTY === true);
+      code = await (await import('./report.js')).cmdReport(model, opts, io, raw === stdio && process.stderr.isTTY === true);
     });
 
   program
@@ -172,12 +178,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof ConfigError) {
-      io.err(`netpath: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    return reportFailure(e, io, wantsJson(argv));
   }
   return code;
 }

@@ -18,7 +18,8 @@ import { parseNftFile } from '../nft/parse.js';
 import { applyNft } from '../nft/ruleset.js';
 import { traceHost, type HostOutcome } from '../nft/trace.js';
 import { EMPTY_NFT, type NftState } from '../nft/types.js';
-import { parseIpv4, type Ipv4 } from '../wire/ipv4.js';
+import { checkProtoPorts, optAddressList, optEndpoint, optIfname, optProto } from './options.js';
+import { printWarnings } from './warnings.js';
 
 export interface RulesTraceOptions {
   src: string;
@@ -36,6 +37,7 @@ export interface RulesTraceOptions {
 
 interface Out {
   out(s: string): void;
+  err(s: string): void;
 }
 
 function readText(path: string, what: string): string {
@@ -48,17 +50,28 @@ function readText(path: string, what: string): string {
 
 /** An iptables-save dump (file, or `-` for stdin) as netfilter state. */
 export function loadDump(path: string): NfState {
-  const text = readText(path === '-' ? '/dev/stdin' : path, 'the iptables-save dump');
-  return applyRestore(emptyNfState(), parseIptablesRestore(text, path), false, { ...KERNEL, file: path });
+  return loadDumpWarned(path).nf;
 }
 
-function endpoint(text: string, opt: string): { ip: Ipv4; port?: number } {
-  const m = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text);
-  const ip = m ? parseIpv4(m[1]!) : undefined;
-  if (!m || ip === undefined || (m[2] !== undefined && Number(m[2]) > 65535)) {
-    throw new ConfigError('model', opt, 0, `"${text}" must be IP or IP:PORT`);
-  }
-  return m[2] !== undefined ? { ip, port: Number(m[2]) } : { ip };
+/**
+ * A dump without a single table is what `iptables-save` prints when run without root (nothing on
+ * stdout, exit 4, "Permission denied (you must be root)" on stderr; iptables v1.8.9 nf_tables) and
+ * on a host where no table was ever used: the trace then walks empty chains, so it says so.
+ */
+export function emptyDumpWarning(text: string, path: string): string | undefined {
+  if (/^\*/m.test(text)) return undefined;
+  return (
+    `${path} holds no iptables table (${text.trim() === '' ? 'it is empty' : 'no "*table" line'}): iptables-save prints nothing when run without root ` +
+    '(it exits 4 with "Permission denied (you must be root)" on stderr) and on a host that never used iptables; ' +
+    'the trace below is that of a host without any rule, every policy ACCEPT'
+  );
+}
+
+function loadDumpWarned(path: string): { nf: NfState; warnings: string[] } {
+  const text = readText(path === '-' ? '/dev/stdin' : path, 'the iptables-save dump');
+  const nf = applyRestore(emptyNfState(), parseIptablesRestore(text, path), false, { ...KERNEL, file: path });
+  const w = emptyDumpWarning(text, path);
+  return { nf, warnings: w !== undefined ? [w] : [] };
 }
 
 /** the first ephemeral port (net.ipv4.ip_local_port_range starts at 32768) when --src has none */
@@ -81,19 +94,13 @@ export function loadNftDump(path: string): NftState {
 }
 
 export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions, io: Out): number {
-  const proto = (opts.proto ?? 'tcp') as TraceProto;
-  if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) throw new ConfigError('model', '--proto', 0, `"${proto}" must be tcp, udp, sctp or icmp`);
-  const src = endpoint(opts.src, '--src');
-  const dst = endpoint(opts.dst, '--dst');
-  if (proto !== 'icmp' && dst.port === undefined) throw new ConfigError('model', '--dst', 0, `${proto} needs --dst IP:PORT`);
-  const local = (opts.local ?? '')
-    .split(',')
-    .filter((x) => x !== '')
-    .map((x) => {
-      const a = parseIpv4(x);
-      if (a === undefined) throw new ConfigError('model', '--local', 0, `"${x}" is not an IPv4 address`);
-      return a;
-    });
+  const proto: TraceProto = optProto(opts.proto ?? 'tcp', ['tcp', 'udp', 'sctp', 'icmp'] as const);
+  const src = optEndpoint(opts.src, '--src');
+  const dst = optEndpoint(opts.dst, '--dst');
+  checkProtoPorts(proto, dst.port, src.port, '--dst', '--src');
+  const iif = opts.iif !== undefined ? optIfname(opts.iif, '--iif') : undefined;
+  const oif = opts.oif !== undefined ? optIfname(opts.oif, '--oif') : undefined;
+  const local = optAddressList(opts.local ?? '', '--local');
   let ipsets: Ipsets | undefined;
   for (const f of opts.ipset ?? []) {
     const more = parseIpsetSave(readText(f, 'the ipset save file'), f);
@@ -112,22 +119,25 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
     }
   }
   if (iptFile === undefined && nftFile === undefined) throw new ConfigError('model', 'rules trace', 0, 'give a rules file (iptables-save or nft list ruleset output), or --iptables FILE and/or --nft FILE');
-  const nf = iptFile !== undefined ? loadDump(iptFile) : undefined;
+  const loaded = iptFile !== undefined ? loadDumpWarned(iptFile) : undefined;
+  const nf = loaded?.nf;
+  const warnings = loaded?.warnings ?? [];
   if (nf) checkSets(nf, ipsets, iptFile!);
+  printWarnings(warnings, io);
   const input = {
     src: src.ip,
     ...(proto !== 'icmp' ? { sport: src.port ?? DEFAULT_SPORT } : {}),
     dst: dst.ip,
     ...(dst.port !== undefined && proto !== 'icmp' ? { dport: dst.port } : {}),
     proto,
-    ...(opts.iif !== undefined ? { iif: opts.iif } : {}),
-    ...(opts.oif !== undefined ? { oif: opts.oif } : {}),
+    ...(iif !== undefined ? { iif } : {}),
+    ...(oif !== undefined ? { oif } : {}),
     local,
     ...(ipsets ? { ipsets } : {}),
     ...(opts.linear ? { linear: true } : {}),
   };
   const outcomes: HostOutcome[] = nftFile === undefined ? traceRules(nf!, input) : traceHost({ ...(nf ? { nf } : {}), nft: loadNftDump(nftFile) }, input);
-  if (opts.json) io.out(JSON.stringify({ outcomes: outcomes.map(outcomeJson) }, null, 2) + '\n');
+  if (opts.json) io.out(JSON.stringify({ outcomes: outcomes.map(outcomeJson), warnings }, null, 2) + '\n');
   else io.out(renderOutcomes(outcomes));
   return 0;
 }

@@ -7,6 +7,7 @@ import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
 import { showNetns, showBriefAddr, showBridgeLinks, showRoutes, showRules } from '../world/show.js';
 import type { World } from '../world/types.js';
 import type { Io } from './main.js';
+import { printWarnings, worldWarnings } from './warnings.js';
 
 export interface ShowOptions {
   readonly ns?: string;
@@ -21,6 +22,8 @@ function namespacesToShow(world: World, ns: string | undefined): string[] {
 export function cmdShow(path: string, opts: ShowOptions, io: Io): number {
   const { world } = buildWorld(loadModel(path));
   const ids = namespacesToShow(world, opts.ns);
+  const warnings = worldWarnings(world);
+  printWarnings(warnings, io);
   if (opts.json) {
     const nss = ids.map((id) => {
       const ns = world.netns[id]!;
@@ -36,7 +39,7 @@ export function cmdShow(path: string, opts: ShowOptions, io: Io): number {
         ...(ns.nft && ns.nft.tables.length > 0 ? { nft: listRuleset(ns.nft).split('\n').filter(Boolean) } : {}),
       };
     });
-    io.out(JSON.stringify({ namespaces: nss }, null, 2) + '\n');
+    io.out(JSON.stringify({ namespaces: nss, warnings }, null, 2) + '\n');
     return 0;
   }
   const parts = ids.map((id) => `=== ${displayNs(world, id)}${displayNs(world, id) !== id ? ` (${id})` : ''} ===\n${showNetns(world, world.netns[id]!)}\n`);

@@ -7,7 +7,8 @@ export type ConfigErrorCode =
   | 'file' // a referenced file cannot be read
   | 'syntax' // a runbook line does not parse
   | 'unsupported' // a command or option netpath does not model
-  | 'kernel'; // the real command would fail on this state (missing device, unreachable gateway, ...)
+  | 'kernel' // the real command would fail on this state (missing device, unreachable gateway, ...)
+  | 'option'; // a command-line option's value is invalid (the error's file is the option, e.g. --to)
 
 /**
  * Bad input. Always carries the file and line, and the command text when there is one.

@@ -13,9 +13,18 @@
  * other than letters, digits, `.`, `-` and `_` also written as `_`: `web2_eth0.pcap`,
  * `web2_ngx1_eth0.pcap`, `web2_veth1-p.pcap`. Should two interfaces still get the same name, the
  * later one (in order of first capture) gets `.2`, `.3` ... before `.pcap`.
+ *
+ * A capture folder holds a manifest, `.netpath-captures`: the names of the files netpath wrote
+ * there, one a line. The next run into the same folder removes those files before it writes its
+ * own, so no capture of an earlier run is left beside the new ones; any other file is left
+ * alone, and a file the new run would replace that netpath did not write stops it (exit 2)
+ * before anything is written. Files are written through a temporary name and a rename, never
+ * through a symbolic link (src/cli/outpath.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../model/errors.js';
+import { checkOutputDir, makeOutputDir, tryLstat, writeFileSafely } from '../cli/outpath.js';
 import type { NsId } from '../model/link.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { captureComments } from './comments.js';
@@ -101,11 +110,45 @@ export function pcapFiles(traces: readonly ProbeTrace[], nameOf: NameOf = (ns) =
   });
 }
 
-/** Writes `pcapFiles` into `dir` (created if missing); returns what it wrote. */
-export function writeCaptures(traces: readonly ProbeTrace[], dir: string, nameOf: NameOf = (ns) => ns, opts: CaptureOptions = {}): PcapFile[] {
+/** The manifest of a capture folder: the files netpath wrote there. */
+export const MANIFEST = '.netpath-captures';
+
+const CAPTURE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.pcap$/;
+
+/** The names a folder's manifest lists (only plain capture names: a line naming another path is ignored). */
+export function readManifest(dir: string): string[] {
+  const st = tryLstat(join(dir, MANIFEST));
+  if (st === undefined || !st.isFile()) return [];
+  return readFileSync(join(dir, MANIFEST), 'utf8')
+    .split('\n')
+    .filter((l) => CAPTURE_NAME.test(l));
+}
+
+/**
+ * Writes `pcapFiles` into `dir` (created when its parent exists); returns what it wrote. `opt`
+ * names the option in errors.
+ */
+export function writeCaptures(traces: readonly ProbeTrace[], dir: string, nameOf: NameOf = (ns) => ns, opts: CaptureOptions = {}, opt = '--pcap'): PcapFile[] {
   const files = pcapFiles(traces, nameOf, opts);
-  mkdirSync(dir, { recursive: true });
-  for (const f of files) writeFileSync(join(dir, f.name), f.bytes);
+  const { create } = checkOutputDir(dir, opt);
+  if (create) makeOutputDir(dir, opt);
+  const ours = new Set(readManifest(dir));
+  const foreign = files.filter((f) => !ours.has(f.name) && tryLstat(join(dir, f.name)) !== undefined).map((f) => f.name);
+  if (foreign.length > 0)
+    throw new ConfigError('option', opt, 0, `${dir} already holds ${foreign.join(', ')}, not written by netpath (not in ${MANIFEST}); move ${foreign.length === 1 ? 'it' : 'them'} away or choose another folder`);
+  // the manifest first lists old and new names, so an interrupted run leaves nothing unlisted
+  writeFileSafely(join(dir, MANIFEST), [...new Set([...ours, ...files.map((f) => f.name)])].map((n) => `${n}\n`).join(''), opt);
+  const keep = new Set(files.map((f) => f.name));
+  for (const old of ours) {
+    if (keep.has(old)) continue;
+    try {
+      unlinkSync(join(dir, old)); // removes a link itself, never its target
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('option', opt, 0, `cannot remove the earlier capture ${join(dir, old)}: ${(e as Error).message}`);
+    }
+  }
+  for (const f of files) writeFileSafely(join(dir, f.name), f.bytes, opt);
+  writeFileSafely(join(dir, MANIFEST), files.map((f) => `${f.name}\n`).join(''), opt);
   return files;
 }
 

@@ -171,10 +171,8 @@ export function formatMac(bytes: readonly number[]): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** Names of interfaces: check_ifname (lib/utils.c): 1..15 bytes, no '/', ':' or whitespace. */
-export function validIfname(name: string): boolean {
-  return name.length > 0 && Buffer.byteLength(name) < 16 && !/[/:\s]/.test(name) && name !== '.' && name !== '..';
-}
+/** Names of interfaces: check_ifname (lib/utils.c), shared with model files and CLI options. */
+export { validIfname } from '../model/notation.js';
 
 /** Table names of a stock /etc/iproute2/rt_tables, or a number (strtoul base 0). */
 export function parseTableId(text: string): number | undefined {

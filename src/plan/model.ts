@@ -11,7 +11,8 @@ import { valueLines, type ScalarAt } from './yamllines.js';
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
 import type { Ipv4 } from '../wire/ipv4.js';
-import { parseCidr, parseIpv4 } from '../wire/ipv4.js';
+import { parseAddressLen, parseEndpoint, parsePort, protoPortProblem, validIfname } from '../model/notation.js';
+import { nameProblem } from '../model/text.js';
 
 export type ProbeProto = 'tcp' | 'udp' | 'icmp';
 export type ProbeResult = 'reachable' | 'refused' | 'no-route' | 'timeout';
@@ -132,6 +133,8 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
   if (nameNode !== undefined) {
     if (!isScalar(nameNode) || typeof nameNode.value !== 'string') fail(nameNode, 'name must be a string');
     name = (nameNode as Scalar).value as string;
+    const np = nameProblem('model', name);
+    if (np !== undefined) fail(nameNode, np);
   }
 
   // hosts
@@ -142,7 +145,8 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
   const runs: { host: number; node: Scalar }[] = [];
   for (const item of y.pairs(hostsNode)) {
     const hname = keyOf(item.key, fail);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(hname)) fail(item.key, `host name "${hname}" must be letters, digits, '.', '_' or '-'`);
+    const hp = nameProblem('host', hname);
+    if (hp !== undefined) fail(item.key, hp);
     const v = item.value;
     if (v === null || (isScalar(v) && v.value === null)) {
       hosts.push({ name: hname, runbook: null, origin: origin(item.key) });
@@ -202,6 +206,8 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     if (!isMap(lansNode)) fail(lansNode, 'lans: a mapping of LAN name to {host/ifname: address/len}');
     for (const item of y.pairs(lansNode as YAMLMap)) {
       const lname = keyOf(item.key, fail);
+      const lp = nameProblem('LAN', lname);
+      if (lp !== undefined) fail(item.key, lp);
       const v = item.value;
       if (!v || !isMap(v)) return fail((v ?? item.key) as Node, `lans.${lname}: expected a mapping of host/ifname to address/len (or null)`);
       const members: LanMember[] = [];
@@ -211,7 +217,7 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
         if (!m) return fail(mi.key as Node, `lans.${lname}: "${mk}" must be host/ifname, e.g. web1/eth0`);
         const [, host, ifname] = m as unknown as [string, string, string];
         if (!hostNames.has(host)) fail(mi.key as Node, `lans.${lname}: unknown host "${host}" (hosts: ${[...hostNames].join(', ')})`);
-        if (ifname.length > 15 || ifname === 'lo') fail(mi.key as Node, `lans.${lname}: invalid interface name "${ifname}"`);
+        if (!validIfname(ifname) || ifname === 'lo') fail(mi.key as Node, `lans.${lname}: invalid interface name "${ifname}"`);
         const prev = seenNic.get(mk);
         if (prev !== undefined) fail(mi.key as Node, `${mk} is already on LAN ${prev}`);
         seenNic.set(mk, lname);
@@ -219,9 +225,9 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
         let addr: LanMember['addr'] = null;
         if (av !== null && !(isScalar(av) && av.value === null)) {
           if (!isScalar(av) || typeof av.value !== 'string') return fail(av, `lans.${lname}.${mk}: expected address/len, e.g. 172.31.0.3/24`);
-          const c = parseCidr(av.value as string);
-          if (!c || !c.hadLen) return fail(av, `lans.${lname}.${mk}: "${String(av.value)}" is not an IPv4 address/len`);
-          addr = { local: c.host, prefixLen: c.prefix.len };
+          const c = parseAddressLen(av.value as string);
+          if (!c.ok) return fail(av, `lans.${lname}.${mk}: ${c.problem}`);
+          addr = c.value;
         }
         members.push({ host, ifname, addr, origin: origin(mi.key as Node) });
       }
@@ -236,10 +242,10 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     checkKeys(y, n, ['at', 'listen'], `services[${i}]`, fail);
     const at = str(y, n, 'at', `services[${i}]`, fail, true)!;
     const listen = str(y, n, 'listen', `services[${i}]`, fail, true)!;
-    const lm = /^(tcp|udp)\/(\d{1,5})$/.exec(listen);
-    if (!lm || Number(lm[2]) < 1 || Number(lm[2]) > 65535)
-      return fail(y.get(n, 'listen'), `services[${i}].listen: "${listen}" must be tcp/PORT or udp/PORT`);
-    services.push({ at, proto: lm[1] as 'tcp' | 'udp', port: Number(lm[2]), origin: origin(n) });
+    const lm = /^(tcp|udp)\/(.*)$/.exec(listen);
+    const lport = lm ? parsePort(lm[2]!) : undefined;
+    if (!lm || !lport?.ok) return fail(y.get(n, 'listen'), `services[${i}].listen: "${listen}" must be tcp/PORT or udp/PORT (PORT 1-65535)`);
+    services.push({ at, proto: lm[1] as 'tcp' | 'udp', port: lport.value, origin: origin(n) });
   }
 
   // probes
@@ -253,17 +259,17 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     if (protoText !== 'tcp' && protoText !== 'udp' && protoText !== 'icmp')
       fail(n.get('proto', true) as Node, `probes[${i}].proto: "${protoText}" must be tcp, udp or icmp`);
     const proto = protoText as ProbeProto;
-    const tm = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(toText);
-    const to = tm ? parseIpv4(tm[1]!) : undefined;
-    if (!tm || to === undefined) return fail(n.get('to', true) as Node, `probes[${i}].to: "${toText}" must be IP or IP:PORT`);
-    const port = tm[2] !== undefined ? Number(tm[2]) : undefined;
-    if (port !== undefined && (port < 1 || port > 65535)) fail(n.get('to', true) as Node, `probes[${i}].to: port ${port} out of range`);
-    if (proto === 'icmp' && port !== undefined) fail(n.get('to', true) as Node, `probes[${i}].to: icmp probes take no port`);
-    if (proto !== 'icmp' && port === undefined) fail(n.get('to', true) as Node, `probes[${i}].to: ${proto} probes need IP:PORT`);
+    const ep = parseEndpoint(toText);
+    if (!ep.ok) return fail(n.get('to', true) as Node, `probes[${i}].to: ${ep.problem}`);
+    const { ip: to, port } = ep.value;
+    const pp = protoPortProblem(proto, port);
+    if (pp !== undefined) fail(n.get('to', true) as Node, `probes[${i}].to: ${pp}`);
     const expectText = str(y, n, 'expect', `probes[${i}]`, fail, false);
     if (expectText !== undefined && !(PROBE_RESULTS as readonly string[]).includes(expectText))
       fail(n.get('expect', true) as Node, `probes[${i}].expect: "${expectText}" must be one of ${PROBE_RESULTS.join(', ')}`);
     const pname = str(y, n, 'name', `probes[${i}]`, fail, false) ?? `${from} -> ${toText} ${proto}`;
+    const pnp = nameProblem('probe', pname);
+    if (pnp !== undefined) fail(n.get('name', true) as Node, `probes[${i}]: ${pnp}`);
     probes.push({
       name: pname,
       from,

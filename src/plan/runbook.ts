@@ -10,6 +10,7 @@
 import { parseNftLine } from '../nft/plan.js';
 import { posix as path } from 'node:path';
 import { ConfigError } from '../model/errors.js';
+import { controlCharIn } from '../model/text.js';
 import type { Origin } from '../model/origin.js';
 import type { Op, SysctlOp } from './ops.js';
 import { parseIptablesArgs } from '../netfilter/parse.js';
@@ -47,6 +48,9 @@ export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
     const ctx: Ctx = { host: src.host, ns: null, origin, rtTable: (name) => rtTableId(env, name) };
+    // names made here (namespaces, interfaces, containers) reach terminals, file names and scripts
+    const cc = controlCharIn(line.text, true);
+    if (cc !== undefined) return fail(ctx, 'unsupported', `the line contains the control character ${cc}; netpath refuses control characters in runbook lines`);
     ops.push(...runPipelines(line.pipelines, ctx, env));
   }
   return ops;

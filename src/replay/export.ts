@@ -10,6 +10,7 @@
  */
 import type { Op } from '../plan/ops.js';
 import { formatOrigin } from '../model/origin.js';
+import { escapeLine } from '../model/text.js';
 import { loadModel } from '../plan/model.js';
 import { buildWorld, type Built } from '../world/build.js';
 import { IDENTITY_NAMES } from './names.js';
@@ -20,11 +21,14 @@ export function hostCommands(built: Built, host: string): RenderedCommand[] {
   return renderCommands(built.ops[host] ?? [], IDENTITY_NAMES);
 }
 
-/** One command as a shell line (a here-document for stdin). */
+/** One command as a shell line (a here-document for stdin, ended by a word no line of it equals). */
 export function shellLine(c: RenderedCommand): string {
   const line = shellQuote(c.argv);
   if (c.stdin === undefined) return line;
-  return `${line} <<'NETPATH_EOF'\n${c.stdin}${c.stdin.endsWith('\n') ? '' : '\n'}NETPATH_EOF`;
+  const lines = new Set(c.stdin.split('\n'));
+  let eof = 'NETPATH_EOF';
+  for (let n = 2; lines.has(eof); n++) eof = `NETPATH_EOF_${n}`;
+  return `${line} <<'${eof}'\n${c.stdin}${c.stdin.endsWith('\n') ? '' : '\n'}${eof}`;
 }
 
 /** The script body: `set -e` and the commands (no comments: what runs). */
@@ -40,10 +44,10 @@ export function exportScript(built: Built, host: string): string {
   const nics = built.model.lans.flatMap((l) => l.members.filter((m) => m.host === host).map((m) => `${m.ifname} on LAN ${l.name}${m.addr ? ` with ${fmtAddr(m.addr)}` : ''}`));
   const head = [
     '#!/bin/sh',
-    `# netpath export ${built.model.file} --host ${host}`,
-    `# The runbook of host ${host}, as netpath parsed it and as \`netpath replay --ssh\` runs it: one`,
+    `# netpath export ${escapeLine(built.model.file)} --host ${escapeLine(host)}`,
+    `# The runbook of host ${escapeLine(host)}, as netpath parsed it and as \`netpath replay --ssh\` runs it: one`,
     '# normalised command per line, in order (iptables rules in iptables-save form). Run as root.',
-    ...(nics.length > 0 ? [`# The model assumes these NICs exist, are up and addressed before it runs: ${nics.join('; ')}.`] : []),
+    ...(nics.length > 0 ? [`# The model assumes these NICs exist, are up and addressed before it runs: ${escapeLine(nics.join('; '))}.`] : []),
     '# The model also assumes a fresh kernel\'s IPv4 defaults (ip_forward=0, rp_filter=0, ...); a new',
     '# `ip netns add` namespace copies conf.all/conf.default from this machine\'s root namespace.',
     `# ${cmds.length} command(s) from ${(built.ops[host] ?? []).filter((o) => o.op !== 'noop').length} runbook operation(s).`,
@@ -185,8 +189,8 @@ export function undoScript(built: Built, host: string, before: HostBefore): { sc
   }
   const head = [
     '#!/bin/sh',
-    `# netpath: undo on host ${host} what the replay of ${built.model.file} applied`,
-    ...(cannot.length > 0 ? ['# cannot be undone automatically (restore by hand):', ...cannot.map((c) => `#   ${c}`)] : []),
+    `# netpath: undo on host ${escapeLine(host)} what the replay of ${escapeLine(built.model.file)} applied`,
+    ...(cannot.length > 0 ? ['# cannot be undone automatically (restore by hand):', ...cannot.map((c) => `#   ${escapeLine(c)}`)] : []),
   ];
   return { script: `${head.join('\n')}\n${lines.join('\n')}\n`, cannot };
 }
@@ -207,7 +211,7 @@ interface Out {
 export function cmdExport(model: string, opts: { host: string }, io: Out): number {
   const built = buildWorld(loadModel(model));
   if (!built.model.hosts.some((h) => h.name === opts.host)) {
-    io.err(`netpath export: no host "${opts.host}" in ${model} (hosts: ${built.model.hosts.map((h) => h.name).join(', ')})\n`);
+    io.err(`netpath export: no host "${escapeLine(opts.host)}" in ${escapeLine(model)} (hosts: ${built.model.hosts.map((h) => h.name).join(', ')})\n`);
     return 2;
   }
   io.out(exportScript(built, opts.host));

@@ -25,7 +25,7 @@ import { RT_TABLE } from '../route/types.js';
 import { broadcastOf, formatIpv4, inPrefix, networkOf } from '../wire/ipv4.js';
 import { applyIptables, applyRestore, emptyNfState } from '../netfilter/tables.js';
 import type { NfRule, NfTableName } from '../netfilter/types.js';
-import { DEFAULT_DEVCONF, NO_EFFECT_SYSCTLS, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue } from './sysctl.js';
+import { DEFAULT_DEVCONF, NO_EFFECT_SYSCTLS, NS_SYSCTL_DEFAULTS, classifySysctl, devconfValue, nsSysctlValue } from './sysctl.js';
 import type { Netns, World } from './types.js';
 
 type DWorld = Draft<World>;
@@ -915,14 +915,14 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
       if (k.key.startsWith('net.ipv4.neigh.default.') && ns.name !== null)
         // only init_net has neigh/default (docs/kernel-notes.md b)
         throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
-      if (k.key === 'net.bridge.bridge-nf-call-iptables' && !['0', '1'].includes(op.value.trim()))
-        throw ConfigError.at(op.origin, 'syntax', `invalid value "${op.value}" for ${op.key}`);
-      ns.sysctl[k.key] = op.value.trim();
+      const v = nsSysctlValue(k.key, op.value, ns.sysctl[k.key]);
+      if (typeof v !== 'string') throw ConfigError.at(op.origin, 'kernel', v.einval);
+      ns.sysctl[k.key] = v;
       return;
     }
     case 'forward-all': {
-      const v = devconfValue('forwarding', op.value);
-      if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
+      const v = devconfValue('forwarding', op.value, op.key);
+      if (typeof v === 'string') throw ConfigError.at(op.origin, 'kernel', v);
       ns.confAll.forwarding = v;
       ns.confAll.accept_redirects = v ? 0 : 1;
       ns.confDefault.forwarding = v;
@@ -930,8 +930,8 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
       return;
     }
     case 'conf': {
-      const v = devconfValue(k.key, op.value);
-      if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
+      const v = devconfValue(k.key, op.value, op.key);
+      if (typeof v === 'string') throw ConfigError.at(op.origin, v.startsWith('sysctl:') ? 'kernel' : 'unsupported', v);
       if (k.scope === 'all') ns.confAll[k.key] = v;
       else {
         ns.confDefault[k.key] = v;
@@ -942,8 +942,8 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
     case 'devconf': {
       const l = ns.links.find((x) => x.name === k.dev);
       if (!l) throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
-      const v = devconfValue(k.key, op.value);
-      if (typeof v === 'string') throw ConfigError.at(op.origin, 'syntax', v);
+      const v = devconfValue(k.key, op.value, op.key);
+      if (typeof v === 'string') throw ConfigError.at(op.origin, v.startsWith('sysctl:') ? 'kernel' : 'unsupported', v);
       l.conf[k.key] = v;
       if (!l.confSet.includes(k.key)) l.confSet.push(k.key);
       return;

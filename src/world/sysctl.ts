@@ -158,15 +158,78 @@ export function classifySysctl(key: string): SysctlKey | undefined {
   return undefined;
 }
 
-/** Validates a value for a devconf key; returns the number or an error message. */
-export function devconfValue(key: DevConfKey, value: string): number | string {
-  if (!/^-?\d+$/.test(value.trim())) return `invalid value "${value}" for ${key}: not an integer`;
-  const n = Number(value.trim());
+/**
+ * How the kernel reads a value written to an integer sysctl (proc_get_long in kernel/sysctl.c,
+ * the reader of proc_dointvec, proc_douintvec and their _minmax forms): up to `count` numbers,
+ * each after optional blanks, with an optional `-` (not for unsigned tables; never `+`), in
+ * C's base 0 (`0x1f` hex, `010` octal), ended by a blank or the end of the text; numbers past
+ * `count` are ignored. An int must fit in 32 bits. Returns the numbers, or undefined where the
+ * write fails with EINVAL. Observed in a namespace with procps-ng 4.0.2 on Linux 6.18
+ * (docs/kernel-notes.md z).
+ */
+export function procInts(text: string, count: number, unsigned = false): number[] | undefined {
+  const out: number[] = [];
+  let p = text;
+  while (out.length < count) {
+    p = p.replace(/^[ \t\n\v\f\r]+/, '');
+    if (p === '') break;
+    const m = /^(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?=[ \t\n\v\f\r]|$)/.exec(p);
+    if (!m || (unsigned && m[1] === '-')) return undefined;
+    const digits = m[2]!;
+    const mag = /^0[xX]/.test(digits) ? parseInt(digits.slice(2), 16) : digits.length > 1 && digits.startsWith('0') ? parseInt(digits, 8) : Number(digits);
+    const v = m[1] === '-' ? -mag : mag;
+    if (unsigned ? v > 0xffffffff : v < -0x80000000 || v > 0x7fffffff) return undefined;
+    out.push(v === 0 ? 0 : v);
+    p = p.slice(m[0].length);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** procps-ng's message when the kernel answers a write with EINVAL. */
+export function sysctlEinval(key: string): string {
+  return `sysctl: setting key "${key}": Invalid argument`;
+}
+
+/** Validates a value for a devconf key (devinet_conf_proc: proc_dointvec); returns the number or an error message. */
+export function devconfValue(key: DevConfKey, value: string, sysctlKey = `net.ipv4.conf.all.${key}`): number | string {
+  const n = procInts(value, 1)?.[0];
+  if (n === undefined) return sysctlEinval(sysctlKey);
   const [lo, hi] = DEVCONF_RANGE[key];
-  // the kernel clamps forwarding to 0/1 (any non-zero enables); others are stored as written
+  // any non-zero forwarding enables it (the kernel stores the number; netpath keeps 0/1)
   if (key === 'forwarding') return n !== 0 ? 1 : 0;
-  if (n < lo || n > hi) return `value ${n} out of range ${lo}..${hi} for ${key}`;
+  if (n < lo || n > hi) return `${sysctlKey}=${n}: the kernel stores it, but netpath models only ${lo}..${hi} for ${key}`;
   return n;
+}
+
+/**
+ * The text the kernel holds after writing `value` to a namespace-wide key netpath models, or the
+ * EINVAL message: icmp_echo_ignore_* are u8 0..1 (proc_dou8vec_minmax); ip_local_port_range is
+ * two ints, the first at least 1024 (ip_unprivileged_port_start) and not above the second, the
+ * second at most 65535 (one number written keeps the old upper end); bridge-nf-call-iptables is
+ * an int stored as 0 or 1.
+ */
+export function nsSysctlValue(key: string, value: string, current: string | undefined): string | { readonly einval: string } {
+  const refuse = { einval: sysctlEinval(key) };
+  switch (key) {
+    case 'net.ipv4.icmp_echo_ignore_all':
+    case 'net.ipv4.icmp_echo_ignore_broadcasts': {
+      const n = procInts(value, 1, true)?.[0];
+      return n === undefined || n > 1 ? refuse : String(n);
+    }
+    case 'net.ipv4.ip_local_port_range': {
+      const v = procInts(value, 2);
+      const oldHi = Number((current ?? NS_SYSCTL_DEFAULTS[key]!).split(/\s+/)[1]);
+      const lo = v?.[0];
+      const hi = v?.[1] ?? oldHi;
+      if (lo === undefined || lo < 1024 || hi > 65535 || lo > hi) return refuse;
+      return `${lo}\t${hi}`;
+    }
+    case 'net.bridge.bridge-nf-call-iptables': {
+      const n = procInts(value, 1)?.[0];
+      return n === undefined ? refuse : n !== 0 ? '1' : '0';
+    }
+  }
+  return value.trim();
 }
 
 /** Effective per-device value as the kernel reads it (IN_DEV_MAXCONF / IN_DEV_ORCONF). */

@@ -23,10 +23,10 @@ function bin(args: string[]): { code: number; out: string; err: string } {
 }
 
 describe('main.ts imports only what every command needs', () => {
-  it('its value imports are commander and the ConfigError class; command modules are imported in their actions', () => {
+  it('its value imports are commander, the error reporter and the output escaper; command modules are imported in their actions', () => {
     const src = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8');
     const values = [...src.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gm)].map((m) => m[1]);
-    expect(values).toEqual(['commander', '../model/errors.js']);
+    expect(values).toEqual(['commander', '../model/text.js', './errors.js']);
     expect(src).toMatch(/await import\('\.\/check\.js'\)/);
   });
 });

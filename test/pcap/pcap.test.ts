@@ -4,7 +4,7 @@
  * (checksum validation on, no malformed frames, the seed's addresses and flags per interface) and
  * tcpdump -r over every file written for every model.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,9 @@ function modelTraces(path: string): { traces: ProbeTrace[]; labels: string[] } {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'netpath-pcap-'));
+// netpath creates only the last folder of an output path
+mkdirSync(join(tmp, 'models'));
+mkdirSync(join(tmp, 'cli'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -311,7 +314,7 @@ describe('netpath trace/check --pcap --pcapng', () => {
     const code = await main(['trace', SEED, '--from', 'web1', '--to', '192.168.2.10:80', '--json', '--pcap', dir, '--pcapng', ng], io);
     expect(code).toBe(0);
     expect(() => JSON.parse(out.join(''))).not.toThrow();
-    expect(readdirSync(dir).sort()).toEqual(['web1_eth0.pcap', 'web2_eth0.pcap', 'web2_ngx1_eth0.pcap', 'web2_veth1-p.pcap']);
+    expect(readdirSync(dir).sort()).toEqual(['.netpath-captures', 'web1_eth0.pcap', 'web2_eth0.pcap', 'web2_ngx1_eth0.pcap', 'web2_veth1-p.pcap']);
     expect(err.join('')).toContain(`wrote 4 pcap files to ${dir}`);
     expect(readFileSync(ng).subarray(0, 4)).toEqual(Buffer.from([0x0a, 0x0d, 0x0d, 0x0a]));
 
