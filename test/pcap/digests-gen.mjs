@@ -4,7 +4,7 @@
 // traces change: node test/pcap/digests-gen.mjs [--check]  (--check: compare, with today's writer)
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execSync } from 'node:child_process';
@@ -26,6 +26,7 @@ const sha = (b) => createHash('sha256').update(b).digest('hex');
 const models = {};
 for (const m of readdirSync(join(ROOT, 'models')).filter((f) => f.endsWith('.yaml')).sort()) {
   const dir = join(tmp, m);
+  mkdirSync(dir);
   await main(['check', join(ROOT, 'models', m), '--pcap', join(dir, 'pcap'), '--pcapng', join(dir, 'all.pcapng')], { out() {}, err() {} });
   models[m] = { pcapng: sha(readFileSync(join(dir, 'all.pcapng'))), pcap: Object.fromEntries(readdirSync(join(dir, 'pcap')).sort().map((f) => [f, sha(readFileSync(join(dir, 'pcap', f)))])) };
 }

@@ -12,7 +12,7 @@
  *   must come out of today's writer byte for byte as out of it.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,7 @@ const silent = { out: () => {}, err: () => {} };
 
 async function written(model: string): Promise<{ pcapng: string; pcap: Record<string, string> }> {
   const dir = join(tmp, model);
+  mkdirSync(dir);
   await main(['check', resolve(ROOT, 'models', model), '--pcap', join(dir, 'pcap'), '--pcapng', join(dir, 'all.pcapng')], silent);
   const pcap: Record<string, string> = {};
   for (const f of readdirSync(join(dir, 'pcap')).sort()) pcap[f] = sha256(readFileSync(join(dir, 'pcap', f)));
