@@ -283,6 +283,10 @@ if (!process.argv.includes('--summary')) {
   const { benchRules } = await import('./rules.js');
   benchRules();
 
+  // kube-proxy nftables mode next to iptables mode (bench/nft.js)
+  const { benchNft } = await import('./nft.js');
+  benchNft();
+
   // the 10k-service load split into parse and apply, CPU and wall (bench/load.js)
   const { benchLoad } = await import('./load.js');
   console.log('\nload of a generated 10k-service dump, parse and apply separately (wall, and CPU time of this process):');

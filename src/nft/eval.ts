@@ -64,6 +64,12 @@ const CT_STATE_BIT: Readonly<Record<string, number>> = { INVALID: 1, ESTABLISHED
 // ---------------------------------------------------------------------------------------------
 // indexes (built once per immutable object)
 
+const tableMaps = new WeakMap<NftState, Map<string, NftTable>>();
+function tableOf(s: NftState, family: NftFamily, name: string): NftTable | undefined {
+  let m = tableMaps.get(s);
+  if (!m) tableMaps.set(s, (m = new Map(s.tables.map((t) => [`${t.family} ${t.name}`, t]))));
+  return m.get(`${family} ${name}`);
+}
 const chainMaps = new WeakMap<NftTable, Map<string, NftChain>>();
 function chainOf(t: NftTable, name: string): NftChain | undefined {
   let m = chainMaps.get(t);
@@ -374,7 +380,7 @@ const MAX_DEPTH = 64;
  * netpath bug (the loader checks jumps and sets).
  */
 export function runNftChain(state: NftState, family: NftFamily, table: string, chain: string, hook: Hook, p: NfPacket, env: NftEnv): NftResult {
-  const t = state.tables.find((x) => x.family === family && x.name === table);
+  const t = tableOf(state, family, table);
   const base = t ? chainOf(t, chain) : undefined;
   if (!t || !base?.base) throw new Error(`netpath bug: nft base chain ${family} ${table} ${chain} missing`);
   void hook;
@@ -528,8 +534,20 @@ export interface NftHookChain {
  * runs them: by priority, and at equal priority the chain registered last first. Bridge-family
  * chains are not included (they run on bridged frames, before br_netfilter's IPv4 hooks).
  */
-export function nftHookChains(state: NftState | undefined, hook: Hook): NftHookChain[] {
+const hookChainCache = new WeakMap<NftState, Map<Hook, readonly NftHookChain[]>>();
+
+export function nftHookChains(state: NftState | undefined, hook: Hook): readonly NftHookChain[] {
   if (!state) return [];
+  let byHook = hookChainCache.get(state);
+  if (!byHook) hookChainCache.set(state, (byHook = new Map()));
+  const hit = byHook.get(hook);
+  if (hit) return hit;
+  const list = hookChainsOf(state, hook);
+  byHook.set(hook, list);
+  return list;
+}
+
+function hookChainsOf(state: NftState, hook: Hook): NftHookChain[] {
   const name = NF_HOOK[hook];
   const out: NftHookChain[] = [];
   for (const t of state.tables) {

@@ -25,6 +25,11 @@ interface MTable {
   sets: NftSet[];
   handle: number;
   origin: Origin;
+  /** name -> position in chains / sets (rebuilt after a delete) */
+  cix?: Map<string, number>;
+  six?: Map<string, number>;
+  /** per set name: the keys of its elements (built on first use in this batch) */
+  keys?: Map<string, Set<string>>;
 }
 
 function kernelErr(origin: Origin, what: string, errno: string): never {
@@ -47,8 +52,20 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
   const findT = (fam: NftFamily, name: string): MTable | undefined => tables.find((t) => t.family === fam && t.name === name);
   const needT = (c: { family: NftFamily; table: string; origin: Origin }, what: string): MTable =>
     findT(c.family, c.table) ?? kernelErr(c.origin, what, 'No such file or directory');
-  const chainIx = (t: MTable, name: string): number => t.chains.findIndex((c) => c.name === name);
-  const setIx = (t: MTable, name: string): number => t.sets.findIndex((s) => s.name === name);
+  const chainIx = (t: MTable, name: string): number => {
+    t.cix ??= new Map(t.chains.map((c, i) => [c.name, i]));
+    return t.cix.get(name) ?? -1;
+  };
+  const setIx = (t: MTable, name: string): number => {
+    t.six ??= new Map(t.sets.map((x, i) => [x.name, i]));
+    return t.six.get(name) ?? -1;
+  };
+  const keysOf = (t: MTable, set: NftSet): Set<string> => {
+    t.keys ??= new Map();
+    let k = t.keys.get(set.name);
+    if (!k) t.keys.set(set.name, (k = new Set(set.elements.map(keyString))));
+    return k;
+  };
 
   for (const c of cmds) {
     switch (c.cmd) {
@@ -113,6 +130,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           origin: c.origin,
         };
         t.chains.push(chain);
+        t.cix?.set(chain.name, t.chains.length - 1);
         break;
       }
       case 'delete-chain':
@@ -126,6 +144,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         }
         if (referencedChain(t, c.chain)) kernelErr(c.origin, 'rule', 'Device or resource busy');
         t.chains.splice(k, 1);
+        delete t.cix;
         break;
       }
       case 'add-rule':
@@ -134,7 +153,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const t = needT(c, 'rule');
         const k = chainIx(t, c.chain);
         if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
-        checkRefs(t, c.stmts, c.origin);
+        checkRefs(t, c.stmts, c.origin, chainIx, setIx);
         const rule: NftRule = {
           stmts: c.stmts,
           ...(c.comment !== undefined ? { comment: c.comment } : {}),
@@ -176,11 +195,12 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         if (k >= 0) {
           if (c.cmd === 'create-set') kernelErr(c.origin, 'rule', 'File exists');
           const old = t.sets[k]!;
-          if (c.spec.elements.length > 0) t.sets[k] = { ...old, elements: mergeElements(old.elements, c.spec.elements) };
+          if (c.spec.elements.length > 0) t.sets[k] = { ...old, elements: mergeElements(old.elements, c.spec.elements, keysOf(t, old)) };
           break;
         }
-        for (const e of c.spec.elements) checkVerdictTargets(t, e, c.origin);
+        for (const e of c.spec.elements) checkVerdictTargets(t, e, c.origin, chainIx);
         t.sets.push({ name: c.set, ...c.spec, handle: handle++, origin: c.origin });
+        t.six?.set(c.set, t.sets.length - 1);
         break;
       }
       case 'delete-set':
@@ -188,10 +208,15 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const t = needT(c, 'rule');
         const k = setIx(t, c.set);
         if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
-        if (c.cmd === 'flush-set') t.sets[k] = { ...t.sets[k]!, elements: [] };
+        if (c.cmd === 'flush-set') {
+          t.sets[k] = { ...t.sets[k]!, elements: [] };
+          t.keys?.delete(c.set);
+        }
         else {
           if (referencedSet(t, c.set)) kernelErr(c.origin, 'rule', 'Device or resource busy');
           t.sets.splice(k, 1);
+          delete t.six;
+          t.keys?.delete(c.set);
         }
         break;
       }
@@ -203,32 +228,46 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const set = t.sets[k]!;
         const els = parsePendingElements(c, set.keyType, set.map ? (set.dataType ?? 'verdict') : undefined);
         if (c.cmd === 'add-element') {
-          for (const e of els) checkVerdictTargets(t, e, c.origin);
-          t.sets[k] = { ...set, elements: mergeElements(set.elements, els) };
+          for (const e of els) checkVerdictTargets(t, e, c.origin, chainIx);
+          t.sets[k] = { ...set, elements: mergeElements(set.elements, els, keysOf(t, set)) };
         } else {
-          let left = [...set.elements];
+          const gone = new Set<string>();
+          const have = keysOf(t, set);
           for (const e of els) {
-            const at = left.findIndex((x) => sameKey(x, e));
-            if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
-            left = left.filter((_, i) => i !== at);
+            const key = keyString(e);
+            if (!have.has(key) || gone.has(key)) kernelErr(c.origin, 'rule', 'No such file or directory');
+            gone.add(key);
           }
-          t.sets[k] = { ...set, elements: left };
+          for (const key of gone) have.delete(key);
+          t.sets[k] = { ...set, elements: set.elements.filter((x) => !gone.has(keyString(x))) };
         }
         break;
       }
     }
   }
   for (const t of tables) checkNatHooks(t);
-  return { tables: tables.map((t) => Object.freeze({ ...t }) as NftTable), nextHandle: handle };
+  return {
+    tables: tables.map((t) => {
+      const { cix: _c, six: _s, keys: _k, ...rest } = t;
+      return Object.freeze(rest) as NftTable;
+    }),
+    nextHandle: handle,
+  };
 }
 
-function sameKey(a: NftElement, b: NftElement): boolean {
-  return JSON.stringify(a.key) === JSON.stringify(b.key);
+function keyString(e: NftElement): string {
+  return JSON.stringify(e.key);
 }
 
-function mergeElements(old: readonly NftElement[], more: readonly NftElement[]): NftElement[] {
-  const out = [...old];
-  for (const e of more) if (!out.some((x) => sameKey(x, e))) out.push(e);
+/** `add element` of a key already there changes nothing (no error without `create`) */
+function mergeElements(old: readonly NftElement[], more: readonly NftElement[], have: Set<string>): NftElement[] {
+  const out = old.slice();
+  for (const e of more) {
+    const k = keyString(e);
+    if (have.has(k)) continue;
+    have.add(k);
+    out.push(e);
+  }
   return out;
 }
 
@@ -255,12 +294,14 @@ function refsOf(stmts: readonly NftStmt[]): string[] {
   return out;
 }
 
-function checkRefs(t: MTable, stmts: readonly NftStmt[], origin: Origin): void {
+function checkRefs(t: MTable, stmts: readonly NftStmt[], origin: Origin, chainIx: (t: MTable, n: string) => number, setIx: (t: MTable, n: string) => number): void {
   for (const v of verdictsOf(stmts)) {
-    if ((v.kind === 'jump' || v.kind === 'goto') && !t.chains.some((c) => c.name === v.chain)) kernelErr(origin, 'rule', 'No such file or directory');
-    if ((v.kind === 'jump' || v.kind === 'goto') && t.chains.find((c) => c.name === v.chain)?.base) kernelErr(origin, 'rule', 'Operation not supported');
+    if (v.kind !== 'jump' && v.kind !== 'goto') continue;
+    const k = chainIx(t, v.chain);
+    if (k < 0) kernelErr(origin, 'rule', 'No such file or directory');
+    if (t.chains[k]!.base) kernelErr(origin, 'rule', 'Operation not supported');
   }
-  for (const name of refsOf(stmts)) if (!t.sets.some((s) => s.name === name)) kernelErr(origin, 'rule', 'No such file or directory');
+  for (const name of refsOf(stmts)) if (setIx(t, name) < 0) kernelErr(origin, 'rule', 'No such file or directory');
   for (const s of stmts) {
     if (s.k === 'nat' && s.family === undefined && t.family === 'inet' && s.addr !== undefined) {
       throw ConfigError.at(origin, 'syntax', `nft: Error: specify \`${s.nat} ip\` or \`${s.nat} ip6\` in inet table to convert hostname into IP`);
@@ -268,9 +309,9 @@ function checkRefs(t: MTable, stmts: readonly NftStmt[], origin: Origin): void {
   }
 }
 
-function checkVerdictTargets(t: MTable, e: NftElement, origin: Origin): void {
+function checkVerdictTargets(t: MTable, e: NftElement, origin: Origin, chainIx: (t: MTable, n: string) => number): void {
   const v = e.data?.kind === 'verdict' ? e.data.verdict : undefined;
-  if (v && (v.kind === 'jump' || v.kind === 'goto') && !t.chains.some((c) => c.name === v.chain)) kernelErr(origin, 'rule', 'No such file or directory');
+  if (v && (v.kind === 'jump' || v.kind === 'goto') && chainIx(t, v.chain) < 0) kernelErr(origin, 'rule', 'No such file or directory');
 }
 
 function referencedChain(t: MTable, name: string): boolean {
@@ -291,35 +332,49 @@ function referencedSet(t: MTable, name: string): boolean {
  * and input. Otherwise: "Operation not supported".
  */
 function checkNatHooks(t: MTable): void {
+  // which kinds of base chain reach each chain (bits: 1 dnat allowed, 2 snat allowed, 4 neither),
+  // propagated once over the jump graph: linear in the rules, also for kube-proxy's 10k services
   const byName = new Map(t.chains.map((c) => [c.name, c]));
-  for (const base of t.chains) {
-    if (!base.base) continue;
-    const seen = new Set<string>();
-    const todo = [base];
-    while (todo.length > 0) {
-      const c = todo.pop()!;
-      if (seen.has(c.name)) continue;
-      seen.add(c.name);
-      for (const r of c.rules) {
-        for (const s of r.stmts) {
-          if (s.k !== 'nat') continue;
-          const dst = s.nat === 'dnat' || s.nat === 'redirect';
-          const ok = base.base.type === 'nat' && (dst ? base.base.hook === 'prerouting' || base.base.hook === 'output' : base.base.hook === 'postrouting' || base.base.hook === 'input');
-          if (!ok) kernelErr(r.origin, 'rule', 'Operation not supported');
-        }
-        const targets: string[] = [];
-        for (const v of verdictsOf(r.stmts)) if (v.kind === 'jump' || v.kind === 'goto') targets.push(v.chain);
-        for (const s of r.stmts) {
-          if (s.k === 'vmap' && s.map.kind === 'ref') {
-            const m = t.sets.find((x) => x.name === (s.map as { name: string }).name);
-            for (const e of m?.elements ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) targets.push(e.data.verdict.chain);
-          }
-        }
-        for (const n of targets) {
-          const next = byName.get(n);
-          if (next) todo.push(next);
+  const setByName = new Map(t.sets.map((x) => [x.name, x]));
+  const natRules: { chain: string; rule: NftRule; stmt: Extract<NftStmt, { k: 'nat' }> }[] = [];
+  for (const c of t.chains) for (const r of c.rules) for (const s of r.stmts) if (s.k === 'nat') natRules.push({ chain: c.name, rule: r, stmt: s });
+  if (natRules.length === 0) return;
+  const targets = (c: NftChain): string[] => {
+    const out: string[] = [];
+    for (const r of c.rules) {
+      for (const v of verdictsOf(r.stmts)) if (v.kind === 'jump' || v.kind === 'goto') out.push(v.chain);
+      for (const s of r.stmts) {
+        if (s.k === 'vmap' && s.map.kind === 'ref') {
+          for (const e of setByName.get(s.map.name)?.elements ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) out.push(e.data.verdict.chain);
         }
       }
     }
+    return out;
+  };
+  const reach = new Map<string, number>();
+  const todo: [string, number][] = [];
+  for (const c of t.chains) {
+    if (!c.base) continue;
+    const b = c.base;
+    const bit = b.type !== 'nat' ? 4 : b.hook === 'prerouting' || b.hook === 'output' ? 1 : b.hook === 'postrouting' || b.hook === 'input' ? 2 : 4;
+    todo.push([c.name, bit]);
+  }
+  const edges = new Map<string, string[]>();
+  while (todo.length > 0) {
+    const [name, bit] = todo.pop()!;
+    const had = reach.get(name) ?? 0;
+    if ((had & bit) === bit) continue;
+    reach.set(name, had | bit);
+    const c = byName.get(name);
+    if (!c) continue;
+    let out = edges.get(name);
+    if (!out) edges.set(name, (out = targets(c)));
+    for (const n of out) todo.push([n, bit]);
+  }
+  for (const { chain, rule, stmt } of natRules) {
+    const bits = reach.get(chain) ?? 0;
+    const dst = stmt.nat === 'dnat' || stmt.nat === 'redirect';
+    const bad = dst ? bits & ~1 : bits & ~2;
+    if (bad !== 0) kernelErr(rule.origin, 'rule', 'Operation not supported');
   }
 }

@@ -52,6 +52,21 @@ interface Run {
   choices: RulesChoice[];
 }
 
+/** merged pipelines per (immutable) nft state, iptables state and hook */
+const pipelineCache = new WeakMap<object, WeakMap<object, Map<Hook, readonly MergedStage[]>>>();
+const NONE = {};
+function pipelineOf(rules: HostRules, h: Hook, iptPresent: (t: NfTableName) => boolean): readonly MergedStage[] {
+  const k1: object = rules.nft ?? NONE;
+  const k2: object = rules.nf ?? NONE;
+  let a = pipelineCache.get(k1);
+  if (!a) pipelineCache.set(k1, (a = new WeakMap()));
+  let m = a.get(k2);
+  if (!m) a.set(k2, (m = new Map()));
+  let s = m.get(h);
+  if (!s) m.set(h, (s = mergedPipeline(h, rules.nft, iptPresent)));
+  return s;
+}
+
 function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boolean[]): Run {
   const notes: string[] = [];
   const note = (t: string): void => {
@@ -116,12 +131,7 @@ function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boo
   });
 
   const iptPresent = (t: NfTableName): boolean => nf !== undefined && nf[t].present;
-  const pipelines = new Map<Hook, MergedStage[]>();
-  const stagesOf = (h: Hook): MergedStage[] => {
-    let s = pipelines.get(h);
-    if (!s) pipelines.set(h, (s = mergedPipeline(h, rules.nft, iptPresent)));
-    return s;
-  };
+  const stagesOf = (h: Hook): readonly MergedStage[] => pipelineOf(rules, h, iptPresent);
 
   /** takes one chain's result; returns a final outcome when the packet stops there, 'nat' when a binding was made */
   const take = (h: Hook, res: NfResult | NftResult, policyName: (chain: string) => string): Stop | 'nat' | undefined => {

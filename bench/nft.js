@@ -1,0 +1,66 @@
+// npm run bench, nftables section: kube-proxy nftables mode for 1k and 10k services (its verdict
+// maps) — load (parse + apply as one transaction) and per-packet rules trace, next to the same
+// services in iptables mode. Figures only; never asserts. Targets: 10k load < 1 s, trace < 20 µs.
+import { performance } from 'node:perf_hooks';
+import { kubeProxyNftDump } from '../dist/nft/kubegen.js';
+import { parseNftFile } from '../dist/nft/parse.js';
+import { applyNft } from '../dist/nft/ruleset.js';
+import { EMPTY_NFT } from '../dist/nft/types.js';
+import { traceHost } from '../dist/nft/trace.js';
+import { kubeProxyDump } from '../dist/netfilter/kubegen.js';
+import { parseIptablesRestore } from '../dist/netfilter/restore.js';
+import { applyRestore, emptyNfState } from '../dist/netfilter/tables.js';
+import { traceRules } from '../dist/netfilter/trace.js';
+import { KERNEL } from '../dist/model/origin.js';
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p99: q(0.99) };
+}
+
+function packets(services, n) {
+  const out = [];
+  const step = Math.max(1, Math.floor(services.length / n));
+  for (let k = 0; k < services.length && out.length < n; k += step) {
+    const s = services[k];
+    out.push({ src: 0x0a000002, sport: 40000 + (k % 20000), dst: s.clusterIp, dport: s.port, proto: s.proto, iif: 'eth0', oif: 'cni0', local: [0x0a000001, 0x0af40001] });
+  }
+  return out;
+}
+
+function time(fn, pkts, reps) {
+  for (const p of pkts.slice(0, 50)) fn(p);
+  const t = [];
+  for (let r = 0; r < reps; r++) {
+    for (const p of pkts) {
+      const t0 = performance.now();
+      fn(p);
+      t.push((performance.now() - t0) * 1000);
+    }
+  }
+  return stats(t);
+}
+
+export function benchNft(sizes = [1000, 10000]) {
+  console.log('\nnftables: kube-proxy nftables mode (verdict maps) vs iptables mode, same services (targets at 10k: load < 1 s, trace < 20 µs):');
+  for (const n of sizes) {
+    const d = kubeProxyNftDump({ services: n });
+    const t0 = performance.now();
+    const cmds = parseNftFile(d.text, 'kube-proxy.nft');
+    const t1 = performance.now();
+    const nft = applyNft(EMPTY_NFT, cmds);
+    const t2 = performance.now();
+    const pk = packets(d.services, 200);
+    const tn = time((p) => traceHost({ nft }, p), pk, 5);
+    const ipt = kubeProxyDump({ services: n });
+    const i0 = performance.now();
+    const nf = applyRestore(emptyNfState(), parseIptablesRestore(ipt.text, 'kube.save'), false, KERNEL);
+    const i1 = performance.now();
+    const ti = time((p) => traceRules(nf, p), pk, 5);
+    console.log(
+      `  ${String(n).padStart(6)} services  nft: load ${(t2 - t0).toFixed(0).padStart(5)} ms (parse ${(t1 - t0).toFixed(0)}, apply ${(t2 - t1).toFixed(0)}), ` +
+        `trace median ${tn.median.toFixed(1)} µs p99 ${tn.p99.toFixed(1)} µs   |   iptables: load ${(i1 - i0).toFixed(0).padStart(5)} ms, trace median ${ti.median.toFixed(1)} µs p99 ${ti.p99.toFixed(1)} µs`,
+    );
+  }
+}
