@@ -9,6 +9,7 @@
  */
 import { Command } from 'commander';
 import { escapeControls } from '../model/text.js';
+import { netpathVersion } from './version.js';
 import { reportFailure, wantsJson } from './errors.js';
 import type { ReplayCliOptions } from '../replay/cli.js';
 import type { CheckOptions } from './check.js';
@@ -43,6 +44,7 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
   const program = new Command()
     .name('netpath')
     .description('Packet-path simulator and verifier for Linux host networking')
+    .version(netpathVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();

@@ -26,7 +26,7 @@ describe('main.ts imports only what every command needs', () => {
   it('its value imports are commander, the error reporter and the output escaper; command modules are imported in their actions', () => {
     const src = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8');
     const values = [...src.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gm)].map((m) => m[1]);
-    expect(values).toEqual(['commander', '../model/text.js', './errors.js']);
+    expect(values).toEqual(['commander', '../model/text.js', './version.js', './errors.js']);
     expect(src).toMatch(/await import\('\.\/check\.js'\)/);
   });
 });
