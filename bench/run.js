@@ -291,6 +291,8 @@ if (!process.argv.includes('--summary')) {
   const { benchLoad } = await import('./load.js');
   console.log('\nload of a generated 10k-service dump, parse and apply separately (wall, and CPU time of this process):');
   benchLoad(10000, 3);
+  const { benchLoadTargets } = await import('./load.js');
+  await benchLoadTargets();
 
   // big runbooks folded, next to the same rules through iptables-restore (bench/runbook.js)
   const { benchRunbooks } = await import('./runbook.js');

@@ -13,7 +13,7 @@ import { parseIptablesRestore } from '../netfilter/restore.js';
 import { applyRestore, emptyNfState } from '../netfilter/tables.js';
 import { parseIpsetSave, type Ipsets } from '../netfilter/ipset.js';
 import { traceRules, type RulesOutcome, type TraceProto } from '../netfilter/trace.js';
-import type { NfState } from '../netfilter/types.js';
+import type { IptablesRestoreTable, NfState } from '../netfilter/types.js';
 import { parseNftFile } from '../nft/parse.js';
 import { applyNft } from '../nft/ruleset.js';
 import { traceHost, type HostOutcome } from '../nft/trace.js';
@@ -67,11 +67,13 @@ export function emptyDumpWarning(text: string, path: string): string | undefined
   );
 }
 
-function loadDumpWarned(path: string): { nf: NfState; warnings: string[] } {
-  const text = readText(path === '-' ? '/dev/stdin' : path, 'the iptables-save dump');
-  const nf = applyRestore(emptyNfState(), parseIptablesRestore(text, path), false, { ...KERNEL, file: path });
+/** the dump as state, as parsed (its rules in file order, for checks over every rule), and its warnings; `read`: the text when already read */
+function loadDumpWarned(path: string, read?: string): { nf: NfState; tables: readonly IptablesRestoreTable[]; warnings: string[] } {
+  const text = read ?? readText(path === '-' ? '/dev/stdin' : path, 'the iptables-save dump');
+  const tables = parseIptablesRestore(text, path);
+  const nf = applyRestore(emptyNfState(), tables, false, { ...KERNEL, file: path });
   const w = emptyDumpWarning(text, path);
-  return { nf, warnings: w !== undefined ? [w] : [] };
+  return { nf, tables, warnings: w !== undefined ? [w] : [] };
 }
 
 /** the first ephemeral port (net.ipv4.ip_local_port_range starts at 32768) when --src has none */
@@ -79,8 +81,11 @@ export const DEFAULT_SPORT = 32768;
 
 /** Whether a rules file is nft's language (`table ...`, `add ...`, `flush ruleset`) rather than iptables-save's. */
 export function isNftText(text: string): boolean {
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
+  // line by line up to the first that says (not a split of a 100k-line dump)
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at);
+    const line = text.slice(at, end < 0 ? text.length : end).trim();
+    at = end < 0 ? text.length : end + 1;
     if (line === '' || line.startsWith('#')) continue;
     return /^(table|add|create|insert|replace|delete|destroy|flush|define|include)\b/.test(line);
   }
@@ -108,8 +113,10 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
   }
   let iptFile = opts.iptables;
   let nftFile = opts.nft;
+  let fileText: string | undefined;
   if (file !== undefined) {
     const text = readText(file === '-' ? '/dev/stdin' : file, 'the rules dump');
+    fileText = text;
     if (isNftText(text)) {
       if (nftFile !== undefined) throw new ConfigError('model', '--nft', 0, `${file} is an nft ruleset and --nft is given too: give one`);
       nftFile = file;
@@ -119,10 +126,11 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
     }
   }
   if (iptFile === undefined && nftFile === undefined) throw new ConfigError('model', 'rules trace', 0, 'give a rules file (iptables-save or nft list ruleset output), or --iptables FILE and/or --nft FILE');
-  const loaded = iptFile !== undefined ? loadDumpWarned(iptFile) : undefined;
+  // the file already read is not read again (stdin could not be)
+  const loaded = iptFile !== undefined ? loadDumpWarned(iptFile, iptFile === file ? fileText : undefined) : undefined;
   const nf = loaded?.nf;
   const warnings = loaded?.warnings ?? [];
-  if (nf) checkSets(nf, ipsets, iptFile!);
+  if (loaded) checkSets(loaded.tables, ipsets, iptFile!);
   printWarnings(warnings, io);
   const input = {
     src: src.ip,
@@ -142,15 +150,16 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
   return 0;
 }
 
-/** The kernel refuses a rule naming a set that does not exist: so does the trace. */
-function checkSets(nf: NfState, ipsets: Ipsets | undefined, file: string): void {
-  for (const t of Object.values(nf)) {
-    for (const c of Object.values(t.chains)) {
-      for (const r of c.rules) {
-        for (const m of r.matches) {
-          if (m.kind === 'set' && !ipsets?.has(m.name)) {
-            throw ConfigError.at(r.origin.file === '' ? { ...r.origin, file } : r.origin, 'kernel', `Set ${m.name} doesn't exist: give the host's sets with --ipset FILE (the output of ipset save)`);
-          }
+/**
+ * The kernel refuses a rule naming a set that does not exist: so does the trace. The rules are
+ * read in the parsed blocks (flat lists in file order), not by walking every chain of the state.
+ */
+function checkSets(tables: readonly IptablesRestoreTable[], ipsets: Ipsets | undefined, file: string): void {
+  for (const block of tables) {
+    for (const { rule: r } of block.rules) {
+      for (const m of r.matches) {
+        if (m.kind === 'set' && !ipsets?.has(m.name)) {
+          throw ConfigError.at(r.origin.file === '' ? { ...r.origin, file } : r.origin, 'kernel', `Set ${m.name} doesn't exist: give the host's sets with --ipset FILE (the output of ipset save)`);
         }
       }
     }

@@ -18,8 +18,8 @@
  * full parser's.
  */
 import type { Origin } from '../model/origin.js';
-import type { FastCtx } from './ext/api.js';
-import { matchExt, targetExt } from './ext/index.js';
+import type { FastCtx, MatchExt, TargetExt } from './ext/api.js';
+import { MATCH_EXTS, TARGET_EXTS, matchExt, type ExtMatch, type ExtTarget } from './ext/index.js';
 import * as r from './ext/reader.js';
 import { Interner } from './ext/reader.js';
 import { TARGET_NAMES, protoByName, protoName } from './names.js';
@@ -32,13 +32,23 @@ const SP = r.SP;
 /** the context handed to the extensions' readers: one object, refilled per line */
 const CTX: FastCtx = { proto: 0, protoInvert: false, table: 'filter', intern: new Interner() };
 
+/** the extensions with a fast reader, most frequent in dumps first (tried by their word: no string is cut) */
+const FAST_MATCHES: readonly MatchExt<ExtMatch>[] = (['comment', 'tcp', 'udp', 'statistic', 'mark', 'conntrack', 'addrtype', 'multiport', 'sctp', 'icmp', 'state', 'connmark'] as const)
+  .map((n) => matchExt(n)!)
+  .concat(Object.values(MATCH_EXTS) as MatchExt<ExtMatch>[])
+  .filter((e, k, all) => e.fast !== undefined && all.indexOf(e) === k);
+const FAST_TARGETS: readonly TargetExt<ExtTarget>[] = Object.values(TARGET_EXTS).filter((e) => (e as TargetExt<ExtTarget>).fast !== undefined) as TargetExt<ExtTarget>[];
+
 /** `-m NAME ...` after `-m `; undefined to decline */
 function match(): NfMatch | undefined {
-  const name = r.name();
-  if (name === undefined || !r.sep()) return undefined;
-  const ext = matchExt(name);
-  return ext?.fast?.(CTX);
+  for (let k = 0; k < FAST_MATCHES.length; k++) {
+    const ext = FAST_MATCHES[k]!;
+    if (r.word(ext.name)) return ext.fast!(CTX);
+  }
+  return undefined;
 }
+
+const SCRATCH: NfMatch[] = [];
 
 /** `-p` matches, one object per protocol and invert flag, shared by every rule (matches are never mutated) */
 const PROTOCOL_MATCHES: (NfMatch | undefined)[] = [];
@@ -49,19 +59,31 @@ function protocolMatch(proto: number, invert: boolean): NfMatch {
   return m;
 }
 
+/** a `-p` word as protoName prints it (not 0), then sep(); -1 if not */
+function otherProto(): number {
+  const text = r.token();
+  const n = protoByName(text);
+  return n === undefined || n === 0 || protoName(n) !== text || !r.sep() ? -1 : n;
+}
+
 /** `-j NAME ...` after `-j `; undefined to decline */
 function target(intern: Interner): NfTarget | undefined {
   const last = intern.lastJump;
   if (last !== '' && r.lookingAt(last) && r.pos() + last.length === r.lineLength()) {
     r.skip(last.length);
-    return { kind: 'jump', chain: last };
+    return intern.lastJumpTarget;
+  }
+  for (let k = 0; k < FAST_TARGETS.length; k++) {
+    const ext = FAST_TARGETS[k]!;
+    if (r.word(ext.name)) return ext.fast!(CTX);
   }
   const name = r.name();
-  if (name === undefined || !r.sep()) return undefined;
-  const ext = targetExt(name);
-  if (ext !== undefined) return ext.fast?.(CTX);
-  if (TARGET_NAMES.has(name)) return undefined;
-  if (r.atEnd()) intern.lastJump = name;
+  if (name === undefined || !r.sep() || TARGET_NAMES.has(name)) return undefined;
+  if (r.atEnd()) {
+    intern.lastJump = name;
+    intern.lastJumpTarget = { kind: 'jump', chain: name };
+    return intern.lastJumpTarget;
+  }
   return { kind: 'jump', chain: name };
 }
 
@@ -87,7 +109,9 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
   const textStart = r.atEnd() ? N : r.pos() + 1;
   if (!r.sep()) return undefined;
 
-  const matches: NfMatch[] = [];
+  // read into a scratch array, kept as an exact-size copy (a pushed-to array keeps spare room; 80k rules keep theirs)
+  const matches = SCRATCH;
+  matches.length = 0;
   // base matches, in formatRule's order
   let save = r.pos();
   let inv = r.bang();
@@ -124,9 +148,9 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
   let proto = 0;
   let protoInvert = false;
   if (r.word('-p')) {
-    const text = r.token();
-    const n = protoByName(text);
-    if (n === undefined || n === 0 || protoName(n) !== text || !r.sep()) return undefined;
+    // the protocols of dumps by their word; others through the name table
+    const n = r.word('tcp') ? 6 : r.word('udp') ? 17 : r.word('icmp') ? 1 : r.word('sctp') ? 132 : otherProto();
+    if (n < 0) return undefined;
     proto = n;
     protoInvert = inv;
     matches.push(protocolMatch(n, inv));
@@ -154,6 +178,7 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
   if (!r.atEnd()) return undefined;
   const text = textStart === N ? '' : line.slice(textStart);
   intern.lastChain = chain;
-  const rule: NfRule = tg !== undefined ? { matches, target: tg, text, origin } : { matches, text, origin };
+  const exact = matches.slice();
+  const rule: NfRule = tg !== undefined ? { matches: exact, target: tg, text, origin } : { matches: exact, text, origin };
   return { chain, rule };
 }

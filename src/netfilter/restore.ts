@@ -121,6 +121,12 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
       continue;
     }
     if (trimmed.startsWith(':')) {
+      // `:NAME - [0:0]`, as iptables-save prints every user chain: read directly
+      const user = trimmed.endsWith(' - [0:0]') ? trimmed.slice(1, -8) : undefined;
+      if (user !== undefined && user !== '' && !/[ \t]/.test(user)) {
+        block.chains.push({ name: user, origin });
+        continue;
+      }
       const words = trimmed.slice(1).split(/[ \t]+/);
       const [name, policy, counters, ...rest] = words;
       if (name === undefined || name === '') throw restoreError(origin, `line ${k + 1}: chain name missing`);

@@ -66,7 +66,10 @@ function orderChains(table: NfTableName, chains: Iterable<NfChain>): NfChain[] {
     if (k >= 0) found[k] = c;
     else users.push(c);
   }
-  users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // dumps list user chains sorted already (iptables-save does): checked in one pass, sorted if not
+  let sorted = true;
+  for (let k = 1; k < users.length && sorted; k++) if (users[k - 1]!.name > users[k]!.name) sorted = false;
+  if (!sorted) users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: NfChain[] = [];
   for (const c of found) if (c !== undefined) out.push(c);
   for (const c of users) out.push(c);
@@ -114,30 +117,42 @@ function ruleFailed(origin: Origin, verb: Verb, chain: string, errno: string, wh
  * rules jump or go to (targets that name no chain of the table are left out: they have no rules).
  */
 interface JumpGraph {
-  readonly id: ReadonlyMap<string, number>;
+  /** a chain's number, or undefined when the table has no such chain */
+  readonly id: (name: string) => number | undefined;
   readonly edges: readonly (readonly number[])[];
 }
 
-function jumpGraph(ordered: readonly NfChain[]): JumpGraph {
-  const id = new Map<string, number>();
-  for (let k = 0; k < ordered.length; k++) id.set(ordered[k]!.name, k);
-  const edges: number[][] = [];
-  for (const c of ordered) {
-    const out: number[] = [];
+const NO_EDGES: readonly number[] = Object.freeze([]);
+
+/**
+ * `id`: the chains' numbers when the caller has them already (by default a map is built);
+ * `missing`: called for a jump to a chain the table does not have (by default it is left out)
+ */
+function jumpGraph(ordered: readonly NfChain[], id?: (name: string) => number | undefined, missing?: () => void): JumpGraph {
+  let idOf = id;
+  if (idOf === undefined) {
+    const map = new Map<string, number>();
+    for (let k = 0; k < ordered.length; k++) map.set(ordered[k]!.name, k);
+    idOf = (name) => map.get(name);
+  }
+  const edges: (readonly number[])[] = new Array<readonly number[]>(ordered.length);
+  for (let k = 0; k < ordered.length; k++) {
+    let out: number[] | undefined;
     let prevName: string | undefined;
     let prevId: number | undefined;
-    for (const r of c.rules) {
+    for (const r of ordered[k]!.rules) {
       const tg = r.target;
       if (tg === undefined || (tg.kind !== 'jump' && tg.kind !== 'goto')) continue;
       // consecutive rules often jump to the same chain (KUBE-MARK-MASQ): skip the hash lookup
-      const to = tg.chain === prevName ? prevId : id.get(tg.chain);
+      const to = tg.chain === prevName ? prevId : idOf(tg.chain);
       prevName = tg.chain;
       prevId = to;
-      if (to !== undefined) out.push(to);
+      if (to !== undefined) (out ??= []).push(to);
+      else missing?.();
     }
-    edges.push(out);
+    edges[k] = out ?? NO_EDGES;
   }
-  return { id, edges };
+  return { id: idOf, edges };
 }
 
 /**
@@ -149,7 +164,7 @@ function reachingHooks(table: NfTableName, g: JumpGraph): Uint8Array {
   const builtins = BUILTIN_CHAINS[table];
   const stack: number[] = [];
   for (let k = 0; k < builtins.length; k++) {
-    const root = g.id.get(builtins[k]!);
+    const root = g.id(builtins[k]!);
     if (root === undefined) continue;
     const bit = 1 << k;
     stack.push(root);
@@ -160,6 +175,14 @@ function reachingHooks(table: NfTableName, g: JumpGraph): Uint8Array {
       for (const n of g.edges[c]!) stack.push(n);
     }
   }
+  return bits;
+}
+
+/** the reachingHooks bits of some hook names */
+function hookBits(table: NfTableName, hooks: readonly string[]): number {
+  const builtins = BUILTIN_CHAINS[table];
+  let bits = 0;
+  for (let k = 0; k < builtins.length; k++) if (hooks.includes(builtins[k]!)) bits |= 1 << k;
   return bits;
 }
 
@@ -191,7 +214,7 @@ function shapeProblem(table: NfTableName, g: JumpGraph): 'loop' | 'deep' | undef
   const at: number[] = [];
   let deep = false;
   for (const name of BUILTIN_CHAINS[table]) {
-    const root = g.id.get(name);
+    const root = g.id(name);
     if (root === undefined || state[root] === DONE) continue;
     state[root] = OPEN;
     nodes.push(root);
@@ -229,7 +252,7 @@ function tooDeepRules(table: NfTableName, ordered: readonly NfChain[], g: JumpGr
   const level = new Int8Array(g.edges.length).fill(-1);
   const stack: number[] = [];
   for (const name of BUILTIN_CHAINS[table]) {
-    const root = g.id.get(name);
+    const root = g.id(name);
     if (root === undefined) continue;
     level[root] = Math.max(level[root]!, 0);
     stack.push(root);
@@ -262,8 +285,9 @@ function validateTable(
   check: (c: NfChain, builtin: boolean, r: NfRule, hooks: number) => void,
   loop: () => ConfigError,
   deep: (blamed: readonly { chain: NfChain; rule: NfRule }[]) => ConfigError,
+  graph?: { readonly id: (name: string) => number | undefined; readonly missing: () => void },
 ): void {
-  const g = jumpGraph(ordered);
+  const g = jumpGraph(ordered, graph?.id, graph?.missing);
   const hooks = reachingHooks(t.name, g);
   for (let k = 0; k < ordered.length; k++) {
     const c = ordered[k]!;
@@ -290,14 +314,14 @@ function restoreTooDeep(blamed: readonly { chain: NfChain; rule: NfRule }[], ori
 }
 
 /** What the kernel checks for one new rule in `chain`, given the table it lands in. */
-function checkRule(t: NfTable, where: string, whereBuiltin: boolean, rule: NfRule, hooks: number, verb: Verb, opChain: string, origin: Origin): void {
+function checkRule(t: NfTable, where: string, whereBuiltin: boolean, rule: NfRule, hooks: number, verb: Verb, opChain: string, origin: Origin, jumpsChecked = false): void {
   const target = rule.target;
   // errors name the chain of the command, as iptables does, even when the rule sits in a user chain
   const chain = opChain;
   const o = origin;
   if (target) {
     if (target.kind === 'jump' || target.kind === 'goto') {
-      if (!Object.hasOwn(t.chains, target.chain)) {
+      if (!jumpsChecked && !Object.hasOwn(t.chains, target.chain)) {
         throw ConfigError.at(o, 'kernel', `iptables: Chain '${target.chain}' does not exist`);
       }
       if (isBuiltin(t.name, target.chain)) {
@@ -309,12 +333,10 @@ function checkRule(t: NfTable, where: string, whereBuiltin: boolean, rule: NfRul
       if (ext.table !== undefined && ext.table !== t.name) {
         throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: only valid in ${ext.table} table, not ${t.name}`);
       }
-      if (ext.hooks !== undefined) {
+      if (ext.hooks !== undefined && (hooks & ~hookBits(t.name, ext.hooks)) !== 0) {
         const allowed = ext.hooks;
         const bad = hookNames(t.name, hooks).filter((h) => !allowed.includes(h));
-        if (bad.length > 0) {
-          throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: used from hooks ${bad.join('/')}, but only usable from ${allowed.join('/')}`);
-        }
+        throw ruleFailed(o, verb, chain, 'Invalid argument', `x_tables: ${target.kind} target: used from hooks ${bad.join('/')}, but only usable from ${allowed.join('/')}`);
       }
       const why = ext.check?.(target, rule);
       if (why !== undefined) throw ruleFailed(o, verb, chain, 'Invalid argument', why);
@@ -430,52 +452,128 @@ export function applyRestore(state: NfState, tables: readonly IptablesRestoreTab
     const before = next[block.table];
     const hasContent = block.chains.length > 0 || block.rules.length > 0;
     const start: NfTable = noflush ? before : emptyTable(block.table, before.present);
-    // built mutably, frozen into one table at the end: a kube-proxy dump has ~100k rules
-    const chains = new Map<string, NfChain>(Object.entries(start.chains));
-    const rules = new Map<string, NfRule[]>();
+    const s = new Slots(block.table);
+    for (const c of Object.values(start.chains)) s.add(c.name, c, c.origin);
     for (const decl of block.chains) {
-      const existing = chains.get(decl.name);
       if (isBuiltin(block.table, decl.name)) {
-        if (decl.policy !== undefined) chains.set(decl.name, { ...existing!, policy: decl.policy, policyOrigin: decl.origin });
-      } else {
-        chains.set(decl.name, existing ? { ...existing, rules: [] } : { name: decl.name, rules: [], origin: decl.origin });
-        rules.set(decl.name, []);
+        if (decl.policy === undefined) continue;
+        const k = s.index.get(decl.name)!;
+        s.chain[k] = { ...s.chain[k]!, policy: decl.policy, policyOrigin: decl.origin };
+        continue;
       }
+      // one hash operation for a new chain; a chain declared again (or kept by --noflush) is flushed
+      const k = s.add(decl.name, undefined, decl.origin);
+      s.rules[k] = [];
     }
-    // dumps list a chain's rules together: the previous rule's chain and list are reused
+    // dumps list a chain's rules together, chains in declaration order: the previous rule's
+    // chain, then the next few declared chains, are tried before a lookup by name
     let prevChain: string | undefined;
     let prevList: NfRule[] | undefined;
-    for (const { chain, rule } of block.rules) {
+    let cursor = 0;
+    const rules = block.rules;
+    for (let n = 0; n < rules.length; n++) {
+      const { chain, rule } = rules[n]!;
       let list = chain === prevChain ? prevList : undefined;
       if (list === undefined) {
-        const c = chains.get(chain);
-        if (!c) throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: line ${rule.origin.line} failed: No chain/target/match by that name.`);
-        list = rules.get(chain);
-        if (!list) rules.set(chain, (list = [...c.rules]));
-      }
-      const target = rule.target;
-      if ((target?.kind === 'jump' || target?.kind === 'goto') && !chains.has(target.chain)) {
-        throw ConfigError.at(rule.origin, 'kernel', `iptables-restore: Chain '${target.chain}' does not exist`);
+        let k = -1;
+        for (let j = cursor; j < cursor + 4 && j < s.name.length; j++) {
+          if (s.name[j] === chain) {
+            k = j;
+            break;
+          }
+        }
+        if (k < 0) k = s.index.get(chain) ?? -1;
+        if (k < 0) throw firstMissingJump(s, rules, n) ?? ConfigError.at(rule.origin, 'kernel', `iptables-restore: line ${rule.origin.line} failed: No chain/target/match by that name.`);
+        cursor = k + 1;
+        list = s.rules[k] ??= [...s.chain[k]!.rules];
       }
       list.push(rule);
       prevChain = chain;
       prevList = list;
     }
-    for (const [name, list] of rules) chains.set(name, { ...chains.get(name)!, rules: list });
-    // `chains` has unique names: ordered once, no intermediate tables
-    const ordered = orderChains(block.table, chains.values());
+    const { ordered, id } = s.ordered();
     const rec: Record<string, NfChain> = {};
     for (const c of ordered) rec[c.name] = c;
     const t: NfTable = { name: block.table, chains: rec, present: hasContent ? true : start.present };
     validateTable(
       t,
       ordered,
-      (c, builtin, r, hooks) => checkRule(t, c.name, builtin, r, hooks, 'APPEND', c.name, r.origin),
+      (c, builtin, r, hooks) => checkRule(t, c.name, builtin, r, hooks, 'APPEND', c.name, r.origin, true),
       () => ConfigError.at(block.origin ?? origin, 'kernel', 'iptables-restore: jump loop (Too many links)'),
       (blamed) => restoreTooDeep(blamed, block.origin ?? origin),
+      {
+        id: (name) => {
+          const k = s.index.get(name);
+          return k === undefined ? undefined : id[k];
+        },
+        missing: () => {
+          throw firstMissingJump(s, rules, rules.length)!;
+        },
+      },
     );
     next = { ...next, [block.table]: t };
   }
   return next;
 }
 
+/**
+ * The chains of a table while a restore block is applied, by number: name, the chain as it was
+ * (or with the block's policy; undefined for a new chain), its origin, and its new rule list once
+ * the block declares or appends to it. Numbers are small integers in one map: no object per chain.
+ */
+class Slots {
+  readonly index = new Map<string, number>();
+  readonly name: string[] = [];
+  readonly chain: (NfChain | undefined)[] = [];
+  readonly origin: Origin[] = [];
+  readonly rules: (NfRule[] | undefined)[] = [];
+  constructor(readonly table: NfTableName) {}
+
+  /** the chain's number; a name already there keeps its number, chain and origin */
+  add(name: string, chain: NfChain | undefined, origin: Origin): number {
+    const size = this.index.size;
+    const k = this.index.get(name) ?? size;
+    if (k === size) {
+      this.index.set(name, k);
+      this.name.push(name);
+      this.chain.push(chain);
+      this.origin.push(origin);
+      this.rules.push(undefined);
+    }
+    return k;
+  }
+
+  /** the chains in iptables-save order, and each slot's position in it */
+  ordered(): { ordered: NfChain[]; id: Int32Array } {
+    const chains: NfChain[] = [];
+    for (let k = 0; k < this.name.length; k++) {
+      const rules = this.rules[k];
+      const c = this.chain[k];
+      if (rules === undefined) chains.push(c!);
+      else if (c !== undefined) chains.push({ ...c, rules });
+      else chains.push({ name: this.name[k]!, rules, origin: this.origin[k]! });
+    }
+    const ordered = orderChains(this.table, chains);
+    const id = new Int32Array(chains.length);
+    if (ordered.length === chains.length && ordered.every((c, k) => c === chains[k])) {
+      for (let k = 0; k < id.length; k++) id[k] = k;
+    } else {
+      const pos = new Map<NfChain, number>();
+      ordered.forEach((c, k) => pos.set(c, k));
+      for (let k = 0; k < id.length; k++) id[k] = pos.get(chains[k]!)!;
+    }
+    return { ordered, id };
+  }
+}
+
+/** the first rule before `end` (in the file's order) that jumps to a chain the block does not have */
+function firstMissingJump(s: Slots, rules: IptablesRestoreTable['rules'], end: number): ConfigError | undefined {
+  for (let n = 0; n < end; n++) {
+    const { rule } = rules[n]!;
+    const target = rule.target;
+    if ((target?.kind === 'jump' || target?.kind === 'goto') && !s.index.has(target.chain)) {
+      return ConfigError.at(rule.origin, 'kernel', `iptables-restore: Chain '${target.chain}' does not exist`);
+    }
+  }
+  return undefined;
+}

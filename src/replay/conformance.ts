@@ -10,7 +10,9 @@ import fc from 'fast-check';
 import { ConfigError } from '../model/errors.js';
 import { parseModel } from '../plan/model.js';
 import { buildWorld } from '../world/build.js';
-import { genPlan, planToModel, type GenPlan } from './gen.js';
+import { featuresOf, WORLD_FEATURES } from './catalogue.js';
+import { genPlan, resolvePlan, type GenPlan } from './gen.js';
+import { KNOWN_DISAGREEMENTS } from './known.js';
 import { replayNetns, type ReplayReport } from './netns.js';
 
 export interface CaseOutcome {
@@ -20,16 +22,27 @@ export interface CaseOutcome {
   /** why not ok: disagreeing probes, a setup failure, a simulation error */
   readonly problems: readonly string[];
   readonly ms: number;
+  /** catalogue features the plan holds (src/replay/catalogue.ts WORLD_FEATURES keys) */
+  readonly features: readonly string[];
+  /** probes in the model */
+  readonly probes: number;
+  /** disagreements that are known ones (src/replay/known.ts): the model file of each */
+  readonly known: readonly string[];
 }
 
 /** Simulates and replays one plan. A model the world refuses is a generator bug (not ok). */
 export async function checkPlan(plan: GenPlan, title = 'generated conformance case'): Promise<CaseOutcome> {
   const t0 = performance.now();
-  const model = planToModel(plan, title);
-  const done = (problems: string[]): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0) });
+  const { model, features: planFeatures } = resolvePlan(plan, title);
+  let features: readonly string[] = planFeatures;
+  let probes = 0;
+  let known: string[] = [];
+  const done = (problems: string[]): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0), features, probes, known });
   let built;
   try {
     built = buildWorld(parseModel(model, 'conformance.yaml'));
+    features = [...featuresOf(built, planFeatures)].sort();
+    probes = built.model.probes.length;
   } catch (e) {
     if (e instanceof ConfigError) return done([`the simulation refuses the model (a generator bug, or a refusal the kernel may not share): ${e.message}`]);
     return done([`the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join(' | ') : String(e)}`]);
@@ -41,15 +54,25 @@ export async function checkPlan(plan: GenPlan, title = 'generated conformance ca
     if (e instanceof Error && e.name === 'ReplayRefused') throw e;
     return done([`the replay or the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join(' | ') : String(e)}`]);
   }
-  return done(describe(report));
+  known = knownIn(report, model);
+  return done(describe(report, model));
+}
+
+/** The known disagreements (src/replay/known.ts) a report's disagreeing probes are, one per probe. */
+function knownIn(r: ReplayReport, model: string): string[] {
+  return r.probes.flatMap((p) => {
+    if (p.agree || p.observed === 'error') return [];
+    const k = KNOWN_DISAGREEMENTS.find((x) => x.matches({ to: p.to, proto: p.proto, predicted: p.predictedAll, observed: p.observed }, model));
+    return k ? [k.model] : [];
+  });
 }
 
 /** One line per problem of a replay report. */
-export function describe(r: ReplayReport): string[] {
+export function describe(r: ReplayReport, model = ''): string[] {
   const out: string[] = [];
   if (r.failure) out.push(`setup failed on the kernel: ${r.failure.message}`);
   for (const p of r.probes)
-    if (!p.agree && p.observed !== 'error')
+    if (!p.agree && p.observed !== 'error' && !KNOWN_DISAGREEMENTS.some((x) => x.matches({ to: p.to, proto: p.proto, predicted: p.predictedAll, observed: p.observed }, model)))
       out.push(`${p.name}: simulation ${p.predictedAll.join('|')} (${p.predictedErrno}), kernel ${p.observed} (${p.errno}: ${p.detail})`);
   for (const e of r.cleanupErrors) out.push(`cleanup: ${e}`);
   return out;
@@ -88,6 +111,10 @@ export interface ConformanceReport {
   readonly seed: number;
   readonly runs: number;
   readonly probes: number;
+  /** how many cases held each catalogue feature (WORLD_FEATURES key -> cases) */
+  readonly draws: Readonly<Record<string, number>>;
+  /** probes that disagreed in a known way (src/replay/known.ts): model file -> probes */
+  readonly known: Readonly<Record<string, number>>;
   readonly failures: readonly ConformanceFailure[];
   readonly ms: number;
 }
@@ -99,14 +126,18 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   const outcomes: CaseOutcome[] = new Array<CaseOutcome>(plans.length);
   let next = 0;
   let probes = 0;
+  const draws: Record<string, number> = {};
+  const known: Record<string, number> = {};
   let finished = 0;
   const worker = async (): Promise<void> => {
     while (next < plans.length) {
       const i = next++;
       const o = await checkPlan(plans[i]!, `conformance seed ${opts.seed} case ${i}`);
       outcomes[i] = o;
-      probes += (o.model.match(/^ {2}- \{name:/gm) ?? []).length;
-      log(`case ${i}: ${o.ok ? 'agree' : 'DISAGREE'} (${o.ms} ms)${o.ok ? '' : `\n  ${o.problems.join('\n  ')}`}`);
+      probes += o.probes;
+      for (const f of o.features) draws[f] = (draws[f] ?? 0) + 1;
+      for (const k of o.known) known[k] = (known[k] ?? 0) + 1;
+      log(`case ${i}: ${o.ok ? 'agree' : 'DISAGREE'} (${o.ms} ms)${o.known.length > 0 ? ` (known: ${o.known.join(', ')})` : ''}${o.ok ? '' : `\n  ${o.problems.join('\n  ')}`}`);
       opts.onCase?.(++finished, plans.length);
     }
   };
@@ -132,7 +163,25 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
     if (details.failed && last) failures.push({ index: i, path, original: o, shrunk: last, shrinkSteps: details.numShrinks });
     else failures.push({ index: i, path, original: o, flaky: true });
   }
-  return { seed: opts.seed, runs: opts.runs, probes, failures, ms: Math.round(performance.now() - t0) };
+  return { seed: opts.seed, runs: opts.runs, probes, draws, known, failures, ms: Math.round(performance.now() - t0) };
+}
+
+/**
+ * Per-feature draw counts as text: every catalogue entry with the number of cases that held it,
+ * grouped by kind; entries the generator does not draw say why.
+ */
+export function formatDraws(draws: Readonly<Record<string, number>>, runs: number): string {
+  const rows = Object.entries(WORLD_FEATURES).map(([k, c]) => {
+    const n = draws[k] ?? 0;
+    return 'notGenerated' in c ? `  ${k.padEnd(40)} -      not generated: ${c.notGenerated}` : `  ${k.padEnd(40)} ${String(n).padStart(5)}  ${((100 * n) / Math.max(1, runs)).toFixed(1).padStart(5)}%${n === 0 ? '  NOT DRAWN' : ''}`;
+  });
+  return `features drawn (cases holding each, of ${runs}):\n${rows.join('\n')}`;
+}
+
+/** Known disagreements met in a run, as text. */
+export function formatKnownMet(known: Readonly<Record<string, number>>): string {
+  const rows = Object.entries(known).map(([m, n]) => `  models/${m}: ${n} probes`);
+  return rows.length === 0 ? 'known disagreements met: none' : `known disagreements met (not failures; the engine fix is pending):\n${rows.join('\n')}`;
 }
 
 /** A failure as text: the problems and the (shrunk) model file. */

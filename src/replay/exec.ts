@@ -46,7 +46,7 @@ export function preflight(): Preflight {
   for (const t of ['ip', 'iptables', 'iptables-restore', 'sysctl', 'python3']) if (!which(t)) reasons.push(`${t} not found in PATH`);
   let python: string | undefined;
   if (reasons.length === 0) {
-    const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { env: REPLAY_ENV, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { env: REPLAY_ENV, encoding: 'utf8', timeout: 60_000 });
     python = r.status === 0 ? r.stdout.trim() : undefined;
     if (!python) reasons.push(`python3 does not run: ${(r.stderr || String(r.error ?? '')).trim()}`);
     const n = spawnSync('ip', ['netns', 'list'], { env: REPLAY_ENV, encoding: 'utf8', timeout: 10_000 });

@@ -34,7 +34,7 @@ import type { Built } from '../world/build.js';
 import { AGENT_PY } from './agent.js';
 import { onAbort, REPLAY_ENV, runArgv, waitExitSync } from './exec.js';
 import { BEFORE_SCRIPT, hostCommands, parseBefore, shellLine, sysctlKeys, undoScript, type HostBefore } from './export.js';
-import { compareProbe, NOT_RUN, newIdent, predictProbes, ReplayRefused, setupFailure, StepFailed, type CommandLog, type Obs, type PlannedProbe, type ProbeComparison, type ReplayReport } from './netns.js';
+import { compareProbe, NOT_RUN, newIdent, predictProbes, runPaced, ReplayRefused, setupFailure, StepFailed, type CommandLog, type Obs, type PlannedProbe, type ProbeComparison, type ReplayReport } from './netns.js';
 import { execIn, shellQuote, type RenderedCommand } from './render.js';
 
 /** Real machines are slower and untuned: a failed ARP takes ~3 s (3 solicitations, 1 s apart). */
@@ -653,16 +653,14 @@ export async function replaySsh(built: Built, opts: SshReplayOptions): Promise<S
       await Promise.all(plan.hosts.flatMap((h) => h.services.map((s) => run.startService(h, s))));
     });
     setupMs = Math.round(performance.now() - t0);
-    // 4: probes, all at once
+    // 4: probes, at once up to the kernel's ICMP error budget, then paced (runPaced)
     const t1 = performance.now();
     const idents = new Set<number>();
     const inOrder = plan.hosts.flatMap((h) => h.probes.map((p) => ({ h, p }))).sort((a, b) => built.model.probes.indexOf(a.p.planned.p) - built.model.probes.indexOf(b.p.planned.p));
-    probes = await Promise.all(
-      inOrder.map(async ({ h, p }) => {
-        const obs = failure ? NOT_RUN : await run.probe(h, p, timeout, newIdent(idents));
-        return compareProbe(p.planned, p.netns === null ? h.dest : `${h.dest} netns ${p.netns}`, obs);
-      }),
-    );
+    probes = await runPaced(inOrder, async ({ h, p }) => {
+      const obs = failure ? NOT_RUN : await run.probe(h, p, timeout, newIdent(idents));
+      return compareProbe(p.planned, p.netns === null ? h.dest : `${h.dest} netns ${p.netns}`, obs);
+    });
     probesMs = Math.round(performance.now() - t1);
   } finally {
     const t2 = performance.now();

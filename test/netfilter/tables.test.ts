@@ -177,3 +177,15 @@ describe('iptables-restore', () => {
     expect(() => applyRestore(emptyNfState(), parseIptablesRestore(text, 'r.rules'), false, at(1))).toThrow(message);
   });
 });
+
+describe('iptables-restore errors come in file order', () => {
+  it('a jump to a missing chain before an -A to an undeclared chain is the one reported, and vice versa', () => {
+    const load = (text: string): unknown => applyRestore(emptyNfState(), parseIptablesRestore(text, 'r.rules'), false, at(1));
+    const missingFirst = '*filter\n:A - [0:0]\n-A A -j NOPE\n-A B -j ACCEPT\nCOMMIT\n';
+    expect(() => load(missingFirst)).toThrow(expect.objectContaining({ line: 3, detail: "iptables-restore: Chain 'NOPE' does not exist" }));
+    const undeclaredFirst = '*filter\n:A - [0:0]\n-A B -j ACCEPT\n-A A -j NOPE\nCOMMIT\n';
+    expect(() => load(undeclaredFirst)).toThrow(expect.objectContaining({ line: 3, detail: 'iptables-restore: line 3 failed: No chain/target/match by that name.' }));
+    const jumpsOnly = '*filter\n:A - [0:0]\n:B - [0:0]\n-A B -j NOPE2\n-A A -j NOPE1\nCOMMIT\n';
+    expect(() => load(jumpsOnly)).toThrow(expect.objectContaining({ line: 4, detail: "iptables-restore: Chain 'NOPE2' does not exist" }));
+  });
+});

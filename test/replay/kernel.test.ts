@@ -14,6 +14,7 @@ import { main } from '../../src/cli/main.js';
 import { loadModel } from '../../src/plan/model.js';
 import type { Op } from '../../src/plan/ops.js';
 import { preflight } from '../../src/replay/exec.js';
+import { formatKnown, KNOWN_DISAGREEMENTS } from '../../src/replay/known.js';
 import { newPrefix } from '../../src/replay/names.js';
 import { listNetns, replayNetns, type ReplayReport } from '../../src/replay/netns.js';
 import { buildWorld } from '../../src/world/build.js';
@@ -26,11 +27,12 @@ if (!pf.ok && !required)
   );
 
 /**
- * Disagreements between the simulation and the kernel that are reported to the engine's owner and
- * not fixed yet: model file -> probe names. The test asserts they are EXACTLY these, so a fix (or
- * a new disagreement) makes it fail; remove the entry when the engine is fixed.
+ * Disagreements between the simulation and the kernel that are reported to the engine and not fixed
+ * yet (src/replay/known.ts): model file -> probe names. The test asserts they are EXACTLY these, so
+ * a fix (or a new disagreement) makes it fail; remove the entry when the engine is fixed.
  */
-const KNOWN: Readonly<Record<string, readonly string[]>> = {};
+const KNOWN: Readonly<Record<string, readonly string[]>> = Object.fromEntries(KNOWN_DISAGREEMENTS.map((k) => [k.model, k.probes]));
+console.log(formatKnown());
 
 /**
  * Models whose simulation crashes (reported, not fixed yet): the test asserts they still do, so a

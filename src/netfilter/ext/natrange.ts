@@ -38,6 +38,14 @@ export function natRangeText(range: NatRange): string {
   return s;
 }
 
+/** one `{min: N, max: N}` per port for the fast path, shared by every rule (values are never mutated) */
+const SINGLE_PORTS: (PortRange | undefined)[] = [];
+function singlePort(port: number): PortRange {
+  let p = SINGLE_PORTS[port];
+  if (p === undefined) SINGLE_PORTS[port] = p = { min: port, max: port };
+  return p;
+}
+
 /** the fast path: `A[-B][:p[-q]]` as natRangeText prints it */
 export function readNatRange(c: FastCtx): NatRange | undefined {
   let addr: { min: number; max: number } | undefined;
@@ -56,8 +64,9 @@ export function readNatRange(c: FastCtx): NatRange | undefined {
   if (r.peek() === 58) {
     r.skip(1);
     if (!portsAllowed(c.proto, c.protoInvert)) return undefined;
-    ports = r.portRange(45);
-    if (ports === undefined) return undefined;
+    const pr = r.portRange(45);
+    if (pr === undefined) return undefined;
+    ports = pr.min === pr.max ? singlePort(pr.min) : pr;
   }
   if (!r.sep()) return undefined;
   if (addr !== undefined) return ports !== undefined ? { addr, ports } : { addr };

@@ -92,7 +92,18 @@ export function readPorts<K extends 'tcp' | 'udp' | 'sctp'>(kind: K, c: FastCtx,
     if (dport === undefined) return undefined;
   }
   if (sport !== undefined) return dport !== undefined ? { kind, sport, dport } : { kind, sport };
-  return dport !== undefined ? { kind, dport } : { kind };
+  if (dport === undefined) return shared(kind, -1);
+  // `--dport N` alone: one object per port, shared by every rule (matches are never mutated)
+  return dport.min === dport.max && !dport.invert ? shared(kind, dport.min) : { kind, dport };
+}
+
+/** shared matches of the fast path: per kind, index 0 is the match without ports, 1 + N the one with `--dport N` */
+const SHARED: Record<string, ({ kind: string; dport?: PortSpec } | undefined)[]> = { tcp: [], udp: [], sctp: [] };
+function shared<K extends 'tcp' | 'udp' | 'sctp'>(kind: K, port: number): { kind: K; dport?: PortSpec } {
+  const list = SHARED[kind]!;
+  let m = list[port + 1];
+  if (m === undefined) list[port + 1] = m = port < 0 ? { kind } : { kind, dport: { invert: false, min: port, max: port } };
+  return m as { kind: K; dport?: PortSpec };
 }
 
 function portIn(p: number | undefined, spec: PortSpec | undefined): boolean {

@@ -20,6 +20,7 @@ export const SP = 32;
 export class Interner {
   lastChain = '';
   lastJump = '';
+  lastJumpTarget: { readonly kind: 'jump'; readonly chain: string } | undefined = undefined;
   lastCommentText = '';
   lastComment: unknown = undefined;
 }
