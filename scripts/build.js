@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles src/ to dist/ with tsc, but only when dist/ is older than the sources:
+// Compiles src/ to dist/ with tsc, then bundles the CLI (scripts/bundle.js), but only when dist/ is older than the sources:
 //   node scripts/build.js           compile if any file under src/, tsconfig*.json or package.json
 //                                   is newer than the last successful build (dist/.build-ok)
 //   node scripts/build.js --always  compile anyway
@@ -27,5 +27,8 @@ if (stale) {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
+  // the CLI bundle bin/netpath.js runs (scripts/bundle.js, docs/performance.md)
+  const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.js')], { stdio: 'inherit', cwd: root });
+  if (b.status !== 0) process.exit(b.status ?? 1);
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

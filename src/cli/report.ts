@@ -3,7 +3,6 @@
  * (docs/report.md): the pictures. Without -o the page or the SVG goes to stdout.
  */
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { ConfigError } from '../model/errors.js';
 import { buildDiagram, buildReport } from '../report/report.js';
 import { progressLine } from './progress.js';
@@ -15,30 +14,6 @@ export interface ReportCliOptions {
   readonly runs?: string;
   readonly seed?: string;
   readonly title?: string;
-}
-
-export function registerReport(program: Command, io: Io, tty: boolean, done: (code: number) => void): void {
-  program
-    .command('report')
-    .description('write one self-contained HTML page: the topology, every probe with its path drawn on it, why and fixes, trace steps, invariants')
-    .argument('<model>', 'model file (YAML)')
-    .option('-o, --output <file>', 'write the page here (default: stdout)')
-    .option('--runs <n>', "flows per invariant (default: the invariant's runs:, else 100)")
-    .option('--seed <s>', 'fast-check seed for the invariants', '1')
-    .option('--title <text>', "page title (default: the model's name:)")
-    .action(async (model: string, opts: ReportCliOptions) => {
-      done(await cmdReport(model, opts, io, tty));
-    });
-
-  program
-    .command('diagram')
-    .description("write the topology as a standalone SVG, with one probe's path when --probe names it")
-    .argument('<model>', 'model file (YAML)')
-    .option('--probe <name>', 'draw this probe\'s path (its name: in the model)')
-    .option('-o, --output <file>', 'write the SVG here (default: stdout)')
-    .action(async (model: string, opts: { probe?: string; output?: string }) => {
-      done(await cmdDiagram(model, opts, io));
-    });
 }
 
 export async function cmdReport(path: string, opts: ReportCliOptions, io: Io, tty = false): Promise<number> {

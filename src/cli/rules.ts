@@ -7,7 +7,6 @@
  * src/nft/trace.ts), or both kinds at once (--iptables FILE --nft FILE).
  */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { ConfigError } from '../model/errors.js';
 import { KERNEL } from '../model/origin.js';
 import { parseIptablesRestore } from '../netfilter/restore.js';
@@ -205,27 +204,4 @@ export function renderOutcomes(outcomes: readonly (HostOutcome | RulesOutcome)[]
     lines.push('');
   });
   return lines.join('\n');
-}
-
-/** Registers `rules trace` on the program (called from main.ts). */
-export function registerRules(program: Command, io: Out, setCode: (c: number) => void): void {
-  const rules = program.command('rules').description("one host's rules (iptables-save and/or nft list ruleset), without a model");
-  rules
-    .command('trace')
-    .description('one packet through the dump: every outcome (one per -m statistic branch) with its probability, NAT, marks and the rules matched')
-    .argument('[file]', 'iptables-save or nft list ruleset output, told apart by content (- for stdin)')
-    .option('--iptables <file>', 'iptables-save output of the same host (with --nft: both kinds of rules)')
-    .option('--nft <file>', 'nft list ruleset output (or an nft -f file) of the same host')
-    .requiredOption('--src <ip[:port]>', 'source address (local when listed in --local: the walk starts at OUTPUT)')
-    .requiredOption('--dst <ip[:port]>', 'destination, with a port for tcp, udp and sctp')
-    .option('--proto <proto>', 'tcp | udp | sctp | icmp', 'tcp')
-    .option('--iif <if>', 'incoming interface (packets from elsewhere)')
-    .option('--oif <if>', 'outgoing interface (forwarded or locally sent packets)')
-    .option('--local <ips>', "the host's own addresses, comma-separated (127.0.0.0/8 always is)")
-    .option('--ipset <file>', 'ipset save output for -m set (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--linear', 'use the plain rule-by-rule evaluator (same outcomes, slower)')
-    .option('--json', 'machine-readable output')
-    .action((file: string | undefined, opts: RulesTraceOptions) => {
-      setCode(cmdRulesTrace(file, opts, io));
-    });
 }

@@ -10,15 +10,20 @@
  *   and SYN-ACK, timestamps on every later segment, none on a RST.
  * - Payloads: the engine's `data` text, cut or zero-padded to `len`; ping's 56 data bytes.
  * - ICMP errors quote the offending packet's header and its first 8 payload bytes.
+ *
+ * A frame is sized first and written in place into one buffer, header by header, as the layouts
+ * of src/wire (Ethernet, ARP, IPv4, TCP, UDP, ICMP) give them; test/pcap/pcap.test.ts parses every
+ * frame of every model back with src/wire, and test/pcap/identical.test.ts holds the bytes
+ * to those of the header-by-header emitters.
  */
 import type { Capture } from '../trace/types.js';
 import { ICMP, type Frame, type IpPacket, type TcpHeader } from '../engine/packet.js';
-import { ETHERTYPE, EthernetRepr } from '../wire/ethernet.js';
-import { ARP_OP, ArpRepr } from '../wire/arp.js';
-import { IP_PROTO, IPV4_HEADER_LEN, Ipv4Repr } from '../wire/ipv4-packet.js';
-import { NO_FLAGS, TcpRepr, type TcpTimestamp } from '../wire/tcp.js';
-import { UdpRepr } from '../wire/udp.js';
-import { IcmpRepr } from '../wire/icmp.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE } from '../wire/ethernet.js';
+import { ARP_OP } from '../wire/arp.js';
+import { IP_PROTO, IPV4_HEADER_LEN } from '../wire/ipv4-packet.js';
+import { TCP_HEADER_LEN, type TcpTimestamp } from '../wire/tcp.js';
+import { pseudoHeaderSum } from '../wire/checksum.js';
+import { put16, put32 } from '../wire/result.js';
 
 /** What the engine leaves out of a TCP segment and Linux sends anyway. */
 export interface TcpExtras {
@@ -43,81 +48,229 @@ export const LINUX_TCP = {
   serverWindow: 509,
 } as const;
 
+const ARP_LEN = 28;
+const UDP_HEADER_LEN = 8;
+const ICMP_HEADER_LEN = 8;
+/** an ICMP error quotes the offending header and 8 bytes of what followed it (RFC 792) */
+const ICMP_QUOTE_LEN = IPV4_HEADER_LEN + 8;
+/** IP_DF in the flags and fragment offset field */
+const DF = 0x4000;
+const TCP_OPT = { nop: 1, mss: 2, wscale: 3, sackPerm: 4, timestamp: 8 } as const;
+
 /** Bytes of an engine frame, for a pcap. */
 export function frameBytes(frame: Frame, tcp: TcpExtrasFor = linuxTcpExtras([])): Uint8Array {
   const p = frame.payload;
   if (p.kind === 'arp') {
+    const b = new Uint8Array(ETHERNET_HEADER_LEN + ARP_LEN);
+    putEthernet(b, frame.dst, frame.src, ETHERTYPE.arp);
     const a = p.arp;
-    const arp = ArpRepr.emit({ op: a.op === 'request' ? ARP_OP.request : ARP_OP.reply, sha: a.sha, spa: a.spa, tha: a.tha, tpa: a.tpa });
-    return EthernetRepr.emit({ dst: frame.dst, src: frame.src, ethertype: ETHERTYPE.arp }, arp);
+    const at = ETHERNET_HEADER_LEN;
+    put16(b, at, 1); // htype Ethernet
+    put16(b, at + 2, ETHERTYPE.ipv4); // ptype
+    b[at + 4] = 6;
+    b[at + 5] = 4;
+    put16(b, at + 6, a.op === 'request' ? ARP_OP.request : ARP_OP.reply);
+    putMac(b, at + 8, a.sha);
+    put32(b, at + 14, a.spa);
+    putMac(b, at + 18, a.tha);
+    put32(b, at + 24, a.tpa);
+    return b;
   }
-  return EthernetRepr.emit({ dst: frame.dst, src: frame.src, ethertype: ETHERTYPE.ipv4 }, ipPacketBytes(p.ip, tcp));
+  const l = ipLayout(p.ip, tcp);
+  const b = new Uint8Array(ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + l.l4Len);
+  putEthernet(b, frame.dst, frame.src, ETHERTYPE.ipv4);
+  writeIp(b, ETHERNET_HEADER_LEN, p.ip, l);
+  return b;
 }
 
 /** Bytes of an engine IP packet (header and payload). */
 export function ipPacketBytes(p: IpPacket, tcp: TcpExtrasFor = linuxTcpExtras([])): Uint8Array {
+  const l = ipLayout(p, tcp);
+  const b = new Uint8Array(IPV4_HEADER_LEN + l.l4Len);
+  writeIp(b, 0, p, l);
+  return b;
+}
+
+/** What sizing a packet decides, kept for writing it. */
+interface Layout {
+  readonly l4Len: number;
+  /** TCP: the extras and the header length with options */
+  readonly x?: TcpExtras;
+  readonly tcpHeaderLen?: number;
+  /** ICMP errors: the quoted packet's bytes (the first ICMP_QUOTE_LEN of them are quoted) */
+  readonly quoted?: Uint8Array;
+}
+
+function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
   const l4 = p.l4;
+  switch (l4.kind) {
+    case 'tcp': {
+      const x = tcp(p, l4);
+      const h = TCP_HEADER_LEN + tcpOptionsLen(x);
+      return { l4Len: h + l4.len, x, tcpHeaderLen: h };
+    }
+    case 'udp':
+      return { l4Len: UDP_HEADER_LEN + l4.len };
+    case 'icmp':
+      if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) return { l4Len: ICMP_HEADER_LEN + PING_DATA.length };
+      if ((l4.type === ICMP.DEST_UNREACH || l4.type === ICMP.TIME_EXCEEDED) && l4.quoted) {
+        const quoted = ipPacketBytes(l4.quoted, tcp);
+        return { l4Len: ICMP_HEADER_LEN + Math.min(quoted.length, ICMP_QUOTE_LEN), quoted };
+      }
+      return { l4Len: ICMP_HEADER_LEN };
+  }
+}
+
+/** The IPv4 header at `at`, then the transport header and payload after it. */
+function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
+  const l4 = p.l4;
+  const t = at + IPV4_HEADER_LEN;
   let protocol: number;
-  let payload: Uint8Array;
   let dontFrag = true;
   let tos = 0;
   switch (l4.kind) {
     case 'tcp': {
       protocol = IP_PROTO.tcp;
-      const x = tcp(p, l4);
-      payload = TcpRepr.emit(
-        {
-          srcPort: l4.sport,
-          dstPort: l4.dport,
-          seq: l4.seq >>> 0,
-          ack: l4.ack >>> 0,
-          flags: { ...NO_FLAGS, fin: !!l4.flags.fin, syn: !!l4.flags.syn, rst: !!l4.flags.rst, psh: !!l4.flags.psh, ack: !!l4.flags.ack },
-          window: x.window,
-          urgent: 0,
-          ...(x.mss !== undefined ? { mss: x.mss } : {}),
-          ...(x.windowScale !== undefined ? { windowScale: x.windowScale } : {}),
-          sackPermitted: x.sackPermitted,
-          ...(x.timestamp ? { timestamp: x.timestamp } : {}),
-          payload: dataBytes(l4.data, l4.len),
-        },
-        p.src,
-        p.dst,
-      );
+      const x = l.x!;
+      const h = l.tcpHeaderLen!;
+      put16(b, t, l4.sport);
+      put16(b, t + 2, l4.dport);
+      put32(b, t + 4, l4.seq >>> 0);
+      put32(b, t + 8, l4.ack >>> 0);
+      const f = l4.flags;
+      const bits = (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
+      put16(b, t + 12, ((h / 4) << 12) | bits);
+      put16(b, t + 14, x.window);
+      // checksum at t + 16 and urgent pointer at t + 18 stay 0 until the sum
+      writeTcpOptions(b, t + TCP_HEADER_LEN, x);
+      writeData(b, t + h, l4.data, l4.len);
+      put16(b, t + 16, checksumOf(b, t, t + l.l4Len, pseudoHeaderSum(p.src, p.dst, IP_PROTO.tcp, l.l4Len)));
       break;
     }
-    case 'udp':
+    case 'udp': {
       protocol = IP_PROTO.udp;
-      payload = UdpRepr.emit({ srcPort: l4.sport, dstPort: l4.dport, payload: dataBytes(l4.data, l4.len) }, p.src, p.dst);
+      put16(b, t, l4.sport);
+      put16(b, t + 2, l4.dport);
+      put16(b, t + 4, l.l4Len);
+      writeData(b, t + UDP_HEADER_LEN, l4.data, l4.len);
+      const c = checksumOf(b, t, t + l.l4Len, pseudoHeaderSum(p.src, p.dst, IP_PROTO.udp, l.l4Len));
+      put16(b, t + 6, c === 0 ? 0xffff : c);
       break;
+    }
     case 'icmp': {
       protocol = IP_PROTO.icmp;
+      b[t] = l4.type;
+      b[t + 1] = l4.code;
       if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) {
         dontFrag = l4.type === ICMP.ECHO;
-        payload = IcmpRepr.emit({ kind: 'echo', type: l4.type, code: l4.code, ident: l4.id ?? 0, seqNo: l4.seq ?? 0, data: PING_DATA });
-      } else if ((l4.type === ICMP.DEST_UNREACH || l4.type === ICMP.TIME_EXCEEDED) && l4.quoted) {
-        dontFrag = false;
-        tos = 0xc0;
-        const q = ipPacketBytes(l4.quoted, tcp);
-        const header = Ipv4Repr.parse(q);
-        if (!header.ok) throw new Error(`netpath bug: quoted packet does not parse: ${header.error.detail}`);
-        payload = IcmpRepr.emit({ kind: 'error', type: l4.type, code: l4.code, rest: 0, header: header.value.repr, data: q.subarray(IPV4_HEADER_LEN, IPV4_HEADER_LEN + 8) });
+        put16(b, t + 4, l4.id ?? 0);
+        put16(b, t + 6, l4.seq ?? 0);
+        b.set(PING_DATA, t + ICMP_HEADER_LEN);
       } else {
+        // errors and other types: the 4 "rest" bytes are 0, then the quote if any
         dontFrag = false;
-        payload = IcmpRepr.emit({ kind: 'other', type: l4.type, code: l4.code, rest: 0, data: new Uint8Array(0) });
+        if (l.quoted) {
+          tos = 0xc0;
+          b.set(l.quoted.subarray(0, ICMP_QUOTE_LEN), t + ICMP_HEADER_LEN);
+        }
       }
+      put16(b, t + 2, checksumOf(b, t, t + l.l4Len, 0));
       break;
     }
   }
-  return Ipv4Repr.emit({ src: p.src, dst: p.dst, protocol, ttl: p.ttl, ident: p.id & 0xffff, dontFrag, tos, payloadLen: payload.length }, payload);
+  b[at] = 0x45; // version 4, IHL 5
+  b[at + 1] = tos;
+  put16(b, at + 2, IPV4_HEADER_LEN + l.l4Len);
+  put16(b, at + 4, p.id & 0xffff);
+  put16(b, at + 6, dontFrag ? DF : 0);
+  b[at + 8] = p.ttl;
+  b[at + 9] = protocol;
+  put32(b, at + 12, p.src);
+  put32(b, at + 16, p.dst);
+  put16(b, at + 10, checksumOf(b, at, at + IPV4_HEADER_LEN, 0));
+}
+
+/** Options as Linux orders them: MSS, SACK-permitted or NOPs, timestamps, NOP and window scale. */
+function tcpOptionsLen(x: TcpExtras): number {
+  return (x.mss !== undefined ? 4 : 0) + (x.timestamp ? 12 : x.sackPermitted ? 4 : 0) + (x.windowScale !== undefined ? 4 : 0);
+}
+
+function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): void {
+  let i = at;
+  if (x.mss !== undefined) {
+    b[i] = TCP_OPT.mss;
+    b[i + 1] = 4;
+    put16(b, i + 2, x.mss);
+    i += 4;
+  }
+  if (x.timestamp) {
+    if (x.sackPermitted) {
+      b[i] = TCP_OPT.sackPerm;
+      b[i + 1] = 2;
+    } else b[i] = b[i + 1] = TCP_OPT.nop;
+    b[i + 2] = TCP_OPT.timestamp;
+    b[i + 3] = 10;
+    put32(b, i + 4, x.timestamp.val);
+    put32(b, i + 8, x.timestamp.ecr);
+    i += 12;
+  } else if (x.sackPermitted) {
+    b[i] = b[i + 1] = TCP_OPT.nop;
+    b[i + 2] = TCP_OPT.sackPerm;
+    b[i + 3] = 2;
+    i += 4;
+  }
+  if (x.windowScale !== undefined) {
+    b[i] = TCP_OPT.nop;
+    b[i + 1] = TCP_OPT.wscale;
+    b[i + 2] = 3;
+    b[i + 3] = x.windowScale;
+  }
+}
+
+/** The Internet checksum (RFC 1071) of b[from, to) with `acc` (a pseudo-header sum) added. */
+function checksumOf(b: Uint8Array, from: number, to: number, acc: number): number {
+  let s = acc;
+  let i = from;
+  for (; i + 1 < to; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+  if (i < to) s += b[i]! << 8;
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return ~s & 0xffff;
+}
+
+function putEthernet(b: Uint8Array, dst: string, src: string, ethertype: number): void {
+  putMac(b, 0, dst);
+  putMac(b, 6, src);
+  put16(b, 12, ethertype);
+}
+
+/** A MAC as `ip link` prints it (six lowercase or uppercase hex pairs and colons), into b[at, at+6). */
+function putMac(b: Uint8Array, at: number, mac: string): void {
+  if (mac.length !== 17) throw new Error(`not a MAC address: ${mac}`);
+  for (let k = 0; k < 6; k++) {
+    const hi = hexDigit(mac.charCodeAt(3 * k));
+    const lo = hexDigit(mac.charCodeAt(3 * k + 1));
+    if (hi < 0 || lo < 0 || (k < 5 && mac.charCodeAt(3 * k + 2) !== 0x3a)) throw new Error(`not a MAC address: ${mac}`);
+    b[at + k] = (hi << 4) | lo;
+  }
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
 }
 
 /** ping's default 56 data bytes (iputils fills them with 0, 1, 2, ...; netpath keeps the clock out). */
 const PING_DATA = Uint8Array.from({ length: 56 }, (_, i) => i);
 
-function dataBytes(data: string | undefined, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  if (data !== undefined) out.set(new TextEncoder().encode(data).subarray(0, len));
-  return out;
+const utf8 = new TextEncoder();
+
+/** The payload text in UTF-8, cut to `len` bytes (inside a character too) or zero-padded (the buffer is zeroed). */
+function writeData(b: Uint8Array, at: number, data: string | undefined, len: number): void {
+  if (data === undefined || len === 0) return;
+  const r = utf8.encodeInto(data, b.subarray(at, at + len));
+  // encodeInto stops before a character that does not fit whole: the cut keeps its first bytes
+  if (r.read < data.length && r.written < len) b.set(utf8.encode(data).subarray(r.written, len), at + r.written);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,8 +363,8 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     const peer = h.peerIsn !== undefined ? halves.find((x) => x.isn === h.peerIsn) : undefined;
     let ecr = 0;
     if (f.ack && peer) {
-      const before = peer.sends.filter((s) => s <= t);
-      if (before.length > 0) ecr = tsval(peer, before[before.length - 1]!);
+      const last = lastAtOrBefore(peer.sends, t);
+      if (last !== undefined) ecr = tsval(peer, last);
     }
     const timestamp = { val: tsval(h, t), ecr };
     if (f.syn)
@@ -224,4 +377,16 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
       };
     return { window: h.role === 'client' ? LINUX_TCP.clientWindow : LINUX_TCP.serverWindow, sackPermitted: false, timestamp };
   };
+}
+
+/** The last of the ascending `times` that is ≤ t (binary search). */
+function lastAtOrBefore(times: readonly number[], t: number): number | undefined {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? times[lo - 1] : undefined;
 }

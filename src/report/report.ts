@@ -12,7 +12,7 @@ import type { World } from '../world/types.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { checkInvariant, describeFlow } from '../prop/check.js';
 import { parseInvariants, resolveInvariants } from '../prop/invariants.js';
-import { checkModel } from '../cli/main.js';
+import { checkModel } from '../cli/check.js';
 import { probePath } from './path.js';
 import { layoutTopology } from './topology.js';
 import { topologySvg } from './svg.js';

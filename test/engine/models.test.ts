@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkModel } from '../../src/cli/main.js';
+import { checkModel } from '../../src/cli/check.js';
 import { formatKnown, KNOWN_DISAGREEMENTS } from '../../src/replay/known.js';
 import { ROOT } from '../helpers.js';
 

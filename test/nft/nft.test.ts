@@ -14,7 +14,7 @@ import { traceHost } from '../../src/nft/trace.js';
 import { mergedPipeline } from '../../src/nft/pipeline.js';
 import { EMPTY_NFT, type NftState } from '../../src/nft/types.js';
 import { isNftText } from '../../src/cli/rules.js';
-import { checkModel } from '../../src/cli/main.js';
+import { checkModel } from '../../src/cli/check.js';
 import { traceRules } from '../../src/netfilter/trace.js';
 import { parseIptablesArgs } from '../../src/netfilter/parse.js';
 import { applyIptables, emptyNfState } from '../../src/netfilter/tables.js';

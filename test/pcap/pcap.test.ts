@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkModel, main } from '../../src/cli/main.js';
+import { checkModel } from '../../src/cli/check.js';
+import { main } from '../../src/cli/main.js';
 import { captureComments } from '../../src/pcap/comments.js';
 import { captureFileName, pcapFiles, pcapngBytes, writeCaptures } from '../../src/pcap/captures.js';
 import { frameBytes, linuxTcpExtras } from '../../src/pcap/encode.js';

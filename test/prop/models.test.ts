@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkModel } from '../../src/cli/main.js';
+import { checkModel } from '../../src/cli/check.js';
 import { parseModel } from '../../src/plan/model.js';
 import { buildWorld, displayNs } from '../../src/world/build.js';
 import { parseInvariants, resolveInvariants } from '../../src/prop/invariants.js';

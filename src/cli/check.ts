@@ -1,0 +1,80 @@
+/** `netpath check MODEL [--json] [--pcap DIR] [--pcapng FILE]`: every probe of the model against its expect. */
+import { checkPcapOutputs, writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
+import { loadModel, type ProbeResult } from '../plan/model.js';
+import { traceFlow } from '../trace/run.js';
+import type { ProbeTrace } from '../trace/types.js';
+import { formatIpv4 } from '../wire/ipv4.js';
+import { buildWorld, resolveNsRef } from '../world/build.js';
+import type { World } from '../world/types.js';
+import type { Io } from './main.js';
+import { printWarnings, worldWarnings } from './warnings.js';
+import { escapeLine } from '../model/text.js';
+
+export interface CheckOptions extends PcapCliOptions {
+  readonly json?: boolean;
+}
+
+interface ProbeReport {
+  name: string;
+  from: string;
+  to: string;
+  proto: string;
+  expect?: ProbeResult;
+  result: ProbeResult;
+  ok: boolean;
+  why?: string;
+  fixes?: readonly string[];
+  outcomes?: { probability: number; result: ProbeResult }[];
+}
+
+export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+  const { model, world } = buildWorld(loadModel(path));
+  const reports: ProbeReport[] = [];
+  const all: ProbeTrace[][] = [];
+  for (const p of model.probes) {
+    const from = resolveNsRef(world, p.from, p.origin);
+    const traces = traceFlow(world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
+    all.push(traces);
+    const results = [...new Set(traces.map((t) => t.result))];
+    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
+    const result = results.length === 1 ? results[0]! : best.result;
+    const ok = p.expect === undefined || traces.every((t) => t.result === p.expect);
+    const failing = traces.find((t) => t.why);
+    reports.push({
+      name: p.name,
+      from: p.from,
+      to: p.port !== undefined ? `${formatIpv4(p.to)}:${p.port}` : formatIpv4(p.to),
+      proto: p.proto,
+      ...(p.expect !== undefined ? { expect: p.expect } : {}),
+      result,
+      ok,
+      ...(failing?.why ? { why: failing.why.summary, fixes: failing.why.fixes } : {}),
+      ...(traces.length > 1 ? { outcomes: traces.map((t) => ({ probability: t.probability, result: t.result })) } : {}),
+    });
+  }
+  return { world, reports, traces: all, warnings: worldWarnings(world) };
+}
+
+export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
+  checkPcapOutputs(opts);
+  const { reports, traces, warnings } = checkModel(path);
+  printWarnings(warnings, io);
+  writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
+  const failed = reports.some((r) => !r.ok);
+  if (opts.json) {
+    io.out(JSON.stringify({ probes: reports, warnings }, null, 2) + '\n');
+    return failed ? 1 : 0;
+  }
+  const branches = (r: ProbeReport): string =>
+    r.outcomes ? ` (${r.outcomes.map((o) => `${o.result} ${Number(o.probability.toFixed(4))}`).join(', ')})` : '';
+  const rows = [['probe', 'expected', 'result', 'ok'], ...reports.map((r) => [escapeLine(r.name), r.expect ?? '-', r.result + branches(r), r.ok ? 'ok' : 'FAIL'])];
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+  for (const r of reports) {
+    if (!r.why) continue;
+    io.out(`\n${escapeLine(r.name)}: ${r.result}\n  why: ${r.why}\n`);
+    for (const f of r.fixes ?? []) io.out(`  fix: ${f}\n`);
+  }
+  if (failed) io.out(`\n${reports.filter((r) => !r.ok).length} of ${reports.length} probes differ from their expect\n`);
+  return failed ? 1 : 0;
+}
