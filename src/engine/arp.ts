@@ -42,14 +42,18 @@ export function neighOutput(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Sk
 /** The next hop's MAC (static entry, cache, or ARP), then `then`; a failed resolution drops the packet. */
 export function neighResolve(sim: Sim, nsId: NsId, dev: Link, nh: number, skb: Skb, origin: Origin | undefined, then: (mac: string) => void): void {
   const ns = sim.ns(nsId);
-  for (const n of ns.neighs) {
-    if (n.ifindex !== dev.ifindex || n.dst !== nh || !n.lladdr) continue;
-    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir: skb.dir, origin: n.origin, event: 'static', addr: nh, lladdr: n.lladdr, state: n.state });
-    then(n.lladdr);
-    return;
-  }
   const cache = cacheOf(sim, nsId, dev.ifindex);
   let n = cache.get(nh);
+  for (const st of ns.neighs) {
+    if (st.ifindex !== dev.ifindex || st.dst !== nh || !st.lladdr) continue;
+    // an entry added as stale or reachable is overridden by what the neighbour's own ARP said
+    // (neigh_update from arp_process); permanent and noarp entries never are
+    // (observed: models/conf-neigh-learned.yaml)
+    if ((st.state === 'stale' || st.state === 'reachable') && n?.state === 'reachable' && n.mac) break;
+    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir: skb.dir, origin: st.origin, event: 'static', addr: nh, lladdr: st.lladdr, state: st.state });
+    then(st.lladdr);
+    return;
+  }
   if (n?.state === 'reachable' && n.mac) {
     then(n.mac);
     return;

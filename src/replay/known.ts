@@ -19,14 +19,7 @@ export interface KnownDisagreement {
   readonly matches: (d: { readonly to: string; readonly proto: string; readonly predicted: readonly string[]; readonly observed: string }, model: string) => boolean;
 }
 
-export const KNOWN_DISAGREEMENTS: readonly KnownDisagreement[] = [
-  {
-    model: 'conf-neigh-learned.yaml',
-    probes: ['h1 tcp h2 stale', 'h1 udp h2 stale closed', 'h1 tcp h3 reachable'],
-    summary: 'a static neighbour in state stale/reachable takes the real MAC from the neighbour\'s own ARP; the simulation keeps the wrong one',
-    matches: (d, model) => /lladdr \S+ dev \S+ nud (stale|reachable)/.test(model) && d.predicted.includes('timeout') && d.observed !== 'timeout',
-  },
-];
+export const KNOWN_DISAGREEMENTS: readonly KnownDisagreement[] = [];
 
 /** The list as printed by the tests. */
 export function formatKnown(): string {
