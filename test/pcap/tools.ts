@@ -27,11 +27,12 @@ export function warnMissing(file: string): void {
 export const CHECKSUMS = ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
 
 /**
- * tshark over a file; fields separated by `|`, one line per frame. DNS is not dissected: netpath's
- * UDP probes carry a text payload, which the DNS dissector calls malformed on port 53.
+ * tshark over a file; fields separated by `|`, one line per frame. DNS and mDNS are not dissected:
+ * netpath's UDP probes carry a text payload, which those dissectors call malformed on ports 53
+ * and 5353 (models/k-reject-related-dnat.yaml probes udp/5353).
  */
 export function tshark(file: string, fields: readonly string[], filter?: string): string[][] {
-  const args = ['-r', file, '-n', '--disable-protocol', 'dns', ...CHECKSUMS, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  const args = ['-r', file, '-n', '--disable-protocol', 'dns', '--disable-protocol', 'mdns', ...CHECKSUMS, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-E', 'aggregator=,'];
   for (const f of fields) args.push('-e', f);
   if (filter !== undefined) args.push('-Y', filter);
   const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -62,7 +63,7 @@ const STATUS = ['ip.checksum.status', 'tcp.checksum.status', 'udp.checksum.statu
  */
 export async function tsharkCheck(file: string): Promise<{ frames: number; problems: string[] }> {
   const fields = ['frame.number', '_ws.malformed', '_ws.expert.severity', ...STATUS, '_ws.col.Info'];
-  const args = ['-r', file, '-n', '--disable-protocol', 'dns', ...CHECKSUMS, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  const args = ['-r', file, '-n', '--disable-protocol', 'dns', '--disable-protocol', 'mdns', ...CHECKSUMS, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', '-E', 'aggregator=,'];
   for (const f of fields) args.push('-e', f);
   const r = await run('tshark', args);
   if (r.status !== 0) throw new Error(`tshark ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
