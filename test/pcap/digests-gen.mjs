@@ -20,8 +20,9 @@ const plain = {
     );
   },
 };
-await build({ entryPoints: [join(ROOT, 'src/cli/main.ts')], bundle: true, format: 'esm', platform: 'node', outfile: join(tmp, 'main.mjs'), plugins: check ? [] : [plain], logLevel: 'warning', banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" } });
-const { main } = await import(join(tmp, 'main.mjs'));
+await build({ entryPoints: [join(ROOT, 'src/cli/main.ts')], bundle: true, format: 'esm', platform: 'node', outfile: join(ROOT, 'dist', 'digests-gen', 'main.mjs'), plugins: check ? [] : [plain], logLevel: 'warning', banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" } });
+// bundled under dist/ so that ../../package.json (the version) resolves as in the real CLI
+const { main } = await import(join(ROOT, 'dist', 'digests-gen', 'main.mjs'));
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const models = {};
 for (const m of readdirSync(join(ROOT, 'models')).filter((f) => f.endsWith('.yaml')).sort()) {
