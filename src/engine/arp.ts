@@ -124,6 +124,16 @@ function resolved(sim: Sim, nsId: NsId, dev: Link, n: NeighEntry, mac: string): 
 export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb['dir']): void {
   const ns = sim.ns(nsId);
   const cache = cacheOf(sim, nsId, dev.ifindex);
+  // "Update our ARP tables": any ARP from the sender (a request for another target too) gives an
+  // existing entry for it the sender's MAC; permanent and noarp entries stay as they are
+  // (arp_process, neigh_update; observed: conformance seed 12 case 50, models/conf-neigh-any-arp.yaml)
+  const known = cache.get(arp.spa);
+  if (known !== undefined && known.state !== 'incomplete') {
+    known.mac = arp.sha;
+    known.state = 'reachable';
+  } else if (known === undefined && ns.neighs.some((st) => st.ifindex === dev.ifindex && st.dst === arp.spa && (st.state === 'stale' || st.state === 'reachable'))) {
+    cache.set(arp.spa, { state: 'reachable', mac: arp.sha, queue: [], probes: 0, origin: undefined });
+  }
   if (arp.op === 'reply') {
     const n = cache.get(arp.spa);
     if (n && n.state === 'incomplete') {

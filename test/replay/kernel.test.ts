@@ -78,16 +78,15 @@ describe.runIf(pf.ok || required)('replay --netns: the kernel agrees with the si
           expect(() => buildWorld(loadModel(join('models', f)))).toThrow(CRASHES[f]);
           return;
         }
-        const t0 = performance.now();
+        // how long a replay takes is a benchmark figure, not a pass/fail condition (probes past
+        // the fifth are paced 1.05 s apart: docs/semantics.md, "Probes")
         const report = await replayNetns(buildWorld(loadModel(join('models', f))));
-        const ms = performance.now() - t0;
         expect(report.failure, explain(report)).toBeUndefined();
         expect(report.cleanupErrors).toEqual([]);
         const disagree = report.probes.filter((p) => !p.agree).map((p) => p.name);
         expect(disagree, `${f}: the kernel and the simulation disagree:\n${explain(report)}`).toEqual(KNOWN[f] ?? []);
-        expect(ms, 'one model replay should take a few seconds').toBeLessThan(10_000);
         expect(listNetns().filter((n) => n.startsWith(`${report.prefix}-`))).toEqual([]);
-      });
+      }, 300_000);
   });
 
   it('removes everything when a runbook line fails on the real kernel', async () => {
