@@ -106,7 +106,7 @@ export function rx(sim: Sim, nsId: NsId, ifindex: number, frame: Frame, dir: Dir
 }
 
 /** The protocol handlers: ARP (arp_rcv) or IPv4 (ip_rcv), after the PACKET_OTHERHOST check. */
-export function l3Input(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir, physIn?: string): void {
+export function l3Input(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir): void {
   if (frame.dst !== BROADCAST_MAC && !isMulticastMac(frame.dst) && frame.dst !== dev.mac && dev.kind !== 'loopback') {
     if (frame.payload.kind === 'ip')
       sim.drop(nsId, looseSkb(frame.payload.ip, dir), 'not-for-us', 'l2', { kind: 'otherhost', lladdr: frame.dst, dev: dev.name }, { dev: dev.name });
@@ -117,5 +117,5 @@ export function l3Input(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir,
     return;
   }
   if (frame.dst === BROADCAST_MAC || isMulticastMac(frame.dst)) return; // no IPv4 broadcast or multicast traffic in probes
-  ipRcv(sim, nsId, dev, frame.payload.ip, dir, physIn);
+  ipRcv(sim, nsId, dev, frame.payload.ip, dir);
 }

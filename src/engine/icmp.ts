@@ -3,7 +3,6 @@
  * (nf_send_unreach, nf_send_reset in net/ipv4/netfilter/nf_reject_ipv4.c).
  */
 import type { NsId } from '../model/link.js';
-import type { Hook } from '../netfilter/hooks.js';
 import type { RejectWith } from '../netfilter/types.js';
 import { isMulticast } from '../wire/ipv4.js';
 import type { Sim } from './sim.js';
@@ -49,7 +48,7 @@ const REJECT_CODE: Readonly<Record<Exclude<RejectWith, 'tcp-reset'>, number>> = 
 };
 
 /** ipt_REJECT: an ICMP error or a TCP RST (nf_send_reset) for the rejected packet. */
-export function rejectPacket(sim: Sim, nsId: NsId, skb: Skb, how: RejectWith, hook: Hook): void {
+export function rejectPacket(sim: Sim, nsId: NsId, skb: Skb, how: RejectWith): void {
   const p = skb.pkt;
   if (how !== 'tcp-reset') {
     icmpSend(sim, nsId, skb, ICMP.DEST_UNREACH, REJECT_CODE[how]);
@@ -66,7 +65,6 @@ export function rejectPacket(sim: Sim, nsId: NsId, skb: Skb, how: RejectWith, ho
     bridgedReset(sim, nsId, skb, rst, dir);
     return;
   }
-  void hook;
   ipLocalOut(sim, nsId, rst, dir, ct);
 }
 

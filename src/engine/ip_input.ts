@@ -17,10 +17,9 @@ import { icmpSend } from './icmp.js';
 import { ipForward } from './ip_forward.js';
 import { deliver } from './socket.js';
 
-/** ip_rcv: PREROUTING, then routing. `physIn` is br_netfilter's port for a frame passed up by a bridge. */
-export function ipRcv(sim: Sim, nsId: NsId, dev: Link, pkt: IpPacket, dir: Dir, physIn?: string): void {
+/** ip_rcv: PREROUTING, then routing (br_netfilter's frames join at ipRcvFinish: bridge.ts). */
+export function ipRcv(sim: Sim, nsId: NsId, dev: Link, pkt: IpPacket, dir: Dir): void {
   const skb = newSkb(pkt, dir, dev.name);
-  if (physIn !== undefined) skb.physIn = physIn;
   sim.step({ kind: 'recv', ns: nsId, dev: dev.name, packet: pkt, dir });
   // ip_route_input_slow's martian checks on addresses
   if (isMulticast(pkt.src) || pkt.src === 0xffffffff || pkt.src === 0) {

@@ -60,8 +60,6 @@ export function stagesOf(ns: Netns, hook: Hook): readonly (HookStage | MergedSta
 export interface HookCtx {
   /** ip_route_me_harder for OUTPUT: re-route after mangle (mark changed) or nat (destination changed) */
   readonly reroute?: (why: 'mark' | 'dst') => string | undefined;
-  /** MASQUERADE's address choice needs the packet's route */
-  readonly skipConntrack?: boolean;
 }
 
 export function nfPacket(skb: Skb, ifs: Ifs): NfPacket {
@@ -121,12 +119,7 @@ export function runTableAt(sim: Sim, nsId: NsId, table: NfTableName, hook: Hook,
     const o = policyOrigin(ns, table, hook);
     sim.step({ kind: 'nf', ns: nsId, hook, nf: { table, chain: hook, verdict: 'DROP' }, policy: true, packet: skb.pkt, dir: skb.dir, ...(o ? { origin: o } : {}) });
   }
-  skb.mark = res.mark;
-  if (skb.ct && res.ctmark !== skb.ct.entry.mark) skb.ct.entry.mark = res.ctmark;
-  if (res.notrack && !skb.ct?.entry.confirmed) {
-    skb.untracked = true;
-    skb.ct = undefined;
-  }
+  applyChainResult(skb, res);
   return res;
 }
 
@@ -154,7 +147,7 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
         break;
       }
       case 'conntrack':
-        if (!ctx.skipConntrack) conntrackIn(sim, nsId, skb);
+        conntrackIn(sim, nsId, skb);
         break;
       case 'nft': {
         const mark0 = skb.mark;
@@ -212,13 +205,18 @@ export function runNftAt(sim: Sim, nsId: NsId, st: { readonly family: NftFamily;
   for (const l of res.logs) sim.step({ kind: 'nf', ns: nsId, hook, nf: { table, chain: st.chain }, log: l, dir: skb.dir, packet: skb.pkt });
   if (res.notes) for (const n of res.notes) sim.notes.add(n);
   if (res.policyChain !== undefined && res.verdict.kind === 'DROP') sim.step({ kind: 'nf', ns: nsId, hook, nf: { table, chain: st.chain, verdict: 'DROP' }, policy: true, packet: skb.pkt, dir: skb.dir });
+  applyChainResult(skb, res);
+  return res;
+}
+
+/** What a chain did to the skb beyond its verdict: MARK, CONNMARK, NOTRACK (before confirm). */
+function applyChainResult(skb: Skb, res: { readonly mark: number; readonly ctmark: number; readonly notrack: boolean }): void {
   skb.mark = res.mark;
   if (skb.ct && res.ctmark !== skb.ct.entry.mark) skb.ct.entry.mark = res.ctmark;
   if (res.notrack && !skb.ct?.entry.confirmed) {
     skb.untracked = true;
     skb.ct = undefined;
   }
-  return res;
 }
 
 /** The chain policy's runbook line, when the runbook set it. */
@@ -249,7 +247,7 @@ export function nfVerdict(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, v: HookVer
   if (res.verdict.kind === 'REJECT') {
     const how = res.verdict.with;
     sim.drop(nsId, skb, 'nf-reject', stage, { kind: 'nf', table: v.table, hook, policy, bridged, rejectWith: how, ...(rule !== undefined ? { rule } : {}) }, { dev, origin });
-    rejectPacket(sim, nsId, skb, how, hook);
+    rejectPacket(sim, nsId, skb, how);
     // REJECT sends its error and returns NF_DROP: a local sender's call fails with EPERM
     // (observed: models/conf-output-reject-local.yaml)
     return 'EPERM';
