@@ -27,6 +27,7 @@ import { bug } from '../model/errors.js';
 import type { Netns, World } from '../world/types.js';
 import type { Capture, Drop, DropCode, DropReason, Step } from '../trace/types.js';
 import { Conntrack, type CtEntry } from './conntrack.js';
+import { hasService, netnsById } from './derived.js';
 import type { Frame } from './packet.js';
 import type { Dir, Skb } from './skb.js';
 import type { NeighEntry } from './arp.js';
@@ -104,12 +105,14 @@ export class Sim {
   private readonly ct = new Map<NsId, Conntrack>();
   private readonly ipIds = new Map<NsId, number>();
   private rng: number;
+  private readonly netns: ReadonlyMap<NsId, Netns>;
 
   constructor(
     readonly world: World,
     readonly opts: SimOptions,
   ) {
     this.rng = opts.seed >>> 0 || 1;
+    this.netns = netnsById(world);
   }
 
   // --- event loop ---
@@ -188,7 +191,7 @@ export class Sim {
   // --- state ---
 
   ns(id: NsId): Netns {
-    return this.world.netns[id] ?? bug(`no namespace ${id}`);
+    return this.netns.get(id) ?? bug(`no namespace ${id}`);
   }
 
   conntrack(id: NsId): Conntrack {
@@ -218,7 +221,6 @@ export class Sim {
   }
 
   hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number): boolean {
-    for (const s of this.world.services) if (s.ns === nsId && s.proto === proto && s.port === port) return true;
-    return false;
+    return hasService(this.world, nsId, proto, port);
   }
 }
