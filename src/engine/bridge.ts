@@ -16,10 +16,10 @@
 import type { Link, NsId } from '../model/link.js';
 import type { Sim } from './sim.js';
 import { newSkb, type Dir, type Skb } from './skb.js';
-import { facts, lookup } from './derived.js';
+import { carrierPorts, facts, lookup } from './derived.js';
 import { effectiveConf } from '../world/sysctl.js';
 import { neighResolve } from './arp.js';
-import { bridgePorts, hasCarrier } from '../world/links.js';
+import { hasCarrier } from '../world/links.js';
 import { BROADCAST_MAC, isMulticastMac, type Frame, type IpPacket } from './packet.js';
 import { nfHook, nfVerdict, type Ifs } from './nf_hook.js';
 import { l3Input, xmitFrame } from './dev.js';
@@ -81,12 +81,11 @@ function outPorts(sim: Sim, nsId: NsId, br: Link, frame: Frame, inPort: Link | u
     return { outs: deliver ? [p] : [], known: true };
   }
   const outs: Link[] = [];
-  for (const p of bridgePorts(ns, br)) {
+  for (const p of carrierPorts(sim.world, ns, br)) {
     // br_flood: unknown unicast only to ports with flood on, broadcast only with bcast_flood on
     if (p.brport && (bcast ? (frame.dst === BROADCAST_MAC ? !p.brport.bcast_flood : !p.brport.mcast_flood) : !p.brport.flood)) continue;
     // should_deliver: never back out of the ingress port unless it is in hairpin mode
     if (inPort && p.ifindex === inPort.ifindex && !hairpin(p)) continue;
-    if (!hasCarrier(sim.world, ns, p)) continue;
     outs.push(p);
   }
   return { outs, known: false };

@@ -9,7 +9,7 @@ import { RT_TABLE } from '../route/types.js';
 import type { AddrType } from '../netfilter/types.js';
 import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
 import type { Netns, World } from '../world/types.js';
-import { bridgePorts } from '../world/links.js';
+import { bridgePorts, hasCarrier } from '../world/links.js';
 
 export interface NsFacts {
   readonly fib: FibView;
@@ -19,6 +19,8 @@ export interface NsFacts {
   readonly localAddrs: ReadonlySet<number>;
   readonly hasCustomRules: boolean;
   readonly hasCustomLocalRoutes: boolean;
+  /** every route of type local, in any table: an address no one of them covers is never local */
+  readonly localRoutes: readonly Route[];
   /** bridge ifindex -> the MACs that are the bridge's own (its MAC and its ports': local fdb entries) */
   readonly bridgeMacs: ReadonlyMap<number, ReadonlySet<string>>;
 }
@@ -38,7 +40,9 @@ export function facts(ns: Netns): NsFacts {
   for (const l of ns.links) {
     if (l.kind === 'bridge') bridgeMacs.set(l.ifindex, new Set([l.mac, ...bridgePorts(ns, l).map((p) => p.mac)]));
   }
+  const localRoutes = ns.routes.filter((r) => r.type === 'local');
   f = {
+    localRoutes,
     fib: fibView(ns.rules, ns.routes, (i) => byIndex.get(i)?.name),
     bridgeMacs,
     byIndex,
@@ -111,6 +115,23 @@ export function netnsById(world: World): ReadonlyMap<NsId, Netns> {
   let m = netnsCache.get(world);
   if (!m) netnsCache.set(world, (m = new Map(Object.entries(world.netns))));
   return m;
+}
+
+const carrierCache = new WeakMap<World, WeakMap<Link, readonly Link[]>>();
+
+/** A bridge's ports that have carrier (the ones a flood may leave by), once per world. */
+export function carrierPorts(world: World, ns: Netns, br: Link): readonly Link[] {
+  let m = carrierCache.get(world);
+  if (!m) carrierCache.set(world, (m = new WeakMap()));
+  let ports = m.get(br);
+  if (!ports) m.set(br, (ports = bridgePorts(ns, br).filter((p) => hasCarrier(world, ns, p))));
+  return ports;
+}
+
+/** Whether a lookup of `addr` could find a local route (false: it never can, whatever the rules). */
+export function mayBeLocal(ns: Netns, addr: number): boolean {
+  for (const r of facts(ns).localRoutes) if (inPrefix(addr, r.dst)) return true;
+  return false;
 }
 
 export function lookup(ns: Netns, daddr: number, saddr: number, mark: number, iif: string, oif?: string): FibResult {

@@ -40,7 +40,7 @@ export function xmitFrame(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Di
   if (frame.payload.kind === 'ip') sim.step({ kind: 'xmit', ns: nsId, dev: dev.name, lladdr: frame.dst, packet: frame.payload.ip, dir });
   switch (dev.kind) {
     case 'loopback':
-      sim.at(1, () => rx(sim, nsId, dev.ifindex, frame, dir));
+      sim.at(1, () => rx(sim, nsId, dev, frame, dir));
       return;
     case 'veth': {
       const peer = peerOf(sim.world, dev);
@@ -49,8 +49,8 @@ export function xmitFrame(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Di
         return;
       }
       const pns = peer.ns.id;
-      const pidx = peer.link.ifindex;
-      sim.at(LINK_LATENCY_US, () => rx(sim, pns, pidx, frame, dir));
+      const plink = peer.link;
+      sim.at(LINK_LATENCY_US, () => rx(sim, pns, plink, frame, dir));
       return;
     }
     case 'nic':
@@ -88,8 +88,8 @@ function lanXmit(sim: Sim, nsId: NsId, dev: Link, lan: string, frame: Frame, dir
 
 function lanDeliver(sim: Sim, port: LanPort, frame: Frame, dir: Dir): void {
   const pns = port.ns.id;
-  const pidx = port.link.ifindex;
-  sim.at(LAN_LATENCY_US, () => rx(sim, pns, pidx, frame, dir));
+  const plink = port.link;
+  sim.at(LAN_LATENCY_US, () => rx(sim, pns, plink, frame, dir));
 }
 
 export function linkDrop(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir, peer: boolean): void {
@@ -98,15 +98,12 @@ export function linkDrop(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir
   else sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-sent', reason });
 }
 
-/** netif_receive_skb: a frame arriving on a device. */
-export function rx(sim: Sim, nsId: NsId, ifindex: number, frame: Frame, dir: Dir): void {
-  const ns = sim.ns(nsId);
-  const dev = facts(ns).byIndex.get(ifindex);
-  if (!dev) return;
+/** netif_receive_skb: a frame arriving on a device (a link of the world the sim runs on). */
+export function rx(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir): void {
   sim.capture(nsId, dev.name, 'in', frame);
   if (!dev.up) return;
   if (dev.master !== undefined) {
-    const br = facts(ns).byIndex.get(dev.master);
+    const br = facts(sim.ns(nsId)).byIndex.get(dev.master);
     if (br) bridgeInput(sim, nsId, br, dev, frame, dir);
     return;
   }

@@ -48,9 +48,11 @@ export interface SimOptions {
   /** the whole TCP exchange (request, response, FIN) after the handshake, for captures */
   readonly fullTcp: boolean;
   readonly seed: number;
+  /** keep the frames each interface saw (for --pcap and --pcapng); the walk is the same without */
+  readonly captures: boolean;
 }
 
-export const DEFAULT_SIM: SimOptions = { horizonUs: 10_000_000, choices: [], fullTcp: true, seed: 1 };
+export const DEFAULT_SIM: SimOptions = { horizonUs: 10_000_000, choices: [], fullTcp: true, seed: 1, captures: true };
 
 const MAX_EVENTS = 20_000;
 
@@ -124,7 +126,8 @@ export class Sim {
     const q = this.queue;
     let i = q.length;
     while (i > this.head && q[i - 1]!.t > t) i--;
-    q.splice(i, 0, e);
+    if (i === q.length) q.push(e);
+    else q.splice(i, 0, e);
   }
 
   run(): void {
@@ -185,7 +188,7 @@ export class Sim {
   }
 
   capture(ns: NsId, dev: string, dir: 'in' | 'out', frame: Frame): void {
-    this.captures.push({ t: this.t, ns, dev, dir, frame });
+    if (this.opts.captures) this.captures.push({ t: this.t, ns, dev, dir, frame });
   }
 
   // --- state ---
