@@ -19,6 +19,7 @@ import type { ReportCliOptions } from './report.js';
 import type { RulesTraceOptions } from './rules.js';
 import type { ShowOptions } from './show.js';
 import type { TraceOptions } from './trace.js';
+import type { VerifyCliOptions } from './verify.js';
 
 export interface Io {
   out(s: string): void;
@@ -122,6 +123,15 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     .option('--json', 'machine-readable output')
     .action(async (model: string, opts: PropCliOptions) => {
       code = (await import('./prop.js')).cmdProp(model, opts, io, raw === stdio && process.stderr.isTTY === true);
+    });
+
+  program
+    .command('verify')
+    .description("decide the model's invariants for every flow of their sets (exact classes, not samples); list each failing class as CIDR/port-range rows with a witness; exit 1 when one fails")
+    .argument('<model>', 'model file (YAML) with an invariants: list')
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, opts: VerifyCliOptions) => {
+      code = (await import('./verify.js')).cmdVerify(model, opts, io);
     });
 
   program
