@@ -9,10 +9,14 @@ import { loadModel, nodeIo } from '../plan/model.js';
 import { parseInvariants, resolveInvariants } from '../prop/invariants.js';
 import type { Flow } from '../engine/probe.js';
 import { formatIpv4 } from '../wire/ipv4.js';
-import { buildWorld, displayNs } from '../world/build.js';
+import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
+import { KERNEL } from '../model/origin.js';
+import { parseCidr } from '../wire/ipv4.js';
+import { optionError, optProto } from './options.js';
+import { diffWorlds } from '../verify/diff.js';
 import type { World } from '../world/types.js';
 import type { Row } from '../verify/atoms.js';
-import { prefixText, rangesText } from '../verify/space.js';
+import { prefixInterval, prefixText, rangesText } from '../verify/space.js';
 import { verifyInvariant, type InvariantVerdict, type ViolationRow } from '../verify/verify.js';
 import type { Io } from './main.js';
 
@@ -119,4 +123,69 @@ function verdictJson(world: World, v: InvariantVerdict, path: string): unknown {
           })),
         }),
   };
+}
+
+// --- netpath diff OLD NEW ------------------------------------------------------------------------
+
+export interface DiffCliOptions {
+  readonly from?: string;
+  readonly to?: string;
+  readonly proto?: string;
+  readonly json?: boolean;
+}
+
+/** `netpath diff OLD NEW [--from NS,...] [--to CIDR,...] [--proto P,...] [--json]`: exit 1 when something changes. */
+export function cmdDiff(oldPath: string, newPath: string, opts: DiffCliOptions, io: Io): number {
+  const a = buildWorld(loadModel(oldPath)).world;
+  const b = buildWorld(loadModel(newPath)).world;
+  const list = (s: string | undefined): string[] | undefined => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+  const fromRefs = list(opts.from);
+  const from = fromRefs?.map((r) => {
+    const ia = resolveNsRef(a, r, { ...KERNEL, file: '--from' });
+    const ib = resolveNsRef(b, r, { ...KERNEL, file: '--from' });
+    if (ia !== ib) throw optionError('--from', `"${r}" names different namespaces in the two models`);
+    return ia;
+  });
+  const to = list(opts.to)?.map((t) => {
+    const c = parseCidr(t);
+    if (!c) throw optionError('--to', `"${t}" is not an IPv4 address or CIDR`);
+    return prefixInterval(c.prefix);
+  });
+  const proto = list(opts.proto)?.map((p) => optProto(p, ['tcp', 'udp', 'icmp'] as const));
+  const res = diffWorlds(a, b, { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(proto ? { proto } : {}) });
+  const changed = res.changes.length > 0;
+  if (opts.json) {
+    const changes = res.changes.map((c) => ({
+      ...rowJson(b, c.from, c.proto, c.row, c.src),
+      before: c.before,
+      after: c.after,
+      witness: { ...witnessJson(b, newPath, c.from, c.witness, c.src), before: c.before, after: c.after },
+    }));
+    io.out(JSON.stringify({ changes, classes: res.atoms, ...(res.labels.length > 0 ? { labels: res.labels } : {}) }, null, 2) + '\n');
+    return changed ? 1 : 0;
+  }
+  if (!changed) {
+    io.out(`no flow from ${res.from.map((f) => displayNs(b, f)).join(', ')} changes its result (${res.atoms} classes compared)\n`);
+    return 0;
+  }
+  io.out(
+    table([
+      ['from', 'src', 'dst', 'proto', 'dport', 'sport', 'before', 'after'],
+      ...res.changes.map((c) => [
+        displayNs(b, c.from),
+        c.src !== undefined ? formatIpv4(c.src) : '-',
+        prefixText(c.row.dst),
+        c.proto,
+        c.row.dport ? rangesText(c.row.dport) : '-',
+        c.row.sport ? rangesText(c.row.sport) : '-',
+        c.before,
+        c.after,
+      ]),
+    ]),
+  );
+  io.out('\nwitnesses (one flow of each row, in the new plan):\n');
+  for (const c of res.changes) io.out(`  ${witnessCommand(b, newPath, c.from, c.witness)}\n`);
+  for (const l of res.labels) io.out(`note: ${l}\n`);
+  io.out(`\n${res.changes.length} rows of changed flows (${res.atoms} classes compared)\n`);
+  return 1;
 }
