@@ -231,8 +231,8 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
   const outcomes = (r: MatrixRow): string => outcomeKey(r.outcomes);
   if (opts.json) {
     const rows = m.rows.map((r) => ({
-      src: prefixText(r.src),
-      dst: prefixText(r.dst),
+      src: r.src.map(prefixText).join(','),
+      dst: r.dst.map(prefixText).join(','),
       proto: r.proto,
       ...(r.dport ? { dport: rangesText(r.dport) } : {}),
       ...(r.sport ? { sport: rangesText(r.sport) } : {}),
@@ -261,7 +261,7 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
   io.out(
     table([
       ['src', 'dst', 'proto', 'dport', 'sport', 'result'],
-      ...m.rows.map((r) => [prefixText(r.src), prefixText(r.dst), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
+      ...m.rows.map((r) => [r.src.map(prefixText).join(','), r.dst.map(prefixText).join(','), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
     ]),
   );
   for (const l of m.labels) io.out(`note: ${l}\n`);

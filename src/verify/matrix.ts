@@ -38,8 +38,9 @@ export interface MatrixInput {
 }
 
 export interface MatrixRow {
-  readonly src: Prefix;
-  readonly dst: Prefix;
+  /** the fewest CIDRs that make the row's source ranges */
+  readonly src: readonly Prefix[];
+  readonly dst: readonly Prefix[];
   readonly proto: TraceProto;
   readonly dport?: readonly Interval[];
   readonly sport?: readonly Interval[];
@@ -56,66 +57,94 @@ export interface Matrix {
   readonly labels: readonly string[];
 }
 
-/** A guard wider than this many destination atoms cuts every atom (a sound over-approximation). */
+/** A guard wider than this many atoms (of a dimension) cuts every atom (a sound over-approximation). */
 const WIDE = 64;
+/** A chain guard with more boxes than this is widened (ports first, then everything). */
+const MAX_GUARD = 256;
 
 const LOOPBACK: Interval = { lo: 0x7f000000, hi: 0x7fffffff };
+const ALL_PORTS: Interval = { lo: 0, hi: 65535 };
+const ALL_BOX: GuardBox = { dst: ADDR_SPACE, dport: ALL_PORTS };
+
+/** Destinations x destination ports for which a rule can be reached and match. */
+interface GuardBox {
+  readonly dst: Interval;
+  readonly dport: Interval;
+}
 
 interface GuardedRule {
   readonly rule: NfRule;
-  readonly guard: readonly Interval[];
+  readonly guard: readonly GuardBox[];
 }
 
-/** Each rule with the destinations it can be reached for (every table, every chain). */
+/** Deduplicated, and widened when it grows past MAX_GUARD boxes. */
+function normGuard(g: readonly GuardBox[]): GuardBox[] {
+  const seen = new Map<string, GuardBox>();
+  for (const b of g) seen.set(`${b.dst.lo}-${b.dst.hi}:${b.dport.lo}-${b.dport.hi}`, b);
+  let out = [...seen.values()].sort((a, b) => a.dst.lo - b.dst.lo || a.dport.lo - b.dport.lo);
+  if (out.length > MAX_GUARD) out = mergeIntervals(out.map((b) => b.dst)).map((dst) => ({ dst, dport: ALL_PORTS }));
+  if (out.length > MAX_GUARD) out = [ALL_BOX];
+  return out;
+}
+
+/** Each rule with the destinations and ports it can be reached for (every table, every chain). */
 function guardedRules(nf: NfState, local: readonly Interval[]): GuardedRule[] {
   const out: GuardedRule[] = [];
   for (const table of Object.values(nf)) {
     const chains = table.chains;
-    const guard = new Map<string, Interval[]>();
-    const todo: string[] = [];
-    for (const [name, c] of Object.entries(chains))
-      if (c.policy !== undefined) {
-        guard.set(name, [ADDR_SPACE]);
-        todo.push(name);
-      }
-    // guards only grow; iptables refuses loops, so this ends
-    while (todo.length > 0) {
-      const name = todo.pop()!;
-      const g = guard.get(name)!;
+    // callers first: iptables refuses loops, so the jumps form a DAG; depth-first post-order, reversed
+    const order: string[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string): void => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      for (const r of chains[name]?.rules ?? []) if (r.target?.kind === 'jump' || r.target?.kind === 'goto') visit(r.target.chain);
+      order.push(name);
+    };
+    for (const [name, c] of Object.entries(chains)) if (c.policy !== undefined) visit(name);
+    order.reverse();
+    const incoming = new Map<string, GuardBox[]>();
+    for (const [name, c] of Object.entries(chains)) if (c.policy !== undefined) incoming.set(name, [ALL_BOX]);
+    for (const name of order) {
+      const g = normGuard(incoming.get(name) ?? []);
       for (const r of chains[name]?.rules ?? []) {
-        const t = r.target;
-        if (t?.kind !== 'jump' && t?.kind !== 'goto') continue;
         const rg = ruleGuard(r, g, local);
-        if (rg.length === 0) continue;
-        const before = guard.get(t.chain) ?? [];
-        const after = mergeIntervals([...before, ...rg]);
-        if (after.length !== before.length || after.some((x, i) => x.lo !== before[i]!.lo || x.hi !== before[i]!.hi)) {
-          guard.set(t.chain, after);
-          todo.push(t.chain);
+        out.push({ rule: r, guard: rg });
+        const t = r.target;
+        if ((t?.kind === 'jump' || t?.kind === 'goto') && rg.length > 0) {
+          const l = incoming.get(t.chain);
+          if (l) l.push(...rg);
+          else incoming.set(t.chain, [...rg]);
         }
       }
-    }
-    for (const [name, c] of Object.entries(chains)) {
-      const g = guard.get(name);
-      if (!g) continue; // never reached
-      for (const r of c.rules) out.push({ rule: r, guard: ruleGuard(r, g, local) });
     }
   }
   return out;
 }
 
-/** The chain's guard narrowed by the rule's own destination matches. */
-function ruleGuard(r: NfRule, chainGuard: readonly Interval[], local: readonly Interval[]): Interval[] {
-  let g: readonly Interval[] = chainGuard;
-  const narrow = (to: readonly Interval[]): void => {
-    g = g.flatMap((x) => to.map((y) => intersect(x, y)).filter((z): z is Interval => z !== undefined));
+/** The chain's guard narrowed by the rule's own destination and destination-port matches. */
+function ruleGuard(r: NfRule, chainGuard: readonly GuardBox[], local: readonly Interval[]): GuardBox[] {
+  let g: readonly GuardBox[] = chainGuard;
+  const dst = (to: readonly Interval[]): void => {
+    g = g.flatMap((b) => to.flatMap((y) => {
+      const d = intersect(b.dst, y);
+      return d ? [{ dst: d, dport: b.dport }] : [];
+    }));
+  };
+  const dport = (to: readonly Interval[]): void => {
+    g = g.flatMap((b) => to.flatMap((y) => {
+      const p = intersect(b.dport, y);
+      return p ? [{ dst: b.dst, dport: p }] : [];
+    }));
   };
   for (const m of r.matches) {
-    if (m.kind === 'destination' && !m.invert) narrow([prefixInterval(m.prefix)]);
-    else if (m.kind === 'iprange' && m.dstRange && !m.dstRange.invert) narrow([{ lo: m.dstRange.from, hi: m.dstRange.to }]);
-    else if (m.kind === 'addrtype' && m.dstType && !m.dstType.invert && m.dstType.types.length === 1 && m.dstType.types[0] === 'LOCAL') narrow(local);
+    if (m.kind === 'destination' && !m.invert) dst([prefixInterval(m.prefix)]);
+    else if (m.kind === 'iprange' && m.dstRange && !m.dstRange.invert) dst([{ lo: m.dstRange.from, hi: m.dstRange.to }]);
+    else if (m.kind === 'addrtype' && m.dstType && !m.dstType.invert && m.dstType.types.length === 1 && m.dstType.types[0] === 'LOCAL') dst(local);
+    else if ((m.kind === 'tcp' || m.kind === 'udp' || m.kind === 'sctp') && m.dport && !m.dport.invert) dport([{ lo: m.dport.min, hi: m.dport.max }]);
+    else if (m.kind === 'multiport' && m.dir === 'destination' && !m.invert) dport(m.ports.map((p) => ({ lo: p.min, hi: p.max })));
   }
-  return mergeIntervals(g);
+  return normGuard(g);
 }
 
 function newSink(addrtype: readonly Interval[]): CutSink {
@@ -123,10 +152,10 @@ function newSink(addrtype: readonly Interval[]): CutSink {
 }
 
 /** Sorted union of sorted cut lists. */
-function unionCuts(a: readonly number[], b: CutSet | undefined): readonly number[] {
-  if (!b || b.size === 0) return a;
+function unionCuts(a: readonly number[], more: readonly (readonly number[])[]): readonly number[] {
+  if (more.every((m) => m.length === 0)) return a;
   const s = new Set(a);
-  for (const v of b.values()) s.add(v);
+  for (const m of more) for (const v of m) s.add(v);
   return [...s].sort((x, y) => x - y);
 }
 
@@ -137,125 +166,150 @@ export function outcomeKey(os: readonly RulesOutcome[]): string {
     .join('; ');
 }
 
+/** Index of the interval of a sorted partition that holds v. */
+function indexIn(atoms: readonly Interval[], v: number): number {
+  let lo = 0;
+  let hi = atoms.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (atoms[mid]!.lo <= v) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+interface RuleCutLists {
+  readonly src: readonly number[];
+  readonly sport: readonly number[];
+  readonly dport: readonly number[];
+}
+
 export function serviceMatrix(input: MatrixInput): Matrix {
   const localIv = mergeIntervals([LOOPBACK, ...input.local.map((a) => ({ lo: a, hi: a }))]);
   const rules = guardedRules(input.nf, localIv);
+  const labels = new Set<string>();
+  // one rule's cuts, once
+  const cache = new Map<NfRule, RuleCutLists>();
+  const cutsOf = (r: NfRule): RuleCutLists => {
+    let c = cache.get(r);
+    if (!c) {
+      const s = newSink(localIv);
+      ruleCuts(r, s, input.ipsets);
+      for (const l of s.labels) labels.add(l);
+      cache.set(r, (c = { src: s.src.values(), sport: s.sport.values(), dport: s.dport.values() }));
+    }
+    return c;
+  };
   // destination cuts: every rule's, the special addresses, the local ones
   const dstSink = newSink(localIv);
   specialAddresses(dstSink.dst);
   for (const r of localIv) dstSink.dst.range(r.lo, r.hi);
-  const global = newSink(localIv);
   const throwaway = newSink(localIv);
-  for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels: dstSink.labels }, input.ipsets);
-  const dstCuts = dstSink.dst.values();
-  const dstAtoms = atomsOf(ADDR_SPACE, dstCuts);
-  const atomIndex = (v: number): number => {
-    let lo = 0;
-    let hi = dstAtoms.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (dstAtoms[mid]!.lo <= v) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  // rules per destination atom; wide or unguarded rules into the global sink
-  const perAtom = new Map<number, NfRule[]>();
+  for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels }, input.ipsets);
+  const dstAtoms = atomsOf(ADDR_SPACE, dstSink.dst.values());
+  // rules per destination atom, each with the destination ports it is guarded by there;
+  // rules guarded by more than WIDE atoms cut every atom
+  const perAtom = new Map<number, { rule: NfRule; dport: Interval }[]>();
   const globalRules: NfRule[] = [];
   for (const g of rules) {
-    if (g.guard.length === 0) continue; // unreachable for every destination
-    const spans = g.guard.map((x) => [atomIndex(x.lo), atomIndex(x.hi)] as const);
-    const width = spans.reduce((s, [a, b]) => s + b - a + 1, 0);
-    if (width > WIDE) {
+    if (g.guard.length === 0) continue; // unreachable for every packet
+    const spans = g.guard.map((b) => [indexIn(dstAtoms, b.dst.lo), indexIn(dstAtoms, b.dst.hi), b.dport] as const);
+    if (spans.reduce((s, [a, b]) => s + b - a + 1, 0) > WIDE) {
       globalRules.push(g.rule);
       continue;
     }
-    for (const [a, b] of spans)
+    for (const [a, b, dport] of spans)
       for (let i = a; i <= b; i++) {
         const l = perAtom.get(i);
-        if (l) l.push(g.rule);
-        else perAtom.set(i, [g.rule]);
+        if (l) l.push({ rule: g.rule, dport });
+        else perAtom.set(i, [{ rule: g.rule, dport }]);
       }
   }
-  /** where a DNAT or REDIRECT among these rules can send the packet: those atoms' rules apply after NAT */
+  /** where a DNAT or REDIRECT among these rules sends the packet: those atoms' rules apply after NAT, at any port */
   const natTargets = (rs: readonly NfRule[]): NfRule[] => {
     const more: NfRule[] = [];
     for (const r of rs) {
       const t = r.target;
       const to = t?.kind === 'DNAT' && t.range.addr ? [{ lo: t.range.addr.min, hi: t.range.addr.max }] : t?.kind === 'REDIRECT' ? localIv : [];
-      for (const iv of to) {
-        const a = atomIndex(iv.lo);
-        const b = atomIndex(iv.hi);
-        if (b - a + 1 > WIDE) continue; // their rules are cut globally below
-        for (let i = a; i <= b; i++) more.push(...(perAtom.get(i) ?? []));
-      }
+      for (const iv of to) for (let i = indexIn(dstAtoms, iv.lo); i <= indexIn(dstAtoms, iv.hi); i++) for (const e of perAtom.get(i) ?? []) more.push(e.rule);
     }
     return more;
   };
+  const global = newSink(localIv);
   for (const r of [...globalRules, ...natTargets(globalRules)]) ruleCuts(r, global, input.ipsets);
-  for (const r of globalRules) {
-    // a wide DNAT range: every atom it covers cuts globally
-    const t = r.target;
-    if (t?.kind === 'DNAT' && t.range.addr && atomIndex(t.range.addr.max) - atomIndex(t.range.addr.min) + 1 > WIDE)
-      for (let i = atomIndex(t.range.addr.min); i <= atomIndex(t.range.addr.max); i++) for (const x of perAtom.get(i) ?? []) ruleCuts(x, global, input.ipsets);
-  }
+  for (const l of global.labels) labels.add(l);
   const gSrc = global.src.values();
   const gSport = global.sport.values();
   const gDport = global.dport.values();
-  const ALL_PORTS: Interval = { lo: 1, hi: 65535 };
-  const dportSpace = mergeIntervals(input.dport ?? [ALL_PORTS]);
+  const dportSpace = mergeIntervals(input.dport ?? [{ lo: 1, hi: 65535 }]);
+  const SPORTS: Interval = { lo: 1, hi: 65535 };
 
   const items = new Map<TraceProto, KeyedBox[]>();
   let classes = 0;
+  const walk = (proto: TraceProto, src: Interval, dst: Interval, dport: Interval | undefined, sport: Interval | undefined): void => {
+    classes++;
+    const os = traceRules(input.nf, walkInput(input, proto, src.lo, dst.lo, dport?.lo, sport?.lo));
+    let list = items.get(proto);
+    if (!list) items.set(proto, (list = []));
+    list.push({ key: outcomeKey(os), dims: [[src], [dst], dport ? [dport] : [NO_PORT], sport ? [sport] : [NO_PORT]] });
+  };
   for (let i = 0; i < dstAtoms.length; i++) {
     const dst = dstAtoms[i]!;
-    const own = perAtom.get(i);
-    let srcCuts = gSrc;
-    let sportCuts = gSport;
-    let dportCuts = gDport;
-    if (own) {
-      const s = newSink(localIv);
-      for (const r of [...own, ...natTargets(own)]) ruleCuts(r, s, input.ipsets);
-      for (const l of s.labels) global.labels.add(l);
-      srcCuts = unionCuts(gSrc, s.src);
-      sportCuts = unionCuts(gSport, s.sport);
-      dportCuts = unionCuts(gDport, s.dport);
-    }
-    const srcAtoms = atomsOf(ADDR_SPACE, srcCuts);
+    const own = perAtom.get(i) ?? [];
+    const extra = natTargets(own.map((e) => e.rule)).map(cutsOf);
+    const ownCuts = own.map((e) => cutsOf(e.rule));
+    const dportCuts = unionCuts(gDport, [...ownCuts, ...extra].map((c) => c.dport));
+    const dportAtoms = dportSpace.flatMap((r) => atomsOf(r, dportCuts));
+    // the rules that apply at each destination-port atom: narrow ones by bucket, the rest always
+    const always: RuleCutLists[] = [...extra];
+    const bucket = new Map<number, RuleCutLists[]>();
+    own.forEach((e, k) => {
+      const a = indexIn(dportAtoms, e.dport.lo);
+      const b = indexIn(dportAtoms, e.dport.hi);
+      if (e.dport.hi < (dportAtoms[0]?.lo ?? 0) || e.dport.lo > (dportAtoms[dportAtoms.length - 1]?.hi ?? 0)) return; // outside the ports asked about
+      if (b - a + 1 > WIDE) always.push(ownCuts[k]!);
+      else
+        for (let j = a; j <= b; j++) {
+          const l = bucket.get(j);
+          if (l) l.push(ownCuts[k]!);
+          else bucket.set(j, [ownCuts[k]!]);
+        }
+    });
+    const aSrc = unionCuts(gSrc, always.map((c) => c.src));
+    const aSport = unionCuts(gSport, always.map((c) => c.sport));
     for (const proto of input.protos) {
-      const ported = proto !== 'icmp';
-      const dports = ported ? dportSpace.flatMap((r) => atomsOf(r, dportCuts)) : [undefined];
-      const sports = ported ? atomsOf(ALL_PORTS, sportCuts) : [undefined];
-      let list = items.get(proto);
-      if (!list) items.set(proto, (list = []));
-      for (const src of srcAtoms)
-        for (const dport of dports)
-          for (const sport of sports) {
-            classes++;
-            const os = traceRules(input.nf, walkInput(input, proto, src.lo, dst.lo, dport?.lo, sport?.lo));
-            const key = outcomeKey(os);
-            list.push({ key, dims: [[src], [dst], dport ? [dport] : [{ lo: 0, hi: 0 }], sport ? [sport] : [{ lo: 0, hi: 0 }]] });
-          }
+      if (proto === 'icmp') {
+        // no ports: every rule of the atom may apply
+        const srcCuts = unionCuts(aSrc, [...bucket.values()].flat().map((c) => c.src));
+        for (const src of atomsOf(ADDR_SPACE, srcCuts)) walk(proto, src, dst, undefined, undefined);
+        continue;
+      }
+      dportAtoms.forEach((dport, j) => {
+        const here = bucket.get(j) ?? [];
+        const srcAtoms = atomsOf(ADDR_SPACE, unionCuts(aSrc, here.map((c) => c.src)));
+        const sportAtoms = atomsOf(SPORTS, unionCuts(aSport, here.map((c) => c.sport)));
+        for (const src of srcAtoms) for (const sport of sportAtoms) walk(proto, src, dst, dport, sport);
+      });
     }
   }
   const rows: MatrixRow[] = [];
   for (const [proto, list] of items) {
     const ported = proto !== 'icmp';
     // ports first, then sources (per destination), then destinations, then sources again
-    for (const b of mergeBoxes(list, [2, 3, 0, 1, 0]))
-      for (const s of b.dims[0]!)
-        for (const sp of intervalPrefixes(s))
-          for (const d of b.dims[1]!)
-            for (const dp of intervalPrefixes(d)) {
-              const witness = walkInput(input, proto, sp.addr, dp.addr, ported ? b.dims[2]![0]!.lo : undefined, ported ? b.dims[3]![0]!.lo : undefined);
-              const os = traceRules(input.nf, witness);
-              if (outcomeKey(os) !== b.key) bug(`rules matrix: the witness ${formatIpv4(sp.addr)} -> ${formatIpv4(dp.addr)} of a row does not get the row's outcome`);
-              rows.push({ src: sp, dst: dp, proto, ...(ported ? { dport: b.dims[2]!, sport: b.dims[3]! } : {}), outcomes: os, witness });
-            }
+    for (const b of mergeBoxes(list, [2, 3, 0, 1, 0])) {
+      const src = b.dims[0]!.flatMap(intervalPrefixes);
+      const dst = b.dims[1]!.flatMap(intervalPrefixes);
+      const witness = walkInput(input, proto, src[0]!.addr, dst[0]!.addr, ported ? b.dims[2]![0]!.lo : undefined, ported ? b.dims[3]![0]!.lo : undefined);
+      const os = traceRules(input.nf, witness);
+      if (outcomeKey(os) !== b.key) bug(`rules matrix: the witness ${formatIpv4(witness.src)} -> ${formatIpv4(witness.dst)} of a row does not get the row's outcome`);
+      rows.push({ src, dst, proto, ...(ported ? { dport: b.dims[2]!, sport: b.dims[3]! } : {}), outcomes: os, witness });
+    }
   }
-  rows.sort((a, b) => a.dst.addr - b.dst.addr || a.src.addr - b.src.addr || (a.dport?.[0]?.lo ?? 0) - (b.dport?.[0]?.lo ?? 0) || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0));
-  return { rows, classes, labels: [...global.labels, ...dstSink.labels].filter((l, i, a) => a.indexOf(l) === i) };
+  rows.sort((a, b) => a.dst[0]!.addr - b.dst[0]!.addr || a.src[0]!.addr - b.src[0]!.addr || (a.dport?.[0]?.lo ?? 0) - (b.dport?.[0]?.lo ?? 0) || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0));
+  return { rows, classes, labels: [...labels] };
 }
+
+const NO_PORT: Interval = { lo: 0, hi: 0 };
 
 function walkInput(input: MatrixInput, proto: TraceProto, src: number, dst: number, dport: number | undefined, sport: number | undefined): RulesTraceInput {
   return {
