@@ -236,6 +236,9 @@ export function serviceMatrix(input: MatrixInput): Matrix {
     return more;
   };
   const global = newSink(localIv);
+  // a local source is walked as locally sent (OUTPUT); addrtype tells the special addresses apart
+  specialAddresses(global.src);
+  for (const r of localIv) global.src.range(r.lo, r.hi);
   for (const r of [...globalRules, ...natTargets(globalRules)]) ruleCuts(r, global, input.ipsets);
   for (const l of global.labels) labels.add(l);
   const gSrc = global.src.values();
