@@ -22,7 +22,7 @@ import type { NfRule, NfState } from '../netfilter/types.js';
 import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
 import { mergeBoxes, type KeyedBox } from './atoms.js';
 import { ruleCuts, specialAddresses, type CutSink } from './cuts.js';
-import { ADDR_SPACE, CutSet, atomsOf, intersect, intervalPrefixes, mergeIntervals, prefixInterval, type Interval } from './space.js';
+import { ADDR_SPACE, CutSet, atomsOf, classesOf, intersect, intervalPrefixes, mergeIntervals, prefixInterval, type Interval } from './space.js';
 import type { Prefix } from '../wire/ipv4.js';
 
 export interface MatrixInput {
@@ -63,6 +63,7 @@ const WIDE = 64;
 const MAX_GUARD = 256;
 
 const LOOPBACK: Interval = { lo: 0x7f000000, hi: 0x7fffffff };
+const MULTICAST: Interval = { lo: 0xe0000000, hi: 0xefffffff };
 const ALL_PORTS: Interval = { lo: 0, hi: 65535 };
 const ALL_BOX: GuardBox = { dst: ADDR_SPACE, dport: ALL_PORTS };
 
@@ -151,12 +152,16 @@ function newSink(addrtype: readonly Interval[]): CutSink {
   return { src: new CutSet(), dst: new CutSet(), sport: new CutSet(), dport: new CutSet(), labels: new Set(), addrtype };
 }
 
-/** Sorted union of sorted cut lists. */
-function unionCuts(a: readonly number[], more: readonly (readonly number[])[]): readonly number[] {
-  if (more.every((m) => m.length === 0)) return a;
-  const s = new Set(a);
-  for (const m of more) for (const v of m) s.add(v);
-  return [...s].sort((x, y) => x - y);
+/** The addresses outside these (sorted, disjoint) intervals. */
+function complement(xs: readonly Interval[]): Interval[] {
+  const out: Interval[] = [];
+  let lo = 0;
+  for (const x of xs) {
+    if (x.lo > lo) out.push({ lo, hi: x.lo - 1 });
+    lo = x.hi + 1;
+  }
+  if (lo <= ADDR_SPACE.hi) out.push({ lo, hi: ADDR_SPACE.hi });
+  return out;
 }
 
 /** What a class's walk gave, as compared between classes. */
@@ -178,14 +183,17 @@ function indexIn(atoms: readonly Interval[], v: number): number {
   return lo;
 }
 
+/** The ranges one rule tests, per field. */
 interface RuleCutLists {
-  readonly src: readonly number[];
-  readonly sport: readonly number[];
-  readonly dport: readonly number[];
+  readonly src: readonly Interval[];
+  readonly sport: readonly Interval[];
+  readonly dport: readonly Interval[];
 }
 
 export function serviceMatrix(input: MatrixInput): Matrix {
   const localIv = mergeIntervals([LOOPBACK, ...input.local.map((a) => ({ lo: a, hi: a }))]);
+  // what -m addrtype tells apart in a dump's walk (netfilter/trace.ts addrTypeOf): local, multicast, the limited broadcast
+  const typed = mergeIntervals([...localIv, MULTICAST, { lo: 0xffffffff, hi: 0xffffffff }]);
   const rules = guardedRules(input.nf, localIv);
   const labels = new Set<string>();
   // one rule's cuts, once
@@ -193,18 +201,18 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   const cutsOf = (r: NfRule): RuleCutLists => {
     let c = cache.get(r);
     if (!c) {
-      const s = newSink(localIv);
+      const s = newSink(typed);
       ruleCuts(r, s, input.ipsets);
       for (const l of s.labels) labels.add(l);
-      cache.set(r, (c = { src: s.src.values(), sport: s.sport.values(), dport: s.dport.values() }));
+      cache.set(r, (c = { src: s.src.ranges(), sport: s.sport.ranges(), dport: s.dport.ranges() }));
     }
     return c;
   };
   // destination cuts: every rule's, the special addresses, the local ones
-  const dstSink = newSink(localIv);
+  const dstSink = newSink(typed);
   specialAddresses(dstSink.dst);
   for (const r of localIv) dstSink.dst.range(r.lo, r.hi);
-  const throwaway = newSink(localIv);
+  const throwaway = newSink(typed);
   for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels }, input.ipsets);
   const dstAtoms = atomsOf(ADDR_SPACE, dstSink.dst.values());
   // rules per destination atom, each with the destination ports it is guarded by there;
@@ -235,64 +243,50 @@ export function serviceMatrix(input: MatrixInput): Matrix {
     }
     return more;
   };
-  const global = newSink(localIv);
-  // a local source is walked as locally sent (OUTPUT); addrtype tells the special addresses apart
-  specialAddresses(global.src);
-  for (const r of localIv) global.src.range(r.lo, r.hi);
+  const global = newSink(typed);
   for (const r of [...globalRules, ...natTargets(globalRules)]) ruleCuts(r, global, input.ipsets);
   for (const l of global.labels) labels.add(l);
-  const gSrc = global.src.values();
-  const gSport = global.sport.values();
-  const gDport = global.dport.values();
+  const gSrc = global.src.ranges();
+  const gSport = global.sport.ranges();
+  const gDport = global.dport.ranges();
   const dportSpace = mergeIntervals(input.dport ?? [{ lo: 1, hi: 65535 }]);
-  const SPORTS: Interval = { lo: 1, hi: 65535 };
+  const SPORTS: readonly Interval[] = [{ lo: 1, hi: 65535 }];
+  // packets arriving from elsewhere: a source that is the host's own is not one (rules trace walks those from OUTPUT)
+  const srcSpace = complement(localIv);
 
   const items = new Map<TraceProto, KeyedBox[]>();
   let classes = 0;
-  const walk = (proto: TraceProto, src: Interval, dst: Interval, dport: Interval | undefined, sport: Interval | undefined): void => {
+  const walk = (proto: TraceProto, src: readonly Interval[], dst: Interval, dport: readonly Interval[] | undefined, sport: readonly Interval[] | undefined): void => {
     classes++;
-    const os = traceRules(input.nf, walkInput(input, proto, src.lo, dst.lo, dport?.lo, sport?.lo));
+    const os = traceRules(input.nf, walkInput(input, proto, src[0]!.lo, dst.lo, dport?.[0]!.lo, sport?.[0]!.lo));
     let list = items.get(proto);
     if (!list) items.set(proto, (list = []));
-    list.push({ key: outcomeKey(os), dims: [[src], [dst], dport ? [dport] : [NO_PORT], sport ? [sport] : [NO_PORT]] });
+    list.push({ key: outcomeKey(os), dims: [src, [dst], dport ?? [NO_PORT], sport ?? [NO_PORT]] });
   };
+  const ranges = (cs: readonly RuleCutLists[], f: keyof RuleCutLists): Interval[] => cs.flatMap((c) => c[f]);
   for (let i = 0; i < dstAtoms.length; i++) {
     const dst = dstAtoms[i]!;
     const own = perAtom.get(i) ?? [];
     const extra = natTargets(own.map((e) => e.rule)).map(cutsOf);
     const ownCuts = own.map((e) => cutsOf(e.rule));
-    const dportCuts = unionCuts(gDport, [...ownCuts, ...extra].map((c) => c.dport));
-    const dportAtoms = dportSpace.flatMap((r) => atomsOf(r, dportCuts));
-    // the rules that apply at each destination-port atom: narrow ones by bucket, the rest always
-    const always: RuleCutLists[] = [...extra];
-    const bucket = new Map<number, RuleCutLists[]>();
-    own.forEach((e, k) => {
-      const a = indexIn(dportAtoms, e.dport.lo);
-      const b = indexIn(dportAtoms, e.dport.hi);
-      if (e.dport.hi < (dportAtoms[0]?.lo ?? 0) || e.dport.lo > (dportAtoms[dportAtoms.length - 1]?.hi ?? 0)) return; // outside the ports asked about
-      if (b - a + 1 > WIDE) always.push(ownCuts[k]!);
-      else
-        for (let j = a; j <= b; j++) {
-          const l = bucket.get(j);
-          if (l) l.push(ownCuts[k]!);
-          else bucket.set(j, [ownCuts[k]!]);
-        }
-    });
-    const aSrc = unionCuts(gSrc, always.map((c) => c.src));
-    const aSport = unionCuts(gSport, always.map((c) => c.sport));
+    // destination-port classes: by the ranges every rule here tests, and the port guards of the rules here
+    const dportTested = [...gDport, ...ranges([...ownCuts, ...extra], 'dport'), ...own.map((e) => e.dport)];
+    const dportClasses = classesOf(dportSpace, dportTested);
+    const srcAll = [...gSrc, ...ranges([...ownCuts, ...extra], 'src')];
     for (const proto of input.protos) {
       if (proto === 'icmp') {
         // no ports: every rule of the atom may apply
-        const srcCuts = unionCuts(aSrc, [...bucket.values()].flat().map((c) => c.src));
-        for (const src of atomsOf(ADDR_SPACE, srcCuts)) walk(proto, src, dst, undefined, undefined);
+        for (const src of classesOf(srcSpace, srcAll)) walk(proto, src, dst, undefined, undefined);
         continue;
       }
-      dportAtoms.forEach((dport, j) => {
-        const here = bucket.get(j) ?? [];
-        const srcAtoms = atomsOf(ADDR_SPACE, unionCuts(aSrc, here.map((c) => c.src)));
-        const sportAtoms = atomsOf(SPORTS, unionCuts(aSport, here.map((c) => c.sport)));
-        for (const src of srcAtoms) for (const sport of sportAtoms) walk(proto, src, dst, dport, sport);
-      });
+      for (const dport of dportClasses) {
+        // the rules here whose port guard holds this class (a class is inside or outside each guard)
+        const p = dport[0]!.lo;
+        const here = [...extra, ...own.filter((e) => e.dport.lo <= p && p <= e.dport.hi).map((e) => cutsOf(e.rule))];
+        const srcClasses = classesOf(srcSpace, [...gSrc, ...ranges(here, 'src')]);
+        const sportClasses = classesOf(SPORTS, [...gSport, ...ranges(here, 'sport')]);
+        for (const src of srcClasses) for (const sport of sportClasses) walk(proto, src, dst, dport, sport);
+      }
     }
   }
   const rows: MatrixRow[] = [];
