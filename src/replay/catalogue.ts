@@ -32,7 +32,7 @@ export const MUTATIONS = {
   neigh: { weight: 2, draws: 'ip neigh add/replace (permanent/noarp/reachable/stale) with a wrong MAC, neigh del' },
   notrack: { weight: 2, draws: 'raw NOTRACK / CT --notrack with a conntrack state rule' },
   redirect: { weight: 3, draws: 'nat REDIRECT --to-ports (PREROUTING/OUTPUT)' },
-  'bridge-nf': { weight: 3, draws: 'bridge-nf-call-iptables=0, -m physdev in FORWARD, FORWARD DROP on a bridge' },
+  'bridge-nf': { weight: 3, draws: 'bridge-nf-call-iptables=0, -m physdev in FORWARD, FORWARD DROP on a bridge, hairpin on a port' },
   undo: { weight: 3, draws: 'a change and its removal: route del, iptables -D/-R/-F/-Z, addr del, link del, netns del, neigh del' },
   'link-attrs': { weight: 1, draws: 'ip link set mtu / address / down+up' },
   'ct-filter': { weight: 4, draws: 'stateful filter: ESTABLISHED,RELATED ACCEPT then DROP (-m conntrack / -m state), --ctorigdst' },
@@ -232,7 +232,7 @@ const TOPOLOGY = {
   'topo:line4': by('children behind children: routers in a line of four or more'),
   'topo:lo-only': by('a runbook namespace with only lo'),
   'topo:nic-in-bridge': by('a host NIC on the LAN enslaved to a bridge carrying its address'),
-  'topo:hairpin': no('not yet supported by the world (bridge port hairpin mode)'),
+  'topo:hairpin': by('bridge-nf: hairpin on a bridge port (bridge link set / ip link set type bridge_slave)'),
 } as const;
 
 const NFT_COMMANDS: Readonly<Record<NftCommand['cmd'], Coverage>> = {
@@ -404,6 +404,9 @@ export function featuresOf(built: Built, extra: readonly string[] = []): Set<str
       }
       case 'nft':
         for (const c of op.cmds) nftFeatures(c, out);
+        break;
+      case 'link-set':
+        if (op.brport?.hairpin !== undefined) out.add('topo:hairpin');
         break;
       default:
         break;

@@ -788,6 +788,13 @@ function mutate(f: FeatureGen, c: MutationCtx): void {
       const b = br.length > 0 ? pick(br, f.i) : n;
       const port = b.ifaces.length > 0 ? `v${(f.k % 6) + 1}` : dev;
       b.lines.push(`sysctl -w net.bridge.bridge-nf-call-iptables=${f.j % 2}`);
+      // hairpin on a real port of that bridge: a member reaching its own published port
+      const bnet = c.bridges.get(b);
+      const ports = bnet === undefined ? [] : c.nss.filter((x) => x.parent === b && x.ifaces[0]?.net === bnet).map((x) => `v${x.name.slice(1)}`);
+      if (ports.length > 0 && f.k % 3 !== 1) {
+        const hp = pick(ports, f.i + f.j);
+        b.lines.push(f.k % 2 === 0 ? `bridge link set dev ${hp} hairpin on` : `ip link set ${hp} type bridge_slave hairpin on`);
+      }
       const phys = pick([`--physdev-in ${port}`, `--physdev-out ${port}`, '--physdev-is-bridged', `--physdev-in ${port} --physdev-is-bridged`], f.k);
       b.lines.push(`iptables -${f.i % 2 === 0 ? 'A' : 'I'} FORWARD -m physdev ${phys} -j ${pick(['DROP', 'ACCEPT', 'REJECT'], f.j)}`);
       if (f.i % 3 === 2) b.lines.push('iptables -P FORWARD DROP');
