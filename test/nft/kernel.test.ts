@@ -30,6 +30,8 @@ import { applyRestore, emptyNfState } from '../../src/netfilter/tables.js';
 import { KERNEL } from '../../src/model/origin.js';
 import type { TraceProto } from '../../src/netfilter/trace.js';
 import { parseIpv4 } from '../../src/wire/ipv4.js';
+import { NFT_KEYWORDS } from '../../src/nft/keywords.js';
+import { VALIDATE_CASES } from './validate-cases.js';
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = [
@@ -128,6 +130,44 @@ describe.runIf(run)('nft agrees with a real kernel', () => {
         expect(listRuleset(load(kernel, `${f} (listed)`))).toBe(kernel);
       });
     }
+  });
+
+  describe('jump depth and names (test/nft/validate-cases.ts): nft -f loads or fails at the same line', () => {
+    let ns = '';
+    beforeAll(() => {
+      ns = netns('vc');
+    });
+    for (const c of VALIDATE_CASES) {
+      it(c.name, () => {
+        inNs(ns, 'nft flush ruleset');
+        const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: c.text, encoding: 'utf8' });
+        const first = /^[^:\n]*:(\d+):\d+-\d+: Error: (.*)$/m.exec(r.stderr);
+        if (c.line === undefined) {
+          expect(r.stderr).toBe('');
+          expect(r.status).toBe(0);
+        } else {
+          expect(r.status).not.toBe(0);
+          expect(Number(first?.[1])).toBe(c.line);
+          if (c.error !== undefined) expect(first?.[2]).toContain(c.error);
+        }
+      });
+    }
+    it('every word of src/nft/keywords.ts is refused as a table and a chain name; filter, nat, input are not', () => {
+      // one word a line, five words a file: nft reports every line it cannot parse, up to 10 errors
+      const words = [...NFT_KEYWORDS];
+      const accepted: string[] = [];
+      for (let at = 0; at < words.length; at += 5) {
+        const chunk = words.slice(at, at + 5);
+        const text = 'add table inet t\n' + chunk.map((w) => `add table ip ${w}\nadd chain inet t ${w}\n`).join('');
+        const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: text, encoding: 'utf8' });
+        const bad = new Set([...r.stderr.matchAll(/^[^:\n]*:(\d+):\d+-\d+: Error/gm)].map((m) => Number(m[1])));
+        accepted.push(...chunk.filter((_, k) => !bad.has(2 + 2 * k) || !bad.has(3 + 2 * k)));
+      }
+      expect(accepted).toEqual([]);
+      const ok = ['filter', 'nat', 'input', 'saddr', 'state', 'tunnel', 'kube-proxy'];
+      const r2 = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: 'add table inet t\n' + ok.map((w) => `add table ip ${w}\nadd chain inet t ${w}\n`).join(''), encoding: 'utf8' });
+      expect(r2.stderr).toBe('');
+    });
   });
 
   describe('kube-proxy nftables mode (fixtures/nft/kube-proxy.nft)', () => {
