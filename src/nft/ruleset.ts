@@ -112,7 +112,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           if (base.hook === 'ingress' || base.hook === 'egress') {
             throw ConfigError.at(c.origin, 'unsupported', `nft: the ${base.hook} hook is not modelled by netpath`);
           }
-          if (base.type === 'nat' && t.family !== 'ip' && t.family !== 'inet') kernelErr(c.origin, 'rule', 'Operation not supported');
+          if (base.type === 'nat' && t.family !== 'ip' && t.family !== 'ip6' && t.family !== 'inet') kernelErr(c.origin, 'rule', 'Operation not supported');
           if (base.type === 'route' && (base.hook !== 'output' || t.family === 'bridge')) kernelErr(c.origin, 'rule', 'Operation not supported');
           if (base.type === 'nat' && base.hook === 'forward') kernelErr(c.origin, 'rule', 'Operation not supported');
         }
