@@ -29,8 +29,12 @@ export const NFT_KEYWORDS: ReadonlySet<string> = new Set([
   'synproxy', 'notrack', 'all', 'exists', 'missing', 'exthdr', 'ipsec', 'secmark', 'xt',
 ]);
 
-/** what nft's scanner reads as a name (`string` in scanner.l): a letter, `_` or `.`, then letters, digits, `/ - _ .` */
-const NAME = /^[A-Za-z_.][A-Za-z0-9/\-_.]*$/;
+/**
+ * what nft's scanner reads as a name (`string` in scanner.l): a letter, `_` or `.`, then letters,
+ * digits, `/ - _ .`; or a classid-shaped word (`ab:cd`, hex digits around one colon), which the
+ * scanner also hands over as a string (observed: `add chain ip t ab:cd` loads, `x:1` does not)
+ */
+const NAME = /^(?:[A-Za-z_.][A-Za-z0-9/\-_.]*|[0-9a-fA-F]{1,4}:[0-9a-fA-F]{1,4})$/;
 
 /** Why `word` cannot be a table, chain or set name in nft syntax, or undefined when it can. */
 export function badNftName(word: string, quoted: boolean): string | undefined {

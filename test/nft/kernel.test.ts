@@ -33,6 +33,7 @@ import { parseIpv4 } from '../../src/wire/ipv4.js';
 import { NFT_KEYWORDS } from '../../src/nft/keywords.js';
 import { VALIDATE_CASES } from './validate-cases.js';
 import { SCENARIOS } from './fixture-scenarios.js';
+import { kubeProxyNftDump } from '../../src/nft/kubegen.js';
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = [
@@ -150,6 +151,13 @@ describe.runIf(run)('nft agrees with a real kernel', () => {
         expect(listRuleset(load(kernel, `${f} (listed)`))).toBe(kernel);
       });
     }
+  });
+
+  it('the kube-proxy generator behind the bench writes a ruleset nft accepts (nft -c -f, 300 services)', () => {
+    const ns = netns('kg');
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: kubeProxyNftDump({ services: 300 }).text, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   describe('jump depth and names (test/nft/validate-cases.ts): nft -f loads or fails at the same line', () => {

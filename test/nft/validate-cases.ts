@@ -57,5 +57,7 @@ export const VALIDATE_CASES: readonly ValidateCase[] = [
   { name: 'a set named with a keyword (log)', text: 'add table ip t\nadd set ip t log { type ipv4_addr; }\n', line: 2, error: 'unexpected log' },
   { name: 'a quoted table name', text: 'add table ip "web"\n', line: 1, error: 'unexpected quoted string' },
   { name: 'a table name starting with a digit', text: 'add table ip 1abc\n', line: 1 },
+  { name: 'a chain name with a colon (kube-proxy-like, ns/svc:port)', text: 'add table ip t\nadd chain ip t service-ns0/svc0:p0/tcp/80\n', line: 2 },
+  { name: 'a classid-shaped chain name (ab:cd) is a name', text: 'add table ip t\nadd chain ip t ab:cd\n' },
   { name: 'names that are keywords only elsewhere: filter, nat, input, saddr, state', text: 'table ip filter {\n\tchain input {\n\t}\n\n\tchain saddr {\n\t}\n}\ntable inet nat {\n\tset state {\n\t\ttype ipv4_addr\n\t}\n}\n' },
 ];
