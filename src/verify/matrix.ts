@@ -35,6 +35,8 @@ export interface MatrixInput {
   /** destination ports (tcp, udp, sctp); default 1-65535 */
   readonly dport?: readonly Interval[];
   readonly ipsets?: Ipsets;
+  /** only these destinations (rules diff: where the two dumps differ) */
+  readonly only?: readonly Interval[];
 }
 
 export interface MatrixRow {
@@ -62,18 +64,18 @@ const WIDE = 64;
 /** A chain guard with more boxes than this is widened (ports first, then everything). */
 const MAX_GUARD = 256;
 
-const LOOPBACK: Interval = { lo: 0x7f000000, hi: 0x7fffffff };
+export const LOOPBACK: Interval = { lo: 0x7f000000, hi: 0x7fffffff };
 const MULTICAST: Interval = { lo: 0xe0000000, hi: 0xefffffff };
 const ALL_PORTS: Interval = { lo: 0, hi: 65535 };
 const ALL_BOX: GuardBox = { dst: ADDR_SPACE, dport: ALL_PORTS };
 
 /** Destinations x destination ports for which a rule can be reached and match. */
-interface GuardBox {
+export interface GuardBox {
   readonly dst: Interval;
   readonly dport: Interval;
 }
 
-interface GuardedRule {
+export interface GuardedRule {
   readonly rule: NfRule;
   readonly guard: readonly GuardBox[];
 }
@@ -89,7 +91,7 @@ function normGuard(g: readonly GuardBox[]): GuardBox[] {
 }
 
 /** Each rule with the destinations and ports it can be reached for (every table, every chain). */
-function guardedRules(nf: NfState, local: readonly Interval[]): GuardedRule[] {
+export function guardedRules(nf: NfState, local: readonly Interval[]): GuardedRule[] {
   const out: GuardedRule[] = [];
   for (const table of Object.values(nf)) {
     const chains = table.chains;
@@ -214,7 +216,9 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   for (const r of localIv) dstSink.dst.range(r.lo, r.hi);
   const throwaway = newSink(typed);
   for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels }, input.ipsets);
+  for (const r of input.only ?? []) dstSink.dst.range(r.lo, r.hi);
   const dstAtoms = atomsOf(ADDR_SPACE, dstSink.dst.values());
+  const wanted = (d: Interval): boolean => input.only === undefined || input.only.some((r) => r.lo <= d.lo && d.lo <= r.hi);
   // rules per destination atom, each with the destination ports it is guarded by there;
   // rules guarded by more than WIDE atoms cut every atom
   const perAtom = new Map<number, { rule: NfRule; dport: Interval }[]>();
@@ -266,6 +270,7 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   const ranges = (cs: readonly RuleCutLists[], f: keyof RuleCutLists): Interval[] => cs.flatMap((c) => c[f]);
   for (let i = 0; i < dstAtoms.length; i++) {
     const dst = dstAtoms[i]!;
+    if (!wanted(dst)) continue;
     const own = perAtom.get(i) ?? [];
     const extra = natTargets(own.map((e) => e.rule)).map(cutsOf);
     const ownCuts = own.map((e) => cutsOf(e.rule));
