@@ -24,7 +24,8 @@ import { loadDump } from './rules.js';
 import { diffWorlds } from '../verify/diff.js';
 import type { World } from '../world/types.js';
 import type { Row } from '../verify/atoms.js';
-import { intervalPrefixes, prefixInterval, prefixText, rangesText } from '../verify/space.js';
+import { addrRangeText, intervalPrefixes, mergeIntervals, prefixInterval, prefixText, rangesText } from '../verify/space.js';
+import type { Prefix } from '../wire/ipv4.js';
 import { verifyInvariant, type InvariantVerdict, type ViolationRow } from '../verify/verify.js';
 import type { Io } from './main.js';
 
@@ -254,7 +255,7 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
   io.out(
     table([
       ['src', 'dst', 'proto', 'dport', 'sport', 'result'],
-      ...m.rows.map((r) => [r.src.map(prefixText).join(','), r.dst.map(prefixText).join(','), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
+      ...m.rows.map((r) => [addrsText(r.src), addrsText(r.dst), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
     ]),
   );
   for (const l of m.labels) io.out(`note: ${l}\n`);
@@ -318,7 +319,12 @@ export function cmdRulesDiff(oldFile: string, newFile: string, opts: RulesMatrix
     io.out(`no first packet changes its fate (${d.classes} classes compared, where the dumps differ)\n`);
     return 0;
   }
-  io.out(table([['src', 'dst', 'proto', 'dport', 'sport', 'before', 'after'], ...d.changes.map((c) => { const x = cells(c); return [x['src']!, x['dst']!, x['proto']!, x['dport'] ?? '-', x['sport'] ?? '-', x['before']!, x['after']!]; })]));
+  io.out(table([['src', 'dst', 'proto', 'dport', 'sport', 'before', 'after'], ...d.changes.map((c) => { const x = cells(c); return [addrsText(c.src), addrsText(c.dst), x['proto']!, x['dport'] ?? '-', x['sport'] ?? '-', x['before']!, x['after']!]; })]));
   io.out(`\n${d.changes.length} rows of changed packets (${d.classes} classes compared, where the dumps differ)\n`);
   return 1;
+}
+
+/** An address set for a table cell: each range as a CIDR when it is one, else `a-b` (JSON keeps CIDR lists). */
+function addrsText(ps: readonly Prefix[]): string {
+  return mergeIntervals(ps.map(prefixInterval)).map(addrRangeText).join(',');
 }
