@@ -1,23 +1,22 @@
 /**
  * What changes between two iptables-save dumps of one host, for every first packet: the service
- * matrix (matrix.ts) of both, computed only where they can differ, and overlaid.
+ * matrix (matrix.ts) classes of both dumps together (cut by the rules of both), each walked in
+ * both, computed only where they can differ, the classes that change kept.
  *
  * Where they can differ: per chain, the rules between the longest common prefix and the longest
  * common suffix of the two rule lists (a service added to KUBE-SERVICES is one rule there), and
  * a changed policy or table. A packet that matches none of those rules in either dump walks the
  * same rules in the same order in both. The destinations such packets may have are the guards
- * (matrix.ts) of the changed rules, widened by every DNAT that sends a packet into them; the two
- * matrices are computed for those destinations only.
+ * (matrix.ts) of the changed rules, widened by every DNAT that sends a packet into them; the
+ * classes are made for those destinations only.
  */
-import { bug } from '../model/errors.js';
-import { traceRules, type RulesOutcome, type RulesTraceInput, type TraceProto } from '../netfilter/trace.js';
+import type { RulesOutcome, RulesTraceInput, TraceProto } from '../netfilter/trace.js';
 import type { NfRule, NfState } from '../netfilter/types.js';
-import { formatIpv4, type Prefix } from '../wire/ipv4.js';
-import { mergeBoxes, type KeyedBox } from './atoms.js';
-import { guardedRules, LOOPBACK, outcomeKey, serviceMatrix, type MatrixInput, type MatrixRow } from './matrix.js';
-import { ADDR_SPACE, intersect, intervalPrefixes, mergeIntervals, prefixInterval, type Interval } from './space.js';
+import type { Prefix } from '../wire/ipv4.js';
+import { guardedRules, LOOPBACK, serviceMatrix, type MatrixInput } from './matrix.js';
+import { ADDR_SPACE, intersect, mergeIntervals, type Interval } from './space.js';
 
-export interface RulesDiffInput extends Omit<MatrixInput, 'nf' | 'only'> {
+export interface RulesDiffInput extends Omit<MatrixInput, 'nf' | 'only' | 'also' | 'changedOnly'> {
   readonly before: NfState;
   readonly after: NfState;
 }
@@ -86,62 +85,22 @@ export function changedScope(a: NfState, b: NfState, local: readonly Interval[])
   return cur;
 }
 
-const toIntervals = (ps: readonly Prefix[]): Interval[] => mergeIntervals(ps.map(prefixInterval));
-
-function meet(a: readonly Interval[], b: readonly Interval[]): Interval[] {
-  const out: Interval[] = [];
-  for (const x of a) for (const y of b) {
-    const z = intersect(x, y);
-    if (z) out.push(z);
-  }
-  return mergeIntervals(out);
-}
-
 export function rulesDiff(input: RulesDiffInput): RulesDiff {
   const local = mergeIntervals([LOOPBACK, ...input.local.map((a) => ({ lo: a, hi: a }))]);
   const scope = changedScope(input.before, input.after, local);
   if (scope.length === 0) return { changes: [], scope, classes: 0 };
-  const { before: a, after: b, ...rest } = input;
-  const ma = serviceMatrix({ ...rest, nf: a, only: scope });
-  const mb = serviceMatrix({ ...rest, nf: b, only: scope });
-  // overlay: every pair of rows that meet and disagree
-  const NO: readonly Interval[] = [{ lo: 0, hi: 0 }];
-  const boxes: KeyedBox[] = [];
-  const outcomes = new Map<string, [readonly RulesOutcome[], readonly RulesOutcome[]]>();
-  const byProto = new Map<TraceProto, MatrixRow[]>();
-  for (const r of mb.rows) byProto.set(r.proto, [...(byProto.get(r.proto) ?? []), r]);
-  for (const ra of ma.rows)
-    for (const rb of byProto.get(ra.proto) ?? []) {
-      const ka = outcomeKey(ra.outcomes);
-      const kb = outcomeKey(rb.outcomes);
-      if (ka === kb) continue;
-      const dims = [meet(toIntervals(ra.src), toIntervals(rb.src)), meet(toIntervals(ra.dst), toIntervals(rb.dst)), meet(ra.dport ?? NO, rb.dport ?? NO), meet(ra.sport ?? NO, rb.sport ?? NO)];
-      if (dims.some((d) => d.length === 0)) continue;
-      const key = `${ra.proto}\u0000${ka}\u0000${kb}`;
-      outcomes.set(key, [ra.outcomes, rb.outcomes]);
-      boxes.push({ key, dims });
-    }
-  const changes: RulesChange[] = [];
-  for (const box of mergeBoxes(boxes, [2, 3, 0, 1, 0])) {
-    const proto = box.key.split('\u0000')[0] as TraceProto;
-    const ported = proto !== 'icmp';
-    const src = box.dims[0]!.flatMap(intervalPrefixes);
-    const dst = box.dims[1]!.flatMap(intervalPrefixes);
-    const witness: RulesTraceInput = {
-      src: src[0]!.addr,
-      dst: dst[0]!.addr,
-      proto,
-      ...(ported ? { dport: box.dims[2]![0]!.lo, sport: box.dims[3]![0]!.lo } : {}),
-      ...(input.iif !== undefined ? { iif: input.iif } : {}),
-      ...(input.oif !== undefined ? { oif: input.oif } : {}),
-      local: input.local,
-      ...(input.ipsets ? { ipsets: input.ipsets } : {}),
-    };
-    const [oa, ob] = outcomes.get(box.key)!;
-    if (outcomeKey(traceRules(a, witness)) !== outcomeKey(oa) || outcomeKey(traceRules(b, witness)) !== outcomeKey(ob))
-      bug(`rules diff: the witness ${formatIpv4(witness.src)} -> ${formatIpv4(witness.dst)} does not change as its row says`);
-    changes.push({ src, dst, proto, ...(ported ? { dport: box.dims[2]!, sport: box.dims[3]! } : {}), before: oa, after: ob, witness });
-  }
+  const { before, after, ...rest } = input;
+  const m = serviceMatrix({ ...rest, nf: before, also: after, only: scope, changedOnly: true });
+  const changes: RulesChange[] = m.rows.map((r) => ({
+    src: r.src,
+    dst: r.dst,
+    proto: r.proto,
+    ...(r.dport ? { dport: r.dport } : {}),
+    ...(r.sport ? { sport: r.sport } : {}),
+    before: r.outcomes,
+    after: r.alsoOutcomes!,
+    witness: r.witness,
+  }));
   changes.sort((x, y) => x.dst[0]!.addr - y.dst[0]!.addr || x.src[0]!.addr - y.src[0]!.addr || (x.dport?.[0]?.lo ?? 0) - (y.dport?.[0]?.lo ?? 0));
-  return { changes, scope, classes: ma.classes + mb.classes };
+  return { changes, scope, classes: m.classes };
 }
