@@ -273,6 +273,12 @@ const load40 = loadDumpMs(d40, 1);
 console.log(`40k services (${d40.rules} rules): load in process ${fmt(load40)} ms`);
 figure('dumps: load 40k services, in process', load40, 'ms', 2000, 'lower', `10k: ${fmt(load10)} ms`);
 
+// ---------------------------------------------------------------------------------------------
+// 6. verify: every flow of the invariants, service matrix and dump diff at 10k services (bench/verify.js)
+
+const { benchVerify } = await import('./verify.js');
+benchVerify(figure, tmp);
+
 printSummary();
 
 // ---------------------------------------------------------------------------------------------
