@@ -4,7 +4,8 @@ import { loadModel, type ProbeResult } from '../plan/model.js';
 import { traceFlow } from '../trace/run.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { formatIpv4 } from '../wire/ipv4.js';
-import { buildWorld, resolveNsRef } from '../world/build.js';
+import { buildWorld } from '../world/build.js';
+import { probeFlow } from '../trace/probe.js';
 import type { World } from '../world/types.js';
 import type { Io } from './main.js';
 import { printWarnings, worldWarnings } from './warnings.js';
@@ -32,8 +33,7 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
   for (const p of model.probes) {
-    const from = resolveNsRef(world, p.from, p.origin);
-    const traces = traceFlow(world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
+    const traces = traceFlow(world, probeFlow(world, p));
     all.push(traces);
     const results = [...new Set(traces.map((t) => t.result))];
     const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;

@@ -19,6 +19,7 @@ import type { ReportCliOptions } from './report.js';
 import type { RulesTraceOptions } from './rules.js';
 import type { ShowOptions } from './show.js';
 import type { TraceOptions } from './trace.js';
+import type { DiffCliOptions, VerifyCliOptions } from './verify.js';
 
 export interface Io {
   out(s: string): void;
@@ -122,6 +123,28 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     .option('--json', 'machine-readable output')
     .action(async (model: string, opts: PropCliOptions) => {
       code = (await import('./prop.js')).cmdProp(model, opts, io, raw === stdio && process.stderr.isTTY === true);
+    });
+
+  program
+    .command('verify')
+    .description("decide the model's invariants for every flow of their sets (exact classes, not samples); list each failing class as CIDR/port-range rows with a witness; exit 1 when one fails")
+    .argument('<model>', 'model file (YAML) with an invariants: list')
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, opts: VerifyCliOptions) => {
+      code = (await import('./verify.js')).cmdVerify(model, opts, io);
+    });
+
+  program
+    .command('diff')
+    .description('every class of flows whose result changes between two plans, as CIDR/port-range rows with a witness; exit 1 when something changes')
+    .argument('<old>', 'model file (YAML): the plan as it is')
+    .argument('<new>', 'model file (YAML): the plan after the change')
+    .option('--from <ns,...>', 'start points (default: every namespace of both plans)')
+    .option('--to <cidr,...>', 'destinations (default: 0.0.0.0/0)')
+    .option('--proto <p,...>', 'tcp, udp, icmp (default: all three)')
+    .option('--json', 'machine-readable output')
+    .action(async (oldModel: string, newModel: string, opts: DiffCliOptions) => {
+      code = (await import('./verify.js')).cmdDiff(oldModel, newModel, opts, io);
     });
 
   program
