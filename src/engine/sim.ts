@@ -217,8 +217,9 @@ export class Sim {
     delete this.client;
   }
 
-  hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number): boolean {
-    for (const s of this.world.services) if (s.ns === nsId && s.proto === proto && s.port === port) return true;
+  /** A socket bound to `port` on `dst` (or on every address) in the namespace. */
+  hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
+    for (const s of this.world.services) if (s.ns === nsId && s.proto === proto && s.port === port && (s.addr === undefined || s.addr === dst)) return true;
     return false;
   }
 }

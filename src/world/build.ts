@@ -36,14 +36,15 @@ export function buildWorld(model: ModelFile, io: ModelIo = nodeIo): Built {
     ops[h.name] = parsed;
     world = applyOps(world, parsed);
   }
-  const services: Service[] = model.services.map((s) => ({
+  // the runbooks' own listeners (docker-proxy) first, then the model's
+  const services: Service[] = [...world.services, ...model.services.map((s) => ({
     ns: resolveNsRef(world, s.at, s.origin),
     proto: s.proto,
     port: s.port,
     origin: s.origin,
-  }));
+  }))];
   for (const [i, s] of services.entries())
-    if (services.findIndex((t) => t.ns === s.ns && t.proto === s.proto && t.port === s.port) !== i)
+    if (services.findIndex((t) => t.ns === s.ns && t.proto === s.proto && t.port === s.port && (t.addr === undefined || s.addr === undefined || t.addr === s.addr)) !== i)
       throw ConfigError.at(s.origin, 'model', `two services listen on ${s.proto}/${s.port} in ${s.ns}`);
   world = { ...world, services };
   return { model, world, ops };
