@@ -12,7 +12,14 @@ import { formatIpv4 } from '../wire/ipv4.js';
 import { buildWorld, displayNs, resolveNsRef } from '../world/build.js';
 import { KERNEL } from '../model/origin.js';
 import { parseCidr } from '../wire/ipv4.js';
-import { optionError, optProto } from './options.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../model/errors.js';
+import { parseIpsetSave, type Ipsets } from '../netfilter/ipset.js';
+import type { RulesTraceInput } from '../netfilter/trace.js';
+import { parsePorts } from '../prop/flowset.js';
+import { outcomeKey, serviceMatrix, type MatrixRow } from '../verify/matrix.js';
+import { optAddressList, optIfname, optionError, optProto } from './options.js';
+import { loadDump } from './rules.js';
 import { diffWorlds } from '../verify/diff.js';
 import type { World } from '../world/types.js';
 import type { Row } from '../verify/atoms.js';
@@ -188,4 +195,87 @@ export function cmdDiff(oldPath: string, newPath: string, opts: DiffCliOptions, 
   for (const l of res.labels) io.out(`note: ${l}\n`);
   io.out(`\n${res.changes.length} rows of changed flows (${res.atoms} classes compared)\n`);
   return 1;
+}
+
+// --- netpath rules matrix FILE -------------------------------------------------------------------
+
+export interface RulesMatrixOptions {
+  readonly iif?: string;
+  readonly oif?: string;
+  readonly proto?: string;
+  readonly dport?: string;
+  readonly local?: string;
+  readonly ipset?: string[];
+  readonly json?: boolean;
+}
+
+/** `netpath rules matrix FILE [--iif IF] [--proto P,...] [--dport PORTS] [--local IPS] [--json]`. */
+export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): number {
+  const protos = (opts.proto ?? 'tcp,udp,icmp').split(',').map((p) => optProto(p.trim(), ['tcp', 'udp', 'sctp', 'icmp'] as const));
+  const dport = opts.dport === undefined ? undefined : parsePorts(opts.dport, (d) => { throw optionError('--dport', d); }).map((r) => ({ lo: r.min, hi: r.max }));
+  const iif = opts.iif !== undefined ? optIfname(opts.iif, '--iif') : undefined;
+  const oif = opts.oif !== undefined ? optIfname(opts.oif, '--oif') : undefined;
+  const local = optAddressList(opts.local ?? '', '--local');
+  let ipsets: Ipsets | undefined;
+  for (const f of opts.ipset ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new ConfigError('file', f, 0, `cannot read the ipset save file: ${(e as Error).message}`);
+    }
+    ipsets = new Map([...(ipsets ?? []), ...parseIpsetSave(text, f)]);
+  }
+  const nf = loadDump(file);
+  const m = serviceMatrix({ nf, local, protos, ...(iif !== undefined ? { iif } : {}), ...(oif !== undefined ? { oif } : {}), ...(dport ? { dport } : {}), ...(ipsets ? { ipsets } : {}) });
+  const outcomes = (r: MatrixRow): string => outcomeKey(r.outcomes);
+  if (opts.json) {
+    const rows = m.rows.map((r) => ({
+      src: r.src.map(prefixText).join(','),
+      dst: r.dst.map(prefixText).join(','),
+      proto: r.proto,
+      ...(r.dport ? { dport: rangesText(r.dport) } : {}),
+      ...(r.sport ? { sport: rangesText(r.sport) } : {}),
+      result: outcomes(r),
+      outcomes: r.outcomes.map((o) => ({
+        probability: o.probability,
+        verdict: o.verdict,
+        ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
+        delivery: o.delivery,
+        ...(o.dnat !== undefined ? { dnat: o.dnat } : {}),
+        ...(o.snat !== undefined ? { snat: o.snat } : {}),
+        masquerade: o.masquerade,
+      })),
+      witness: {
+        src: formatIpv4(r.witness.src),
+        dst: formatIpv4(r.witness.dst),
+        proto: r.proto,
+        ...(r.witness.sport !== undefined ? { sport: r.witness.sport } : {}),
+        ...(r.witness.dport !== undefined ? { dport: r.witness.dport } : {}),
+        command: matrixWitnessCommand(file, r.witness, opts),
+      },
+    }));
+    io.out(JSON.stringify({ rows, classes: m.classes, ...(m.labels.length > 0 ? { labels: m.labels } : {}) }, null, 2) + '\n');
+    return 0;
+  }
+  io.out(
+    table([
+      ['src', 'dst', 'proto', 'dport', 'sport', 'result'],
+      ...m.rows.map((r) => [r.src.map(prefixText).join(','), r.dst.map(prefixText).join(','), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
+    ]),
+  );
+  for (const l of m.labels) io.out(`note: ${l}\n`);
+  io.out(`\n${m.rows.length} rows, ${m.classes} classes\n`);
+  return 0;
+}
+
+function matrixWitnessCommand(file: string, w: RulesTraceInput, opts: RulesMatrixOptions): string {
+  const ep = (a: number, p: number | undefined): string => (p === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${p}`);
+  return [
+    `netpath rules trace ${file} --src ${ep(w.src, w.sport)} --dst ${ep(w.dst, w.dport)} --proto ${w.proto}`,
+    ...(opts.iif !== undefined ? [`--iif ${opts.iif}`] : []),
+    ...(opts.oif !== undefined ? [`--oif ${opts.oif}`] : []),
+    ...(opts.local ? [`--local ${opts.local}`] : []),
+    ...(opts.ipset ?? []).map((f) => `--ipset ${f}`),
+  ].join(' ');
 }

@@ -83,41 +83,44 @@ export interface Row {
   readonly sport?: readonly Interval[];
 }
 
+/** A box in any number of dimensions, each a union of intervals, with the verdict its members share. */
+export interface KeyedBox {
+  readonly key: string;
+  readonly dims: readonly (readonly Interval[])[];
+}
+
+/**
+ * Merges boxes of equal key along one dimension after another (`order`): two boxes that agree on
+ * every other dimension become one. Exact: each result is the union of the boxes it came from.
+ */
+export function mergeBoxes(items: readonly KeyedBox[], order: readonly number[]): KeyedBox[] {
+  let cur: readonly KeyedBox[] = items;
+  for (const d of order) {
+    const g = new Map<string, { key: string; dims: (readonly Interval[])[]; along: Interval[] }>();
+    for (const it of cur) {
+      let k = it.key;
+      for (let i = 0; i < it.dims.length; i++) k += i === d ? '\u0000' : `\u0000${rangesText(it.dims[i]!)}`;
+      let e = g.get(k);
+      if (!e) g.set(k, (e = { key: it.key, dims: [...it.dims], along: [] }));
+      e.along.push(...it.dims[d]!);
+    }
+    cur = [...g.values()].map((e) => ({ key: e.key, dims: e.dims.map((x, i) => (i === d ? mergeIntervals(e.along) : x)) }));
+  }
+  return [...cur];
+}
+
 /** Merges classified atoms into the fewest rows (exact: each row is the union of its atoms). */
 export function mergeRows(items: readonly Classified[]): Row[] {
-  // 1. per (key, dst atom, sport atom): the destination ports
-  type S1 = { key: string; dst: Interval; sport?: Interval; dport?: Interval[] };
-  const g1 = new Map<string, S1>();
-  for (const it of items) {
-    const k = `${it.key}\u0000${it.box.dst.lo}\u0000${it.box.sport?.lo ?? ''}`;
-    let e = g1.get(k);
-    if (!e) g1.set(k, (e = { key: it.key, dst: it.box.dst, ...(it.box.sport ? { sport: it.box.sport } : {}), ...(it.box.dport ? { dport: [] } : {}) }));
-    if (it.box.dport) e.dport!.push(it.box.dport);
-  }
-  // 2. per (key, sport atom, dport set): the destinations
-  type S2 = { key: string; dst: Interval[]; sport?: Interval; dport?: Interval[] };
-  const g2 = new Map<string, S2>();
-  for (const e of g1.values()) {
-    const dport = e.dport ? mergeIntervals(e.dport) : undefined;
-    const k = `${e.key}\u0000${e.sport?.lo ?? ''}\u0000${dport ? rangesText(dport) : ''}`;
-    let f = g2.get(k);
-    if (!f) g2.set(k, (f = { key: e.key, dst: [], ...(e.sport ? { sport: e.sport } : {}), ...(dport ? { dport } : {}) }));
-    f.dst.push(e.dst);
-  }
-  // 3. per (key, destination range, dport set): the source ports
-  type S3 = { key: string; dst: Interval; dport?: Interval[]; sport?: Interval[] };
-  const g3 = new Map<string, S3>();
-  for (const f of g2.values())
-    for (const d of mergeIntervals(f.dst)) {
-      const k = `${f.key}\u0000${d.lo}-${d.hi}\u0000${f.dport ? rangesText(f.dport) : ''}`;
-      let h = g3.get(k);
-      if (!h) g3.set(k, (h = { key: f.key, dst: d, ...(f.dport ? { dport: f.dport } : {}), ...(f.sport ? { sport: [] } : {}) }));
-      if (f.sport) h.sport!.push(f.sport);
-    }
+  // dimensions: 0 destination, 1 destination port, 2 source port; an absent port is one dummy value
+  const none: readonly Interval[] = [{ lo: 0, hi: 0 }];
+  const boxes = items.map((it) => ({ key: it.key, dims: [[it.box.dst], it.box.dport ? [it.box.dport] : none, it.box.sport ? [it.box.sport] : none] }));
+  const hasD = items.some((it) => it.box.dport);
+  const hasS = items.some((it) => it.box.sport);
+  const merged = mergeBoxes(boxes, [1, 0, 2]);
   const rows: Row[] = [];
-  for (const h of g3.values())
-    for (const p of intervalPrefixes(h.dst))
-      rows.push({ key: h.key, dst: p, ...(h.dport ? { dport: h.dport } : {}), ...(h.sport ? { sport: mergeIntervals(h.sport) } : {}) });
+  for (const b of merged)
+    for (const d of b.dims[0]!)
+      for (const p of intervalPrefixes(d)) rows.push({ key: b.key, dst: p, ...(hasD ? { dport: b.dims[1]! } : {}), ...(hasS ? { sport: b.dims[2]! } : {}) });
   rows.sort((a, b) => a.dst.addr - b.dst.addr || (a.dport?.[0]?.lo ?? 0) - (b.dport?.[0]?.lo ?? 0) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return rows;
 }

@@ -13,17 +13,32 @@
  */
 import { assertNever } from '../model/errors.js';
 import type { Ipsets } from '../netfilter/ipset.js';
-import type { NfMatch, NfState, NfTarget } from '../netfilter/types.js';
+import type { NfMatch, NfRule, NfState, NfTarget } from '../netfilter/types.js';
 import type { NftAtom, NftElement, NftRhs, NftState, NftStmt } from '../nft/types.js';
 import { networkOf, broadcastOf } from '../wire/ipv4.js';
 import type { World } from '../world/types.js';
-import { CutSet } from './space.js';
+import { CutSet, type Interval } from './space.js';
 
 export interface Cuts {
   readonly addr: CutSet;
   readonly port: CutSet;
-  /** what makes the partition a sample rather than exact: each one a sentence, deduplicated */
+  /** what is followed branch by branch or taken as the engine takes it: each one a sentence */
   readonly labels: Set<string>;
+}
+
+/**
+ * Where a rule's values go, one cut set per packet field. A world shares one set between source
+ * and destination (and one between the ports: replies swap them); one host's dump walked for
+ * first packets only (matrix.ts) keeps the four apart.
+ */
+export interface CutSink {
+  readonly src: CutSet;
+  readonly dst: CutSet;
+  readonly sport: CutSet;
+  readonly dport: CutSet;
+  readonly labels: Set<string>;
+  /** addresses `-m addrtype` can tell apart beyond the routes (a dump's --local addresses) */
+  readonly addrtype?: readonly Interval[];
 }
 
 export function emptyCuts(): Cuts {
@@ -32,11 +47,15 @@ export function emptyCuts(): Cuts {
   return c;
 }
 
+function sinkOf(c: Cuts): CutSink {
+  return { src: c.addr, dst: c.addr, sport: c.port, dport: c.port, labels: c.labels };
+}
+
 /**
  * Addresses the kernel treats apart whatever the model says: 0.0.0.0/8, loopback, multicast,
  * class E and the limited broadcast (martian checks, ip_route_input_slow).
  */
-function specialAddresses(a: CutSet): void {
+export function specialAddresses(a: CutSet): void {
   for (const [addr, len] of [
     [0x00000000, 8],
     [0x7f000000, 8],
@@ -85,47 +104,55 @@ export function worldCuts(world: World, into: Cuts = emptyCuts()): Cuts {
 }
 
 /** The cuts of an iptables state (every table, every chain, every rule). */
-export function nfCuts(nf: NfState, into: Cuts, ipsets?: Ipsets): Cuts {
+export function nfCuts(nf: NfState, into: Cuts): Cuts {
+  const sink = sinkOf(into);
   for (const table of Object.values(nf))
     for (const chain of Object.values(table.chains))
-      for (const rule of chain.rules) {
-        for (const m of rule.matches) matchCuts(m, into, ipsets);
-        if (rule.target) targetCuts(rule.target, into);
-      }
+      for (const rule of chain.rules) ruleCuts(rule, sink);
   return into;
 }
 
-function matchCuts(m: NfMatch, c: Cuts, ipsets: Ipsets | undefined): void {
+/** One rule's values, into the sink. */
+export function ruleCuts(rule: NfRule, sink: CutSink, ipsets?: Ipsets): void {
+  for (const m of rule.matches) matchCuts(m, sink, ipsets);
+  if (rule.target) targetCuts(rule.target, sink);
+}
+
+function matchCuts(m: NfMatch, c: CutSink, ipsets: Ipsets | undefined): void {
   switch (m.kind) {
     case 'source':
+      return c.src.prefix(m.prefix);
     case 'destination':
-      return c.addr.prefix(m.prefix);
+      return c.dst.prefix(m.prefix);
     case 'tcp':
     case 'udp':
     case 'sctp':
-      if (m.sport) c.port.range(m.sport.min, m.sport.max);
-      if (m.dport) c.port.range(m.dport.min, m.dport.max);
+      if (m.sport) c.sport.range(m.sport.min, m.sport.max);
+      if (m.dport) c.dport.range(m.dport.min, m.dport.max);
       return;
     case 'multiport':
-      for (const r of m.ports) c.port.range(r.min, r.max);
+      for (const r of m.ports) {
+        if (m.dir !== 'destination') c.sport.range(r.min, r.max);
+        if (m.dir !== 'source') c.dport.range(r.min, r.max);
+      }
       return;
     case 'iprange':
-      for (const r of [m.srcRange, m.dstRange]) if (r) c.addr.range(r.from, r.to);
+      if (m.srcRange) c.src.range(m.srcRange.from, m.srcRange.to);
+      if (m.dstRange) c.dst.range(m.dstRange.from, m.dstRange.to);
       return;
     case 'conntrack':
-      for (const a of [m.ctorigsrc, m.ctorigdst]) if (a) c.addr.prefix({ addr: a.addr, len: a.len });
+      // a first packet's original tuple is the packet's own
+      if (m.ctorigsrc) c.src.prefix({ addr: m.ctorigsrc.addr, len: m.ctorigsrc.len });
+      if (m.ctorigdst) c.dst.prefix({ addr: m.ctorigdst.addr, len: m.ctorigdst.len });
       return;
-    case 'set': {
-      const set = ipsets?.get(m.name);
-      if (!set) return; // a missing set is refused before a walk starts (and matches nothing in one)
-      for (const e of set.entries)
-        for (const d of e.dims) {
-          if (d.kind === 'ip') c.addr.range(d.min, d.max);
-          else if (d.kind === 'port') c.port.range(d.min, d.max);
-          else for (const inner of [ipsets?.get(d.name)].filter((x) => x !== undefined)) matchCuts({ ...m, name: inner.name }, c, ipsets);
-        }
+    case 'set':
+      return setCuts(m.name, m.dirs, c, ipsets, 0);
+    case 'addrtype':
+      for (const r of c.addrtype ?? []) {
+        if (m.srcType) c.src.range(r.lo, r.hi);
+        if (m.dstType) c.dst.range(r.lo, r.hi);
+      }
       return;
-    }
     case 'recent':
       c.labels.add(`-m recent --name ${m.name}: the list is runtime state; taken as the engine takes it (empty before the flow)`);
       return;
@@ -135,9 +162,8 @@ function matchCuts(m: NfMatch, c: Cuts, ipsets: Ipsets | undefined): void {
     case 'limit':
       c.labels.add('-m limit: one new connection never exceeds a rate; taken as matching');
       return;
-    // compared against interfaces, marks, conntrack state, route types, ICMP types, flags:
-    // none of them a value of the flow's own addresses or ports (route types follow the
-    // routes, whose prefixes are cut above)
+    // compared against interfaces, marks, conntrack state, ICMP types, flags: none of them a
+    // value of the flow's own addresses or ports
     case 'in-interface':
     case 'out-interface':
     case 'protocol':
@@ -146,7 +172,6 @@ function matchCuts(m: NfMatch, c: Cuts, ipsets: Ipsets | undefined): void {
     case 'state':
     case 'mark':
     case 'connmark':
-    case 'addrtype':
     case 'comment':
     case 'physdev':
       return;
@@ -155,19 +180,36 @@ function matchCuts(m: NfMatch, c: Cuts, ipsets: Ipsets | undefined): void {
   }
 }
 
-function targetCuts(t: NfTarget, c: Cuts): void {
+/** An ipset's elements, each dimension into the field the match's direction names. */
+function setCuts(name: string, dirs: readonly ('src' | 'dst')[], c: CutSink, ipsets: Ipsets | undefined, depth: number): void {
+  const set = ipsets?.get(name);
+  if (!set || depth > 8) return; // a missing set is refused before any walk (and matches nothing in one)
+  for (const e of set.entries)
+    e.dims.forEach((d, i) => {
+      const dir = dirs[i] ?? dirs[dirs.length - 1] ?? 'src';
+      if (d.kind === 'ip') (dir === 'src' ? c.src : c.dst).range(d.min, d.max);
+      else if (d.kind === 'port') (dir === 'src' ? c.sport : c.dport).range(d.min, d.max);
+      else setCuts(d.name, dirs, c, ipsets, depth + 1);
+    });
+}
+
+function targetCuts(t: NfTarget, c: CutSink): void {
   switch (t.kind) {
+    // the translated address is one value (or the engine's pick in a range); a translated port
+    // is the packet's own when inside the range, else the range's first (netfilter/nat.ts natPort)
     case 'DNAT':
+      if (t.range.addr && t.range.addr.min !== t.range.addr.max) c.labels.add('DNAT to an address range: the kernel picks one per connection; the engine\'s pick is the one shown');
+      if (t.range.ports) c.dport.range(t.range.ports.min, t.range.ports.max);
+      return;
     case 'SNAT':
-      if (t.range.addr) {
-        c.addr.range(t.range.addr.min, t.range.addr.max);
-        if (t.range.addr.min !== t.range.addr.max) c.labels.add(`${t.kind} to an address range: the kernel picks one per connection; the engine's pick is the one shown`);
-      }
-      if (t.range.ports) c.port.range(t.range.ports.min, t.range.ports.max);
+      if (t.range.addr && t.range.addr.min !== t.range.addr.max) c.labels.add('SNAT to an address range: the kernel picks one per connection; the engine\'s pick is the one shown');
+      if (t.range.ports) c.sport.range(t.range.ports.min, t.range.ports.max);
       return;
     case 'MASQUERADE':
+      if (t.ports) c.sport.range(t.ports.min, t.ports.max);
+      return;
     case 'REDIRECT':
-      if (t.ports) c.port.range(t.ports.min, t.ports.max);
+      if (t.ports) c.dport.range(t.ports.min, t.ports.max);
       return;
     case 'ACCEPT':
     case 'DROP':

@@ -21,6 +21,8 @@ export const PORT_SPACE: Interval = { lo: 0, hi: 65535 };
 export class CutSet {
   private readonly set = new Set<number>();
   private sorted: number[] | undefined;
+  /** the ranges tested, as given (see `classesOf`), keyed lo-hi */
+  private readonly tested = new Map<string, Interval>();
 
   /** `c` starts a new atom (c-1 and c may differ). */
   add(c: number): void {
@@ -29,10 +31,16 @@ export class CutSet {
     this.sorted = undefined;
   }
 
-  /** Both ends of an inclusive range: the range is a union of whole atoms. */
+  /** An inclusive range something tests membership of: a union of whole atoms. */
   range(lo: number, hi: number): void {
     this.add(lo);
     this.add(hi + 1);
+    this.tested.set(`${lo}-${hi}`, { lo, hi });
+  }
+
+  /** Every range given to `range` (and so to `prefix` and `value`). */
+  ranges(): readonly Interval[] {
+    return [...this.tested.values()];
   }
 
   /** A prefix: its network address starts an atom, the one after its broadcast too. */
@@ -48,6 +56,7 @@ export class CutSet {
 
   merge(o: CutSet): void {
     for (const c of o.values()) this.add(c);
+    for (const r of o.ranges()) this.tested.set(`${r.lo}-${r.hi}`, r);
   }
 
   values(): readonly number[] {
@@ -73,6 +82,32 @@ export function atomsOf(r: Interval, cuts: readonly number[]): Interval[] {
   }
   out.push({ lo, hi: r.hi });
   return out;
+}
+
+/**
+ * Classes of one dimension when every test on it is membership of a range: the atoms of `space`
+ * grouped by the set of ranges that hold them. Two values in the same class pass the same
+ * tests, so a class need not be one interval (the addresses on both sides of a /32 are one class
+ * when nothing else tells them apart). Classes come in the order of their lowest atom.
+ */
+export function classesOf(space: readonly Interval[], tested: readonly Interval[]): Interval[][] {
+  const cuts = new Set<number>();
+  for (const r of tested) {
+    cuts.add(r.lo);
+    cuts.add(r.hi + 1);
+  }
+  const sorted = [...cuts].sort((a, b) => a - b);
+  const byLo = [...tested].sort((a, b) => a.lo - b.lo);
+  const groups = new Map<string, Interval[]>();
+  for (const sp of mergeIntervals(space))
+    for (const a of atomsOf(sp, sorted)) {
+      let sig = '';
+      for (let i = 0; i < byLo.length && byLo[i]!.lo <= a.lo; i++) if (byLo[i]!.hi >= a.lo) sig += `${i},`;
+      const g = groups.get(sig);
+      if (g) g.push(a);
+      else groups.set(sig, [a]);
+    }
+  return [...groups.values()].map(mergeIntervals);
 }
 
 /** Index of the first element > v in a sorted array. */
