@@ -8,7 +8,7 @@ import type { Route } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
 import type { AddrType } from '../netfilter/types.js';
 import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
-import type { Netns, World } from '../world/types.js';
+import type { Netns, Service, World } from '../world/types.js';
 import { bridgePorts, hasCarrier } from '../world/links.js';
 
 export interface NsFacts {
@@ -87,25 +87,22 @@ export function lanFacts(world: World, lan: string): LanFacts {
   return lf;
 }
 
-const serviceCache = new WeakMap<World, ReadonlyMap<NsId, ReadonlySet<number>>>();
+const serviceCache = new WeakMap<World, ReadonlyMap<NsId, readonly Service[]>>();
 
-/** Whether the model has a service listening on proto/port in a namespace (indexed once per world). */
-export function hasService(world: World, nsId: NsId, proto: 'tcp' | 'udp', port: number): boolean {
+/** Whether a socket listens on proto/port at `dst` (or on every address) in a namespace; services indexed once per world. */
+export function hasService(world: World, nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
   let m = serviceCache.get(world);
   if (!m) {
-    const byNs = new Map<NsId, Set<number>>();
+    const byNs = new Map<NsId, Service[]>();
     for (const s of world.services) {
-      let set = byNs.get(s.ns);
-      if (!set) byNs.set(s.ns, (set = new Set()));
-      set.add(serviceKey(s.proto, s.port));
+      const list = byNs.get(s.ns);
+      if (list) list.push(s);
+      else byNs.set(s.ns, [s]);
     }
     serviceCache.set(world, (m = byNs));
   }
-  return m.get(nsId)?.has(serviceKey(proto, port)) === true;
-}
-
-function serviceKey(proto: 'tcp' | 'udp', port: number): number {
-  return port * 2 + (proto === 'udp' ? 1 : 0);
+  for (const s of m.get(nsId) ?? []) if (s.proto === proto && s.port === port && (s.addr === undefined || s.addr === dst)) return true;
+  return false;
 }
 
 const netnsCache = new WeakMap<World, ReadonlyMap<NsId, Netns>>();

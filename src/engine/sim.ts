@@ -223,7 +223,8 @@ export class Sim {
     delete this.client;
   }
 
-  hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number): boolean {
-    return hasService(this.world, nsId, proto, port);
+  /** A socket bound to `port` on `dst` (or on every address) in the namespace. */
+  hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
+    return hasService(this.world, nsId, proto, port, dst);
   }
 }

@@ -36,17 +36,21 @@ export function buildWorld(model: ModelFile, io: ModelIo = nodeIo): Built {
     ops[h.name] = parsed;
     world = applyOps(world, parsed);
   }
-  const services: Service[] = model.services.map((s) => ({
+  // the runbooks' own listeners (docker-proxy) first, then the model's
+  const services: Service[] = [...world.services, ...model.services.map((s) => ({
     ns: resolveNsRef(world, s.at, s.origin),
     proto: s.proto,
     port: s.port,
     origin: s.origin,
-  }));
-  const seen = new Set<string>();
+  }))];
+  // two listeners clash on the same port unless both are bound to different addresses
+  const bound = new Map<string, (number | undefined)[]>();
   for (const s of services) {
     const key = `${s.ns} ${s.proto}/${s.port}`;
-    if (seen.has(key)) throw ConfigError.at(s.origin, 'model', `two services listen on ${s.proto}/${s.port} in ${s.ns}`);
-    seen.add(key);
+    const addrs = bound.get(key);
+    if (addrs?.some((a) => a === undefined || s.addr === undefined || a === s.addr)) throw ConfigError.at(s.origin, 'model', `two services listen on ${s.proto}/${s.port} in ${s.ns}`);
+    if (addrs) addrs.push(s.addr);
+    else bound.set(key, [s.addr]);
   }
   world = { ...world, services };
   return { model, world, ops };
