@@ -102,6 +102,15 @@ function nextLine(built: Built, host: string): number {
   return (h.runbook.lines?.[h.runbook.lines.length - 1] ?? h.runbook.firstLine + lines - 1) + 1;
 }
 
+/** A runbook whose commands carry terminal prompts (src/plan/shell.ts) needs one on an appended line too. */
+const PROMPTED = /^[ \t]*(?:\$(?: |$)|[A-Za-z_][\w.-]*@[\w.-]+:[^\s#$]*[#$] |\[[A-Za-z_][\w.-]*@[\w.-]+(?: [^\]]*)?\][#$] )/m;
+
+/** The line to append to `host`'s runbook for `command`: with a `$ ` prompt when its lines carry prompts. */
+export function runbookLineFor(built: Built, host: string, command: string): string {
+  const h = built.model.hosts.find((x) => x.name === host);
+  return h?.runbook && PROMPTED.test(h.runbook.text) ? `$ ${command}` : command;
+}
+
 /**
  * The world with one more runbook line on `host`, folded by the same parser and fold that build
  * the model. Throws ConfigError when the line is not a valid runbook command there.
@@ -109,7 +118,7 @@ function nextLine(built: Built, host: string): number {
 export function withLine(built: Built, world: World, host: string, command: string, io: ModelIo = nodeIo): World {
   const h = built.model.hosts.find((x) => x.name === host);
   const ops = parseRunbook(
-    { host, file: h?.runbook?.file ?? built.model.file, text: command, firstLine: nextLine(built, host), ...(h?.files ? { files: h.files } : {}), baseDir: built.model.dir },
+    { host, file: h?.runbook?.file ?? built.model.file, text: runbookLineFor(built, host, command), firstLine: nextLine(built, host), ...(h?.files ? { files: h.files } : {}), baseDir: built.model.dir },
     io,
   );
   return applyOps(world, ops);
@@ -155,8 +164,12 @@ function applyCandidate(built: Built, world: World, c: Candidate, io: ModelIo): 
 }
 
 export interface ExplainOptions {
-  /** probes whose results a fix must not change (default: every other probe that passed) */
-  readonly protect?: readonly number[];
+  /** the result to reach (default: wantedOf the run) */
+  readonly wanted?: ProbeResult;
+  /** the probes that passed (default: those of `runs` that do); a fix must not change them, unless they fail at the same point */
+  readonly protectPassed?: readonly number[];
+  /** more probes a fix must not change (those fixed already) */
+  readonly alsoProtect?: readonly number[];
   readonly io?: ModelIo;
   readonly maxSimulations?: number;
 }
@@ -168,7 +181,7 @@ export interface ExplainOptions {
  */
 export function explainRun(built: Built, world: World, runs: readonly ProbeRun[], index: number, opts: ExplainOptions = {}): Explanation | undefined {
   const run = runs[index]!;
-  const wanted = wantedOf(run);
+  const wanted = opts.wanted ?? wantedOf(run);
   if (wanted === undefined) return undefined;
   const tr = run.traces.find((t) => t.result !== wanted) ?? run.traces[0]!;
   const why = whyOf(world, tr, run.expect !== undefined && !run.ok ? run.expect : undefined);
@@ -176,7 +189,8 @@ export function explainRun(built: Built, world: World, runs: readonly ProbeRun[]
   // same line): a change that fixes both is one fix for one cause, and it is listed
   const cause = causeKey(why);
   const sameCause = (r: ProbeRun): boolean => r.traces.some((t) => t.result !== 'reachable' && causeKey(whyOf(world, t)) === cause);
-  const protect = opts.protect ?? runs.map((r, i) => (i !== index && r.ok && !sameCause(r) ? i : -1)).filter((i) => i >= 0);
+  const passed = opts.protectPassed ?? runs.map((r, i) => (r.ok ? i : -1)).filter((i) => i >= 0);
+  const protect = [...passed.filter((i) => i !== index && !sameCause(runs[i]!)), ...(opts.alsoProtect ?? []).filter((i) => i !== index)];
   const io = opts.io ?? nodeIo;
   const budget = opts.maxSimulations ?? MAX_SIMULATIONS;
   const fixes: ProvenFix[] = [];
