@@ -66,12 +66,15 @@ function gateways(world: World, ns: NsId, dst: number, exclude: ReadonlySet<numb
 }
 
 /** The address `from` has on the subnet it shares with `to` (the hop a packet came from). */
-function addrToward(world: World, from: NsId, to: NsId): number | undefined {
+function addrToward(world: World, from: NsId, to: NsId, toDev?: string): number | undefined {
   const a = world.netns[from];
   const b = world.netns[to];
   if (!a || !b) return undefined;
-  for (const x of a.addrs)
-    for (const y of b.addrs) if (x.scope === 'global' && y.scope === 'global' && networkOf(x.local, y.prefixLen) === networkOf(y.local, y.prefixLen) && x.local !== y.local) return x.local;
+  // the subnet of the device the packet came in on first
+  const dev = toDev !== undefined ? b.links.find((l) => l.name === toDev)?.ifindex : undefined;
+  const ys = [...b.addrs].sort((p, q) => Number(q.ifindex === dev) - Number(p.ifindex === dev));
+  for (const y of ys)
+    for (const x of a.addrs) if (x.scope === 'global' && y.scope === 'global' && networkOf(x.local, y.prefixLen) === networkOf(y.local, y.prefixLen) && x.local !== y.local) return x.local;
   return undefined;
 }
 
@@ -160,8 +163,8 @@ export function candidates(world: World, tr: ProbeTrace, point: Point): Candidat
         // answer through the hop the request came in by
         const ri = requestRecv(tr, server);
         const a = ri >= 0 ? arrival(tr, ri) : {};
-        const gw = a.from !== undefined ? addrToward(world, a.from, server) : undefined;
-        if (gw !== undefined) out.push({ ns: server, cmd: `ip route add ${ip(client)} via ${gw}`, note: 'the reply goes back the way the request came, through the NAT' });
+        const gw = a.from !== undefined ? addrToward(world, a.from, server, a.recv?.dev) : undefined;
+        if (gw !== undefined) out.push({ ns: server, cmd: `ip route add ${ip(client)} via ${ip(gw)}`, note: 'the reply goes back the way the request came, through the NAT' });
         out.push(...masqueradeOnEntry(world, tr, server, client, reqNat?.kind === 'nat' ? reqNat.packet : undefined));
       }
       return out;
@@ -191,7 +194,7 @@ function dropCandidates(world: World, tr: ProbeTrace, point: Extract<Point, { ki
         // a reply goes back the way its request came, when the request came through here
         const ri = requestRecv(tr, ns);
         const a = ri >= 0 ? arrival(tr, ri) : {};
-        const g = a.from !== undefined ? addrToward(world, a.from, ns) : undefined;
+        const g = a.from !== undefined ? addrToward(world, a.from, ns, a.recv?.dev) : undefined;
         if (g !== undefined && !own.has(g)) prefer.push(g);
       }
       const gws = gateways(world, ns, dst, exclude, prefer).slice(0, 3);
@@ -201,7 +204,7 @@ function dropCandidates(world: World, tr: ProbeTrace, point: Extract<Point, { ki
         if (tr.delivered.ns !== ns) {
           const ri = requestRecv(tr, tr.delivered.ns);
           const a = ri >= 0 ? arrival(tr, ri) : {};
-          const g = a.from !== undefined ? addrToward(world, a.from, tr.delivered.ns) : undefined;
+          const g = a.from !== undefined ? addrToward(world, a.from, tr.delivered.ns, a.recv?.dev) : undefined;
           const used = routeBefore(tr, point.index, tr.delivered.ns);
           if (g !== undefined && (used?.route.via === undefined || used.route.via !== g))
             out.push({ ns: tr.delivered.ns, cmd: `ip route add ${ip(dst)} via ${ip(g)}`, note: 'the reply goes back the way the request came' });

@@ -83,7 +83,7 @@ export function arrival(tr: ProbeTrace, index: number): { recv?: Extract<Step, {
       continue;
     }
     // made here: a socket's answer, an ICMP error, a sent packet (the other direction's steps before it do not count)
-    if (s.kind === 'send' || s.kind === 'socket' || s.kind === 'icmp' || (dir !== undefined && s.dir !== undefined && s.dir !== dir)) return {};
+    if (i < index && (s.kind === 'send' || s.kind === 'socket' || s.kind === 'icmp' || (dir !== undefined && s.dir !== undefined && s.dir !== dir))) return {};
     if (s.kind === 'recv') {
       for (let j = i - 1; j >= 0; j--) {
         const p = tr.steps[j]!;
@@ -349,7 +349,8 @@ function dropWhy(world: World, tr: ProbeTrace, p: Extract<Point, { kind: 'drop' 
     default:
       cause = reasonText(d.reason);
   }
-  const text = `${reached}${what2} (${pktText(d.packet)}) died in ${where} at ${d.stage}: ${cause}${counted}.${origin ? ` Line: ${formatOrigin(origin)}: ${origin.text}.` : ''}${sentIcmp} ${saw}`;
+  const natted = !reached && d.dir === 'request' ? natsBefore(world, tr, p.index, 'request') : '';
+  const text = `${reached}${what2} (${pktText(d.packet)}${natted ? `, ${natted.slice(2, -1)}` : ''}) died in ${where} at ${d.stage}: ${cause}${counted}.${origin ? ` Line: ${formatOrigin(origin)}: ${origin.text}.` : ''}${sentIcmp} ${saw}`;
   return {
     text: text.replace(/\s+/g, ' ').trim(),
     packet,
