@@ -5,7 +5,7 @@ import { traceFlow } from '../trace/run.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { buildWorld, type Built } from '../world/build.js';
-import { explainRun, fixJson, fixText, flowOf, NO_FIX, runProbe, whyJson, type Explanation, type ProbeRun } from '../explain/search.js';
+import { explainRun, fixJson, fixText, flowOf, noFixText, runProbe, whyJson, type Explanation, type ProbeRun } from '../explain/search.js';
 import type { World } from '../world/types.js';
 import type { Io } from './main.js';
 import { printWarnings, worldWarnings } from './warnings.js';
@@ -91,7 +91,7 @@ export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
     if (!r.why) continue;
     io.out(`\n${escapeLine(r.name)}: ${r.result}\n  why: ${r.why}\n`);
     for (const f of r.fixes ?? []) io.out(`  fix: ${f}\n`);
-    if (r.fixes?.length === 0) io.out(`  fix: ${NO_FIX}\n`);
+    if (r.fixes?.length === 0) io.out(`  fix: ${noFixText(r.explanation)}\n`);
   }
   if (failed) io.out(`\n${reports.filter((r) => !r.ok).length} of ${reports.length} probes differ from their expect\n`);
   return failed ? 1 : 0;

@@ -1,6 +1,6 @@
 /** `netpath fix MODEL [--probe NAME] [-o FILE]`: the model with each failing probe's first proven fix appended. */
 import { fixModelFile } from '../explain/apply.js';
-import { fixText, NO_FIX } from '../explain/search.js';
+import { fixText, noFixText } from '../explain/search.js';
 import { ConfigError } from '../model/errors.js';
 import { escapeLine } from '../model/text.js';
 import { checkOutputFile, writeFileSafely } from './outpath.js';
@@ -17,7 +17,7 @@ export function cmdFix(path: string, opts: FixOptions, io: Io): number {
   if (opts.probe !== undefined && fixed.probes.length === 0) throw new ConfigError('option', '--probe', 0, `no failing probe called "${opts.probe}" in ${path}`);
   const report = (line: string): void => (opts.output !== undefined ? io.out(line) : io.err(line));
   for (const p of fixed.probes) {
-    const what = p.fix ? fixText(p.fix) : p.byEarlier ? `gives ${p.wanted} after the fixes above` : NO_FIX;
+    const what = p.fix ? fixText(p.fix) : p.byEarlier ? `gives ${p.wanted} after the fixes above` : noFixText(p.explanation);
     report(`${escapeLine(p.probe)}: ${what}\n`);
   }
   if (opts.output !== undefined) writeFileSafely(opts.output, fixed.text, '-o');

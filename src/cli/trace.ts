@@ -5,7 +5,7 @@ import { loadModel } from '../plan/model.js';
 import { traceFlow } from '../trace/run.js';
 import { renderTrace, traceJson } from '../trace/render.js';
 import { buildWorld, resolveNsRef } from '../world/build.js';
-import { explainRun, fixJson, fixText, modelRuns, NO_FIX, runProbe, whyJson } from '../explain/search.js';
+import { explainRun, fixJson, fixText, modelRuns, noFixText, runProbe, whyJson } from '../explain/search.js';
 import { whyOf } from '../explain/why.js';
 import type { ProbeTrace } from '../trace/types.js';
 import type { Io } from './main.js';
@@ -43,7 +43,7 @@ export function cmdTrace(path: string, opts: TraceOptions, io: Io): number {
   const run = runProbe(world, { name: same?.name ?? '(trace)', flow, ...(same?.expect !== undefined ? { expect: same.expect } : {}) }, traces);
   const all = si >= 0 ? runs.map((r, i) => (i === si ? run : r)) : [...runs, run];
   const ex = explainRun(built, world, all, si >= 0 ? si : all.length - 1);
-  const texts = ex ? (ex.fixes.length ? ex.fixes.map(fixText) : [NO_FIX]) : [];
+  const texts = ex ? (ex.fixes.length ? ex.fixes.map(fixText) : [noFixText(ex)]) : [];
   const withFixes = (t: ProbeTrace): ProbeTrace => (t.why ? { ...t, why: { ...t.why, fixes: texts } } : t);
   if (opts.json) {
     const outcomes = traces.map((t) => {

@@ -278,4 +278,8 @@ export function whyJson(world: World, w: WhyFacts): Record<string, unknown> {
   };
 }
 
-export const NO_FIX = 'no single change found (every candidate was simulated; none gives the wanted result without changing another probe)';
+/** What is printed when no fix is proven: plainly, instead of a guess. */
+export function noFixText(ex: Explanation | undefined): string {
+  if (!ex || ex.candidatesTried === 0) return 'no single change found (no candidate change at the point where the probe fails)';
+  return `no single change found (${ex.candidatesTried} candidate${ex.candidatesTried === 1 ? '' : 's'} simulated: none gives ${ex.wanted} without changing a probe that passed)`;
+}
