@@ -22,6 +22,8 @@ import { whyOf, type WhyFacts } from './why.js';
 /** Simulations of the explained probe one explanation may spend. */
 export const MAX_SIMULATIONS = 20;
 export const MAX_FIXES = 3;
+/** a probe's result is decided when connect() returns: the rest of the exchange only adds captures */
+const QUICK = { fullTcp: false } as const;
 
 export interface ProbeRun {
   readonly name: string;
@@ -206,14 +208,14 @@ export function explainRun(built: Built, world: World, runs: readonly ProbeRun[]
     seen.add(key);
     tried++;
     simulations++;
-    const after = simulate(applied.world, run.flow);
+    const after = simulate(applied.world, run.flow, QUICK);
     if (!after.every((t) => t.result === wanted)) continue;
     const changed: ProbeChange[] = [];
     let broken = false;
     let unchanged = 0;
     for (const [j, other] of runs.entries()) {
       if (j === index) continue;
-      const r = resultOf(simulate(applied.world, other.flow));
+      const r = resultOf(simulate(applied.world, other.flow, QUICK));
       if (r === other.result) {
         unchanged++;
         continue;
