@@ -19,6 +19,7 @@ import type { ReportCliOptions } from './report.js';
 import type { RulesTraceOptions } from './rules.js';
 import type { ShowOptions } from './show.js';
 import type { TraceOptions } from './trace.js';
+import type { DiffCliOptions, RulesMatrixOptions, VerifyCliOptions } from './verify.js';
 
 export interface Io {
   out(s: string): void;
@@ -125,8 +126,29 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     });
 
   program
-    .command('rules')
-    .description("one host's rules (iptables-save and/or nft list ruleset), without a model")
+    .command('verify')
+    .description("decide the model's invariants for every flow of their sets (exact classes, not samples); list each failing class as CIDR/port-range rows with a witness; exit 1 when one fails")
+    .argument('<model>', 'model file (YAML) with an invariants: list')
+    .option('--json', 'machine-readable output')
+    .action(async (model: string, opts: VerifyCliOptions) => {
+      code = (await import('./verify.js')).cmdVerify(model, opts, io);
+    });
+
+  program
+    .command('diff')
+    .description('every class of flows whose result changes between two plans, as CIDR/port-range rows with a witness; exit 1 when something changes')
+    .argument('<old>', 'model file (YAML): the plan as it is')
+    .argument('<new>', 'model file (YAML): the plan after the change')
+    .option('--from <ns,...>', 'start points (default: every namespace of both plans)')
+    .option('--to <cidr,...>', 'destinations (default: 0.0.0.0/0)')
+    .option('--proto <p,...>', 'tcp, udp, icmp (default: all three)')
+    .option('--json', 'machine-readable output')
+    .action(async (oldModel: string, newModel: string, opts: DiffCliOptions) => {
+      code = (await import('./verify.js')).cmdDiff(oldModel, newModel, opts, io);
+    });
+
+  const rules = program.command('rules').description("one host's rules (iptables-save and/or nft list ruleset), without a model");
+  rules
     .command('trace')
     .description('one packet through the dump: every outcome (one per -m statistic branch) with its probability, NAT, marks and the rules matched')
     .argument('[file]', 'iptables-save or nft list ruleset output, told apart by content (- for stdin)')
@@ -143,6 +165,21 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     .option('--json', 'machine-readable output')
     .action(async (file: string | undefined, opts: RulesTraceOptions) => {
       code = (await import('./rules.js')).cmdRulesTrace(file, opts, io);
+    });
+
+  rules
+    .command('matrix')
+    .description('the service matrix of an iptables-save dump: which sources reach which destinations and ports, after NAT, as CIDR/port-range rows (every packet, not samples)')
+    .argument('<file>', 'iptables-save output (- for stdin)')
+    .option('--iif <if>', 'incoming interface of the packets')
+    .option('--oif <if>', 'outgoing interface of forwarded packets')
+    .option('--proto <p,...>', 'tcp, udp, sctp, icmp (default: tcp, udp, icmp)')
+    .option('--dport <ports>', 'only these destination ports: 80, 1-1024, 22,80')
+    .option('--local <ips>', "the host's own addresses, comma-separated (127.0.0.0/8 always is)")
+    .option('--ipset <file>', 'ipset save output for -m set (repeatable)', repeat, [] as string[])
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: RulesMatrixOptions) => {
+      code = (await import('./verify.js')).cmdRulesMatrix(file, opts, io);
     });
 
   program

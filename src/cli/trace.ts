@@ -38,7 +38,7 @@ export function cmdTrace(path: string, opts: TraceOptions, io: Io): number {
   // the fixes: proven against the model's own probes, which they must not break; a probe of the
   // model with the same flow lends its expect
   const runs = modelRuns(built);
-  const si = built.model.probes.findIndex((p, i) => runs[i]!.flow.from === from && p.to === to && p.proto === proto && p.port === port && sport === undefined);
+  const si = built.model.probes.findIndex((p, i) => runs[i]!.flow.from === from && p.to === to && p.proto === proto && p.port === port && p.src === undefined && sport === undefined);
   const same = si >= 0 ? built.model.probes[si] : undefined;
   const run = runProbe(world, { name: same?.name ?? '(trace)', flow, ...(same?.expect !== undefined ? { expect: same.expect } : {}) }, traces);
   const all = si >= 0 ? runs.map((r, i) => (i === si ? run : r)) : [...runs, run];

@@ -10,7 +10,7 @@ import { newSkb, type Dir, type Skb, type SkbCt } from './skb.js';
 import { facts, lookup } from './derived.js';
 import type { IpPacket } from './packet.js';
 import { nfHook, nfVerdict, type Ifs } from './nf_hook.js';
-import { outputSource, resolve, routeError, routeView, sendable, type Rtable } from './route.js';
+import { loopbackSourceRefused, outputSource, resolve, routeError, routeView, sendable, type Rtable } from './route.js';
 import { neighOutput } from './arp.js';
 import { loopbackXmit, xmitFrame } from './dev.js';
 import { isMulticast } from '../wire/ipv4.js';
@@ -30,6 +30,10 @@ export function ipRouteOutput(sim: Sim, nsId: NsId, skb: Skb, reroute: boolean):
     return e.errno;
   }
   const rt = resolve(ns, res.route, res.rule, p.dst);
+  if (loopbackSourceRefused(ns, p.src, rt)) {
+    sim.drop(nsId, skb, 'martian', 'output', { kind: 'loopback-source', src: p.src, dev: rt.dev.name });
+    return 'EINVAL';
+  }
   if (p.src === 0) {
     // no usable address: the kernel sends from 0.0.0.0 (fixtures/kernel/facts/src-noaddr.sh)
     const src = outputSource(ns, rt, p.dst);

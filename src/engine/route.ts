@@ -65,6 +65,15 @@ export function resolve(ns: Netns, route: Route, rule: FibRule, dst: number): Rt
   return { route, rule, type: route.type, local, dev, nexthop: route.via ?? dst };
 }
 
+/**
+ * __mkroute_output (net/ipv4/route.c): a loopback source (127/8) with an output device that is
+ * not a loopback device is EINVAL unless route_localnet is on for that device (all or DEV), at
+ * connect() for a bound socket and at send for the others (observed: models/k-bound-source.yaml).
+ */
+export function loopbackSourceRefused(ns: Netns, src: number, rt: Rtable): boolean {
+  return src >>> 24 === 127 && rt.dev.kind !== 'loopback' && effectiveConf(ns.confAll, rt.dev.conf, 'route_localnet') === 0;
+}
+
 /** The source address a local packet gets on this route (fib_result_prefsrc / inet_select_addr). */
 export function outputSource(ns: Netns, rt: Rtable, dst: number): number | undefined {
   return routeSource(ns, rt.route, dst);

@@ -9,7 +9,7 @@ import { looseSkb, type Dir, type Skb } from './skb.js';
 import { facts, lookup } from './derived.js';
 import type { IpPacket, TcpFlags, TcpHeader } from './packet.js';
 import { ipLocalOut } from './ip_output.js';
-import { isBroadcastRoute, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
+import { isBroadcastRoute, loopbackSourceRefused, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
 import { isMulticast } from '../wire/ipv4.js';
 
 export const HTTP_REQUEST = 'GET / HTTP/1.1\r\nHost: netpath\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
@@ -68,8 +68,13 @@ export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, spor
     sim.drop(nsId, looseSkb(syn, 'request'), 'no-route', 'connect', { kind: 'broadcast', dst, tcp: true });
     return 'ENETUNREACH';
   }
+  const rt = resolve(ns, res.route, res.rule, dst);
+  if (bindSrc !== undefined && loopbackSourceRefused(ns, bindSrc, rt)) {
+    sim.drop(nsId, looseSkb(syn, 'request'), 'martian', 'connect', { kind: 'loopback-source', src: bindSrc, dev: rt.dev.name });
+    return 'EINVAL';
+  }
   // no usable source address: connect() goes on from 0.0.0.0 (fixtures/kernel/facts/src-noaddr.sh)
-  const src = bindSrc ?? outputSource(ns, resolve(ns, res.route, res.rule, dst), dst) ?? 0;
+  const src = bindSrc ?? outputSource(ns, rt, dst) ?? 0;
   const conn: TcpConn = { ns: nsId, local: src, lport: sport, remote: dst, rport: dport, role: 'client', state: 'SYN_SENT', snd: (isn + 1) >>> 0, rcv: 0, pending: 0 };
   addConn(sim, conn);
   sim.clientFlow = { ns: nsId, proto: 'tcp', local: src, lport: sport, remote: dst, rport: dport };

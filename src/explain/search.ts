@@ -16,6 +16,7 @@ import { applyOps } from '../world/apply.js';
 import { displayNs, resolveNsRef, type Built } from '../world/build.js';
 import type { World } from '../world/types.js';
 import type { ProbeTrace } from '../trace/types.js';
+import { probeFlow } from '../trace/probe.js';
 import { candidates, type Candidate } from './candidates.js';
 import { whyOf, type WhyFacts } from './why.js';
 
@@ -70,7 +71,7 @@ export function resultOf(traces: readonly ProbeTrace[]): ProbeResult {
 }
 
 export function flowOf(world: World, p: ProbeSpec): Flow {
-  return { from: resolveNsRef(world, p.from, p.origin), to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) };
+  return probeFlow(world, p);
 }
 
 export function runProbe(world: World, p: { name: string; flow: Flow; expect?: ProbeResult }, traces?: readonly ProbeTrace[]): ProbeRun {

@@ -72,7 +72,10 @@ export function kubeProxyNftDump(opts: KubeGenOptions): KubeNftDump {
   const out: string[] = [BASE];
   const T = 'ip kube-proxy';
   for (const s of services) {
-    const id = `${s.name}/${s.proto}/${s.port}`;
+    // kube-proxy's chain names: `service-<hash>-<namespace>/<name>/<protocol>/<port name>` (no `:`,
+    // which nft does not read in a name)
+    const [nsName, portName] = s.name.split(':') as [string, string | undefined];
+    const id = `${nsName}/${s.proto}/${portName ?? `p${s.port}`}`;
     const svc = `service-${id}`;
     const cip = formatIpv4(s.clusterIp);
     out.push(`add element ${T} cluster-ips { ${cip} }`);

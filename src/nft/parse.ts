@@ -9,6 +9,7 @@
  */
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
+import { badNftName } from './keywords.js';
 import { lex, type Tok } from './lex.js';
 import type {
   NftAtom,
@@ -157,6 +158,15 @@ class P {
     this.i++;
     return t.v;
   }
+  /** a table, chain or set name: a word nft reads as a name (no keyword, no quoted form in nft 1.0.6) */
+  expectName(what: string): string {
+    const t = this.peek();
+    if (!t || (t.k !== 'w' && t.k !== 's')) return this.expectWord(what);
+    const bad = badNftName(t.v, t.k === 's');
+    if (bad !== undefined) this.fail(bad);
+    this.i++;
+    return t.v;
+  }
   expectP(v: string): void {
     if (!this.isP(v)) {
       const t = this.peek();
@@ -231,7 +241,7 @@ export function parseNftArgs(args: readonly string[], origin: Origin): NftComman
 
 function family(p: P): NftFamily {
   const w = p.word();
-  if (w !== undefined && FAMILIES.has(w) && p.peek(1) !== undefined && p.peek(1)!.k === 'w') {
+  if (w !== undefined && FAMILIES.has(w) && p.peek(1) !== undefined && (p.peek(1)!.k === 'w' || p.peek(1)!.k === 's')) {
     p.i++;
     return w as NftFamily;
   }
@@ -240,7 +250,7 @@ function family(p: P): NftFamily {
 
 function tableRef(p: P): { family: NftFamily; table: string } {
   const fam = family(p);
-  return { family: fam, table: p.expectWord('a table name') };
+  return { family: fam, table: p.expectName('a table name') };
 }
 
 function topCommand(p: P, out: NftCommand[], inFile: boolean): void {
@@ -306,14 +316,14 @@ function tableBlock(p: P, out: NftCommand[], fam: NftFamily, table: string, orig
     const w = p.expectWord('chain, set, map or }');
     const o = p.origin(line);
     if (w === 'chain') {
-      const chain = p.expectWord('a chain name');
+      const chain = p.expectName('a chain name');
       const body: NftCommand[] = [{ cmd: 'add-chain', family: fam, table, chain, spec: {}, origin: o }];
       if (p.isP('{')) chainBlock(p, body, fam, table, chain, o, 0);
       chains.push(body[0]!);
       rules.push(...body.slice(1));
       endOfBlockItem(p);
     } else if (w === 'set' || w === 'map') {
-      const set = p.expectWord('a set name');
+      const set = p.expectName('a set name');
       const spec = setBlock(p, w === 'map');
       sets.push({ cmd: 'add-set', family: fam, table, set, spec, origin: o });
       endOfBlockItem(p);
@@ -571,7 +581,7 @@ function natAtom(p: P, t: NftType): NftAtom {
 function verdict(p: P): NftVerdict {
   const w = p.expectWord('a verdict');
   if (w === 'accept' || w === 'drop' || w === 'continue' || w === 'return') return { kind: w };
-  if (w === 'jump' || w === 'goto') return { kind: w, chain: p.expectWord('a chain name') };
+  if (w === 'jump' || w === 'goto') return { kind: w, chain: p.expectName('a chain name') };
   if (w === 'queue') return p.unsupported('"queue" hands packets to user space: not modelled');
   return p.fail(`"${w}" is not a verdict`);
 }
@@ -600,7 +610,7 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
     }
     case 'chain': {
       const { family: fam, table } = tableRef(p);
-      const chain = p.expectWord('a chain name');
+      const chain = p.expectName('a chain name');
       if (v === 'add' || v === 'create') {
         const spec: { base?: NftBase; comment?: string } = {};
         if (p.isP('{')) {
@@ -625,7 +635,7 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
     }
     case 'rule': {
       const { family: fam, table } = tableRef(p);
-      const chain = p.expectWord('a chain name');
+      const chain = p.expectName('a chain name');
       let handle: number | undefined;
       let index: number | undefined;
       if (p.word() === 'handle' || p.word() === 'position') {
@@ -659,7 +669,7 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
     case 'set':
     case 'map': {
       const { family: fam, table } = tableRef(p);
-      const set = p.expectWord('a set name');
+      const set = p.expectName('a set name');
       if (v === 'add' || v === 'create') {
         const spec = setBlock(p, obj === 'map');
         out.push({ cmd: v === 'add' ? 'add-set' : 'create-set', family: fam, table, set, spec, origin });
@@ -673,7 +683,7 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
     }
     case 'element': {
       const { family: fam, table } = tableRef(p);
-      const set = p.expectWord('a set name');
+      const set = p.expectName('a set name');
       if (v !== 'add' && v !== 'create' && v !== 'delete') return p.fail(`"${verb} element" is not an nft command`);
       // the element types come from the set: parsed later, against the set's declaration
       const start = p.i;
@@ -816,7 +826,7 @@ function statement(p: P): NftStmt {
       if (p.isP('@', 1)) {
         p.next();
         p.next();
-        const set = p.expectWord('a set name');
+        const set = p.expectName('a set name');
         p.expectP('{');
         const keys = concat(p);
         p.expectP('}');
@@ -1018,7 +1028,7 @@ function matchRhs(p: P, types: readonly NftType[], op: NftCmpOp): NftRhs {
   if (p.isP('{')) return { kind: 'set', elements: elementBlock(p, types, undefined) };
   if (p.isP('@')) {
     p.next();
-    return { kind: 'ref', name: p.expectWord('a set name') };
+    return { kind: 'ref', name: p.expectName('a set name') };
   }
   const atoms: NftAtom[] = [];
   for (let c = 0; c < types.length; c++) {

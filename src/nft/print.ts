@@ -249,12 +249,39 @@ function keyBytes(e: NftElement, types: readonly NftType[]): number[] {
       const v = a.v >>> 0;
       const len = t === 'ipv4_addr' || t === 'mark' || t === 'integer' || t === 'ct_state' || t === 'ct_status' ? 4 : t === 'inet_service' ? 2 : 1;
       for (let i = 0; i < len; i++) b[i] = (v >>> (8 * (len - 1 - i))) & 0xff;
+    } else if (a.t === 'v6') {
+      const v6 = ipv6Bytes(a.text);
+      for (let i = 0; i < Math.min(w, 16); i++) b[i] = v6[i]!;
     } else {
-      const s = a.t === 'str' ? a.v : a.text;
+      const s = a.v;
       for (let i = 0; i < Math.min(w, s.length); i++) b[i] = s.charCodeAt(i) & 0xff;
     }
     out.push(...b);
   });
+  return out;
+}
+
+/** the 16 bytes of an IPv6 address as written (`2002:a00::/24`, `::ffff:0.0.0.0/96`), network order */
+function ipv6Bytes(text: string): number[] {
+  let addr = text.split('/')[0]!;
+  const out = new Array<number>(16).fill(0);
+  // a trailing dotted quad is the last 32 bits
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr);
+  let tail: number[] = [];
+  if (quad) {
+    tail = quad.slice(1, 5).map(Number);
+    addr = addr.slice(0, quad.index) + '0:0';
+  }
+  const [head, rest] = addr.includes('::') ? addr.split('::') as [string, string] : [addr, undefined];
+  const hs = head === '' ? [] : head.split(':');
+  const rs = rest === undefined || rest === '' ? [] : rest.split(':');
+  const groups = [...hs, ...new Array<string>(Math.max(0, 8 - hs.length - rs.length)).fill('0'), ...rs];
+  groups.slice(0, 8).forEach((g, k) => {
+    const v = parseInt(g || '0', 16);
+    out[2 * k] = (v >> 8) & 0xff;
+    out[2 * k + 1] = v & 0xff;
+  });
+  if (quad) for (let i = 0; i < 4; i++) out[12 + i] = tail[i]!;
   return out;
 }
 

@@ -30,6 +30,10 @@ interface MTable {
   six?: Map<string, number>;
   /** per set name: the keys of its elements (built on first use in this batch) */
   keys?: Map<string, Set<string>>;
+  /** jump depth: chain name -> deepest level a base chain reaches it at (built on first use) */
+  lvl?: Map<string, number>;
+  /** map name -> chains with a rule `vmap @name` (built on first use) */
+  binds?: Map<string, Set<string>>;
 }
 
 function kernelErr(origin: Origin, what: string, errno: string): never {
@@ -95,6 +99,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
       case 'flush-table': {
         const t = needT(c, 'rule');
         t.chains = t.chains.map((ch) => ({ ...ch, rules: [] }));
+        forgetDepth(t);
         break;
       }
       case 'add-chain':
@@ -107,7 +112,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           if (base.hook === 'ingress' || base.hook === 'egress') {
             throw ConfigError.at(c.origin, 'unsupported', `nft: the ${base.hook} hook is not modelled by netpath`);
           }
-          if (base.type === 'nat' && t.family !== 'ip' && t.family !== 'inet') kernelErr(c.origin, 'rule', 'Operation not supported');
+          if (base.type === 'nat' && t.family !== 'ip' && t.family !== 'ip6' && t.family !== 'inet') kernelErr(c.origin, 'rule', 'Operation not supported');
           if (base.type === 'route' && (base.hook !== 'output' || t.family === 'bridge')) kernelErr(c.origin, 'rule', 'Operation not supported');
           if (base.type === 'nat' && base.hook === 'forward') kernelErr(c.origin, 'rule', 'Operation not supported');
         }
@@ -131,6 +136,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         };
         t.chains.push(chain);
         t.cix?.set(chain.name, t.chains.length - 1);
+        if (base && t.lvl) t.lvl.set(chain.name, 0);
         break;
       }
       case 'delete-chain':
@@ -138,6 +144,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const t = needT(c, 'rule');
         const k = chainIx(t, c.chain);
         if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        forgetDepth(t);
         if (c.cmd === 'flush-chain') {
           t.chains[k] = { ...t.chains[k]!, rules: [] };
           break;
@@ -177,6 +184,8 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         } else if (c.cmd === 'add-rule') rules.push(rule);
         else rules.unshift(rule);
         t.chains[k] = { ...ch, rules };
+        if (c.cmd === 'replace-rule') forgetDepth(t);
+        ruleAdded(t, ch.name, rule, c.origin);
         break;
       }
       case 'delete-rule': {
@@ -186,6 +195,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const ch = t.chains[k]!;
         if (!ch.rules.some((r) => r.handle === c.handle)) kernelErr(c.origin, 'rule', 'No such file or directory');
         t.chains[k] = { ...ch, rules: ch.rules.filter((r) => r.handle !== c.handle) };
+        forgetDepth(t);
         break;
       }
       case 'add-set':
@@ -195,7 +205,10 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         if (k >= 0) {
           if (c.cmd === 'create-set') kernelErr(c.origin, 'rule', 'File exists');
           const old = t.sets[k]!;
-          if (c.spec.elements.length > 0) t.sets[k] = { ...old, elements: mergeElements(old.elements, c.spec.elements, keysOf(t, old)) };
+          if (c.spec.elements.length > 0) {
+            t.sets[k] = { ...old, elements: mergeElements(old.elements, c.spec.elements, keysOf(t, old)) };
+            elementsAdded(t, c.set, c.spec.elements, c.origin);
+          }
           break;
         }
         for (const e of c.spec.elements) checkVerdictTargets(t, e, c.origin, chainIx);
@@ -208,6 +221,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const t = needT(c, 'rule');
         const k = setIx(t, c.set);
         if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
+        forgetDepth(t);
         if (c.cmd === 'flush-set') {
           t.sets[k] = { ...t.sets[k]!, elements: [] };
           t.keys?.delete(c.set);
@@ -230,7 +244,9 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         if (c.cmd === 'add-element') {
           for (const e of els) checkVerdictTargets(t, e, c.origin, chainIx);
           t.sets[k] = { ...set, elements: mergeElements(set.elements, els, keysOf(t, set)) };
+          elementsAdded(t, c.set, els, c.origin);
         } else {
+          forgetDepth(t);
           const gone = new Set<string>();
           const have = keysOf(t, set);
           for (const e of els) {
@@ -248,7 +264,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
   for (const t of tables) checkNatHooks(t);
   return {
     tables: tables.map((t) => {
-      const { cix: _c, six: _s, keys: _k, ...rest } = t;
+      const { cix: _c, six: _s, keys: _k, lvl: _l, binds: _b, ...rest } = t;
       return Object.freeze(rest) as NftTable;
     }),
     nextHandle: handle,
@@ -376,5 +392,101 @@ function checkNatHooks(t: MTable): void {
     const dst = stmt.nat === 'dnat' || stmt.nat === 'redirect';
     const bad = dst ? bits & ~1 : bits & ~2;
     if (bad !== 0) kernelErr(rule.origin, 'rule', 'Operation not supported');
+  }
+}
+
+/**
+ * Jump depth, as the kernel validates it (nft_chain_validate, net/netfilter/nf_tables_api.c):
+ * every rule added, and every verdict element added to a map a rule uses, is validated from the
+ * table's base chains; each jump or goto (also through a verdict map) goes one level deeper, and
+ * a chain reached at level 16 (NFT_JUMP_STACK_SIZE) fails the command with "Too many links"
+ * (EMLINK). A loop reachable from a base chain is refused the same way. Loops among chains no
+ * base chain reaches are accepted: Linux 6.18 has no separate ELOOP check at rule insertion
+ * (observed: `chain a { jump b } chain b { jump a }` loads; the same with `jump a` from an input
+ * chain fails at the rule that closes the loop; docs/kernel-notes.md).
+ */
+const NFT_JUMP_STACK_SIZE = 16;
+
+function jumpTargets(t: MTable, stmts: readonly NftStmt[]): string[] {
+  const out: string[] = [];
+  for (const v of verdictsOf(stmts)) if (v.kind === 'jump' || v.kind === 'goto') out.push(v.chain);
+  for (const s of stmts) {
+    if (s.k !== 'vmap' || s.map.kind !== 'ref') continue;
+    const name = s.map.name;
+    const set = t.sets.find((x) => x.name === name);
+    for (const e of set?.elements ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) out.push(e.data.verdict.chain);
+  }
+  return out;
+}
+
+function chainTargets(t: MTable, name: string): string[] {
+  const ix = t.cix?.get(name) ?? t.chains.findIndex((c) => c.name === name);
+  const c = t.chains[ix];
+  if (!c) return [];
+  const out: string[] = [];
+  for (const r of c.rules) for (const n of jumpTargets(t, r.stmts)) out.push(n);
+  return out;
+}
+
+/** raises `name`'s level to `level` and walks on; false when a chain is reached at level 16 */
+function deepen(t: MTable, lvl: Map<string, number>, name: string, level: number): boolean {
+  if (level >= NFT_JUMP_STACK_SIZE) return false;
+  if ((lvl.get(name) ?? -1) >= level) return true;
+  lvl.set(name, level);
+  for (const n of chainTargets(t, name)) if (!deepen(t, lvl, n, level + 1)) return false;
+  return true;
+}
+
+function levels(t: MTable): Map<string, number> {
+  if (t.lvl) return t.lvl;
+  const lvl = new Map<string, number>();
+  t.lvl = lvl;
+  for (const c of t.chains) if (c.base) deepen(t, lvl, c.name, 0);
+  return lvl;
+}
+
+function forgetDepth(t: MTable): void {
+  delete t.lvl;
+  delete t.binds;
+}
+
+function bindings(t: MTable): Map<string, Set<string>> {
+  if (t.binds) return t.binds;
+  const b = new Map<string, Set<string>>();
+  for (const c of t.chains) for (const r of c.rules) bindRule(b, c.name, r.stmts);
+  t.binds = b;
+  return b;
+}
+
+function bindRule(b: Map<string, Set<string>>, chain: string, stmts: readonly NftStmt[]): void {
+  for (const s of stmts) {
+    if (s.k !== 'vmap' || s.map.kind !== 'ref') continue;
+    let set = b.get(s.map.name);
+    if (!set) b.set(s.map.name, (set = new Set()));
+    set.add(chain);
+  }
+}
+
+function ruleAdded(t: MTable, chain: string, rule: NftRule, origin: Origin): void {
+  if (t.binds) bindRule(t.binds, chain, rule.stmts);
+  const targets = jumpTargets(t, rule.stmts);
+  if (targets.length === 0) return;
+  const lvl = levels(t);
+  const at = lvl.get(chain);
+  if (at === undefined) return;
+  for (const n of targets) if (!deepen(t, lvl, n, at + 1)) kernelErr(origin, 'rule', 'Too many links');
+}
+
+function elementsAdded(t: MTable, set: string, els: readonly NftElement[], origin: Origin): void {
+  const targets: string[] = [];
+  for (const e of els) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) targets.push(e.data.verdict.chain);
+  if (targets.length === 0) return;
+  const users = bindings(t).get(set);
+  if (!users || users.size === 0) return;
+  const lvl = levels(t);
+  for (const chain of users) {
+    const at = lvl.get(chain);
+    if (at === undefined) continue;
+    for (const n of targets) if (!deepen(t, lvl, n, at + 1)) kernelErr(origin, 'rule', 'Too many links');
   }
 }

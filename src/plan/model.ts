@@ -55,6 +55,8 @@ export interface ProbeSpec {
   readonly to: Ipv4;
   readonly port?: number;
   readonly proto: ProbeProto;
+  /** the client's source address, bound before connect()/send (like `curl --interface ADDR`, `ping -I ADDR`) */
+  readonly src?: Ipv4;
   readonly expect?: ProbeResult;
   readonly origin: Origin;
 }
@@ -252,7 +254,7 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
   const probes: ProbeSpec[] = [];
   for (const [n, i] of seqItems(y, y.get(root, 'probes'), 'probes', fail)) {
     if (!isMap(n)) return fail(n, `probes[${i}]: expected {from, to, proto}`);
-    checkKeys(y, n, ['name', 'from', 'to', 'proto', 'expect'], `probes[${i}]`, fail);
+    checkKeys(y, n, ['name', 'from', 'to', 'proto', 'src', 'expect'], `probes[${i}]`, fail);
     const from = str(y, n, 'from', `probes[${i}]`, fail, true)!;
     const toText = str(y, n, 'to', `probes[${i}]`, fail, true)!;
     const protoText = str(y, n, 'proto', `probes[${i}]`, fail, false) ?? 'tcp';
@@ -264,6 +266,14 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     const { ip: to, port } = ep.value;
     const pp = protoPortProblem(proto, port);
     if (pp !== undefined) fail(n.get('to', true) as Node, `probes[${i}].to: ${pp}`);
+    const srcText = str(y, n, 'src', `probes[${i}]`, fail, false);
+    let src: Ipv4 | undefined;
+    if (srcText !== undefined) {
+      const sp = parseEndpoint(srcText);
+      if (!sp.ok || sp.value.port !== undefined)
+        return fail(n.get('src', true) as Node, `probes[${i}].src: "${srcText}" must be an IPv4 address (the address the client binds to)`);
+      src = sp.value.ip;
+    }
     const expectText = str(y, n, 'expect', `probes[${i}]`, fail, false);
     if (expectText !== undefined && !(PROBE_RESULTS as readonly string[]).includes(expectText))
       fail(n.get('expect', true) as Node, `probes[${i}].expect: "${expectText}" must be one of ${PROBE_RESULTS.join(', ')}`);
@@ -276,6 +286,7 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
       to,
       ...(port !== undefined ? { port } : {}),
       proto,
+      ...(src !== undefined ? { src } : {}),
       ...(expectText !== undefined ? { expect: expectText as ProbeResult } : {}),
       origin: origin(n),
     });

@@ -18,7 +18,9 @@
  *  - Operators: `|` (pipeline), `;`, `&&`, `||`, `&` (command lists). Redirections `>`, `>>`, `<`,
  *    optionally with a file-descriptor number (`2>`), and `>&N` duplications.
  *  - Refused ('unsupported'): `$` expansions and command substitution, backquotes, here-documents,
- *    subshells and brace groups. Glob characters are kept literally (nothing is expanded).
+ *    subshells, brace groups (`{` or `}` where a command starts) and brace expansion (`{a,b}`,
+ *    `{1..3}`). `{` and `}` elsewhere are ordinary words. Glob characters are kept literally
+ *    (nothing is expanded).
  */
 import { ConfigError } from '../model/errors.js';
 
@@ -168,6 +170,13 @@ function isPlain(c: number): boolean {
   );
 }
 
+/**
+ * bash's brace expansion in a word's unquoted text: `{a,b}` (an unquoted comma between unquoted
+ * braces) or a sequence `{1..3}`, `{a..e}`, `{1..9..2}`. `{`, `{}`, `{22}` and `{ 22, 80 }`
+ * (separate words) stay as written.
+ */
+const BRACE_EXPANSION = /\{[^{}]*,[^{}]*\}|\{(?:-?\d+\.\.-?\d+|[A-Za-z]\.\.[A-Za-z])(?:\.\.-?\d+)?\}/;
+
 /** Tokenises one logical line (which may contain "\n" from continuations: they are word breaks). */
 export function tokenize(code: string, file: string, line: number, text: string): Token[] {
   const err = (code_: 'syntax' | 'unsupported', msg: string): ConfigError =>
@@ -233,6 +242,8 @@ export function tokenize(code: string, file: string, line: number, text: string)
       continue;
     }
     let w = '';
+    // the word's unquoted characters (quoted ones as NUL): where bash looks for `{a,b}`
+    let bare = '';
     while (i < n) {
       const ch = code[i]!;
       if (isWordBreak(ch)) break;
@@ -241,9 +252,11 @@ export function tokenize(code: string, file: string, line: number, text: string)
       while (j < n && isPlain(code.charCodeAt(j))) j++;
       if (j > i) {
         w += code.slice(i, j);
+        bare += code.slice(i, j);
         i = j;
         continue;
       }
+      bare += '\0';
       if (ch === "'") {
         const end = code.indexOf("'", i + 1);
         if (end < 0) throw err('syntax', "unexpected EOF while looking for matching `''");
@@ -301,7 +314,17 @@ export function tokenize(code: string, file: string, line: number, text: string)
       w += ch;
       i++;
     }
-    if (w === '{' || w === '}') throw err('unsupported', `brace groups ("${w}") are not supported`);
+    // `{` and `}` are reserved words only where a command starts (bash: a brace group, or a
+    // syntax error for a lone `}`); elsewhere they are ordinary words: `nft add rule ip t c tcp
+    // dport { 22, 80 } accept` gives nft the words `{`, `22,`, `80` and `}`
+    const commandStart = toks.length === 0 || toks[toks.length - 1]!.kind === 'op';
+    if (bare === '}' && commandStart) {
+      throw err('syntax', "syntax error near unexpected token `}' (an unquoted `;` ended the command before it: quote the words, e.g. nft 'add chain ip t c { type filter hook input priority 0; }')");
+    }
+    if (bare === '{' && commandStart) throw err('unsupported', `brace groups ("${w}") are not supported`);
+    if (BRACE_EXPANSION.test(bare)) {
+      throw err('unsupported', `brace expansion "${w}" is not supported: bash makes several words of it (dash does not); write the words out, or quote it`);
+    }
     toks.push({ kind: 'word', value: w });
   }
   return toks;

@@ -6,9 +6,10 @@
  *   serve tcp:80 udp:53 ...
  *       binds 0.0.0.0 on each port; tcp: accepts, reads the request, answers an HTTP/1.0 200 and
  *       closes; udp: echoes every datagram from the address it was sent to (IP_PKTINFO). Prints "ready" once every socket is bound.
- *   probe tcp|udp|icmp DST PORT TIMEOUT ICMPID
+ *   probe tcp|udp|icmp DST PORT TIMEOUT ICMPID [SRC]
  *       one client attempt, classified like src/engine/probe.ts; prints one JSON line
- *       {"result", "errno", "detail", "ms"}.
+ *       {"result", "errno", "detail", "ms"}. With SRC the socket is bound to that address first
+ *       (a probe's `src:`); a bind() error (EADDRNOTAVAIL) is that attempt's errno.
  *
  * Classification (the simulation's, see src/engine/probe.ts):
  *   tcp  non-blocking connect() + poll(): connected -> reachable; ECONNREFUSED -> refused;
@@ -85,8 +86,20 @@ def udp_loop(s):
         except OSError:
             pass
 
-def probe_tcp(dst, port, timeout):
+def bind_src(s, src, what):
+    if not src:
+        return None
+    try:
+        s.bind((src, 0))
+    except OSError as e:
+        return classify(e.errno, 'bind() to %s before %s' % (src, what))
+    return None
+
+def probe_tcp(dst, port, timeout, src):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    bad = bind_src(s, src, 'connect()')
+    if bad:
+        return bad
     s.setblocking(False)
     try:
         s.connect((dst, port))
@@ -118,8 +131,11 @@ def classify(err, where):
         return 'refused', 'ECONNREFUSED', where
     return 'no-route', ename(err), where
 
-def probe_udp(dst, port, timeout):
+def probe_udp(dst, port, timeout, src):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    bad = bind_src(s, src, 'connect()')
+    if bad:
+        return bad
     s.settimeout(timeout)
     try:
         s.connect((dst, port))
@@ -145,8 +161,11 @@ def csum(b):
     t += t >> 16
     return ~t & 0xffff
 
-def probe_icmp(dst, timeout, ident):
+def probe_icmp(dst, timeout, ident, src):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    bad = bind_src(s, src, 'sendto()')
+    if bad:
+        return bad
     payload = b'netpath probe\n'
     hdr = struct.pack('!BBHHH', 8, 0, 0, ident, 1)
     pkt = struct.pack('!BBHHH', 8, 0, csum(hdr + payload), ident, 1) + payload
@@ -188,13 +207,14 @@ def main():
         serve(sys.argv[2:])
         return
     proto, dst, port, timeout, ident = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+    src = sys.argv[7] if len(sys.argv) > 7 else ''
     t0 = time.monotonic()
     if proto == 'tcp':
-        res = probe_tcp(dst, port, timeout)
+        res = probe_tcp(dst, port, timeout, src)
     elif proto == 'udp':
-        res = probe_udp(dst, port, timeout)
+        res = probe_udp(dst, port, timeout, src)
     else:
-        res = probe_icmp(dst, timeout, ident)
+        res = probe_icmp(dst, timeout, ident, src)
     print(json.dumps({'result': res[0], 'errno': res[1], 'detail': res[2], 'ms': round((time.monotonic() - t0) * 1000)}))
 
 main()

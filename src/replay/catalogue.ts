@@ -10,6 +10,8 @@
  * back from a built plan's Ops, so the draw counts say what the plans really hold.
  */
 import type { NfMatchKind, NfTargetKind, RejectWith } from '../netfilter/types.js';
+import type { NftCommand } from '../nft/parse.js';
+import type { NftChainType, NftFamily, NftHook, NftSelector, NftStmt } from '../nft/types.js';
 import type { LinkKind, NeighOp, Op } from '../plan/ops.js';
 import type { RouteType, RuleAction } from '../route/types.js';
 import type { Built } from '../world/build.js';
@@ -30,10 +32,12 @@ export const MUTATIONS = {
   neigh: { weight: 2, draws: 'ip neigh add/replace (permanent/noarp/reachable/stale) with a wrong MAC, neigh del' },
   notrack: { weight: 2, draws: 'raw NOTRACK / CT --notrack with a conntrack state rule' },
   redirect: { weight: 3, draws: 'nat REDIRECT --to-ports (PREROUTING/OUTPUT)' },
-  'bridge-nf': { weight: 3, draws: 'bridge-nf-call-iptables=0, -m physdev in FORWARD, FORWARD DROP on a bridge' },
+  'bridge-nf': { weight: 3, draws: 'bridge-nf-call-iptables=0, -m physdev in FORWARD, FORWARD DROP on a bridge, hairpin on a port' },
   undo: { weight: 3, draws: 'a change and its removal: route del, iptables -D/-R/-F/-Z, addr del, link del, netns del, neigh del' },
   'link-attrs': { weight: 1, draws: 'ip link set mtu / address / down+up' },
   'ct-filter': { weight: 4, draws: 'stateful filter: ESTABLISHED,RELATED ACCEPT then DROP (-m conntrack / -m state), --ctorigdst' },
+  nft: { weight: 5, draws: 'an nft table of its own: filter base chains (priorities around iptables\' 0, policy accept/drop), sets, vmaps, reject forms, ct state/mark, meta mark + ip rule fwmark, fib, jump/goto, masquerade/snat/dnat/redirect (src/replay/gen-nft.ts)' },
+  'second-address': { weight: 3, draws: 'a second address on an interface or a /32 on lo (a source for bound probes, a second local address)' },
 } as const;
 export type MutationKind = keyof typeof MUTATIONS;
 
@@ -56,7 +60,7 @@ const OPS: Readonly<Record<Op['op'], Coverage>> = {
   'route-del': by('undo, route-form (net-tools route del)'),
   'route-flush': by('undo (ip route flush table T)'),
   'addr-flush': by('undo (ip addr flush dev D)'),
-  nft: no('nft rulesets are new in the world; the generator does not draw them yet'),
+  nft: by('nft'),
   'route-replace': by('route-form'),
   'route-append': by('route-form'),
   'route-change': by('route-form'),
@@ -217,7 +221,7 @@ const PROBES = {
   'probe:tcp': by('probes'),
   'probe:udp': by('probes'),
   'probe:icmp': by('probes'),
-  'probe:src': no('model probes have no source-address key yet (Flow.src is API only)'),
+  'probe:src': by('probes with src: an own address, a second address, 127.0.0.1 or one the client does not hold'),
   'probe:loopback': by('probes to 127.0.0.1 and own addresses'),
 } as const;
 
@@ -228,8 +232,78 @@ const TOPOLOGY = {
   'topo:line4': by('children behind children: routers in a line of four or more'),
   'topo:lo-only': by('a runbook namespace with only lo'),
   'topo:nic-in-bridge': by('a host NIC on the LAN enslaved to a bridge carrying its address'),
-  'topo:hairpin': no('not yet supported by the world (bridge port hairpin mode)'),
+  'topo:hairpin': by('bridge-nf: hairpin on a bridge port (bridge link set / ip link set type bridge_slave)'),
 } as const;
+
+const NFT_COMMANDS: Readonly<Record<NftCommand['cmd'], Coverage>> = {
+  'add-table': by('nft'),
+  'create-table': no('the same as add for a table that does not exist yet'),
+  'delete-table': no('a table deleted in the same runbook changes nothing a probe sees (undo covers deletion for iptables)'),
+  'flush-table': no('as delete-table'),
+  'add-chain': by('nft'),
+  'create-chain': no('the same as add for a new chain'),
+  'delete-chain': no('as delete-table'),
+  'flush-chain': no('as delete-table'),
+  'add-rule': by('nft'),
+  'insert-rule': by('nft (insert at the head)'),
+  'replace-rule': no('needs a rule handle: handles are the kernel\'s per-table counter, never typed in a runbook without listing first'),
+  'delete-rule': no('as replace-rule'),
+  'add-set': no('named sets: drawn as anonymous sets and verdict maps in rules'),
+  'create-set': no('as add-set'),
+  'delete-set': no('as add-set'),
+  'flush-set': no('as add-set'),
+  'add-element': no('as add-set'),
+  'delete-element': no('as add-set'),
+  'flush-ruleset': no('would also flush iptables-nft\'s tables of the same namespace; tested in test/nft'),
+};
+
+const NFT_FAMILIES: Readonly<Record<NftFamily, Coverage>> = {
+  ip: by('nft'),
+  inet: by('nft (inet variant)'),
+  ip6: no('probes are IPv4'),
+  bridge: no('refused unless br_netfilter-style hooks apply; not drawn'),
+  arp: no('refused by the world'),
+  netdev: no('refused by the world (ingress is not modelled)'),
+};
+
+const NFT_HOOKS: Readonly<Record<NftHook, Coverage>> = {
+  prerouting: by('nft (dnat, mark)'),
+  input: by('nft'),
+  forward: by('nft'),
+  output: by('nft'),
+  postrouting: by('nft (masquerade, snat)'),
+  ingress: no('netdev family: refused'),
+  egress: no('netdev family: refused'),
+};
+
+const NFT_CHAIN_TYPES: Readonly<Record<NftChainType, Coverage>> = {
+  filter: by('nft'),
+  nat: by('nft (masquerade, dnat)'),
+  route: no('a route chain re-routes on a mark change like mangle OUTPUT; drawn through filter chains at priority mangle'),
+};
+
+const NFT_STATEMENTS: Readonly<Record<NftStmt['k'], Coverage>> = {
+  match: by('nft'),
+  verdict: by('nft (accept, drop, jump, goto)'),
+  vmap: by('nft (ip daddr vmap)'),
+  reject: by('nft (plain, icmp type, icmpx type, tcp reset)'),
+  counter: by('nft'),
+  log: no('no effect on a probe'),
+  limit: no('a probe never exceeds a limit (as -m limit)'),
+  nat: by('nft (masquerade, snat, dnat, redirect)'),
+  set: by('nft (meta mark set, ct mark set)'),
+  notrack: no('drawn for iptables (raw NOTRACK)'),
+  setop: no('dynamic sets fed at run time: state no dump shows'),
+  nftrace: no('no effect on a probe'),
+};
+
+const NFT_SELECTORS: Readonly<Record<NftSelector['k'], Coverage>> = {
+  payload: by('nft (ip saddr/daddr/protocol, tcp/udp/th dport)'),
+  meta: by('nft (meta l4proto, mark, iifname, oifname, nfproto)'),
+  ct: by('nft (ct state, ct mark)'),
+  fib: by('nft (fib daddr type local)'),
+  numgen: no('random branches: drawn for iptables as -m statistic'),
+};
 
 /** Every feature of the world's vocabulary, keyed `kind:name`, with its coverage. */
 export const WORLD_FEATURES: Readonly<Record<string, Coverage>> = {
@@ -245,6 +319,12 @@ export const WORLD_FEATURES: Readonly<Record<string, Coverage>> = {
   ...prefixed('iptables', IPTABLES_COMMANDS),
   ...prefixed('table', TABLES),
   ...prefixed('sysctl', SYSCTLS),
+  ...prefixed('nft', NFT_COMMANDS),
+  ...prefixed('nft-family', NFT_FAMILIES),
+  ...prefixed('nft-hook', NFT_HOOKS),
+  ...prefixed('nft-chain', NFT_CHAIN_TYPES),
+  ...prefixed('nft-stmt', NFT_STATEMENTS),
+  ...prefixed('nft-sel', NFT_SELECTORS),
   ...PROBES,
   ...TOPOLOGY,
 };
@@ -322,10 +402,32 @@ export function featuresOf(built: Built, extra: readonly string[] = []): Set<str
         }
         break;
       }
+      case 'nft':
+        for (const c of op.cmds) nftFeatures(c, out);
+        break;
+      case 'link-set':
+        if (op.brport?.hairpin !== undefined) out.add('topo:hairpin');
+        break;
       default:
         break;
     }
   }
   for (const p of built.model.probes) out.add(`probe:${p.proto}`);
   return out;
+}
+
+function nftFeatures(c: NftCommand, out: Set<string>): void {
+  out.add(`nft:${c.cmd}`);
+  if ('family' in c && c.family !== undefined) out.add(`nft-family:${c.family}`);
+  if ((c.cmd === 'add-chain' || c.cmd === 'create-chain') && c.spec.base) {
+    out.add(`nft-hook:${c.spec.base.hook}`);
+    out.add(`nft-chain:${c.spec.base.type}`);
+  }
+  if (c.cmd === 'add-rule' || c.cmd === 'insert-rule' || c.cmd === 'replace-rule')
+    for (const s of c.stmts) {
+      out.add(`nft-stmt:${s.k}`);
+      const exprs = s.k === 'match' || s.k === 'vmap' ? s.left : s.k === 'set' && s.value.kind === 'expr' ? [s.value.from] : s.k === 'setop' ? s.keys : [];
+      for (const e of exprs) out.add(`nft-sel:${e.sel.k}`);
+      if (s.k === 'set') out.add(`nft-sel:${s.target === 'ct mark' ? 'ct' : 'meta'}`);
+    }
 }

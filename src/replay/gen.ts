@@ -39,6 +39,7 @@
  */
 import fc from 'fast-check';
 import { MUTATIONS, type MutationKind } from './catalogue.js';
+import { nftMutation } from './gen-nft.js';
 
 export type Link = 'veth' | 'bridge' | 'none';
 export type RouteBreak = 'drop' | 'phantom' | 'wrong' | 'blackhole' | 'unreachable' | 'prohibit';
@@ -131,6 +132,8 @@ export interface ProbeGen {
   readonly proto: 'tcp' | 'udp' | 'icmp';
   /** 0: the service port (80 / 53), 1: 8080 (DNAT'd), 2: a closed port (81 / 54) */
   readonly port: 0 | 1 | 2;
+  /** -1: unbound; else the source the client binds (an own address, 127.0.0.1 or one it does not hold) */
+  readonly src: number;
 }
 
 const idx = fc.nat({ max: 15 });
@@ -199,6 +202,7 @@ export function genPlan(): fc.Arbitrary<GenPlan> {
     to: idx,
     proto: fc.constantFrom('tcp', 'udp', 'icmp'),
     port: fc.constantFrom<0 | 1 | 2>(0, 2, 1),
+    src: fc.oneof({ weight: 5, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: idx }),
   });
   return fc.record({
     hosts: fc.constantFrom(2, 3, 1),
@@ -252,6 +256,8 @@ interface Ns {
   forward: boolean;
   /** runbook lines (without the `ip netns exec` prefix) */
   readonly lines: string[];
+  /** second addresses the second-address mutation added (sources for bound probes) */
+  extraAddrs?: string[];
 }
 
 function pick<T>(list: readonly T[], i: number): T {
@@ -508,6 +514,8 @@ export function resolvePlan(plan: GenPlan, title = 'generated conformance case')
   for (const n of nss) out.push(`  - {at: ${ref(n)}, listen: tcp/80}`, `  - {at: ${ref(n)}, listen: udp/53}`);
   out.push('probes:');
   const targets = [...addrs, ...[...new Set(nss.flatMap((n) => n.ifaces.map((i) => `${i.net}.99`)))], '10.9.9.9', '127.0.0.1'];
+  /** sources a probe may bind: the namespace's addresses (with the second ones), loopback, one it does not hold */
+  const sources = (n: Ns): string[] => [...own(n), ...(n.extraAddrs ?? []), '127.0.0.1', '10.9.9.9'];
   const seen = new Set<string>();
   for (const p of plan.probes) {
     const from = pick(nss, p.from);
@@ -515,10 +523,12 @@ export function resolvePlan(plan: GenPlan, title = 'generated conformance case')
     if (to === '127.0.0.1' || own(from).includes(to)) features.add('probe:loopback');
     const port = p.proto === 'icmp' ? undefined : p.port === 1 ? 8080 : p.proto === 'tcp' ? (p.port === 0 ? 80 : 81) : p.port === 0 ? 53 : 54;
     const dest = port === undefined ? to : `${to}:${port}`;
-    const name = `${ref(from)} ${p.proto} ${dest}`;
+    const src = p.src >= 0 ? pick(sources(from), p.src) : undefined;
+    if (src !== undefined) features.add('probe:src');
+    const name = `${ref(from)} ${p.proto} ${dest}${src !== undefined ? ` from ${src}` : ''}`;
     if (seen.has(name)) continue;
     seen.add(name);
-    out.push(`  - {name: "${name}", from: ${ref(from)}, to: "${dest}", proto: ${p.proto}}`);
+    out.push(`  - {name: "${name}", from: ${ref(from)}, to: "${dest}", proto: ${p.proto}${src !== undefined ? `, src: ${src}` : ''}}`);
   }
   return { model: `${out.join('\n')}\n`, features: [...features].sort() };
 }
@@ -778,6 +788,13 @@ function mutate(f: FeatureGen, c: MutationCtx): void {
       const b = br.length > 0 ? pick(br, f.i) : n;
       const port = b.ifaces.length > 0 ? `v${(f.k % 6) + 1}` : dev;
       b.lines.push(`sysctl -w net.bridge.bridge-nf-call-iptables=${f.j % 2}`);
+      // hairpin on a real port of that bridge: a member reaching its own published port
+      const bnet = c.bridges.get(b);
+      const ports = bnet === undefined ? [] : c.nss.filter((x) => x.parent === b && x.ifaces[0]?.net === bnet).map((x) => `v${x.name.slice(1)}`);
+      if (ports.length > 0 && f.k % 3 !== 1) {
+        const hp = pick(ports, f.i + f.j);
+        b.lines.push(f.k % 2 === 0 ? `bridge link set dev ${hp} hairpin on` : `ip link set ${hp} type bridge_slave hairpin on`);
+      }
       const phys = pick([`--physdev-in ${port}`, `--physdev-out ${port}`, '--physdev-is-bridged', `--physdev-in ${port} --physdev-is-bridged`], f.k);
       b.lines.push(`iptables -${f.i % 2 === 0 ? 'A' : 'I'} FORWARD -m physdev ${phys} -j ${pick(['DROP', 'ACCEPT', 'REJECT'], f.j)}`);
       if (f.i % 3 === 2) b.lines.push('iptables -P FORWARD DROP');
@@ -818,6 +835,28 @@ function mutate(f: FeatureGen, c: MutationCtx): void {
     case 'link-attrs': {
       const line = pick([`ip link set dev ${dev} mtu 1400`, `ip link set dev ${dev} address 02:00:00:00:0${fi}:0${(f.k % 9) + 1}`, `ip link set ${dev} down\nip link set ${dev} up`, 'sysctl -w net.ipv4.icmp_echo_ignore_all=1'], f.i);
       L.push(...line.split('\n'));
+      return;
+    }
+    case 'nft':
+      L.push(
+        ...nftMutation({
+          fi,
+          i: f.i,
+          j: f.j,
+          k: f.k,
+          own: c.own,
+          subnets: c.subnets,
+          dev,
+          other,
+          table100: (line) => table100(L, line),
+        }),
+      );
+      return;
+    case 'second-address': {
+      const a = f.i % 2 === 0 ? `10.6.${fi}.${(f.k % 8) + 1}` : `${n.ifaces.find((x) => x.dev === dev)?.net ?? '10.6.9'}.${200 + fi}`;
+      if (f.i % 2 === 0) L.push(`ip addr add ${a}/32 dev lo`);
+      else L.push(`ip addr add ${a}/24 dev ${dev}`);
+      (n.extraAddrs ??= []).push(a);
       return;
     }
     case 'ct-filter': {

@@ -22,9 +22,9 @@ import type { Origin } from '../model/origin.js';
 import { KERNEL } from '../model/origin.js';
 import type { ProbeResult } from '../plan/model.js';
 import { traceFlow } from '../trace/run.js';
-import { formatIpv4 } from '../wire/ipv4.js';
+import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
 import type { Built } from '../world/build.js';
-import { resolveNsRef } from '../world/build.js';
+import { probeFlow } from '../trace/probe.js';
 import { DEFAULT_DEVCONF, DEVCONF_KEYS, NS_SYSCTL_DEFAULTS } from '../world/sysctl.js';
 import { AGENT_PY } from './agent.js';
 import { REPLAY_ENV, listNetns, onAbort, preflight, removeNetnsSync, runArgv } from './exec.js';
@@ -357,7 +357,7 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     const one = async (pp: PlannedProbe): Promise<ProbeComparison> => {
       const ident = newIdent(idents);
       const realFrom = names.ns(pp.from);
-      const obs = failure ? NOT_RUN : await runProbe(run, python, realFrom, pp.p.proto, formatIpv4(pp.p.to), pp.p.port ?? 0, timeout, ident);
+      const obs = failure ? NOT_RUN : await runProbe(run, python, realFrom, pp.p.proto, formatIpv4(pp.p.to), pp.p.port ?? 0, timeout, ident, pp.p.src);
       opts.onProbe?.(++probesDone, planned.length);
       return compareProbe(pp, realFrom, obs);
     };
@@ -403,8 +403,9 @@ export interface PlannedProbe {
 /** Every probe of the model, simulated (before anything touches a kernel). */
 export function predictProbes(built: Built): PlannedProbe[] {
   return built.model.probes.map((p) => {
-    const from = resolveNsRef(built.world, p.from, p.origin);
-    const traces = traceFlow(built.world, { from, to: p.to, proto: p.proto, ...(p.port !== undefined ? { port: p.port } : {}) });
+    const flow = probeFlow(built.world, p);
+    const from = flow.from;
+    const traces = traceFlow(built.world, flow);
     const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
     return { p, from, all: [...new Set(traces.map((t) => t.result))], best };
   });
@@ -515,8 +516,8 @@ async function startServices(run: Run, built: Built, python: string): Promise<vo
   );
 }
 
-async function runProbe(run: Run, python: string, real: string, proto: 'tcp' | 'udp' | 'icmp', dst: string, port: number, timeoutMs: number, ident: number): Promise<Obs> {
-  const argv = agentArgv(python, real, ['probe', proto, dst, String(port), String(timeoutMs / 1000), String(ident)]);
+async function runProbe(run: Run, python: string, real: string, proto: 'tcp' | 'udp' | 'icmp', dst: string, port: number, timeoutMs: number, ident: number, src: Ipv4 | undefined): Promise<Obs> {
+  const argv = agentArgv(python, real, ['probe', proto, dst, String(port), String(timeoutMs / 1000), String(ident), ...(src !== undefined ? [formatIpv4(src)] : [])]);
   assertConfined(argv, run.names.prefix);
   const r = await runArgv(argv, { timeoutMs: timeoutMs + 20_000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';

@@ -184,7 +184,7 @@ export function serviceLine(s: ServicePlan, agent: string = AGENT_PY): string {
 
 export function probeArgs(p: ProbePlan, timeoutMs: number, ident: number | string): string[] {
   const pr = p.planned.p;
-  return ['probe', pr.proto, formatIpv4(pr.to), String(pr.port ?? 0), String(timeoutMs / 1000), String(ident)];
+  return ['probe', pr.proto, formatIpv4(pr.to), String(pr.port ?? 0), String(timeoutMs / 1000), String(ident), ...(pr.src !== undefined ? [formatIpv4(pr.src)] : [])];
 }
 
 /** What `--apply` reads on each host, before and after (read only). */

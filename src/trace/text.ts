@@ -75,6 +75,8 @@ export function reasonText(r: DropReason): string {
     }
     case 'bind-not-local':
       return `bind(${formatIpv4(r.addr)}): not a local address`;
+    case 'loopback-source':
+      return `source ${formatIpv4(r.src)} is a loopback address: it may only leave through lo, not ${r.dev} (EINVAL)`;
     case 'neigh-failed':
       return `no ARP reply from ${formatIpv4(r.nexthop)} on ${r.dev}`;
     case 'link-down':

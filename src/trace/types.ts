@@ -135,6 +135,8 @@ export type DropReason =
   /** no usable route: `routeType` undefined when nothing matched, else the route or rule type that answered (`by` names it: `route 10.0.0.0/8`, `rule 100`) */
   | { readonly kind: 'route'; readonly dst: number; readonly ns: NsId; readonly routeType?: string; readonly by?: { readonly route?: string; readonly rule?: number }; readonly reroute: boolean }
   | { readonly kind: 'bind-not-local'; readonly addr: number }
+  /** __mkroute_output: a 127/8 source may only leave through a loopback device (EINVAL) */
+  | { readonly kind: 'loopback-source'; readonly src: number; readonly dev: string }
   | { readonly kind: 'neigh-failed'; readonly nexthop: number; readonly dev: string }
   | { readonly kind: 'link-down'; readonly dev: string; readonly peer: boolean }
   | { readonly kind: 'otherhost'; readonly lladdr: string; readonly dev: string }

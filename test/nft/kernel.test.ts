@@ -15,8 +15,8 @@
  * Needs root, Linux, iproute2, nft, iptables, conntrack and python3; without them the tests skip
  * with a loud notice, unless NETPATH_REQUIRE_KERNEL=1, where that is a failure.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNftFile } from '../../src/nft/parse.js';
@@ -30,6 +30,10 @@ import { applyRestore, emptyNfState } from '../../src/netfilter/tables.js';
 import { KERNEL } from '../../src/model/origin.js';
 import type { TraceProto } from '../../src/netfilter/trace.js';
 import { parseIpv4 } from '../../src/wire/ipv4.js';
+import { NFT_KEYWORDS } from '../../src/nft/keywords.js';
+import { VALIDATE_CASES } from './validate-cases.js';
+import { SCENARIOS } from './fixture-scenarios.js';
+import { kubeProxyNftDump } from '../../src/nft/kubegen.js';
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = [
@@ -69,6 +73,17 @@ function veth(a: string, aIf: string, aAddrs: string[], b: string, bIf: string, 
   for (const x of bAddrs) inNs(b, `ip addr add ${x} dev ${bIf}`);
   inNs(a, `ip link set ${aIf} up`);
   inNs(b, `ip link set ${bIf} up`);
+}
+
+/** a TCP listener on `port` in namespace `ns`, up when this returns */
+function listen(ns: string, port: number): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',${port}))\ns.listen(16)\ntime.sleep(60)`], { stdio: 'ignore' });
+  for (let k = 0; k < 100; k++) {
+    if (spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', `sport = :${port}`], { encoding: 'utf8' }).stdout.trim() !== '') return child;
+    spawnSync('sleep', ['0.05']);
+  }
+  child.kill();
+  throw new Error(`no listener on port ${port} in ${ns}`);
 }
 
 interface Observed {
@@ -119,6 +134,14 @@ describe.runIf(run)('nft agrees with a real kernel', () => {
         const path = `${fixtureDir}${f}`;
         const text = readFileSync(path, 'utf8');
         inNs(ns, 'nft flush ruleset');
+        // interfaces a ruleset names by index (`iif virbr0`) must exist when it loads
+        const devices = `${fixtureDir}${f.replace(/\.nft$/, '.devices')}`;
+        if (existsSync(devices)) {
+          for (const line of readFileSync(devices, 'utf8').split('\n').filter((l) => l.trim() !== '')) {
+            const [dev, kind] = line.trim().split(/\s+/);
+            spawnSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'add', dev!, 'type', kind!]);
+          }
+        }
         inNs(ns, `nft -c -f ${path}`);
         inNs(ns, `nft -f ${path}`);
         const kernel = inNs(ns, 'nft list ruleset');
@@ -126,6 +149,99 @@ describe.runIf(run)('nft agrees with a real kernel', () => {
         expect(mine).toBe(kernel);
         // a dump parses back to itself
         expect(listRuleset(load(kernel, `${f} (listed)`))).toBe(kernel);
+      });
+    }
+  });
+
+  it('the kube-proxy generator behind the bench writes a ruleset nft accepts (nft -c -f, 300 services)', () => {
+    const ns = netns('kg');
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: kubeProxyNftDump({ services: 300 }).text, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  describe('jump depth and names (test/nft/validate-cases.ts): nft -f loads or fails at the same line', () => {
+    let ns = '';
+    beforeAll(() => {
+      ns = netns('vc');
+    });
+    for (const c of VALIDATE_CASES) {
+      it(c.name, () => {
+        inNs(ns, 'nft flush ruleset');
+        const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: c.text, encoding: 'utf8' });
+        const first = /^[^:\n]*:(\d+):\d+-\d+: Error: (.*)$/m.exec(r.stderr);
+        if (c.line === undefined) {
+          expect(r.stderr).toBe('');
+          expect(r.status).toBe(0);
+        } else {
+          expect(r.status).not.toBe(0);
+          expect(Number(first?.[1])).toBe(c.line);
+          if (c.error !== undefined) expect(first?.[2]).toContain(c.error);
+        }
+      });
+    }
+    it('every word of src/nft/keywords.ts is refused as a table and a chain name; filter, nat, input are not', () => {
+      // one word a line, five words a file: nft reports every line it cannot parse, up to 10 errors
+      const words = [...NFT_KEYWORDS];
+      const accepted: string[] = [];
+      for (let at = 0; at < words.length; at += 5) {
+        const chunk = words.slice(at, at + 5);
+        const text = 'add table inet t\n' + chunk.map((w) => `add table ip ${w}\nadd chain inet t ${w}\n`).join('');
+        const r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: text, encoding: 'utf8' });
+        const bad = new Set([...r.stderr.matchAll(/^[^:\n]*:(\d+):\d+-\d+: Error/gm)].map((m) => Number(m[1])));
+        accepted.push(...chunk.filter((_, k) => !bad.has(2 + 2 * k) || !bad.has(3 + 2 * k)));
+      }
+      expect(accepted).toEqual([]);
+      const ok = ['filter', 'nat', 'input', 'saddr', 'state', 'tunnel', 'kube-proxy'];
+      const r2 = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', '-'], { input: 'add table inet t\n' + ok.map((w) => `add table ip ${w}\nadd chain inet t ${w}\n`).join(''), encoding: 'utf8' });
+      expect(r2.stderr).toBe('');
+    });
+  });
+
+  describe('producers\' rulesets replayed (test/nft/fixture-scenarios.ts): conntrack agrees with rules trace', () => {
+    for (const [name, sc] of Object.entries(SCENARIOS)) {
+      describe(name, () => {
+        let h = '';
+        const peers = new Map<string, string>();
+        const nftText = sc.nft !== undefined ? readFileSync(`${fixtureDir}${sc.nft}`, 'utf8') : '';
+        const rules = sc.iptablesRules !== undefined ? { nf: loadDump(`${fixtureDir}${sc.iptablesRules.replace(/\.rules$/, '.save')}`) } : { nft: load(nftText, sc.nft!) };
+        beforeAll(() => {
+          h = netns(`r${Object.keys(SCENARIOS).indexOf(name)}`);
+          for (const p of sc.peers) {
+            const n = netns(`${p.ns}${Object.keys(SCENARIOS).indexOf(name)}`);
+            peers.set(p.ns, n);
+            veth(h, p.hostIf, [...p.hostAddrs], n, 'eth0', [...p.peerAddrs]);
+            const gw = p.hostAddrs[0]!.split('/')[0]!;
+            for (const r of p.routes) inNs(n, `ip route add ${r} via ${gw}`);
+            // the peers never answer: an RST would end the unassured conntrack entry
+            inNs(n, 'nft add table ip t');
+            inNs(n, "nft 'add chain ip t in { type filter hook input priority 0; policy drop; }'");
+          }
+          inNs(h, 'sysctl -qw net.ipv4.ip_forward=1');
+          if (sc.iptablesRules !== undefined) {
+            // Docker's rules as dockerd gives them to iptables-nft; both listings must be the fixtures'
+            inNs(h, 'iptables-restore', readFileSync(`${fixtureDir}${sc.iptablesRules}`, 'utf8'));
+            const strip = (t: string): string => t.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')).join('\n');
+            expect(strip(inNs(h, 'iptables-save'))).toBe(strip(readFileSync(`${fixtureDir}${sc.iptablesRules.replace(/\.rules$/, '.save')}`, 'utf8')));
+            expect(inNs(h, 'nft list ruleset 2>/dev/null')).toBe(nftText);
+          } else inNs(h, `nft -f ${fixtureDir}${sc.nft}`);
+        });
+        let sport = 45000;
+        for (const c of sc.cases) {
+          it(c.name, () => {
+            const sp = sport++;
+            const predicted = traceHost(rules, { src: ip(c.src), sport: sp, dst: ip(c.dst), dport: c.dport, proto: c.proto, iif: c.iif, ...(c.oif ? { oif: c.oif } : {}), local: sc.local.map(ip) });
+            expect(predicted.length).toBeGreaterThan(0);
+            // a SYN to a closed local port is answered with an RST, which deletes the unassured
+            // entry: the host listens on the port for the case's duration
+            const listener = c.oif === undefined && c.proto === 'tcp' ? listen(h, c.dport) : undefined;
+            try {
+              agrees(predicted, send(peers.get(c.from)!, h, c.proto, c.src, sp, c.dst, c.dport));
+            } finally {
+              listener?.kill();
+            }
+          });
+        }
       });
     }
   });

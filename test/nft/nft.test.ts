@@ -14,6 +14,7 @@ import { traceHost } from '../../src/nft/trace.js';
 import { mergedPipeline } from '../../src/nft/pipeline.js';
 import { EMPTY_NFT, type NftState } from '../../src/nft/types.js';
 import { isNftText } from '../../src/cli/rules.js';
+import { VALIDATE_CASES } from './validate-cases.js';
 import { checkModel } from '../../src/cli/check.js';
 import { traceRules } from '../../src/netfilter/trace.js';
 import { parseIptablesArgs } from '../../src/netfilter/parse.js';
@@ -162,4 +163,23 @@ describe('nft twin models agree with their kernel-observed expectations', () => 
       expect(reports.filter((r) => !r.ok).map((r) => `${r.name}: ${r.result}`)).toEqual([]);
     });
   }
+});
+
+describe('jump depth and names, as the kernel and nft 1.0.6 refuse them (test/nft/validate-cases.ts)', () => {
+  for (const c of VALIDATE_CASES) {
+    it(c.name, () => {
+      if (c.line === undefined) {
+        expect(() => load(c.text)).not.toThrow();
+        return;
+      }
+      const e = err(() => load(c.text));
+      expect(e.line).toBe(c.line);
+      if (c.error !== undefined) expect(e.detail).toContain(c.error);
+    });
+  }
+  it('a loop no base chain reaches is never run: trace of the input chain is unaffected', () => {
+    const s = load('table ip t {\n\tchain in {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n\n\tchain a {\n\t\tjump b\n\t}\n\n\tchain b {\n\t\tjump a\n\t}\n}\n');
+    const out = traceHost({ nft: s }, { src: ip('10.0.0.2'), sport: 40000, dst: ip('10.0.0.1'), dport: 22, proto: 'tcp', iif: 'eth0', local: [ip('10.0.0.1')] });
+    expect(out.map((o) => o.verdict)).toEqual(['DROP']);
+  });
 });
