@@ -7,7 +7,7 @@
  * the file written is parsed and simulated again: every fixed probe must give the result its fix
  * promised, or it is a bug.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, Scalar, type Node } from 'yaml';
 import { loadModel, nodeIo, parseModel, type ModelIo, type ProbeResult } from '../plan/model.js';
 import { buildWorld, type Built } from '../world/build.js';
 import type { World } from '../world/types.js';
@@ -55,7 +55,7 @@ export function fixModel(built: Built, text: string, opts: { probe?: string; io?
       continue;
     }
     world = fix.section === 'services' && fix.service ? withService(world, fix.ns, fix.service.proto, fix.service.port) : withLine(built, world, fix.host, fix.command, io);
-    edited = fix.section === 'services' && fix.service ? appendService(edited, built.model.file, fix.service.at, `${fix.service.proto}/${fix.service.port}`) : appendRunbookLine(edited, built.model.file, fix.host, runbookLineFor(built, fix.host, fix.command), io);
+    edited = fix.section === 'services' && fix.service ? appendService(edited, fix.service.at, `${fix.service.proto}/${fix.service.port}`) : appendRunbookLine(edited, built.model.file, fix.host, runbookLineFor(built, fix.host, fix.command), io);
     runs = modelRuns(built, world);
     fixedSoFar.push(i);
     out.push({ probe: run.name, wanted: want, fix, explanation: ex });
@@ -80,7 +80,7 @@ function lineStarts(text: string): number[] {
 
 /** The host's `run:` block gets one more line; other forms are rewritten through the YAML library. */
 export function appendRunbookLine(text: string, file: string, host: string, command: string, io: ModelIo = nodeIo): string {
-  const doc = parseDocument(text, { lineCounter: new LineCounter(), keepSourceTokens: false, merge: true });
+  const doc = parseDocument(text, { merge: true });
   const hosts = doc.get('hosts', true) as Node | undefined;
   const hostNode = isMap(hosts) ? (hosts.get(host, true) as Node | undefined) : undefined;
   const run = isMap(hostNode) ? hostNode.get('run', true) : undefined;
@@ -119,7 +119,7 @@ function isAliased(text: string, offset: number): boolean {
 }
 
 /** `services:` gets one more entry. */
-export function appendService(text: string, file: string, at: string, listen: string): string {
+export function appendService(text: string, at: string, listen: string): string {
   const entry = `{at: ${at}, listen: ${listen}}`;
   const doc = parseDocument(text, { merge: true });
   const services = doc.get('services', true) as Node | undefined;
@@ -137,7 +137,6 @@ export function appendService(text: string, file: string, at: string, listen: st
   if (services === undefined || services === null) return `${text.replace(/\n*$/, '\n')}services:\n  - ${entry}\n`;
   if (isSeq(services)) services.add(doc.createNode({ at, listen }));
   else doc.set('services', doc.createNode([{ at, listen }]));
-  void file;
   return doc.toString();
 }
 

@@ -127,7 +127,7 @@ function requestRecv(tr: ProbeTrace, ns: NsId): number {
 }
 
 /** MASQUERADE on the hop that forwarded the request into `server`, so the server answers that hop. */
-function masqueradeOnEntry(world: World, tr: ProbeTrace, server: NsId, client: number, dst?: IpPacket): Candidate[] {
+function masqueradeOnEntry(tr: ProbeTrace, server: NsId, client: number, dst?: IpPacket): Candidate[] {
   const ri = requestRecv(tr, server);
   if (ri < 0) return [];
   const a = arrival(tr, ri);
@@ -137,7 +137,6 @@ function masqueradeOnEntry(world: World, tr: ProbeTrace, server: NsId, client: n
   const l4 = dst?.l4;
   const port = l4 && l4.kind !== 'icmp' ? ` -p ${l4.kind} --dport ${l4.dport}` : '';
   const d = dst ? ` -d ${ip(dst.dst)}` : '';
-  void world;
   return [{ ns: a.from, cmd: `iptables -t nat -A POSTROUTING -s ${ip(client)}${d}${port} -o ${a.fromDev} -j MASQUERADE`, note: `${server.split('/').pop()} then answers ${a.from.split('/').pop()}, which translates the reply back` }];
 }
 
@@ -165,7 +164,7 @@ export function candidates(world: World, tr: ProbeTrace, point: Point): Candidat
         const a = ri >= 0 ? arrival(tr, ri) : {};
         const gw = a.from !== undefined ? addrToward(world, a.from, server, a.recv?.dev) : undefined;
         if (gw !== undefined) out.push({ ns: server, cmd: `ip route add ${ip(client)} via ${ip(gw)}`, note: 'the reply goes back the way the request came, through the NAT' });
-        out.push(...masqueradeOnEntry(world, tr, server, client, reqNat?.kind === 'nat' ? reqNat.packet : undefined));
+        out.push(...masqueradeOnEntry(tr, server, client, reqNat?.kind === 'nat' ? reqNat.packet : undefined));
       }
       return out;
     }
@@ -209,7 +208,7 @@ function dropCandidates(world: World, tr: ProbeTrace, point: Extract<Point, { ki
           if (g !== undefined && (used?.route.via === undefined || used.route.via !== g))
             out.push({ ns: tr.delivered.ns, cmd: `ip route add ${ip(dst)} via ${ip(g)}`, note: 'the reply goes back the way the request came' });
         }
-        out.push(...masqueradeOnEntry(world, tr, tr.delivered.ns, dst));
+        out.push(...masqueradeOnEntry(tr, tr.delivered.ns, dst));
       }
       for (const g of gws.slice(1)) out.push({ ns, cmd: `ip route add ${ip(dst)} via ${ip(g)}` });
       const hasDefault = me.routes.some((r) => r.table === 254 && r.dst.len === 0);

@@ -298,7 +298,7 @@ function dropWhy(world: World, tr: ProbeTrace, p: Extract<Point, { kind: 'drop' 
   const where = `${n(d.ns)}${d.dev !== undefined ? ` (${d.dev})` : ''}`;
   const counted = d.counter !== undefined ? `, counted as ${d.counter}` : '';
   const reached = d.dir === 'reply' && tr.delivered ? `The request reached ${n(tr.delivered.ns)}${natsBefore(world, tr, p.index, 'request')}; ` : '';
-  const what2 = reached ? what.toLowerCase().replace(/^the /, 'the ') : what;
+  const what2 = reached ? `t${what.slice(1)}` : what;
   const after = tr.steps.slice(p.index + 1);
   const icmpSent = after.find((s) => s.kind === 'icmp' && s.ns === d.ns);
   const sentIcmp = icmpSent && icmpSent.kind === 'icmp' ? ` ${n(d.ns)} sends ICMP ${icmpName(icmpSent.icmpType, icmpSent.icmpCode)} to ${formatIpv4(icmpSent.to)}.` : '';
@@ -322,7 +322,7 @@ function dropWhy(world: World, tr: ProbeTrace, p: Extract<Point, { kind: 'drop' 
     case 'nf-reject': {
       const dec = p.decider;
       if (dec) {
-        const via = dec.via.map((v) => `${v.chain} rule ${v.rule ?? '?'} (-j ${dec.chain === v.chain ? '' : (v.verdict ?? '').replace(/^(jump|goto) /, '')})`);
+        const via = dec.via.map((v) => `${v.chain} rule ${v.rule ?? '?'} (${(v.verdict ?? '').startsWith('goto ') ? '-g' : '-j'} ${(v.verdict ?? '').replace(/^(jump|goto) /, '')})`);
         const rule = dec.rule !== undefined ? `${dec.table} ${dec.chain} rule ${dec.rule}: ${dec.nft ? dec.text ?? '' : `-A ${dec.chain} ${dec.text ?? ''}`}` : `the ${dec.table} ${dec.chain} policy DROP`;
         const reject = d.reason.kind === 'nf' && d.reason.rejectWith !== undefined ? ` (REJECT --reject-with ${d.reason.rejectWith})` : '';
         cause = `${d.code === 'nf-reject' ? 'rejected' : 'dropped'} by ${rule}${reject}${via.length ? `, reached from ${via.join(', then ')}` : ''}`;

@@ -144,7 +144,7 @@ describe('proven fixes', () => {
       expect(ex.simulations).toBeLessThanOrEqual(MAX_SIMULATIONS);
       expect(ex.fixes.length).toBeLessThanOrEqual(3);
       for (const fix of ex.fixes) {
-        const edited = fix.section === 'services' ? appendService(text, path, fix.service!.at, `${fix.service!.proto}/${fix.service!.port}`) : appendRunbookLine(text, path, fix.host, runbookLineFor(built, fix.host, fix.command));
+        const edited = fix.section === 'services' ? appendService(text, fix.service!.at, `${fix.service!.proto}/${fix.service!.port}`) : appendRunbookLine(text, path, fix.host, runbookLineFor(built, fix.host, fix.command));
         const again = buildWorld(parseModel(edited, path));
         const after = simulate(again.world, run.flow);
         expect(after.every((t) => t.result === fix.verified.result), `${run.name}: ${fix.command}`).toBe(true);
