@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatDraws, formatFailure, formatKnownMet, runConformance } from '../dist/replay/conformance.js';
+import { formatDraws, formatFailure, formatKnownMet, formatUnconfirmed, runConformance } from '../dist/replay/conformance.js';
 import { preflight } from '../dist/replay/exec.js';
 import { progressLine } from '../dist/cli/progress.js';
 
@@ -56,5 +56,6 @@ for (const f of r.failures) {
 }
 console.log(`\n${formatDraws(r.draws, r.runs)}`);
 console.log(`\n${formatKnownMet(r.known)}`);
-console.log(`\n${r.runs} cases, ${r.probes} probes, seed ${seed}: ${r.failures.length} disagree (${(r.ms / 1000).toFixed(1)} s)`);
+console.log(`\n${formatUnconfirmed(r.unconfirmed)}`);
+console.log(`\n${r.runs} cases, ${r.probes} probes, seed ${seed}: ${r.failures.length} disagree, ${r.unconfirmed.length} not repeated alone (${(r.ms / 1000).toFixed(1)} s)`);
 process.exit(r.failures.length > 0 ? 1 : 0);

@@ -32,25 +32,32 @@ interface ProbeReport {
 }
 
 /** Every probe of a built model simulated (with the trace's why), and each one that missed explained with proven fixes. */
-export function explainModel(built: Built): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
+export function explainModel(built: Built, opts: { readonly captures?: boolean } = {}): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
   const { model, world } = built;
   const runs = model.probes.map((p) => {
     const flow = flowOf(world, p);
-    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow));
+    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow, { captures: opts.captures ?? true }));
   });
   return { runs, explanations: runs.map((_, i) => explainRun(built, world, runs, i)) };
 }
 
-export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+/**
+ * Runs every probe of the model. `keep` says what the caller needs besides the reports: the
+ * traces (each probe's, with its statistic branches) and the frames in them; without, a trace
+ * lives only until its report is made and no frame is kept (both default to true).
+ */
+export function checkModel(path: string, keep: { readonly traces?: boolean; readonly captures?: boolean } = {}): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+  const keepTraces = keep.traces ?? true;
+  const captures = keepTraces && (keep.captures ?? true);
   const built = buildWorld(loadModel(path));
   const { model, world } = built;
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
-  const { runs, explanations } = explainModel(built);
+  const { runs, explanations } = explainModel(built, { captures });
   for (const [i, p] of model.probes.entries()) {
     const run = runs[i]!;
     const traces = [...run.traces];
-    all.push(traces);
+    if (keepTraces) all.push(traces);
     const { result, ok } = run;
     const ex = explanations[i];
     reports.push({
@@ -70,7 +77,8 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
 
 export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
   checkPcapOutputs(opts);
-  const { world, reports, traces, warnings } = checkModel(path);
+  const pcap = opts.pcap !== undefined || opts.pcapng !== undefined;
+  const { world, reports, traces, warnings } = checkModel(path, { traces: pcap, captures: pcap });
   printWarnings(warnings, io);
   writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
   const failed = reports.some((r) => !r.ok);

@@ -32,8 +32,9 @@ export function cmdTrace(path: string, opts: TraceOptions, io: Io): number {
   const from = resolveNsRef(world, opts.from, { ...KERNEL, file: '--from' });
   const warnings = worldWarnings(world);
   printWarnings(warnings, io);
+  const captures = opts.pcap !== undefined || opts.pcapng !== undefined;
   const flow = { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) };
-  const traces = traceFlow(world, flow);
+  const traces = traceFlow(world, flow, { captures });
   writePcapOutputs([{ traces }], opts, io);
   // the fixes: proven against the model's own probes, which they must not break; a probe of the
   // model with the same flow lends its expect

@@ -24,7 +24,7 @@ import { whyOf, type WhyFacts } from './why.js';
 export const MAX_SIMULATIONS = 20;
 export const MAX_FIXES = 3;
 /** a probe's result is decided when connect() returns: the rest of the exchange only adds captures */
-const QUICK = { fullTcp: false } as const;
+const QUICK = { fullTcp: false, captures: false } as const;
 
 export interface ProbeRun {
   readonly name: string;

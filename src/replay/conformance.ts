@@ -28,6 +28,8 @@ export interface CaseOutcome {
   readonly probes: number;
   /** disagreements that are known ones (src/replay/known.ts): the model file of each */
   readonly known: readonly string[];
+  /** not ok only because probes disagreed (no setup failure, crash or refusal) */
+  readonly probesOnly: boolean;
 }
 
 /** Simulates and replays one plan. A model the world refuses is a generator bug (not ok). */
@@ -37,7 +39,7 @@ export async function checkPlan(plan: GenPlan, title = 'generated conformance ca
   let features: readonly string[] = planFeatures;
   let probes = 0;
   let known: string[] = [];
-  const done = (problems: string[]): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0), features, probes, known });
+  const done = (problems: string[], probesOnly = false): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0), features, probes, known, probesOnly: problems.length > 0 && probesOnly });
   let built;
   try {
     built = buildWorld(parseModel(model, 'conformance.yaml'));
@@ -55,7 +57,7 @@ export async function checkPlan(plan: GenPlan, title = 'generated conformance ca
     return done([`the replay or the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join(' | ') : String(e)}`]);
   }
   known = knownIn(report, model);
-  return done(describe(report, model));
+  return done(describe(report, model), report.failure === undefined && report.cleanupErrors.length === 0);
 }
 
 /** The known disagreements (src/replay/known.ts) a report's disagreeing probes are, one per probe. */
@@ -93,6 +95,8 @@ export interface ConformanceOptions {
   readonly log?: (line: string) => void;
   /** called after each case with the count so far, for a progress line */
   readonly onCase?: (done: number, total: number) => void;
+  /** how one case is checked (default checkPlan: simulate and replay); tests pass their own */
+  readonly check?: (plan: GenPlan, title: string) => Promise<CaseOutcome>;
 }
 
 export interface ConformanceFailure {
@@ -107,10 +111,23 @@ export interface ConformanceFailure {
   readonly flaky?: boolean;
 }
 
+/** A case that disagreed while cases ran side by side and agreed when replayed again alone. */
+export interface UnconfirmedDisagreement {
+  readonly index: number;
+  readonly first: CaseOutcome;
+  readonly again: CaseOutcome;
+}
+
 export interface ConformanceReport {
   readonly seed: number;
   readonly runs: number;
   readonly probes: number;
+  /**
+   * disagreements the kernel did not repeat when the case was replayed again on its own: its answer
+   * depended on timing (a loaded machine delays the softirq work behind ARP failures and ICMP
+   * errors past the client's wait), not on the model; printed, not counted as failures
+   */
+  readonly unconfirmed: readonly UnconfirmedDisagreement[];
   /** how many cases held each catalogue feature (WORLD_FEATURES key -> cases) */
   readonly draws: Readonly<Record<string, number>>;
   /** probes that disagreed in a known way (src/replay/known.ts): model file -> probes */
@@ -122,6 +139,7 @@ export interface ConformanceReport {
 export async function runConformance(opts: ConformanceOptions): Promise<ConformanceReport> {
   const t0 = performance.now();
   const log = opts.log ?? ((): void => undefined);
+  const check = opts.check ?? checkPlan;
   const plans = fc.sample(genPlan(), { seed: opts.seed, numRuns: opts.runs });
   const outcomes: CaseOutcome[] = new Array<CaseOutcome>(plans.length);
   let next = 0;
@@ -132,7 +150,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   const worker = async (): Promise<void> => {
     while (next < plans.length) {
       const i = next++;
-      const o = await checkPlan(plans[i]!, `conformance seed ${opts.seed} case ${i}`);
+      const o = await check(plans[i]!, `conformance seed ${opts.seed} case ${i}`);
       outcomes[i] = o;
       probes += o.probes;
       for (const f of o.features) draws[f] = (draws[f] ?? 0) + 1;
@@ -143,9 +161,21 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
   const failures: ConformanceFailure[] = [];
+  const unconfirmed: UnconfirmedDisagreement[] = [];
   for (const [i, o] of outcomes.entries()) {
     if (o.ok) continue;
     const path = String(i);
+    if (o.probesOnly) {
+      // a disagreement is confirmed by a second replay of the same case with nothing else running
+      // beside it (setup failures and crashes are not timing: they are never re-run)
+      log(`case ${i}: replaying again alone to confirm ...`);
+      const again = await check(plans[i]!, `conformance seed ${opts.seed} case ${i} (again)`);
+      if (again.ok) {
+        log(`case ${i}: agrees when replayed alone: the first answer depended on timing`);
+        unconfirmed.push({ index: i, first: o, again });
+        continue;
+      }
+    }
     if (opts.shrink === false || failures.filter((f) => f.shrunk !== undefined || f.flaky === true).length >= (opts.maxShrink ?? Infinity)) {
       failures.push({ index: i, path, original: o });
       continue;
@@ -154,7 +184,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
     let last: CaseOutcome | undefined;
     const details = await fc.check(
       fc.asyncProperty(genPlan(), async (p) => {
-        const r = await checkPlan(p, `conformance seed ${opts.seed} case ${i} (shrunk)`);
+        const r = await check(p, `conformance seed ${opts.seed} case ${i} (shrunk)`);
         if (!r.ok) last = r;
         return r.ok;
       }),
@@ -163,7 +193,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
     if (details.failed && last) failures.push({ index: i, path, original: o, shrunk: last, shrinkSteps: details.numShrinks });
     else failures.push({ index: i, path, original: o, flaky: true });
   }
-  return { seed: opts.seed, runs: opts.runs, probes, draws, known, failures, ms: Math.round(performance.now() - t0) };
+  return { seed: opts.seed, runs: opts.runs, probes, draws, known, failures, unconfirmed, ms: Math.round(performance.now() - t0) };
 }
 
 /**
@@ -176,6 +206,12 @@ export function formatDraws(draws: Readonly<Record<string, number>>, runs: numbe
     return 'notGenerated' in c ? `  ${k.padEnd(40)} -      not generated: ${c.notGenerated}` : `  ${k.padEnd(40)} ${String(n).padStart(5)}  ${((100 * n) / Math.max(1, runs)).toFixed(1).padStart(5)}%${n === 0 ? '  NOT DRAWN' : ''}`;
   });
   return `features drawn (cases holding each, of ${runs}):\n${rows.join('\n')}`;
+}
+
+/** Disagreements the kernel did not repeat alone, as text (never silent). */
+export function formatUnconfirmed(u: readonly UnconfirmedDisagreement[]): string {
+  if (u.length === 0) return 'disagreements not repeated when replayed alone (timing): none';
+  return `disagreements not repeated when replayed alone (timing, not counted):\n${u.map((x) => `  case ${x.index}: ${x.first.problems.join('; ')}`).join('\n')}`;
 }
 
 /** Known disagreements met in a run, as text. */

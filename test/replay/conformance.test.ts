@@ -7,7 +7,7 @@
  * under NETPATH_REQUIRE_KERNEL=1 (CI).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDraws, formatFailure, formatKnownMet, runConformance } from '../../src/replay/conformance.js';
+import { formatDraws, formatFailure, formatKnownMet, formatUnconfirmed, runConformance } from '../../src/replay/conformance.js';
 import { formatKnown } from '../../src/replay/known.js';
 import { preflight } from '../../src/replay/exec.js';
 import { listNetns } from '../../src/replay/netns.js';
@@ -46,6 +46,7 @@ describe.runIf(pf.ok || required)('kernel conformance: generated plans', () => {
     const r = await runConformance({ seed: SEED, runs: RUNS, concurrency: 4, shrink: false });
     console.log(`kernel conformance: ${r.runs} generated cases, ${r.probes} probes, seed ${r.seed}: ${r.failures.length} disagree (${(r.ms / 1000).toFixed(1)} s)`);
     console.log(formatKnownMet(r.known));
+    console.log(formatUnconfirmed(r.unconfirmed));
     console.log(formatDraws(r.draws, r.runs));
     const analysed = (f: (typeof r.failures)[number]): boolean => {
       const probe = UNDER_ANALYSIS[f.index];
