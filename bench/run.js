@@ -30,6 +30,7 @@ import { applyRestore, emptyNfState } from '../dist/netfilter/tables.js';
 import { traceRules } from '../dist/netfilter/trace.js';
 import { KERNEL } from '../dist/model/origin.js';
 import { writeStar } from './star.js';
+import { benchExplain } from './explain.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netpath-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -147,6 +148,8 @@ const ceilingPerS = (frames.length / ceiling.median) * 1e6;
 console.log(`frame-hops/s: engine ${fmt(hopsPerS / 1e6)} M, header-only ceiling ${fmt(ceilingPerS / 1e6)} M (engine at 1/${fmt(ceilingPerS / hopsPerS)} of the ceiling)`);
 figure('engine: seed whole exchange per probe', whole.median, 'µs', 50, 'lower', `header-only build+parse of its ${frames.length} frames: ${fmt(ceiling.median)} µs`);
 figure('engine: frame-hops per second', hopsPerS / 1e6, 'M/s', 1, 'higher', `header-only ceiling: ${fmt(ceilingPerS / 1e6)} M frames/s`);
+
+benchExplain(bench, figure, fmt);
 
 // ---------------------------------------------------------------------------------------------
 // 2. captures: per packet, pcap and pcapng, next to scapy's wrpcap on the same frames

@@ -221,6 +221,16 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     });
 
   program
+    .command('fix')
+    .description("write the model with each failing probe's first proven fix appended to its host's runbook (or services:)")
+    .argument('<model>', 'model file (YAML)')
+    .option('--probe <name>', 'fix only this probe')
+    .option('-o, --output <file>', 'write the fixed model here (default: stdout)')
+    .action(async (model: string, opts: { probe?: string; output?: string }) => {
+      code = (await import('./fix.js')).cmdFix(model, opts, io);
+    });
+
+  program
     .command('diagram')
     .description("write the topology as a standalone SVG, with one probe's path when --probe names it")
     .argument('<model>', 'model file (YAML)')
