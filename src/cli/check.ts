@@ -28,13 +28,20 @@ interface ProbeReport {
   outcomes?: { probability: number; result: ProbeResult }[];
 }
 
-export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+/**
+ * Runs every probe of the model. `keep` says what the caller needs besides the reports: the
+ * traces (each probe's, with its statistic branches) and the frames in them; without, a trace
+ * lives only until its report is made and no frame is kept (both default to true).
+ */
+export function checkModel(path: string, keep: { readonly traces?: boolean; readonly captures?: boolean } = {}): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+  const keepTraces = keep.traces ?? true;
+  const captures = keepTraces && (keep.captures ?? true);
   const { model, world } = buildWorld(loadModel(path));
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
   for (const p of model.probes) {
-    const traces = traceFlow(world, probeFlow(world, p));
-    all.push(traces);
+    const traces = traceFlow(world, probeFlow(world, p), { captures });
+    if (keepTraces) all.push(traces);
     const results = [...new Set(traces.map((t) => t.result))];
     const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
     const result = results.length === 1 ? results[0]! : best.result;
@@ -57,7 +64,8 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
 
 export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
   checkPcapOutputs(opts);
-  const { reports, traces, warnings } = checkModel(path);
+  const pcap = opts.pcap !== undefined || opts.pcapng !== undefined;
+  const { reports, traces, warnings } = checkModel(path, { traces: pcap, captures: pcap });
   printWarnings(warnings, io);
   writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
   const failed = reports.some((r) => !r.ok);

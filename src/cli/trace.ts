@@ -28,7 +28,8 @@ export function cmdTrace(path: string, opts: TraceOptions, io: Io): number {
   const from = resolveNsRef(world, opts.from, { ...KERNEL, file: '--from' });
   const warnings = worldWarnings(world);
   printWarnings(warnings, io);
-  const traces = traceFlow(world, { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) });
+  const captures = opts.pcap !== undefined || opts.pcapng !== undefined;
+  const traces = traceFlow(world, { from, to, proto, ...(port !== undefined ? { port } : {}), ...(sport !== undefined ? { sport } : {}) }, { captures });
   writePcapOutputs([{ traces }], opts, io);
   if (opts.json) io.out(JSON.stringify({ outcomes: traces.map((t) => traceJson(world, t)), warnings }, null, 2) + '\n');
   else io.out(traces.map((t) => renderTrace(world, t, opts.verbose ? { verbose: true } : {})).join('\n'));
