@@ -312,7 +312,7 @@ export function cmdRulesDiff(oldFile: string, newFile: string, opts: RulesMatrix
   });
   if (opts.json) {
     const changes = d.changes.map((c) => ({ ...cells(c), witness: { ...matrixWitnessJson(newFile, c.witness, opts), before: outcomeKey(c.before), after: outcomeKey(c.after) } }));
-    io.out(JSON.stringify({ changes, classes: d.classes, scope: d.scope.flatMap(intervalPrefixes).map(prefixText) }, null, 2) + '\n');
+    io.out(JSON.stringify({ changes, classes: d.classes, scope: d.scope.map((b) => `${addrRangeText(b.dst)} ${rangesText([b.dport])}`) }, null, 2) + '\n');
     return d.changes.length > 0 ? 1 : 0;
   }
   if (d.changes.length === 0) {

@@ -35,8 +35,8 @@ export interface MatrixInput {
   /** destination ports (tcp, udp, sctp); default 1-65535 */
   readonly dport?: readonly Interval[];
   readonly ipsets?: Ipsets;
-  /** only these destinations (rules diff: where the two dumps differ) */
-  readonly only?: readonly Interval[];
+  /** only these destinations x destination ports (rules diff: where the two dumps differ) */
+  readonly only?: readonly GuardBox[];
   /** rules diff: a second dump, cut and walked on the same classes */
   readonly also?: NfState;
   /** with `also`: keep only the classes whose outcome differs between the two */
@@ -222,9 +222,10 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   for (const r of localIv) dstSink.dst.range(r.lo, r.hi);
   const throwaway = newSink(typed);
   for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels }, input.ipsets);
-  for (const r of input.only ?? []) dstSink.dst.range(r.lo, r.hi);
+  for (const r of input.only ?? []) dstSink.dst.range(r.dst.lo, r.dst.hi);
   const dstAtoms = atomsOf(ADDR_SPACE, dstSink.dst.values());
-  const wanted = (d: Interval): boolean => input.only === undefined || input.only.some((r) => r.lo <= d.lo && d.lo <= r.hi);
+  /** the scope's port ranges at a destination atom; undefined: every port */
+  const wantedPorts = (d: Interval): Interval[] | undefined => (input.only === undefined ? undefined : input.only.filter((r) => r.dst.lo <= d.lo && d.lo <= r.dst.hi).map((r) => r.dport));
   // rules per destination atom, each with the destination ports it is guarded by there;
   // rules guarded by more than WIDE atoms cut every atom
   const perAtom = new Map<number, { rule: NfRule; dport: Interval }[]>();
@@ -284,12 +285,13 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   const ranges = (cs: readonly RuleCutLists[], f: keyof RuleCutLists): Interval[] => cs.flatMap((c) => c[f]);
   for (let i = 0; i < dstAtoms.length; i++) {
     const dst = dstAtoms[i]!;
-    if (!wanted(dst)) continue;
+    const scopePorts = wantedPorts(dst);
+    if (scopePorts !== undefined && scopePorts.length === 0) continue;
     const own = perAtom.get(i) ?? [];
     const extra = natTargets(own.map((e) => e.rule)).map(cutsOf);
     const ownCuts = own.map((e) => cutsOf(e.rule));
     // destination-port classes: by the ranges every rule here tests, and the port guards of the rules here
-    const dportTested = [...gDport, ...ranges([...ownCuts, ...extra], 'dport'), ...own.map((e) => e.dport)];
+    const dportTested = [...gDport, ...ranges([...ownCuts, ...extra], 'dport'), ...own.map((e) => e.dport), ...(scopePorts ?? [])];
     const dportClasses = classesOf(dportSpace, dportTested);
     const srcAll = [...gSrc, ...ranges([...ownCuts, ...extra], 'src')];
     for (const proto of input.protos) {
@@ -299,6 +301,7 @@ export function serviceMatrix(input: MatrixInput): Matrix {
         continue;
       }
       for (const dport of dportClasses) {
+        if (scopePorts && !scopePorts.some((r) => r.lo <= dport[0]!.lo && dport[0]!.lo <= r.hi)) continue;
         // the rules here whose port guard holds this class (a class is inside or outside each guard)
         const p = dport[0]!.lo;
         const here = [...extra, ...own.filter((e) => e.dport.lo <= p && p <= e.dport.hi).map((e) => cutsOf(e.rule))];

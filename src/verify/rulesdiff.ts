@@ -13,7 +13,7 @@
 import type { RulesOutcome, RulesTraceInput, TraceProto } from '../netfilter/trace.js';
 import type { NfRule, NfState } from '../netfilter/types.js';
 import type { Prefix } from '../wire/ipv4.js';
-import { guardedRules, LOOPBACK, serviceMatrix, type MatrixInput } from './matrix.js';
+import { guardedRules, LOOPBACK, serviceMatrix, type GuardBox, type MatrixInput } from './matrix.js';
 import { ADDR_SPACE, intersect, mergeIntervals, type Interval } from './space.js';
 
 export interface RulesDiffInput extends Omit<MatrixInput, 'nf' | 'only' | 'also' | 'changedOnly'> {
@@ -35,27 +35,30 @@ export interface RulesChange {
 export interface RulesDiff {
   readonly changes: readonly RulesChange[];
   /** the destinations compared (where the dumps can differ) */
-  readonly scope: readonly Interval[];
+  /** the destinations x destination ports compared (where the dumps can differ) */
+  readonly scope: readonly GuardBox[];
   /** walks, both dumps together */
   readonly classes: number;
 }
 
-/** Destinations for which the two dumps may treat a packet differently. */
-export function changedScope(a: NfState, b: NfState, local: readonly Interval[]): Interval[] {
+const ALL: GuardBox = { dst: ADDR_SPACE, dport: { lo: 0, hi: 65535 } };
+
+/** Destinations x destination ports for which the two dumps may treat a packet differently. */
+export function changedScope(a: NfState, b: NfState, local: readonly Interval[]): GuardBox[] {
   const ga = new Map(guardedRules(a, local).map((g) => [g.rule, g.guard] as const));
   const gb = new Map(guardedRules(b, local).map((g) => [g.rule, g.guard] as const));
-  const scope: Interval[] = [];
-  const add = (guards: Map<NfRule, readonly { dst: Interval }[]>, rs: readonly NfRule[]): void => {
-    for (const r of rs) for (const box of guards.get(r) ?? []) scope.push(box.dst);
+  const scope: GuardBox[] = [];
+  const add = (guards: Map<NfRule, readonly GuardBox[]>, rs: readonly NfRule[]): void => {
+    for (const r of rs) scope.push(...(guards.get(r) ?? []));
   };
   for (const t of ['raw', 'mangle', 'nat', 'filter'] as const) {
     const ta = a[t];
     const tb = b[t];
-    if (ta.present !== tb.present) return [ADDR_SPACE];
+    if (ta.present !== tb.present) return [ALL];
     for (const name of new Set([...Object.keys(ta.chains), ...Object.keys(tb.chains)])) {
       const ca = ta.chains[name];
       const cb = tb.chains[name];
-      if (ca?.policy !== cb?.policy) return [ADDR_SPACE];
+      if (ca?.policy !== cb?.policy) return [ALL];
       const ra = ca?.rules ?? [];
       const rb = cb?.rules ?? [];
       let p = 0;
@@ -66,23 +69,29 @@ export function changedScope(a: NfState, b: NfState, local: readonly Interval[])
       add(gb, rb.slice(p, rb.length - q));
     }
   }
-  // a DNAT (or REDIRECT) into the changed destinations brings its own destinations in
-  let cur = mergeIntervals(scope);
-  for (let round = 0; round < 4 && cur.length > 0; round++) {
-    const more: Interval[] = [];
+  // a DNAT or REDIRECT into the changed destinations (at any port: it may change the port too)
+  // brings the packets it translates in; with no address, its own destinations are kept
+  const seen = new Set<NfRule>();
+  for (let round = 0; round < 4 && scope.length > 0; round++) {
+    const dsts = mergeIntervals(scope.map((x) => x.dst));
+    let grew = false;
     for (const [guards, nf] of [[ga, a], [gb, b]] as const)
       for (const table of Object.values(nf))
         for (const c of Object.values(table.chains))
           for (const r of c.rules) {
             const t = r.target;
-            const to = t?.kind === 'DNAT' && t.range.addr ? [{ lo: t.range.addr.min, hi: t.range.addr.max }] : t?.kind === 'REDIRECT' ? local : [];
-            if (to.some((x) => cur.some((y) => intersect(x, y) !== undefined))) for (const box of guards.get(r) ?? []) more.push(box.dst);
+            if (seen.has(r) || (t?.kind !== 'DNAT' && t?.kind !== 'REDIRECT')) continue;
+            const own = guards.get(r) ?? [];
+            const to = t.kind === 'DNAT' && t.range.addr ? [{ lo: t.range.addr.min, hi: t.range.addr.max }] : t.kind === 'REDIRECT' ? local : own.map((x) => x.dst);
+            if (to.some((x) => dsts.some((y) => intersect(x, y) !== undefined))) {
+              seen.add(r);
+              scope.push(...own);
+              grew = true;
+            }
           }
-    const next = mergeIntervals([...cur, ...more]);
-    if (next.length === cur.length && next.every((x, i) => x.lo === cur[i]!.lo && x.hi === cur[i]!.hi)) break;
-    cur = next;
+    if (!grew) break;
   }
-  return cur;
+  return scope;
 }
 
 export function rulesDiff(input: RulesDiffInput): RulesDiff {
