@@ -46,11 +46,17 @@ export function benchNft(sizes = [1000, 10000]) {
   console.log('\nnftables: kube-proxy nftables mode (verdict maps) vs iptables mode, same services (targets at 10k: load < 1 s, trace < 20 µs):');
   for (const n of sizes) {
     const d = kubeProxyNftDump({ services: n });
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const c0 = cpu();
     const t0 = performance.now();
     const cmds = parseNftFile(d.text, 'kube-proxy.nft');
     const t1 = performance.now();
     const nft = applyNft(EMPTY_NFT, cmds);
     const t2 = performance.now();
+    const c2 = cpu();
     const pk = packets(d.services, 200);
     const tn = time((p) => traceHost({ nft }, p), pk, 5);
     const ipt = kubeProxyDump({ services: n });
@@ -59,7 +65,7 @@ export function benchNft(sizes = [1000, 10000]) {
     const i1 = performance.now();
     const ti = time((p) => traceRules(nf, p), pk, 5);
     console.log(
-      `  ${String(n).padStart(6)} services  nft: load ${(t2 - t0).toFixed(0).padStart(5)} ms (parse ${(t1 - t0).toFixed(0)}, apply ${(t2 - t1).toFixed(0)}), ` +
+      `  ${String(n).padStart(6)} services  nft: load ${(t2 - t0).toFixed(0).padStart(5)} ms (parse ${(t1 - t0).toFixed(0)}, apply ${(t2 - t1).toFixed(0)}; cpu ${(c2 - c0).toFixed(0)} ms), ` +
         `trace median ${tn.median.toFixed(1)} µs p99 ${tn.p99.toFixed(1)} µs   |   iptables: load ${(i1 - i0).toFixed(0).padStart(5)} ms, trace median ${ti.median.toFixed(1)} µs p99 ${ti.p99.toFixed(1)} µs`,
     );
   }

@@ -30,6 +30,7 @@ import { applyRestore, emptyNfState } from '../dist/netfilter/tables.js';
 import { traceRules } from '../dist/netfilter/trace.js';
 import { KERNEL } from '../dist/model/origin.js';
 import { writeStar } from './star.js';
+import { benchExplain } from './explain.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netpath-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -148,6 +149,8 @@ console.log(`frame-hops/s: engine ${fmt(hopsPerS / 1e6)} M, header-only ceiling 
 figure('engine: seed whole exchange per probe', whole.median, 'µs', 50, 'lower', `header-only build+parse of its ${frames.length} frames: ${fmt(ceiling.median)} µs`);
 figure('engine: frame-hops per second', hopsPerS / 1e6, 'M/s', 1, 'higher', `header-only ceiling: ${fmt(ceilingPerS / 1e6)} M frames/s`);
 
+benchExplain(bench, figure, fmt);
+
 // ---------------------------------------------------------------------------------------------
 // 2. captures: per packet, pcap and pcapng, next to scapy's wrpcap on the same frames
 
@@ -213,7 +216,7 @@ for (const n of [128, 256, 512]) {
   const t0 = performance.now();
   buildWorld(loadModel(f));
   const t1 = performance.now();
-  checkModel(f);
+  checkModel(f, { traces: false }); // as `netpath check` without --pcap: reports only
   const t2 = performance.now();
   star[n] = t2 - t1;
   console.log(`${String(n).padStart(5)} containers: build ${fmt(t1 - t0)} ms, check (build + ${n} probes) ${fmt(t2 - t1)} ms`);
@@ -273,7 +276,53 @@ const load40 = loadDumpMs(d40, 1);
 console.log(`40k services (${d40.rules} rules): load in process ${fmt(load40)} ms`);
 figure('dumps: load 40k services, in process', load40, 'ms', 2000, 'lower', `10k: ${fmt(load10)} ms`);
 
+// ---------------------------------------------------------------------------------------------
+// 6. verify: every flow of the invariants, service matrix and dump diff at 10k services (bench/verify.js)
+
+const { benchVerify } = await import('./verify.js');
+benchVerify(figure, tmp);
+
 printSummary();
+
+// ---------------------------------------------------------------------------------------------
+// before/after: `--before DIR` names another built checkout (npm ci there, or dist/ and bin/ of an
+// older commit); its engine and CLI are measured interleaved with this one's, in this run
+
+const beforeAt = process.argv.indexOf('--before');
+if (beforeAt > 0 && process.argv[beforeAt + 1]) {
+  const dir = process.argv[beforeAt + 1];
+  const old = {
+    simulate: (await import(join(dir, 'dist/engine/probe.js'))).simulate,
+    buildWorld: (await import(join(dir, 'dist/world/build.js'))).buildWorld,
+    loadModel: (await import(join(dir, 'dist/plan/model.js'))).loadModel,
+  };
+  console.log(`\n=== before (${dir}) and after (this checkout), interleaved in this run ===`);
+  const oldSeed = old.buildWorld(old.loadModel(SEED)).world;
+  /** medians of both, measured in alternating batches of 100 */
+  const pair = (name, a, b, batches = 20) => {
+    const ta = [];
+    const tb = [];
+    for (let i = 0; i < 200; i++) a(), b();
+    for (let k = 0; k < batches; k++)
+      for (const [fn, out] of [[a, ta], [b, tb]])
+        for (let i = 0; i < 100; i++) {
+          const t0 = performance.now();
+          fn();
+          out.push((performance.now() - t0) * 1000);
+        }
+    const ma = stats(ta).median;
+    const mb = stats(tb).median;
+    console.log(`${name.padEnd(44)} before ${fmt(ma).padStart(7)} µs   after ${fmt(mb).padStart(7)} µs   (×${(ma / mb).toFixed(2)} faster)`);
+  };
+  pair('seed probe: whole HTTP exchange', () => old.simulate(oldSeed, flow), () => simulate(seed.world, flow));
+  pair('seed probe: SYN until connect() returns', () => old.simulate(oldSeed, flow, { fullTcp: false }), () => simulate(seed.world, flow, { fullTcp: false }));
+  pair('seed ping', () => old.simulate(oldSeed, { from: 'web1', to, proto: 'icmp' }), () => simulate(seed.world, { from: 'web1', to, proto: 'icmp' }));
+  for (const n of [256, 512]) {
+    const f = writeStar(tmp, n);
+    const [b, a] = processes([[process.execPath, join(dir, 'bin/netpath.js'), 'check', f], [process.execPath, 'bin/netpath.js', 'check', f]], 1);
+    console.log(`netpath check star of ${String(n).padEnd(4)} (whole process)    before ${fmt(b.wall)} ms wall, ${fmt(b.cpu)} ms CPU   after ${fmt(a.wall)} ms wall, ${fmt(a.cpu)} ms CPU   (CPU ×${(b.cpu / a.cpu).toFixed(2)})`);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // details of other areas

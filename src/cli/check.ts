@@ -4,8 +4,8 @@ import { loadModel, type ProbeResult } from '../plan/model.js';
 import { traceFlow } from '../trace/run.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { formatIpv4 } from '../wire/ipv4.js';
-import { buildWorld } from '../world/build.js';
-import { probeFlow } from '../trace/probe.js';
+import { buildWorld, type Built } from '../world/build.js';
+import { explainRun, fixJson, fixText, flowOf, noFixText, runProbe, whyJson, type Explanation, type ProbeRun } from '../explain/search.js';
 import type { World } from '../world/types.js';
 import type { Io } from './main.js';
 import { printWarnings, worldWarnings } from './warnings.js';
@@ -23,23 +23,43 @@ interface ProbeReport {
   expect?: ProbeResult;
   result: ProbeResult;
   ok: boolean;
+  /** the why's text and the proven fixes as lines (the HTML report shows these) */
   why?: string;
   fixes?: readonly string[];
   outcomes?: { probability: number; result: ProbeResult }[];
+  /** the typed why and the proven fixes */
+  explanation?: Explanation;
 }
 
-export function checkModel(path: string): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
-  const { model, world } = buildWorld(loadModel(path));
+/** Every probe of a built model simulated (with the trace's why), and each one that missed explained with proven fixes. */
+export function explainModel(built: Built, opts: { readonly captures?: boolean } = {}): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
+  const { model, world } = built;
+  const runs = model.probes.map((p) => {
+    const flow = flowOf(world, p);
+    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow, { captures: opts.captures ?? true }));
+  });
+  return { runs, explanations: runs.map((_, i) => explainRun(built, world, runs, i)) };
+}
+
+/**
+ * Runs every probe of the model. `keep` says what the caller needs besides the reports: the
+ * traces (each probe's, with its statistic branches) and the frames in them; without, a trace
+ * lives only until its report is made and no frame is kept (both default to true).
+ */
+export function checkModel(path: string, keep: { readonly traces?: boolean; readonly captures?: boolean } = {}): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+  const keepTraces = keep.traces ?? true;
+  const captures = keepTraces && (keep.captures ?? true);
+  const built = buildWorld(loadModel(path));
+  const { model, world } = built;
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
-  for (const p of model.probes) {
-    const traces = traceFlow(world, probeFlow(world, p));
-    all.push(traces);
-    const results = [...new Set(traces.map((t) => t.result))];
-    const best = [...traces].sort((a, b) => b.probability - a.probability)[0]!;
-    const result = results.length === 1 ? results[0]! : best.result;
-    const ok = p.expect === undefined || traces.every((t) => t.result === p.expect);
-    const failing = traces.find((t) => t.why);
+  const { runs, explanations } = explainModel(built, { captures });
+  for (const [i, p] of model.probes.entries()) {
+    const run = runs[i]!;
+    const traces = [...run.traces];
+    if (keepTraces) all.push(traces);
+    const { result, ok } = run;
+    const ex = explanations[i];
     reports.push({
       name: p.name,
       from: p.from,
@@ -48,7 +68,7 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
       ...(p.expect !== undefined ? { expect: p.expect } : {}),
       result,
       ok,
-      ...(failing?.why ? { why: failing.why.summary, fixes: failing.why.fixes } : {}),
+      ...(ex ? { why: ex.why.text, fixes: ex.fixes.map(fixText), explanation: ex } : {}),
       ...(traces.length > 1 ? { outcomes: traces.map((t) => ({ probability: t.probability, result: t.result })) } : {}),
     });
   }
@@ -57,12 +77,17 @@ export function checkModel(path: string): { world: World; reports: ProbeReport[]
 
 export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
   checkPcapOutputs(opts);
-  const { reports, traces, warnings } = checkModel(path);
+  const pcap = opts.pcap !== undefined || opts.pcapng !== undefined;
+  const { world, reports, traces, warnings } = checkModel(path, { traces: pcap, captures: pcap });
   printWarnings(warnings, io);
   writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
   const failed = reports.some((r) => !r.ok);
   if (opts.json) {
-    io.out(JSON.stringify({ probes: reports, warnings }, null, 2) + '\n');
+    const probes = reports.map(({ explanation, ...r }) => ({
+      ...r,
+      ...(explanation ? { why: whyJson(world, explanation.why), fixes: explanation.fixes.map(fixJson) } : {}),
+    }));
+    io.out(JSON.stringify({ probes, warnings }, null, 2) + '\n');
     return failed ? 1 : 0;
   }
   const branches = (r: ProbeReport): string =>
@@ -74,6 +99,7 @@ export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
     if (!r.why) continue;
     io.out(`\n${escapeLine(r.name)}: ${r.result}\n  why: ${r.why}\n`);
     for (const f of r.fixes ?? []) io.out(`  fix: ${f}\n`);
+    if (r.fixes?.length === 0) io.out(`  fix: ${noFixText(r.explanation)}\n`);
   }
   if (failed) io.out(`\n${reports.filter((r) => !r.ok).length} of ${reports.length} probes differ from their expect\n`);
   return failed ? 1 : 0;

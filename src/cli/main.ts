@@ -182,6 +182,22 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
       code = (await import('./verify.js')).cmdRulesMatrix(file, opts, io);
     });
 
+  rules
+    .command('diff')
+    .description('every first packet whose fate changes between two iptables-save dumps of one host, as CIDR/port-range rows with a witness; exit 1 when one does')
+    .argument('<old>', 'iptables-save output before the change')
+    .argument('<new>', 'iptables-save output after the change')
+    .option('--iif <if>', 'incoming interface of the packets')
+    .option('--oif <if>', 'outgoing interface of forwarded packets')
+    .option('--proto <p,...>', 'tcp, udp, sctp, icmp (default: tcp, udp, icmp)')
+    .option('--dport <ports>', 'only these destination ports: 80, 1-1024, 22,80')
+    .option('--local <ips>', "the host's own addresses, comma-separated (127.0.0.0/8 always is)")
+    .option('--ipset <file>', 'ipset save output for -m set (repeatable)', repeat, [] as string[])
+    .option('--json', 'machine-readable output')
+    .action(async (oldFile: string, newFile: string, opts: RulesMatrixOptions) => {
+      code = (await import('./verify.js')).cmdRulesDiff(oldFile, newFile, opts, io);
+    });
+
   program
     .command('import')
     .description("write a one-host model from this Linux host (or a namespace): addresses, routes, rules, neighbours, sysctls and iptables-save")
@@ -202,6 +218,16 @@ export async function main(argv: readonly string[], raw: Io = stdio): Promise<nu
     .option('--title <text>', "page title (default: the model's name:)")
     .action(async (model: string, opts: ReportCliOptions) => {
       code = await (await import('./report.js')).cmdReport(model, opts, io, raw === stdio && process.stderr.isTTY === true);
+    });
+
+  program
+    .command('fix')
+    .description("write the model with each failing probe's first proven fix appended to its host's runbook (or services:)")
+    .argument('<model>', 'model file (YAML)')
+    .option('--probe <name>', 'fix only this probe')
+    .option('-o, --output <file>', 'write the fixed model here (default: stdout)')
+    .action(async (model: string, opts: { probe?: string; output?: string }) => {
+      code = (await import('./fix.js')).cmdFix(model, opts, io);
     });
 
   program

@@ -15,15 +15,17 @@ import { parseCidr } from '../wire/ipv4.js';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../model/errors.js';
 import { parseIpsetSave, type Ipsets } from '../netfilter/ipset.js';
-import type { RulesTraceInput } from '../netfilter/trace.js';
+import type { RulesOutcome, RulesTraceInput } from '../netfilter/trace.js';
 import { parsePorts } from '../prop/flowset.js';
-import { outcomeKey, serviceMatrix, type MatrixRow } from '../verify/matrix.js';
+import { outcomeKey, serviceMatrix, type MatrixInput, type MatrixRow } from '../verify/matrix.js';
+import { rulesDiff } from '../verify/rulesdiff.js';
 import { optAddressList, optIfname, optionError, optProto } from './options.js';
 import { loadDump } from './rules.js';
 import { diffWorlds } from '../verify/diff.js';
 import type { World } from '../world/types.js';
 import type { Row } from '../verify/atoms.js';
-import { prefixInterval, prefixText, rangesText } from '../verify/space.js';
+import { addrRangeText, intervalPrefixes, mergeIntervals, prefixInterval, prefixText, rangesText } from '../verify/space.js';
+import type { Prefix } from '../wire/ipv4.js';
 import { verifyInvariant, type InvariantVerdict, type ViolationRow } from '../verify/verify.js';
 import type { Io } from './main.js';
 
@@ -210,7 +212,8 @@ export interface RulesMatrixOptions {
 }
 
 /** `netpath rules matrix FILE [--iif IF] [--proto P,...] [--dport PORTS] [--local IPS] [--json]`. */
-export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): number {
+/** The options `rules matrix` and `rules diff` share, checked. */
+function matrixOptions(opts: RulesMatrixOptions): Omit<MatrixInput, 'nf'> {
   const protos = (opts.proto ?? 'tcp,udp,icmp').split(',').map((p) => optProto(p.trim(), ['tcp', 'udp', 'sctp', 'icmp'] as const));
   const dport = opts.dport === undefined ? undefined : parsePorts(opts.dport, (d) => { throw optionError('--dport', d); }).map((r) => ({ lo: r.min, hi: r.max }));
   const iif = opts.iif !== undefined ? optIfname(opts.iif, '--iif') : undefined;
@@ -226,8 +229,14 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
     }
     ipsets = new Map([...(ipsets ?? []), ...parseIpsetSave(text, f)]);
   }
+  return { local, protos, ...(iif !== undefined ? { iif } : {}), ...(oif !== undefined ? { oif } : {}), ...(dport ? { dport } : {}), ...(ipsets ? { ipsets } : {}) };
+}
+
+/** `netpath rules matrix FILE [--iif IF] [--proto P,...] [--dport PORTS] [--local IPS] [--json]`. */
+export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): number {
+  const base = matrixOptions(opts);
   const nf = loadDump(file);
-  const m = serviceMatrix({ nf, local, protos, ...(iif !== undefined ? { iif } : {}), ...(oif !== undefined ? { oif } : {}), ...(dport ? { dport } : {}), ...(ipsets ? { ipsets } : {}) });
+  const m = serviceMatrix({ ...base, nf });
   const outcomes = (r: MatrixRow): string => outcomeKey(r.outcomes);
   if (opts.json) {
     const rows = m.rows.map((r) => ({
@@ -237,23 +246,8 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
       ...(r.dport ? { dport: rangesText(r.dport) } : {}),
       ...(r.sport ? { sport: rangesText(r.sport) } : {}),
       result: outcomes(r),
-      outcomes: r.outcomes.map((o) => ({
-        probability: o.probability,
-        verdict: o.verdict,
-        ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
-        delivery: o.delivery,
-        ...(o.dnat !== undefined ? { dnat: o.dnat } : {}),
-        ...(o.snat !== undefined ? { snat: o.snat } : {}),
-        masquerade: o.masquerade,
-      })),
-      witness: {
-        src: formatIpv4(r.witness.src),
-        dst: formatIpv4(r.witness.dst),
-        proto: r.proto,
-        ...(r.witness.sport !== undefined ? { sport: r.witness.sport } : {}),
-        ...(r.witness.dport !== undefined ? { dport: r.witness.dport } : {}),
-        command: matrixWitnessCommand(file, r.witness, opts),
-      },
+      outcomes: r.outcomes.map(outcomeFields),
+      witness: matrixWitnessJson(file, r.witness, opts),
     }));
     io.out(JSON.stringify({ rows, classes: m.classes, ...(m.labels.length > 0 ? { labels: m.labels } : {}) }, null, 2) + '\n');
     return 0;
@@ -261,7 +255,7 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
   io.out(
     table([
       ['src', 'dst', 'proto', 'dport', 'sport', 'result'],
-      ...m.rows.map((r) => [r.src.map(prefixText).join(','), r.dst.map(prefixText).join(','), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
+      ...m.rows.map((r) => [addrsText(r.src), addrsText(r.dst), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
     ]),
   );
   for (const l of m.labels) io.out(`note: ${l}\n`);
@@ -278,4 +272,59 @@ function matrixWitnessCommand(file: string, w: RulesTraceInput, opts: RulesMatri
     ...(opts.local ? [`--local ${opts.local}`] : []),
     ...(opts.ipset ?? []).map((f) => `--ipset ${f}`),
   ].join(' ');
+}
+
+function outcomeFields(o: RulesOutcome): Record<string, unknown> {
+  return {
+    probability: o.probability,
+    verdict: o.verdict,
+    ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
+    delivery: o.delivery,
+    ...(o.dnat !== undefined ? { dnat: o.dnat } : {}),
+    ...(o.snat !== undefined ? { snat: o.snat } : {}),
+    masquerade: o.masquerade,
+  };
+}
+
+function matrixWitnessJson(file: string, w: RulesTraceInput, opts: RulesMatrixOptions): Record<string, unknown> {
+  return {
+    src: formatIpv4(w.src),
+    dst: formatIpv4(w.dst),
+    proto: w.proto,
+    ...(w.sport !== undefined ? { sport: w.sport } : {}),
+    ...(w.dport !== undefined ? { dport: w.dport } : {}),
+    command: matrixWitnessCommand(file, w, opts),
+  };
+}
+
+/** `netpath rules diff OLD NEW [matrix options] [--json]`: exit 1 when a first packet's fate changes. */
+export function cmdRulesDiff(oldFile: string, newFile: string, opts: RulesMatrixOptions, io: Io): number {
+  const base = matrixOptions(opts);
+  const d = rulesDiff({ ...base, before: loadDump(oldFile), after: loadDump(newFile) });
+  const cells = (c: (typeof d.changes)[number]): Record<string, string> => ({
+    src: c.src.map(prefixText).join(','),
+    dst: c.dst.map(prefixText).join(','),
+    proto: c.proto,
+    ...(c.dport ? { dport: rangesText(c.dport) } : {}),
+    ...(c.sport ? { sport: rangesText(c.sport) } : {}),
+    before: outcomeKey(c.before),
+    after: outcomeKey(c.after),
+  });
+  if (opts.json) {
+    const changes = d.changes.map((c) => ({ ...cells(c), witness: { ...matrixWitnessJson(newFile, c.witness, opts), before: outcomeKey(c.before), after: outcomeKey(c.after) } }));
+    io.out(JSON.stringify({ changes, classes: d.classes, scope: d.scope.map((b) => `${addrRangeText(b.dst)} ${rangesText([b.dport])}`) }, null, 2) + '\n');
+    return d.changes.length > 0 ? 1 : 0;
+  }
+  if (d.changes.length === 0) {
+    io.out(`no first packet changes its fate (${d.classes} classes compared, where the dumps differ)\n`);
+    return 0;
+  }
+  io.out(table([['src', 'dst', 'proto', 'dport', 'sport', 'before', 'after'], ...d.changes.map((c) => { const x = cells(c); return [addrsText(c.src), addrsText(c.dst), x['proto']!, x['dport'] ?? '-', x['sport'] ?? '-', x['before']!, x['after']!]; })]));
+  io.out(`\n${d.changes.length} rows of changed packets (${d.classes} classes compared, where the dumps differ)\n`);
+  return 1;
+}
+
+/** An address set for a table cell: each range as a CIDR when it is one, else `a-b` (JSON keeps CIDR lists). */
+function addrsText(ps: readonly Prefix[]): string {
+  return mergeIntervals(ps.map(prefixInterval)).map(addrRangeText).join(',');
 }

@@ -10,7 +10,7 @@ import { effectiveConf } from '../world/sysctl.js';
 import type { Sim } from './sim.js';
 import type { Netns } from '../world/types.js';
 import type { Skb } from './skb.js';
-import { facts, lookup, selectAddr } from './derived.js';
+import { facts, lookup, mayBeLocal, selectAddr } from './derived.js';
 import { BROADCAST_MAC, ICMP, type ArpPacket } from './packet.js';
 import { xmitFrame } from './dev.js';
 import { icmpSend } from './icmp.js';
@@ -142,7 +142,14 @@ export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb
     }
     return;
   }
-  // a request is routed like a packet from its sender (ip_route_input_noref(tip, sip, dev))
+  // a request is routed like a packet from its sender (ip_route_input_noref(tip, sip, dev)); it
+  // can only be answered for a local address, or by proxy ARP: without either, no lookup is needed
+  // (a flood reaches every port of a bridge)
+  const proxyArp = effectiveConf(ns.confAll, dev.conf, 'forwarding') === 1 && effectiveConf(ns.confAll, dev.conf, 'proxy_arp') === 1;
+  if (!proxyArp && !mayBeLocal(ns, arp.tpa)) {
+    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-local', addr: arp.tpa });
+    return;
+  }
   const res = lookup(ns, arp.tpa, arp.spa, 0, dev.name);
   const type = res.kind === 'route' ? res.route.type : undefined;
   if (type === 'local') {
@@ -175,8 +182,7 @@ export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb
     res.kind === 'route' &&
     res.route.oif !== undefined &&
     res.route.oif !== dev.ifindex &&
-    effectiveConf(ns.confAll, dev.conf, 'forwarding') === 1 &&
-    effectiveConf(ns.confAll, dev.conf, 'proxy_arp') === 1 &&
+    proxyArp &&
     !sourceInvalid(ns, dev, arp.spa, arp.tpa)
   ) {
     const delayUs = (sim.random() % Number(ns.sysctl['net.ipv4.neigh.default.proxy_delay'] ?? '80')) * 10_000;

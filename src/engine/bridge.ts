@@ -16,7 +16,7 @@
 import type { Link, NsId } from '../model/link.js';
 import type { Sim } from './sim.js';
 import { newSkb, type Dir, type Skb } from './skb.js';
-import { facts, lookup } from './derived.js';
+import { carrierPorts, facts, lookup } from './derived.js';
 import { effectiveConf } from '../world/sysctl.js';
 import { neighResolve } from './arp.js';
 import { hasCarrier } from '../world/links.js';
@@ -39,9 +39,7 @@ function brNfOn(sim: Sim, nsId: NsId): boolean {
 
 /** Whether the destination MAC is the bridge's own (its MAC or a port's: local fdb entries). */
 function isLocalMac(sim: Sim, nsId: NsId, br: Link, mac: string): boolean {
-  if (mac === br.mac) return true;
-  for (const p of facts(sim.ns(nsId)).ports.get(br.ifindex) ?? []) if (p.mac === mac) return true;
-  return false;
+  return mac === br.mac || facts(sim.ns(nsId)).bridgeMacs.get(br.ifindex)?.has(mac) === true;
 }
 
 /** br_handle_frame: a frame arriving on a bridge port. */
@@ -72,23 +70,25 @@ export function bridgeInput(sim: Sim, nsId: NsId, br: Link, port: Link, frame: F
   bridgeXmit(sim, nsId, br, frame, port, dir);
 }
 
-/** The ports a frame goes out of: its known port, or every port with carrier (flood). */
+/** The ports a frame goes out of: its known port (br_fdb_find), or every port with carrier (flood). */
 function outPorts(sim: Sim, nsId: NsId, br: Link, frame: Frame, inPort: Link | undefined): { outs: Link[]; known: boolean } {
   const ns = sim.ns(nsId);
-  const all = facts(ns).ports.get(br.ifindex) ?? [];
   const bcast = frame.dst === BROADCAST_MAC || isMulticastMac(frame.dst);
   const knownIdx = bcast ? undefined : sim.fdb.get(nsId)?.get(br.ifindex)?.get(frame.dst);
+  if (knownIdx !== undefined) {
+    const p = facts(ns).byIndex.get(knownIdx);
+    const deliver = p !== undefined && p.master === br.ifindex && (!inPort || p.ifindex !== inPort.ifindex || hairpin(p)) && hasCarrier(sim.world, ns, p);
+    return { outs: deliver ? [p] : [], known: true };
+  }
   const outs: Link[] = [];
-  for (const p of all) {
-    if (knownIdx !== undefined && p.ifindex !== knownIdx) continue;
+  for (const p of carrierPorts(sim.world, ns, br)) {
     // br_flood: unknown unicast only to ports with flood on, broadcast only with bcast_flood on
-    if (knownIdx === undefined && p.brport && (bcast ? frame.dst === BROADCAST_MAC ? !p.brport.bcast_flood : !p.brport.mcast_flood : !p.brport.flood)) continue;
+    if (p.brport && (bcast ? (frame.dst === BROADCAST_MAC ? !p.brport.bcast_flood : !p.brport.mcast_flood) : !p.brport.flood)) continue;
     // should_deliver: never back out of the ingress port unless it is in hairpin mode
     if (inPort && p.ifindex === inPort.ifindex && !hairpin(p)) continue;
-    if (!hasCarrier(sim.world, ns, p)) continue;
     outs.push(p);
   }
-  return { outs, known: knownIdx !== undefined };
+  return { outs, known: false };
 }
 
 function hairpin(p: Link): boolean {

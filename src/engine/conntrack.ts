@@ -13,8 +13,8 @@
  *   POSTROUTING and INPUT; original-direction packets take the NAT'd tuple, replies are mapped back.
  */
 import type { Ipv4 } from '../wire/ipv4.js';
-import type { IpPacket, L4 } from './packet.js';
-import { ICMP, isIcmpError } from './packet.js';
+import type { IcmpHeader, IpPacket, L4 } from './packet.js';
+import { ICMP, isIcmpError, withAddrs } from './packet.js';
 import type { NsId } from '../model/link.js';
 import type { Sim } from './sim.js';
 import type { Skb } from './skb.js';
@@ -51,8 +51,23 @@ export interface CtRef {
   readonly state: CtState;
 }
 
-export function tupleKey(t: Tuple): string {
-  return `${t.proto}|${t.src}|${t.sport}|${t.dst}|${t.dport}`;
+/**
+ * A tuple's place in the table (the kernel hashes the tuple, nf_conntrack_hash): two exact
+ * numbers, the source side (address, port) and the destination side (address, port, protocol),
+ * each below 2^53, so no string is built per packet.
+ */
+function srcKey(t: Tuple): number {
+  return t.src * 0x10000 + t.sport;
+}
+
+const PROTO_KEY = { tcp: 0, udp: 1, icmp: 2 } as const;
+
+function dstKey(t: Tuple): number {
+  return (t.dst * 0x10000 + t.dport) * 4 + PROTO_KEY[t.proto];
+}
+
+export function sameTuple(a: Tuple, b: Tuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.proto === b.proto;
 }
 
 export function invert(t: Tuple): Tuple {
@@ -76,19 +91,25 @@ export function tupleOf(p: IpPacket): Tuple | undefined {
   }
 }
 
+interface CtHit {
+  readonly entry: CtEntry;
+  readonly dir: 'orig' | 'reply';
+}
+
 /** One namespace's conntrack table. Mutable, owned by one simulation run. */
 export class Conntrack {
-  private readonly byKey = new Map<string, { entry: CtEntry; dir: 'orig' | 'reply' }>();
+  /** source key -> destination key -> the entry and the direction of that tuple */
+  private readonly hash = new Map<number, Map<number, CtHit>>();
   private nextId = 1;
   readonly entries: CtEntry[] = [];
 
-  lookup(t: Tuple): { entry: CtEntry; dir: 'orig' | 'reply' } | undefined {
-    return this.byKey.get(tupleKey(t));
+  lookup(t: Tuple): CtHit | undefined {
+    return this.hash.get(srcKey(t))?.get(dstKey(t));
   }
 
   /** Whether some other connection already uses this reply tuple (NAT must pick another). */
   replyTaken(t: Tuple, self: CtEntry): boolean {
-    const hit = this.byKey.get(tupleKey(t));
+    const hit = this.lookup(t);
     return hit !== undefined && hit.entry !== self;
   }
 
@@ -100,14 +121,19 @@ export class Conntrack {
   /** __nf_conntrack_confirm: the entry becomes visible under both tuples. */
   confirm(e: CtEntry): boolean {
     if (e.confirmed) return true;
-    const ko = tupleKey(e.orig);
-    const kr = tupleKey(e.reply);
-    if (this.byKey.has(ko) || this.byKey.has(kr)) return false; // a clash: the kernel drops the packet
+    if (this.lookup(e.orig) || this.lookup(e.reply)) return false; // a clash: the kernel drops the packet
     e.confirmed = true;
-    this.byKey.set(ko, { entry: e, dir: 'orig' });
-    this.byKey.set(kr, { entry: e, dir: 'reply' });
+    this.insert(e.orig, { entry: e, dir: 'orig' });
+    this.insert(e.reply, { entry: e, dir: 'reply' });
     this.entries.push(e);
     return true;
+  }
+
+  private insert(t: Tuple, hit: CtHit): void {
+    const k = srcKey(t);
+    let bySrc = this.hash.get(k);
+    if (!bySrc) this.hash.set(k, (bySrc = new Map()));
+    bySrc.set(dstKey(t), hit);
   }
 }
 
@@ -124,7 +150,7 @@ export function classify(ct: Conntrack, p: IpPacket, pending: CtEntry | undefine
     if (hit.dir === 'reply') return { entry: e, dir: 'reply', state: 'ESTABLISHED' };
     return { entry: e, dir: 'orig', state: e.seenReply ? 'ESTABLISHED' : 'NEW' };
   }
-  if (pending && tupleKey(pending.orig) === tupleKey(t)) return { entry: pending, dir: 'orig', state: 'NEW' };
+  if (pending && sameTuple(pending.orig, t)) return { entry: pending, dir: 'orig', state: 'NEW' };
   // what may start a connection
   if (p.l4.kind === 'tcp') {
     const f = p.l4.flags;
@@ -158,20 +184,17 @@ export function natPacket(e: CtEntry, dir: 'orig' | 'reply', manip: 'src' | 'dst
   // which NAT status applies: orig packets get their own manip, replies the other one undone
   const applies = dir === 'orig' ? (manip === 'src' ? e.snat : e.dnat) : manip === 'src' ? e.dnat : e.snat;
   if (!applies) return p;
-  // the target is the inverse of the other direction's tuple
-  const target = dir === 'orig' ? invert(e.reply) : invert(e.orig);
-  if (p.l4.kind === 'icmp' && p.l4.quoted) return natIcmpError(e, dir, manip, p, target);
-  const ports = p.l4.kind === 'icmp' ? undefined : { sport: p.l4.sport, dport: p.l4.dport };
-  if (manip === 'src') {
-    const sport = ports ? target.sport : 0;
-    return { ...p, src: target.src, l4: ports ? withL4Ports(p.l4, sport, ports.dport) : icmpId(p.l4, target.sport) };
-  }
-  const dport = ports ? target.dport : 0;
-  return { ...p, dst: target.dst, l4: ports ? withL4Ports(p.l4, ports.sport, dport) : icmpId(p.l4, target.dport) };
+  // the target is the inverse of the other direction's tuple: its destination side for SRC
+  // manip, its source side for DST manip
+  const other = dir === 'orig' ? e.reply : e.orig;
+  const l4 = p.l4;
+  if (l4.kind === 'icmp' && l4.quoted) return natIcmpError(other, manip, p, l4, l4.quoted);
+  if (manip === 'src') return withAddrs(p, other.dst, p.dst, l4.kind === 'icmp' ? icmpId(l4, other.dport) : withL4Ports(l4, other.dport, l4.dport));
+  return withAddrs(p, p.src, other.src, l4.kind === 'icmp' ? icmpId(l4, other.sport) : withL4Ports(l4, l4.sport, other.sport));
 }
 
-function icmpId(l4: L4, id: number): L4 {
-  return l4.kind === 'icmp' ? { ...l4, id } : l4;
+function icmpId(l4: IcmpHeader, id: number): L4 {
+  return { ...l4, id };
 }
 
 /**
@@ -179,16 +202,13 @@ function icmpId(l4: L4, id: number): L4 {
  * host's NAT ("the opposite manip", with the other direction's tuple as it is, not inverted),
  * and the outer header is translated like any packet of this direction.
  */
-function natIcmpError(e: CtEntry, dir: 'orig' | 'reply', manip: 'src' | 'dst', p: IpPacket, target: Tuple): IpPacket {
-  if (p.l4.kind !== 'icmp' || !p.l4.quoted) return p;
-  const other = dir === 'orig' ? e.reply : e.orig;
-  const q = p.l4.quoted;
-  const quoted: IpPacket =
+function natIcmpError(other: Tuple, manip: 'src' | 'dst', p: IpPacket, l4: IcmpHeader, q: IpPacket): IpPacket {
+  const quoted =
     manip === 'dst'
-      ? { ...q, src: other.src, l4: q.l4.kind === 'icmp' ? icmpId(q.l4, other.sport) : withL4Ports(q.l4, other.sport, q.l4.dport) }
-      : { ...q, dst: other.dst, l4: q.l4.kind === 'icmp' ? icmpId(q.l4, other.dport) : withL4Ports(q.l4, q.l4.sport, other.dport) };
-  const outer = manip === 'src' ? { ...p, src: target.src } : { ...p, dst: target.dst };
-  return { ...outer, l4: { ...p.l4, quoted } };
+      ? withAddrs(q, other.src, q.dst, q.l4.kind === 'icmp' ? icmpId(q.l4, other.sport) : withL4Ports(q.l4, other.sport, q.l4.dport))
+      : withAddrs(q, q.src, other.dst, q.l4.kind === 'icmp' ? icmpId(q.l4, other.dport) : withL4Ports(q.l4, q.l4.sport, other.dport));
+  const outer = { ...l4, quoted };
+  return manip === 'src' ? withAddrs(p, other.dst, p.dst, outer) : withAddrs(p, p.src, other.src, outer);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
  * Per-namespace facts derived once from the immutable world and cached by object identity:
  * the FIB view, the local addresses, link lookups. The per-packet path only reads these.
  */
-import type { Link } from '../model/link.js';
+import type { Link, NsId } from '../model/link.js';
 import { fibLookup, fibView, type FibResult, type FibView } from '../route/fib.js';
 import type { Route } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
 import type { AddrType } from '../netfilter/types.js';
 import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
-import type { Netns, World } from '../world/types.js';
+import type { Netns, Service, World } from '../world/types.js';
+import { bridgePorts, hasCarrier } from '../world/links.js';
 
 export interface NsFacts {
   readonly fib: FibView;
@@ -18,8 +19,10 @@ export interface NsFacts {
   readonly localAddrs: ReadonlySet<number>;
   readonly hasCustomRules: boolean;
   readonly hasCustomLocalRoutes: boolean;
-  /** bridge ifindex -> its ports, in ifindex order */
-  readonly ports: ReadonlyMap<number, readonly Link[]>;
+  /** every route of type local, in any table: an address no one of them covers is never local */
+  readonly localRoutes: readonly Route[];
+  /** bridge ifindex -> the MACs that are the bridge's own (its MAC and its ports': local fdb entries) */
+  readonly bridgeMacs: ReadonlyMap<number, ReadonlySet<string>>;
 }
 
 const cache = new WeakMap<Netns, NsFacts>();
@@ -33,16 +36,15 @@ export function facts(ns: Netns): NsFacts {
   for (const r of ns.routes) if (r.table === RT_TABLE.local && r.type === 'local' && r.dst.len === 32) localAddrs.add(r.dst.addr);
   const hasCustomRules = ns.rules.some((r) => r.origin.line > 0);
   const hasCustomLocalRoutes = ns.routes.some((r) => r.table === RT_TABLE.local && r.proto !== 'kernel');
-  const ports = new Map<number, Link[]>();
+  const bridgeMacs = new Map<number, Set<string>>();
   for (const l of ns.links) {
-    if (l.master === undefined) continue;
-    let list = ports.get(l.master);
-    if (!list) ports.set(l.master, (list = []));
-    list.push(l);
+    if (l.kind === 'bridge') bridgeMacs.set(l.ifindex, new Set([l.mac, ...bridgePorts(ns, l).map((p) => p.mac)]));
   }
+  const localRoutes = ns.routes.filter((r) => r.type === 'local');
   f = {
+    localRoutes,
     fib: fibView(ns.rules, ns.routes, (i) => byIndex.get(i)?.name),
-    ports,
+    bridgeMacs,
     byIndex,
     byName,
     localAddrs,
@@ -59,21 +61,74 @@ export interface LanPort {
   readonly link: Link;
 }
 
-const lanCache = new WeakMap<World, Map<string, readonly LanPort[]>>();
+/** A LAN's switch ports in the model's order, and each member link's position among them. */
+export interface LanFacts {
+  readonly ports: readonly LanPort[];
+  readonly position: ReadonlyMap<Link, number>;
+}
 
-export function lanPorts(world: World, lan: string): readonly LanPort[] {
+const lanCache = new WeakMap<World, Map<string, LanFacts>>();
+
+export function lanFacts(world: World, lan: string): LanFacts {
   let m = lanCache.get(world);
   if (!m) lanCache.set(world, (m = new Map()));
-  let ports = m.get(lan);
-  if (ports) return ports;
-  const out: LanPort[] = [];
+  let lf = m.get(lan);
+  if (lf) return lf;
+  const ports: LanPort[] = [];
+  const position = new Map<Link, number>();
   for (const p of world.lans[lan]?.ports ?? []) {
     const ns = world.netns[p.ns];
     const link = ns ? facts(ns).byIndex.get(p.ifindex) : undefined;
-    if (ns && link) out.push({ ns, link });
+    if (!ns || !link) continue;
+    position.set(link, ports.length);
+    ports.push({ ns, link });
   }
-  m.set(lan, out);
-  return out;
+  m.set(lan, (lf = { ports, position }));
+  return lf;
+}
+
+const serviceCache = new WeakMap<World, ReadonlyMap<NsId, readonly Service[]>>();
+
+/** Whether a socket listens on proto/port at `dst` (or on every address) in a namespace; services indexed once per world. */
+export function hasService(world: World, nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
+  let m = serviceCache.get(world);
+  if (!m) {
+    const byNs = new Map<NsId, Service[]>();
+    for (const s of world.services) {
+      const list = byNs.get(s.ns);
+      if (list) list.push(s);
+      else byNs.set(s.ns, [s]);
+    }
+    serviceCache.set(world, (m = byNs));
+  }
+  for (const s of m.get(nsId) ?? []) if (s.proto === proto && s.port === port && (s.addr === undefined || s.addr === dst)) return true;
+  return false;
+}
+
+const netnsCache = new WeakMap<World, ReadonlyMap<NsId, Netns>>();
+
+/** The world's namespaces by id. */
+export function netnsById(world: World): ReadonlyMap<NsId, Netns> {
+  let m = netnsCache.get(world);
+  if (!m) netnsCache.set(world, (m = new Map(Object.entries(world.netns))));
+  return m;
+}
+
+const carrierCache = new WeakMap<World, WeakMap<Link, readonly Link[]>>();
+
+/** A bridge's ports that have carrier (the ones a flood may leave by), once per world. */
+export function carrierPorts(world: World, ns: Netns, br: Link): readonly Link[] {
+  let m = carrierCache.get(world);
+  if (!m) carrierCache.set(world, (m = new WeakMap()));
+  let ports = m.get(br);
+  if (!ports) m.set(br, (ports = bridgePorts(ns, br).filter((p) => hasCarrier(world, ns, p))));
+  return ports;
+}
+
+/** Whether a lookup of `addr` could find a local route (false: it never can, whatever the rules). */
+export function mayBeLocal(ns: Netns, addr: number): boolean {
+  for (const r of facts(ns).localRoutes) if (inPrefix(addr, r.dst)) return true;
+  return false;
 }
 
 export function lookup(ns: Netns, daddr: number, saddr: number, mark: number, iif: string, oif?: string): FibResult {

@@ -7,7 +7,7 @@
 import type { Link, NsId } from '../model/link.js';
 import type { Sim } from './sim.js';
 import { looseSkb, type Dir, type Skb } from './skb.js';
-import { facts, lanPorts } from './derived.js';
+import { facts, lanFacts, type LanPort } from './derived.js';
 import { BROADCAST_MAC, isMulticastMac, type Frame } from './packet.js';
 import { peerOf } from '../world/links.js';
 import { arpRcv } from './arp.js';
@@ -40,7 +40,7 @@ export function xmitFrame(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Di
   if (frame.payload.kind === 'ip') sim.step({ kind: 'xmit', ns: nsId, dev: dev.name, lladdr: frame.dst, packet: frame.payload.ip, dir });
   switch (dev.kind) {
     case 'loopback':
-      sim.at(1, () => rx(sim, nsId, dev.ifindex, frame, dir));
+      sim.at(1, () => rx(sim, nsId, dev, frame, dir));
       return;
     case 'veth': {
       const peer = peerOf(sim.world, dev);
@@ -49,8 +49,8 @@ export function xmitFrame(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Di
         return;
       }
       const pns = peer.ns.id;
-      const pidx = peer.link.ifindex;
-      sim.at(LINK_LATENCY_US, () => rx(sim, pns, pidx, frame, dir));
+      const plink = peer.link;
+      sim.at(LINK_LATENCY_US, () => rx(sim, pns, plink, frame, dir));
       return;
     }
     case 'nic':
@@ -66,22 +66,30 @@ export function xmitFrame(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Di
 
 /** The LAN's switch: learn the source, then forward or flood. */
 function lanXmit(sim: Sim, nsId: NsId, dev: Link, lan: string, frame: Frame, dir: Dir): void {
-  const ports = lanPorts(sim.world, lan);
+  const { ports, position } = lanFacts(sim.world, lan);
   let fdb = sim.lanFdb.get(lan);
   if (!fdb) sim.lanFdb.set(lan, (fdb = new Map()));
-  let me = -1;
-  for (let i = 0; i < ports.length; i++) if (ports[i]!.ns.id === nsId && ports[i]!.link.ifindex === dev.ifindex) me = i;
+  const me = position.get(dev) ?? -1;
   if (me >= 0) fdb.set(frame.src, me);
-  const known = frame.dst === BROADCAST_MAC || isMulticastMac(frame.dst) ? undefined : fdb.get(frame.dst);
+  const group = frame.dst === BROADCAST_MAC || isMulticastMac(frame.dst);
+  const known = group ? undefined : fdb.get(frame.dst);
+  if (known !== undefined) {
+    if (known !== me) lanDeliver(sim, ports[known]!, frame, dir);
+    return;
+  }
   for (let i = 0; i < ports.length; i++) {
-    if (i === me || (known !== undefined && i !== known)) continue;
+    if (i === me) continue;
     const port = ports[i]!;
     // a NIC filters unicast for other MACs in hardware; a bridge port is promiscuous
-    if (known === undefined && frame.dst !== BROADCAST_MAC && !isMulticastMac(frame.dst) && frame.dst !== port.link.mac && port.link.master === undefined) continue;
-    const pns = port.ns.id;
-    const pidx = port.link.ifindex;
-    sim.at(LAN_LATENCY_US, () => rx(sim, pns, pidx, frame, dir));
+    if (!group && frame.dst !== port.link.mac && port.link.master === undefined) continue;
+    lanDeliver(sim, port, frame, dir);
   }
+}
+
+function lanDeliver(sim: Sim, port: LanPort, frame: Frame, dir: Dir): void {
+  const pns = port.ns.id;
+  const plink = port.link;
+  sim.at(LAN_LATENCY_US, () => rx(sim, pns, plink, frame, dir));
 }
 
 export function linkDrop(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir, peer: boolean): void {
@@ -90,15 +98,12 @@ export function linkDrop(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir
   else sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-sent', reason });
 }
 
-/** netif_receive_skb: a frame arriving on a device. */
-export function rx(sim: Sim, nsId: NsId, ifindex: number, frame: Frame, dir: Dir): void {
-  const ns = sim.ns(nsId);
-  const dev = facts(ns).byIndex.get(ifindex);
-  if (!dev) return;
+/** netif_receive_skb: a frame arriving on a device (a link of the world the sim runs on). */
+export function rx(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir): void {
   sim.capture(nsId, dev.name, 'in', frame);
   if (!dev.up) return;
   if (dev.master !== undefined) {
-    const br = facts(ns).byIndex.get(dev.master);
+    const br = facts(sim.ns(nsId)).byIndex.get(dev.master);
     if (br) bridgeInput(sim, nsId, br, dev, frame, dir);
     return;
   }

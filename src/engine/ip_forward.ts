@@ -5,7 +5,7 @@ import type { Link, NsId } from '../model/link.js';
 import { bug } from '../model/errors.js';
 import type { Sim } from './sim.js';
 import type { Skb } from './skb.js';
-import { ICMP } from './packet.js';
+import { ICMP, withTtl } from './packet.js';
 import { nfHook, nfVerdict, type Ifs } from './nf_hook.js';
 import { icmpSend } from './icmp.js';
 import { ipPostRouting } from './ip_output.js';
@@ -20,8 +20,8 @@ export function ipForward(sim: Sim, nsId: NsId, dev: Link, skb: Skb): void {
     icmpSend(sim, nsId, skb, ICMP.TIME_EXCEEDED, 0);
     return;
   }
-  skb.pkt = { ...skb.pkt, ttl: skb.pkt.ttl - 1 };
-  const ifs: Ifs = { iif: dev.name, oif: rt.dev.name, ...(skb.physIn !== undefined ? { physIn: skb.physIn } : {}), bridged: false };
+  skb.pkt = withTtl(skb.pkt, skb.pkt.ttl - 1);
+  const ifs: Ifs = { iif: dev.name, oif: rt.dev.name, physIn: skb.physIn, bridged: false };
   const v = nfHook(sim, nsId, 'FORWARD', skb, ifs);
   if (nfVerdict(sim, nsId, 'FORWARD', skb, v, dev.name) !== undefined) return;
   ipPostRouting(sim, nsId, skb);

@@ -96,7 +96,7 @@ function validateSource(sim: Sim, nsId: NsId, dev: Link, skb: Skb): boolean {
 
 /** ip_local_deliver: INPUT (mangle, filter, SNAT, confirm), then the transport layer. */
 export function ipLocalDeliver(sim: Sim, nsId: NsId, dev: Link, skb: Skb): void {
-  const ifs: Ifs = { iif: dev.name, ...(skb.physIn !== undefined ? { physIn: skb.physIn } : {}), bridged: false };
+  const ifs: Ifs = { iif: dev.name, physIn: skb.physIn, bridged: false };
   const v = nfHook(sim, nsId, 'INPUT', skb, ifs);
   if (nfVerdict(sim, nsId, 'INPUT', skb, v, dev.name) !== undefined) return;
   deliver(sim, nsId, dev, skb);

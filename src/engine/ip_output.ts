@@ -72,7 +72,7 @@ export function ipLocalOut(sim: Sim, nsId: NsId, pkt: IpPacket, dir: Dir, ct?: S
 /** ip_output: POSTROUTING (mangle, SNAT, confirm), then out of the box. */
 export function ipPostRouting(sim: Sim, nsId: NsId, skb: Skb): string | undefined {
   const rt = skb.rt!;
-  const ifs: Ifs = { oif: rt.dev.name, ...(skb.iif !== undefined ? { iif: skb.iif } : {}), ...(skb.physIn !== undefined ? { physIn: skb.physIn } : {}), bridged: false };
+  const ifs: Ifs = { iif: skb.iif, oif: rt.dev.name, physIn: skb.physIn, bridged: false };
   const v = nfHook(sim, nsId, 'POSTROUTING', skb, ifs);
   const err = nfVerdict(sim, nsId, 'POSTROUTING', skb, v, rt.dev.name);
   if (err !== undefined) return err;

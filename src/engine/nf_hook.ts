@@ -136,6 +136,7 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
     const st = stages[i]!;
     switch (st.kind) {
       case 'table': {
+        if (!ns.nf[st.table].present) break;
         const mark0 = skb.mark;
         const res = runTableAt(sim, nsId, st.table, hook, skb, cur);
         if (res.verdict.kind !== 'ACCEPT') return { kind: 'verdict', table: st.table, res, origin: verdictOrigin(ns, st.table, hook, res) };

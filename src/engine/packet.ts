@@ -55,6 +55,16 @@ export interface IpPacket {
   readonly l4: L4;
 }
 
+/** The same packet with another TTL (ip_decrease_ttl). */
+export function withTtl(p: IpPacket, ttl: number): IpPacket {
+  return { src: p.src, dst: p.dst, ttl, id: p.id, l4: p.l4 };
+}
+
+/** The same packet with other addresses and transport header (NAT). */
+export function withAddrs(p: IpPacket, src: Ipv4, dst: Ipv4, l4: L4): IpPacket {
+  return { src, dst, ttl: p.ttl, id: p.id, l4 };
+}
+
 export const ICMP = {
   ECHOREPLY: 0,
   DEST_UNREACH: 3,
@@ -88,7 +98,9 @@ export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 
 /** The group bit of the first octet (01:00:5e:... for IPv4 multicast). */
 export function isMulticastMac(mac: string): boolean {
-  return (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+  // the second hex digit holds the group bit: odd digits are 1 3 5 7 9 b d f
+  const c = mac.charCodeAt(1) | 0x20; // lower case
+  return c >= 0x61 ? ((c - 0x57) & 1) === 1 : ((c - 0x30) & 1) === 1;
 }
 
 export function isIcmpError(p: IpPacket): boolean {

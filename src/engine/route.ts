@@ -81,6 +81,19 @@ export function outputSource(ns: Netns, rt: Rtable, dst: number): number | undef
 
 /** The row as a route step shows it (the row's own device: a local row names the device that holds the address). */
 export function routeView(ns: Netns, rt: Rtable): RouteView {
+  // a row and its rule always look the same in one namespace: made once, shared by the steps
+  let byRule = viewCache.get(ns);
+  if (!byRule) viewCache.set(ns, (byRule = new WeakMap()));
+  let byRoute = byRule.get(rt.rule);
+  if (!byRoute) byRule.set(rt.rule, (byRoute = new WeakMap()));
+  let v = byRoute.get(rt.route);
+  if (!v) byRoute.set(rt.route, (v = makeRouteView(ns, rt)));
+  return v;
+}
+
+const viewCache = new WeakMap<Netns, WeakMap<FibRule, WeakMap<Route, RouteView>>>();
+
+function makeRouteView(ns: Netns, rt: Rtable): RouteView {
   const r = rt.route;
   const dst = r.dst.len === 0 ? 'default' : r.dst.len === 32 ? formatIpv4(r.dst.addr) : `${formatIpv4(r.dst.addr)}/${r.dst.len}`;
   const v: { -readonly [K in keyof RouteView]: RouteView[K] } = { dst, type: r.type, table: r.table };

@@ -27,6 +27,7 @@ import { bug } from '../model/errors.js';
 import type { Netns, World } from '../world/types.js';
 import type { Capture, Drop, DropCode, DropReason, Step } from '../trace/types.js';
 import { Conntrack, type CtEntry } from './conntrack.js';
+import { hasService, netnsById } from './derived.js';
 import type { Frame } from './packet.js';
 import type { Dir, Skb } from './skb.js';
 import type { NeighEntry } from './arp.js';
@@ -47,9 +48,11 @@ export interface SimOptions {
   /** the whole TCP exchange (request, response, FIN) after the handshake, for captures */
   readonly fullTcp: boolean;
   readonly seed: number;
+  /** keep the frames each interface saw (for --pcap and --pcapng); the walk is the same without */
+  readonly captures: boolean;
 }
 
-export const DEFAULT_SIM: SimOptions = { horizonUs: 10_000_000, choices: [], fullTcp: true, seed: 1 };
+export const DEFAULT_SIM: SimOptions = { horizonUs: 10_000_000, choices: [], fullTcp: true, seed: 1, captures: true };
 
 const MAX_EVENTS = 20_000;
 
@@ -104,12 +107,14 @@ export class Sim {
   private readonly ct = new Map<NsId, Conntrack>();
   private readonly ipIds = new Map<NsId, number>();
   private rng: number;
+  private readonly netns: ReadonlyMap<NsId, Netns>;
 
   constructor(
     readonly world: World,
     readonly opts: SimOptions,
   ) {
     this.rng = opts.seed >>> 0 || 1;
+    this.netns = netnsById(world);
   }
 
   // --- event loop ---
@@ -121,7 +126,8 @@ export class Sim {
     const q = this.queue;
     let i = q.length;
     while (i > this.head && q[i - 1]!.t > t) i--;
-    q.splice(i, 0, e);
+    if (i === q.length) q.push(e);
+    else q.splice(i, 0, e);
   }
 
   run(): void {
@@ -182,13 +188,13 @@ export class Sim {
   }
 
   capture(ns: NsId, dev: string, dir: 'in' | 'out', frame: Frame): void {
-    this.captures.push({ t: this.t, ns, dev, dir, frame });
+    if (this.opts.captures) this.captures.push({ t: this.t, ns, dev, dir, frame });
   }
 
   // --- state ---
 
   ns(id: NsId): Netns {
-    return this.world.netns[id] ?? bug(`no namespace ${id}`);
+    return this.netns.get(id) ?? bug(`no namespace ${id}`);
   }
 
   conntrack(id: NsId): Conntrack {
@@ -217,8 +223,8 @@ export class Sim {
     delete this.client;
   }
 
-  hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number): boolean {
-    for (const s of this.world.services) if (s.ns === nsId && s.proto === proto && s.port === port) return true;
-    return false;
+  /** A socket bound to `port` on `dst` (or on every address) in the namespace. */
+  hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
+    return hasService(this.world, nsId, proto, port, dst);
   }
 }

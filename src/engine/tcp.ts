@@ -121,7 +121,7 @@ export function tcpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const l4 = p.l4;
   const c = findConn(sim, nsId, p.dst, l4.dport, p.src, l4.sport);
   if (c) return tcpSegment(sim, c, p, l4);
-  if (l4.flags.syn && !l4.flags.ack && sim.hasService(nsId, 'tcp', l4.dport)) {
+  if (l4.flags.syn && !l4.flags.ack && sim.hasService(nsId, 'tcp', l4.dport, p.dst)) {
     const isn = sim.random();
     const s: TcpConn = { ns: nsId, local: p.dst, lport: l4.dport, remote: p.src, rport: l4.sport, role: 'server', state: 'SYN_RECV', snd: isn, rcv: (l4.seq + 1) >>> 0, pending: 0 };
     addConn(sim, s);

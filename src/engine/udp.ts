@@ -18,7 +18,7 @@ export function udpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
     if (p.src === flow.remote && l4.sport === flow.rport) sim.clientDone('ok');
     return;
   }
-  if (sim.hasService(nsId, 'udp', l4.dport)) {
+  if (sim.hasService(nsId, 'udp', l4.dport, p.dst)) {
     sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'udp-echo', port: l4.dport, len: l4.len, to: p.src, toPort: l4.sport });
     const reply: IpPacket = { src: p.dst, dst: p.src, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'udp', sport: l4.dport, dport: l4.sport, len: l4.len, ...(l4.data !== undefined ? { data: l4.data } : {}) } };
     const err = ipLocalOut(sim, nsId, reply, 'reply');

@@ -10,7 +10,7 @@
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
 import { badNftName } from './keywords.js';
-import { lex, type Tok } from './lex.js';
+import { lex, topLevelPieces, type Tok } from './lex.js';
 import type {
   NftAtom,
   NftBase,
@@ -200,13 +200,16 @@ function linesOf(text: string): (line: number) => string {
  * the runbook line instead (for `nft -f FILE`, the file's own line is kept).
  */
 export function parseNftFile(text: string, file: string): NftCommand[] {
-  const p = new P(lex(text, file), file, linesOf(text));
+  const lineText = linesOf(text);
   const out: NftCommand[] = [];
-  for (;;) {
-    p.skipSep();
-    if (!p.peek()) break;
-    topCommand(p, out, true);
-    if (p.peek() && !p.atEnd()) p.fail(`syntax error, unexpected "${p.peek()!.v}"`);
+  for (const piece of topLevelPieces(text)) {
+    const p = new P(lex(piece.text, file, piece.line), file, lineText);
+    for (;;) {
+      p.skipSep();
+      if (!p.peek()) break;
+      topCommand(p, out, true);
+      if (p.peek() && !p.atEnd()) p.fail(`syntax error, unexpected "${p.peek()!.v}"`);
+    }
   }
   return out;
 }

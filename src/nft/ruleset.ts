@@ -52,6 +52,15 @@ const HOOKS_OF: Readonly<Record<string, readonly string[]>> = {
 /** Applies one batch; throws the first error (the state passed in is never changed). */
 export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: ApplyContext = {}): NftState {
   let handle = state.nextHandle;
+  // rule and element arrays made during this batch: changed in place (the state passed in is
+  // never touched; a 10k-element map filled one `add element` at a time stays linear)
+  const owned = new WeakSet<readonly unknown[]>();
+  const own = <T>(a: readonly T[]): T[] => {
+    if (owned.has(a)) return a as T[];
+    const b = a.slice();
+    owned.add(b);
+    return b;
+  };
   let tables: MTable[] = state.tables.map((t) => ({ ...t, chains: [...t.chains], sets: [...t.sets] }));
   const findT = (fam: NftFamily, name: string): MTable | undefined => tables.find((t) => t.family === fam && t.name === name);
   const needT = (c: { family: NftFamily; table: string; origin: Origin }, what: string): MTable =>
@@ -169,7 +178,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           origin: c.origin,
         };
         const ch = t.chains[k]!;
-        const rules = [...ch.rules];
+        const rules = own(ch.rules);
         if (c.cmd === 'replace-rule') {
           const at = rules.findIndex((r) => r.handle === c.handle);
           if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
@@ -206,7 +215,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           if (c.cmd === 'create-set') kernelErr(c.origin, 'rule', 'File exists');
           const old = t.sets[k]!;
           if (c.spec.elements.length > 0) {
-            t.sets[k] = { ...old, elements: mergeElements(old.elements, c.spec.elements, keysOf(t, old)) };
+            t.sets[k] = { ...old, elements: mergeElements(own(old.elements), c.spec.elements, keysOf(t, old)) };
             elementsAdded(t, c.set, c.spec.elements, c.origin);
           }
           break;
@@ -243,7 +252,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const els = parsePendingElements(c, set.keyType, set.map ? (set.dataType ?? 'verdict') : undefined);
         if (c.cmd === 'add-element') {
           for (const e of els) checkVerdictTargets(t, e, c.origin, chainIx);
-          t.sets[k] = { ...set, elements: mergeElements(set.elements, els, keysOf(t, set)) };
+          t.sets[k] = { ...set, elements: mergeElements(own(set.elements), els, keysOf(t, set)) };
           elementsAdded(t, c.set, els, c.origin);
         } else {
           forgetDepth(t);
@@ -276,8 +285,7 @@ function keyString(e: NftElement): string {
 }
 
 /** `add element` of a key already there changes nothing (no error without `create`) */
-function mergeElements(old: readonly NftElement[], more: readonly NftElement[], have: Set<string>): NftElement[] {
-  const out = old.slice();
+function mergeElements(out: NftElement[], more: readonly NftElement[], have: Set<string>): NftElement[] {
   for (const e of more) {
     const k = keyString(e);
     if (have.has(k)) continue;

@@ -102,7 +102,8 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     throw new ConfigError('yaml', file, line, `invalid YAML: ${e.message.split('\n')[0]}`);
   }
   const lineOf = (n: Node | null | undefined): number => (n?.range ? lc.linePos(n.range[0]).line : 1);
-  const textOfLine = (line: number): string => (text.split('\n')[line - 1] ?? '').trim();
+  let fileLines: readonly string[] | undefined; // split once, when the first origin is made
+  const textOfLine = (line: number): string => ((fileLines ??= text.split('\n'))[line - 1] ?? '').trim();
   const origin = (n: Node | null | undefined): Origin => {
     const line = lineOf(n);
     return { file, line, text: textOfLine(line) };

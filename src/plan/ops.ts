@@ -21,14 +21,33 @@ interface OpBase {
   /** Target namespace on that host: null = the host's root namespace. */
   readonly ns: string | null;
   readonly origin: Origin;
+  /** made by the Docker daemon model for a docker line (src/plan/docker.ts): may name a container's
+   *  namespace, which dockerd holds by handle and `ip netns` does not list */
+  readonly byDocker?: true;
 }
 
 export type LinkKind = 'veth' | 'bridge' | 'dummy';
 
 export interface NetnsAddOp extends OpBase { readonly op: 'netns-add'; readonly name: string }
 export interface NetnsDelOp extends OpBase { readonly op: 'netns-del'; readonly name: string }
-/** `docker run --network none --name NAME`: a container netns NAME with only lo (up). */
-export interface DockerRunOp extends OpBase { readonly op: 'docker-run'; readonly name: string; readonly image: string }
+/** A port docker-proxy listens on in the host's root namespace (a published TCP port, userland proxy on). */
+export interface ProxyListen {
+  readonly proto: 'tcp';
+  readonly port: number;
+  /** the host address given in `-p IP:...`; absent = every address */
+  readonly addr?: Ipv4;
+}
+/**
+ * `docker run --name NAME`: a container netns NAME with only lo (up). On a Docker network the
+ * same line also yields the ops that wire it (src/plan/docker.ts); `proxies` are the docker-proxy
+ * listeners its published ports get when the userland proxy is on.
+ */
+export interface DockerRunOp extends OpBase {
+  readonly op: 'docker-run';
+  readonly name: string;
+  readonly image: string;
+  readonly proxies?: readonly ProxyListen[];
+}
 /** `ln -s /proc/PID/ns/net /var/run/netns/NAME`: makes a container's netns reachable as NAME. */
 export interface NetnsBindOp extends OpBase { readonly op: 'netns-bind'; readonly name: string; readonly pid: string }
 

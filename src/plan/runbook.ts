@@ -18,6 +18,7 @@ import { parseIptablesRestore } from '../netfilter/restore.js';
 import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
 import { parseBridge } from './bridge.js';
+import { newDockerState, parseDocker, parseDockerd, type DockerDeps, type DockerState } from './docker.js';
 import { parseIfconfig, parseRoute } from './nettools.js';
 import { parseShell, splitRunbook, type Pipeline, type SimpleCommand } from './shell.js';
 
@@ -44,7 +45,7 @@ export interface RunbookIo {
 /** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
-  const env: Env = { src, io, files: new Map(Object.entries(src.files ?? {})) };
+  const env: Env = { src, io, files: new Map(Object.entries(src.files ?? {})), docker: newDockerState(), ops };
   for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
     const ctx: Ctx = { host: src.host, ns: null, origin, rtTable: (name) => rtTableId(env, name) };
@@ -82,6 +83,10 @@ interface Env {
   /** the host's files as the runbook has written them so far (from the model's `files:` first):
    *  /etc/iproute2/rt_tables, /etc/sysctl.conf, /etc/sysctl.d/*.conf, ip -batch files */
   readonly files: Map<string, string>;
+  /** the Docker daemon of the host, as the runbook's docker lines have set it up */
+  readonly docker: DockerState;
+  /** the ops of the lines before the current one */
+  readonly ops: readonly Op[];
 }
 
 /** Files that `sysctl --system` reads, in procps-ng's order of directories. */
@@ -334,7 +339,9 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
       return [{ op: 'nft', host: ctx.host, ns: ctx.ns, origin: ctx.origin, cmds: r.cmds, text: r.text, ...(r.file !== undefined ? { file: r.file } : {}) }];
     }
     case 'docker':
-      return parseDocker(argv, ctx, nested);
+      return parseDocker(argv, ctx, dockerDeps(env, nested));
+    case 'dockerd':
+      return parseDockerd(argv, ctx, dockerDeps(env, nested));
     case 'ln':
       return parseLn(argv, ctx);
     case 'mkdir':
@@ -516,124 +523,21 @@ function parseRestore(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[]
 }
 
 // ---------------------------------------------------------------------------------------------
-// docker
+// docker (src/plan/docker.ts)
 
-/** `docker run` options that take a value and do not touch networking. */
-const DOCKER_VALUE_OK = new Set([
-  '-e', '--env', '--env-file', '-v', '--volume', '--mount', '-w', '--workdir', '-u', '--user', '--restart',
-  '--entrypoint', '-l', '--label', '--cap-add', '--cap-drop', '-m', '--memory', '--cpus', '--pull', '--platform',
-  '--log-driver', '--log-opt', '--ulimit', '--tmpfs', '--shm-size', '--stop-signal', '--security-opt', '--expose',
-  '-h', '--hostname', '--label-file', '--stop-timeout', '--cpu-shares', '-c',
-]);
-const DOCKER_BOOL_OK = new Set(['-d', '--detach', '--rm', '-i', '--interactive', '-t', '--tty', '--init', '--privileged', '--read-only']);
-/** Options that change the container's network: refused with a reason. */
-const DOCKER_VALUE_NET = new Set([
-  '-p', '--publish', '--dns', '--dns-search', '--dns-option', '--add-host', '--ip', '--ip6', '--mac-address',
-  '--sysctl', '--network-alias', '--link', '--pid', '--ipc', '--uts', '--userns', '--net-alias',
-]);
-
-function parseDocker(argv: readonly string[], ctx: Ctx, nested: (a: readonly string[], c: Ctx) => Op[]): Op[] {
-  let k = 1;
-  while (k < argv.length && argv[k]!.startsWith('-')) {
-    const o = argv[k]!;
-    if (o === '-H' || o === '--host' || o === '--context' || o === '-c') {
-      return fail(ctx, 'unsupported', `"docker ${o}" talks to another daemon; netpath models the local host only`);
-    }
-    k++;
-  }
-  let sub = argv[k];
-  if (sub === 'container') {
-    k++;
-    sub = argv[k];
-    if (sub === 'ls') sub = 'ps';
-  }
-  const rest = argv.slice(k + 1);
-  switch (sub) {
-    case undefined:
-      return fail(ctx, 'syntax', 'docker: a command is required');
-    case 'run':
-      return dockerRun(rest, ctx);
-    case 'exec':
-      return dockerExec(rest, ctx, nested);
-    case 'inspect':
-    case 'ps':
-    case 'logs':
-    case 'images':
-    case 'image':
-    case 'version':
-    case 'info':
-    case 'top':
-    case 'stats':
-    case 'port':
-    case 'pull':
-      return [noopOp(ctx, LOOK)];
-    case 'network':
-      if (rest[0] === 'ls' || rest[0] === 'inspect' || rest[0] === 'list') return [noopOp(ctx, LOOK)];
-      return fail(ctx, 'unsupported', `"docker network ${rest[0] ?? ''}": docker networks are not modelled; use --network none and build the network with ip`);
-    case 'stop':
-    case 'kill':
-    case 'rm':
-    case 'restart':
-    case 'start':
-    case 'pause':
-    case 'unpause':
-    case 'create':
-      return fail(ctx, 'unsupported', `"docker ${sub}" is not modelled by netpath (only "docker run --network none")`);
-    default:
-      return fail(ctx, 'unsupported', `"docker ${sub}" is not modelled by netpath`);
-  }
-}
-
-function dockerRun(args: readonly string[], ctx: Ctx): Op[] {
-  let name: string | undefined;
-  let network: string | undefined;
-  let k = 0;
-  while (k < args.length) {
-    const w = args[k]!;
-    if (!w.startsWith('-') || w === '-') break;
-    k++;
-    if (w === '--') break;
-    let opt = w;
-    let val: string | undefined;
-    const eq = w.indexOf('=');
-    if (w.startsWith('--') && eq > 0) {
-      opt = w.slice(0, eq);
-      val = w.slice(eq + 1);
-    }
-    const needValue = (): string => {
-      if (val !== undefined) return val;
-      const v = args[k];
-      if (v === undefined) return fail(ctx, 'syntax', `docker: flag needs an argument: ${opt}`);
-      k++;
+function dockerDeps(env: Env, nested: (a: readonly string[], c: Ctx) => Op[]): DockerDeps {
+  return {
+    state: env.docker,
+    run: nested,
+    sysctlBefore: (key) => {
+      const keys = key === 'net.ipv4.ip_forward' ? [key, 'net.ipv4.conf.all.forwarding'] : [key];
+      let v: string | undefined;
+      for (const o of env.ops) if (o.op === 'sysctl' && o.ns === null && keys.includes(o.key)) v = o.value;
       return v;
-    };
-    if (opt === '--name') name = needValue();
-    else if (opt === '--network' || opt === '--net') network = needValue();
-    else if (DOCKER_BOOL_OK.has(opt)) {
-      if (val !== undefined && val !== 'true') return fail(ctx, 'unsupported', `docker run ${w} is not supported`);
-    } else if (DOCKER_VALUE_OK.has(opt)) needValue();
-    else if (DOCKER_VALUE_NET.has(opt) || opt === '-P' || opt === '--publish-all') {
-      return fail(ctx, 'unsupported', `docker run ${opt} changes the container's network, which netpath does not model`);
-    } else if (/^-[dit]+$/.test(opt)) {
-      /* bundled short booleans: -dit */
-    } else if (/^-[dit]*[ehlmuvwp]/.test(opt) && !opt.startsWith('--')) {
-      return fail(ctx, 'unsupported', `bundled docker flags "${opt}" with a value are not supported; write them separately`);
-    } else return fail(ctx, 'unsupported', `docker run option "${opt}" is not modelled by netpath`);
-  }
-  const image = args[k];
-  if (image === undefined) return fail(ctx, 'syntax', '"docker run" requires at least 1 argument (the image)');
-  if (network === undefined) {
-    return fail(
-      ctx,
-      'unsupported',
-      'docker run without --network none attaches the default bridge (docker0 and its NAT rules), which netpath does not model; add --network none and wire the container with ip',
-    );
-  }
-  if (network !== 'none') {
-    return fail(ctx, 'unsupported', `docker network mode "${network}" is not modelled; only --network none is`);
-  }
-  if (name === undefined) return fail(ctx, 'unsupported', 'docker run without --name gets a random name; name the container with --name');
-  return [{ op: 'docker-run', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name, image }];
+    },
+    noop: noopOp,
+    exec: (args, c) => dockerExec(args, c, nested),
+  };
 }
 
 /** `docker exec [-it] NAME CMD`: look-only commands are fine; changes lack CAP_NET_ADMIN in a default container. */

@@ -3,8 +3,8 @@
  * runs inside a namespace, as a service listener or as a probe client. It is kept here as text
  * (run with `python3 -c AGENT_PY ...`) so it ships inside dist/ with the rest of netpath.
  *
- *   serve tcp:80 udp:53 ...
- *       binds 0.0.0.0 on each port; tcp: accepts, reads the request, answers an HTTP/1.0 200 and
+ *   serve tcp:80 udp:53 tcp:8080:127.0.0.1 ...
+ *       binds 0.0.0.0 (or the address after the port) on each port; tcp: accepts, reads the request, answers an HTTP/1.0 200 and
  *       closes; udp: echoes every datagram from the address it was sent to (IP_PKTINFO). Prints "ready" once every socket is bound.
  *   probe tcp|udp|icmp DST PORT TIMEOUT ICMPID [SRC]
  *       one client attempt, classified like src/engine/probe.ts; prints one JSON line
@@ -21,6 +21,13 @@
  *        reachable; a destination unreachable or time exceeded quoting our request -> no-route;
  *        an errno from sendto() -> no-route; nothing -> timeout.
  */
+import { formatIpv4 } from '../wire/ipv4.js';
+
+/** The agent's listen spec for a service: `proto:port`, or `proto:port:addr` for a bound address. */
+export function serviceSpec(s: { readonly proto: string; readonly port: number; readonly addr?: number }): string {
+  return s.addr === undefined ? `${s.proto}:${s.port}` : `${s.proto}:${s.port}:${formatIpv4(s.addr)}`;
+}
+
 export const AGENT_PY = String.raw`
 import errno, json, os, select, signal, socket, struct, sys, threading, time
 
@@ -30,15 +37,16 @@ def ename(n):
 def serve(specs):
     socks = []
     for spec in specs:
-        proto, port = spec.split(':')
+        proto, port, *addr = spec.split(':')
+        bind = addr[0] if addr else '0.0.0.0'
         if proto == 'tcp':
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(('0.0.0.0', int(port)))
+            s.bind((bind, int(port)))
             s.listen(64)
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(('0.0.0.0', int(port)))
+            s.bind((bind, int(port)))
         socks.append((proto, s))
     for proto, s in socks:
         threading.Thread(target=tcp_loop if proto == 'tcp' else udp_loop, args=(s,), daemon=True).start()

@@ -26,7 +26,7 @@ import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
 import type { Built } from '../world/build.js';
 import { probeFlow } from '../trace/probe.js';
 import { DEFAULT_DEVCONF, DEVCONF_KEYS, NS_SYSCTL_DEFAULTS } from '../world/sysctl.js';
-import { AGENT_PY } from './agent.js';
+import { AGENT_PY, serviceSpec } from './agent.js';
 import { REPLAY_ENV, listNetns, onAbort, preflight, removeNetnsSync, runArgv } from './exec.js';
 import { newPrefix, ownerOf, replayNames, type ReplayNames } from './names.js';
 import { execIn, ipIn, loUp, renderCommands, type RenderedCommand } from './render.js';
@@ -474,7 +474,7 @@ function agentArgv(python: string, real: string, args: readonly string[]): strin
 /** One listener per namespace with services; resolves once every one prints "ready". */
 async function startServices(run: Run, built: Built, python: string): Promise<void> {
   const byNs = new Map<NsId, string[]>();
-  for (const s of built.world.services) byNs.set(s.ns, [...(byNs.get(s.ns) ?? []), `${s.proto}:${s.port}`]);
+  for (const s of built.world.services) byNs.set(s.ns, [...(byNs.get(s.ns) ?? []), serviceSpec(s)]);
   await Promise.all(
     [...byNs].map(([id, specs]) => {
       const real = run.names.ns(id);

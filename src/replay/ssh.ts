@@ -31,7 +31,7 @@ import { formatOrigin, KERNEL, type Origin } from '../model/origin.js';
 import type { Op } from '../plan/ops.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import type { Built } from '../world/build.js';
-import { AGENT_PY } from './agent.js';
+import { AGENT_PY, serviceSpec } from './agent.js';
 import { onAbort, REPLAY_ENV, runArgv, waitExitSync } from './exec.js';
 import { BEFORE_SCRIPT, hostCommands, parseBefore, shellLine, sysctlKeys, undoScript, type HostBefore } from './export.js';
 import { compareProbe, NOT_RUN, newIdent, predictProbes, runPaced, ReplayRefused, setupFailure, StepFailed, type CommandLog, type Obs, type PlannedProbe, type ProbeComparison, type ReplayReport } from './netns.js';
@@ -147,7 +147,7 @@ export function planSsh(built: Built, targets: Readonly<Record<string, string>>)
         if (at.host !== h.name) continue;
         const key = at.netns ?? '';
         const prev = services.get(key);
-        services.set(key, { netns: at.netns, specs: [...(prev?.specs ?? []), `${s.proto}:${s.port}`], origin: prev?.origin ?? s.origin });
+        services.set(key, { netns: at.netns, specs: [...(prev?.specs ?? []), serviceSpec(s)], origin: prev?.origin ?? s.origin });
       }
       return {
         host: h.name,

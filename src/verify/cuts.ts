@@ -265,9 +265,19 @@ function rhsCuts(r: NftRhs, c: Cuts): void {
 
 function stmtCuts(s: NftStmt, c: Cuts): void {
   switch (s.k) {
-    case 'match':
+    case 'match': {
       for (const e of s.left) if (e.sel.k === 'numgen') c.labels.add('numgen: each value is followed and reported with its probability');
+      // `ip saddr & 255.255.255.0 == 10.0.0.0`: the value stands for a prefix of the mask's length
+      const sel = s.left.length === 1 ? s.left[0]!.sel : undefined;
+      const isAddr = sel !== undefined && ((sel.k === 'payload' && sel.proto === 'ip' && (sel.field === 'saddr' || sel.field === 'daddr')) || (sel.k === 'ct' && /addr$/.test(sel.key)));
+      const bit = isAddr ? s.left[0]!.bitop : undefined;
+      if (bit?.op === '&' && s.rhs.kind === 'value') {
+        const len = maskLength(bit.v >>> 0);
+        if (len === undefined) c.labels.add(`nft address & ${bit.v >>> 0}: a mask that is not a prefix; the classes around its values are not exact`);
+        else for (const a of s.rhs.atoms) if (a.t === 'num') c.addr.prefix({ addr: (a.v & bit.v) >>> 0, len });
+      }
       return rhsCuts(s.rhs, c);
+    }
     case 'vmap':
       return rhsCuts(s.map, c);
     case 'nat':
@@ -294,4 +304,10 @@ function stmtCuts(s: NftStmt, c: Cuts): void {
     default:
       return assertNever(s, 'nft statement');
   }
+}
+
+/** The prefix length of a contiguous netmask (255.255.255.0 -> 24), else undefined. */
+function maskLength(m: number): number | undefined {
+  for (let len = 0; len <= 32; len++) if ((len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0) === m) return len;
+  return undefined;
 }

@@ -35,6 +35,12 @@ export interface MatrixInput {
   /** destination ports (tcp, udp, sctp); default 1-65535 */
   readonly dport?: readonly Interval[];
   readonly ipsets?: Ipsets;
+  /** only these destinations x destination ports (rules diff: where the two dumps differ) */
+  readonly only?: readonly GuardBox[];
+  /** rules diff: a second dump, cut and walked on the same classes */
+  readonly also?: NfState;
+  /** with `also`: keep only the classes whose outcome differs between the two */
+  readonly changedOnly?: boolean;
 }
 
 export interface MatrixRow {
@@ -46,6 +52,8 @@ export interface MatrixRow {
   readonly sport?: readonly Interval[];
   /** the outcomes every packet of the row gets (one per statistic branch) */
   readonly outcomes: readonly RulesOutcome[];
+  /** with `also`: the outcomes in the second dump */
+  readonly alsoOutcomes?: readonly RulesOutcome[];
   /** the row's lowest corner, walked again */
   readonly witness: RulesTraceInput;
 }
@@ -62,18 +70,18 @@ const WIDE = 64;
 /** A chain guard with more boxes than this is widened (ports first, then everything). */
 const MAX_GUARD = 256;
 
-const LOOPBACK: Interval = { lo: 0x7f000000, hi: 0x7fffffff };
+export const LOOPBACK: Interval = { lo: 0x7f000000, hi: 0x7fffffff };
 const MULTICAST: Interval = { lo: 0xe0000000, hi: 0xefffffff };
 const ALL_PORTS: Interval = { lo: 0, hi: 65535 };
 const ALL_BOX: GuardBox = { dst: ADDR_SPACE, dport: ALL_PORTS };
 
 /** Destinations x destination ports for which a rule can be reached and match. */
-interface GuardBox {
+export interface GuardBox {
   readonly dst: Interval;
   readonly dport: Interval;
 }
 
-interface GuardedRule {
+export interface GuardedRule {
   readonly rule: NfRule;
   readonly guard: readonly GuardBox[];
 }
@@ -89,7 +97,7 @@ function normGuard(g: readonly GuardBox[]): GuardBox[] {
 }
 
 /** Each rule with the destinations and ports it can be reached for (every table, every chain). */
-function guardedRules(nf: NfState, local: readonly Interval[]): GuardedRule[] {
+export function guardedRules(nf: NfState, local: readonly Interval[]): GuardedRule[] {
   const out: GuardedRule[] = [];
   for (const table of Object.values(nf)) {
     const chains = table.chains;
@@ -194,7 +202,7 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   const localIv = mergeIntervals([LOOPBACK, ...input.local.map((a) => ({ lo: a, hi: a }))]);
   // what -m addrtype tells apart in a dump's walk (netfilter/trace.ts addrTypeOf): local, multicast, the limited broadcast
   const typed = mergeIntervals([...localIv, MULTICAST, { lo: 0xffffffff, hi: 0xffffffff }]);
-  const rules = guardedRules(input.nf, localIv);
+  const rules = [input.nf, ...(input.also ? [input.also] : [])].flatMap((nf) => guardedRules(nf, localIv));
   const labels = new Set<string>();
   // one rule's cuts, once
   const cache = new Map<NfRule, RuleCutLists>();
@@ -214,7 +222,10 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   for (const r of localIv) dstSink.dst.range(r.lo, r.hi);
   const throwaway = newSink(typed);
   for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels }, input.ipsets);
+  for (const r of input.only ?? []) dstSink.dst.range(r.dst.lo, r.dst.hi);
   const dstAtoms = atomsOf(ADDR_SPACE, dstSink.dst.values());
+  /** the scope's port ranges at a destination atom; undefined: every port */
+  const wantedPorts = (d: Interval): Interval[] | undefined => (input.only === undefined ? undefined : input.only.filter((r) => r.dst.lo <= d.lo && d.lo <= r.dst.hi).map((r) => r.dport));
   // rules per destination atom, each with the destination ports it is guarded by there;
   // rules guarded by more than WIDE atoms cut every atom
   const perAtom = new Map<number, { rule: NfRule; dport: Interval }[]>();
@@ -256,21 +267,31 @@ export function serviceMatrix(input: MatrixInput): Matrix {
 
   const items = new Map<TraceProto, KeyedBox[]>();
   let classes = 0;
+  /** the key of a class: its outcome, or both dumps' outcomes; undefined to leave it out */
+  const keyAt = (w: RulesTraceInput): string | undefined => {
+    const ka = outcomeKey(traceRules(input.nf, w));
+    if (!input.also) return ka;
+    const kb = outcomeKey(traceRules(input.also, w));
+    return input.changedOnly && ka === kb ? undefined : `${ka}\u0001${kb}`;
+  };
   const walk = (proto: TraceProto, src: readonly Interval[], dst: Interval, dport: readonly Interval[] | undefined, sport: readonly Interval[] | undefined): void => {
     classes++;
-    const os = traceRules(input.nf, walkInput(input, proto, src[0]!.lo, dst.lo, dport?.[0]!.lo, sport?.[0]!.lo));
+    const key = keyAt(walkInput(input, proto, src[0]!.lo, dst.lo, dport?.[0]!.lo, sport?.[0]!.lo));
+    if (key === undefined) return;
     let list = items.get(proto);
     if (!list) items.set(proto, (list = []));
-    list.push({ key: outcomeKey(os), dims: [src, [dst], dport ?? [NO_PORT], sport ?? [NO_PORT]] });
+    list.push({ key, dims: [src, [dst], dport ?? [NO_PORT], sport ?? [NO_PORT]] });
   };
   const ranges = (cs: readonly RuleCutLists[], f: keyof RuleCutLists): Interval[] => cs.flatMap((c) => c[f]);
   for (let i = 0; i < dstAtoms.length; i++) {
     const dst = dstAtoms[i]!;
+    const scopePorts = wantedPorts(dst);
+    if (scopePorts !== undefined && scopePorts.length === 0) continue;
     const own = perAtom.get(i) ?? [];
     const extra = natTargets(own.map((e) => e.rule)).map(cutsOf);
     const ownCuts = own.map((e) => cutsOf(e.rule));
     // destination-port classes: by the ranges every rule here tests, and the port guards of the rules here
-    const dportTested = [...gDport, ...ranges([...ownCuts, ...extra], 'dport'), ...own.map((e) => e.dport)];
+    const dportTested = [...gDport, ...ranges([...ownCuts, ...extra], 'dport'), ...own.map((e) => e.dport), ...(scopePorts ?? [])];
     const dportClasses = classesOf(dportSpace, dportTested);
     const srcAll = [...gSrc, ...ranges([...ownCuts, ...extra], 'src')];
     for (const proto of input.protos) {
@@ -280,6 +301,7 @@ export function serviceMatrix(input: MatrixInput): Matrix {
         continue;
       }
       for (const dport of dportClasses) {
+        if (scopePorts && !scopePorts.some((r) => r.lo <= dport[0]!.lo && dport[0]!.lo <= r.hi)) continue;
         // the rules here whose port guard holds this class (a class is inside or outside each guard)
         const p = dport[0]!.lo;
         const here = [...extra, ...own.filter((e) => e.dport.lo <= p && p <= e.dport.hi).map((e) => cutsOf(e.rule))];
@@ -297,9 +319,9 @@ export function serviceMatrix(input: MatrixInput): Matrix {
       const src = b.dims[0]!.flatMap(intervalPrefixes);
       const dst = b.dims[1]!.flatMap(intervalPrefixes);
       const witness = walkInput(input, proto, src[0]!.addr, dst[0]!.addr, ported ? b.dims[2]![0]!.lo : undefined, ported ? b.dims[3]![0]!.lo : undefined);
+      if (keyAt(witness) !== b.key) bug(`rules matrix: the witness ${formatIpv4(witness.src)} -> ${formatIpv4(witness.dst)} of a row does not get the row's outcome`);
       const os = traceRules(input.nf, witness);
-      if (outcomeKey(os) !== b.key) bug(`rules matrix: the witness ${formatIpv4(witness.src)} -> ${formatIpv4(witness.dst)} of a row does not get the row's outcome`);
-      rows.push({ src, dst, proto, ...(ported ? { dport: b.dims[2]!, sport: b.dims[3]! } : {}), outcomes: os, witness });
+      rows.push({ src, dst, proto, ...(ported ? { dport: b.dims[2]!, sport: b.dims[3]! } : {}), outcomes: os, ...(input.also ? { alsoOutcomes: traceRules(input.also, witness) } : {}), witness });
     }
   }
   rows.sort((a, b) => a.dst[0]!.addr - b.dst[0]!.addr || a.src[0]!.addr - b.src[0]!.addr || (a.dport?.[0]?.lo ?? 0) - (b.dport?.[0]?.lo ?? 0) || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0));

@@ -214,14 +214,14 @@ class Fold {
   apply(op: Op): void {
     try {
       if (op.op === 'iptables' && op.cmd === 'A') {
-        const id = resolveNs(this.w, op.host, op.ns, op.origin);
+        const id = resolveNs(this.w, op.host, op.ns, op.origin, op.byDocker);
         const list = this.pending.get(id);
         if (list) list.push(op);
         else this.pending.set(id, [op]);
         return;
       }
       if (op.op === 'iptables' || op.op === 'iptables-restore' || op.op === 'netns-del') {
-        const id = op.op === 'netns-del' ? resolveNs(this.w, op.host, op.name, op.origin) : resolveNs(this.w, op.host, op.ns, op.origin);
+        const id = op.op === 'netns-del' ? resolveNs(this.w, op.host, op.name, op.origin) : resolveNs(this.w, op.host, op.ns, op.origin, op.byDocker);
         this.flush(id);
       }
       applyDraft(this.w, op);
@@ -298,6 +298,11 @@ function applyDraft(w: DWorld, op: Op): void {
       if (w.netns[id])
         throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
       w.netns[id] = structuredClone(newNetns(id, op.host, op.name, true, op.origin)) as Draft<Netns>;
+      // docker-proxy: a listener in the host's root namespace for each published TCP port
+      for (const p of op.proxies ?? []) {
+        const root = resolveNs(w, op.host, null, op.origin);
+        w.services.push({ ns: root, proto: p.proto, port: p.port, ...(p.addr !== undefined ? { addr: p.addr } : {}), origin: op.origin });
+      }
       return;
     }
     case 'netns-bind': {
@@ -377,13 +382,14 @@ function applyDraft(w: DWorld, op: Op): void {
 // lookups
 
 /** Resolves a namespace name as the host's `ip netns` sees it (runbook netns or bound container). */
-function resolveNs(w: DWorld | World, host: string, name: string | null, origin: Origin): NsId {
+function resolveNs(w: DWorld | World, host: string, name: string | null, origin: Origin, byDocker?: boolean): NsId {
   if (name === null) return host;
   const bound = w.bindings[host]?.[name];
   if (bound !== undefined && w.netns[bound]) return bound;
   const id = nsIdOf(host, name);
   const ns = w.netns[id];
-  if (ns && !ns.container) return id;
+  // the daemon holds its containers' namespaces by handle; `ip netns` only sees them once bound
+  if (ns && (!ns.container || byDocker === true)) return id;
   const hint = ns?.container
     ? ` (a docker container's namespace is only known to ip netns after ln -s /proc/PID/ns/net /var/run/netns/${name})`
     : '';
@@ -391,7 +397,7 @@ function resolveNs(w: DWorld | World, host: string, name: string | null, origin:
 }
 
 function nsOf(w: DWorld, op: Op): DNetns {
-  const id = resolveNs(w, op.host, op.ns, op.origin);
+  const id = resolveNs(w, op.host, op.ns, op.origin, op.byDocker);
   return w.netns[id] ?? bug(`namespace ${id} vanished`);
 }
 
@@ -413,7 +419,7 @@ function allocIfindex(ns: DNetns): number {
 
 function linkAdd(w: DWorld, op: LinkAddOp): void {
   const here = nsOf(w, op);
-  const ns = op.netns !== undefined ? w.netns[resolveNs(w, op.host, op.netns, op.origin)]! : here;
+  const ns = op.netns !== undefined ? w.netns[resolveNs(w, op.host, op.netns, op.origin, op.byDocker)]! : here;
   if (ns.links.some((l) => l.name === op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
   const base = (ifindex: number, name: string, nsd: DNetns, kind: Link['kind']): Link => ({
     ifindex,
@@ -428,7 +434,7 @@ function linkAdd(w: DWorld, op: LinkAddOp): void {
   });
   if (op.kind === 'veth') {
     const peerName = op.peer?.name ?? bug('veth without peer name (parser must name it)');
-    const peerNs = op.peer?.netns !== undefined ? w.netns[resolveNs(w, op.host, op.peer.netns, op.origin)]! : ns;
+    const peerNs = op.peer?.netns !== undefined ? w.netns[resolveNs(w, op.host, op.peer.netns, op.origin, op.byDocker)]! : ns;
     if (peerNs.links.some((l) => l.name === peerName) || (peerNs === ns && peerName === op.name))
       throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
     // veth_newlink registers the peer first, so the peer gets the lower ifindex
@@ -465,7 +471,7 @@ function linkSet(w: DWorld, op: LinkSetOp): void {
   }
   // iproute2 sends one RTM_NEWLINK; the kernel's do_setlink applies netns first, then the rest
   if (op.netns !== undefined) {
-    const target = w.netns[resolveNs(w, op.host, op.netns, op.origin)]!;
+    const target = w.netns[resolveNs(w, op.host, op.netns, op.origin, op.byDocker)]!;
     if (target !== ns) {
       if (l.kind === 'loopback') throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Invalid argument');
       if (target.links.some((x) => x.name === l.name))

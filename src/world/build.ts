@@ -36,15 +36,22 @@ export function buildWorld(model: ModelFile, io: ModelIo = nodeIo): Built {
     ops[h.name] = parsed;
     world = applyOps(world, parsed);
   }
-  const services: Service[] = model.services.map((s) => ({
+  // the runbooks' own listeners (docker-proxy) first, then the model's
+  const services: Service[] = [...world.services, ...model.services.map((s) => ({
     ns: resolveNsRef(world, s.at, s.origin),
     proto: s.proto,
     port: s.port,
     origin: s.origin,
-  }));
-  for (const [i, s] of services.entries())
-    if (services.findIndex((t) => t.ns === s.ns && t.proto === s.proto && t.port === s.port) !== i)
-      throw ConfigError.at(s.origin, 'model', `two services listen on ${s.proto}/${s.port} in ${s.ns}`);
+  }))];
+  // two listeners clash on the same port unless both are bound to different addresses
+  const bound = new Map<string, (number | undefined)[]>();
+  for (const s of services) {
+    const key = `${s.ns} ${s.proto}/${s.port}`;
+    const addrs = bound.get(key);
+    if (addrs?.some((a) => a === undefined || s.addr === undefined || a === s.addr)) throw ConfigError.at(s.origin, 'model', `two services listen on ${s.proto}/${s.port} in ${s.ns}`);
+    if (addrs) addrs.push(s.addr);
+    else bound.set(key, [s.addr]);
+  }
   world = { ...world, services };
   return { model, world, ops };
 }
@@ -62,8 +69,7 @@ export function resolveNsRef(world: World, ref: string, origin: Origin): NsId {
     return id;
   }
   if (world.hosts.includes(ref)) return ref;
-  const hits = new Set<NsId>();
-  for (const ns of Object.values(world.netns)) if (ns.name === ref) hits.add(ns.id);
+  const hits = new Set<NsId>(nsNames(world).get(ref));
   for (const [, b] of Object.entries(world.bindings)) {
     const id = b[ref];
     if (id !== undefined) hits.add(id);
@@ -79,6 +85,23 @@ export function resolveNsRef(world: World, ref: string, origin: Origin): NsId {
 export function displayNs(world: World, id: NsId): string {
   const ns = world.netns[id];
   if (!ns || ns.name === null) return id;
-  const clash = Object.values(world.netns).some((o) => o.id !== id && o.name === ns.name);
+  const clash = (nsNames(world).get(ns.name)?.length ?? 0) > 1;
   return clash || world.hosts.includes(ns.name) ? id : ns.name;
+}
+
+const namesCache = new WeakMap<World, ReadonlyMap<string, readonly NsId[]>>();
+
+/** The namespaces of each netns name (a name may be used on several hosts), once per world. */
+function nsNames(world: World): ReadonlyMap<string, readonly NsId[]> {
+  let m = namesCache.get(world);
+  if (m) return m;
+  const names = new Map<string, NsId[]>();
+  for (const ns of Object.values(world.netns)) {
+    if (ns.name === null) continue;
+    const list = names.get(ns.name);
+    if (list) list.push(ns.id);
+    else names.set(ns.name, [ns.id]);
+  }
+  namesCache.set(world, (m = names));
+  return m;
 }

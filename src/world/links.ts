@@ -2,8 +2,37 @@
 import type { Link } from '../model/link.js';
 import type { Netns, World } from './types.js';
 
+/** A namespace's links by ifindex and each bridge's ports, indexed once per (immutable) Netns. */
+interface LinkIndex {
+  readonly byIndex: ReadonlyMap<number, Link>;
+  readonly ports: ReadonlyMap<number, readonly Link[]>;
+}
+
+const indexCache = new WeakMap<Netns, LinkIndex>();
+
+function linkIndex(ns: Netns): LinkIndex {
+  let x = indexCache.get(ns);
+  if (x) return x;
+  const byIndex = new Map<number, Link>();
+  const ports = new Map<number, Link[]>();
+  for (const l of ns.links) {
+    if (!byIndex.has(l.ifindex)) byIndex.set(l.ifindex, l);
+    if (l.master === undefined) continue;
+    let list = ports.get(l.master);
+    if (!list) ports.set(l.master, (list = []));
+    list.push(l);
+  }
+  indexCache.set(ns, (x = { byIndex, ports }));
+  return x;
+}
+
 export function linkByIndex(ns: Netns, ifindex: number): Link | undefined {
-  return ns.links.find((l) => l.ifindex === ifindex);
+  return linkIndex(ns).byIndex.get(ifindex);
+}
+
+/** The ports of a bridge, in the order of the namespace's links. */
+export function bridgePorts(ns: Netns, br: Link): readonly Link[] {
+  return linkIndex(ns).ports.get(br.ifindex) ?? [];
 }
 
 export function linkByName(ns: Netns, name: string): Link | undefined {
@@ -29,7 +58,7 @@ export function hasCarrier(world: World, ns: Netns, link: Link): boolean {
     case 'bridge': {
       // observed: a bridge without ports shows LOWER_UP (state UNKNOWN); with ports, it has
       // carrier when one of them has
-      const ports = ns.links.filter((p) => p.master === link.ifindex);
+      const ports = bridgePorts(ns, link);
       return ports.length === 0 || ports.some((p) => hasCarrier(world, ns, p));
     }
   }
@@ -47,7 +76,7 @@ export function operState(world: World, ns: Netns, link: Link): string {
   if (link.kind === 'loopback') return link.up ? 'UNKNOWN' : 'DOWN';
   if (!link.up) return 'DOWN';
   if (link.kind === 'dummy') return 'UNKNOWN';
-  if (link.kind === 'bridge' && !ns.links.some((p) => p.master === link.ifindex)) return 'UNKNOWN';
+  if (link.kind === 'bridge' && bridgePorts(ns, link).length === 0) return 'UNKNOWN';
   return hasCarrier(world, ns, link) ? 'UP' : 'DOWN';
 }
 

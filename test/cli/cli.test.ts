@@ -45,10 +45,11 @@ describe('netpath check', () => {
     writeFileSync(m, 'hosts:\n  a:\n  b:\nlans:\n  l:\n    a/eth0: 10.0.0.1/24\n    b/eth0: 10.0.0.2/24\nprobes:\n  - from: a\n    to: 10.0.0.2:22\n    expect: reachable\n');
     const r = await run('check', m, '--json');
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.out) as { probes: { result: string; ok: boolean; why?: string }[] };
+    const j = JSON.parse(r.out) as { probes: { result: string; ok: boolean; why?: { text: string }; fixes?: { command: string }[] }[] };
     expect(j.probes[0]!.result).toBe('refused');
     expect(j.probes[0]!.ok).toBe(false);
-    expect(j.probes[0]!.why).toContain('nothing listens on tcp/22');
+    expect(j.probes[0]!.why?.text).toContain('nothing listens on tcp/22');
+    expect(j.probes[0]!.fixes?.[0]?.command).toBe('{at: b, listen: tcp/22}');
   });
 });
 

@@ -22,6 +22,8 @@ import type { Flow } from '../../src/engine/probe.js';
 import { inRow } from '../../src/verify/atoms.js';
 import { diffWorlds, fateOf } from '../../src/verify/diff.js';
 import { outcomeKey, serviceMatrix, type MatrixRow } from '../../src/verify/matrix.js';
+import { rulesDiff } from '../../src/verify/rulesdiff.js';
+import { kubeProxyDump } from '../../src/netfilter/kubegen.js';
 import { inIntervals, prefixInterval } from '../../src/verify/space.js';
 import { invariantSpaces, requestSource, verifyInvariant } from '../../src/verify/verify.js';
 import { resolveNsRef } from '../../src/world/build.js';
@@ -171,3 +173,42 @@ describe('rules matrix: every packet is in exactly one row and gets its outcome'
   }
 });
 
+
+describe('rules diff: a first packet changes exactly when a change row holds it', () => {
+  it('kube-proxy dumps of 40 and 41 services (the 41st has a node port)', () => {
+    const load = (n: number): { nf: ReturnType<typeof emptyNfState>; text: string; services: ReturnType<typeof kubeProxyDump>['services'] } => {
+      const d = kubeProxyDump({ services: n });
+      return { nf: applyRestore(emptyNfState(), parseIptablesRestore(d.text, `kube-${n}`), false, KERNEL), text: d.text, services: d.services };
+    };
+    const a = load(40);
+    const b = load(41);
+    const local = [0x0a000001];
+    const protos: TraceProto[] = ['tcp', 'udp', 'icmp'];
+    const d = rulesDiff({ before: a.nf, after: b.nf, local, protos, iif: 'eth0' });
+    const added = b.services[40]!;
+    expect(d.changes.length).toBeGreaterThan(0);
+    // the new service's address is among the changed destinations, and nothing far from it or the node is
+    expect(d.changes.some((c) => inPrefixes(c.dst, added.clusterIp))).toBe(true);
+    const h = dumpHints(b.text);
+    const pkt = fc.record({
+      proto: fc.constantFrom(...protos),
+      src: valueIn(0, 0xffffffff, h.addrs),
+      dst: valueIn(0, 0xffffffff, [...h.addrs, ...local, added.clusterIp]),
+      dport: valueIn(1, 65535, [...h.ports, added.port, added.nodePort ?? 1]),
+      sport: valueIn(1, 65535, h.ports),
+    });
+    fc.assert(
+      fc.property(pkt, (p) => {
+        if (p.src >>> 24 === 127 || local.includes(p.src)) return;
+        const ported = p.proto !== 'icmp';
+        const input = { src: p.src, dst: p.dst, proto: p.proto, ...(ported ? { dport: p.dport, sport: p.sport } : {}), iif: 'eth0', local };
+        const before = outcomeKey(traceRules(a.nf, input));
+        const after = outcomeKey(traceRules(b.nf, input));
+        const row = d.changes.find((c) => c.proto === p.proto && inPrefixes(c.src, p.src) && inPrefixes(c.dst, p.dst) && (!ported || (inIntervals(p.dport, c.dport!) && inIntervals(p.sport, c.sport!))));
+        if (!row) expect(after).toBe(before);
+        else expect([outcomeKey(row.before), outcomeKey(row.after)]).toEqual([before, after]);
+      }),
+      { numRuns: RUNS, seed: 15 },
+    );
+  });
+});
