@@ -148,7 +148,11 @@ export function sourceInvalid(ns: Netns, dev: Link, src: number, dst: number): {
       return f.localAddrs.has(src) ? { code: 'martian', reason: { kind: 'martian-source', src, why: 'local', dev: dev.name } } : undefined;
   }
   const rev = lookup(ns, src, dst, 0, 'lo');
-  if (rev.kind !== 'route') return rpf === 0 ? undefined : { code: 'rp-filter', reason: { kind: 'rp-filter', src, mode: rpf, dev: dev.name }, counter: 'IPReversePathFilter' };
+  // a lookup that fails (no route; a blackhole, unreachable or prohibit route or rule: fib_props
+  // errors) goes to last_resort: fine without rp_filter, refused with it (observed:
+  // models/conf-prohibit-route-back.yaml)
+  if (rev.kind !== 'route' || rev.route.type === 'blackhole' || rev.route.type === 'unreachable' || rev.route.type === 'prohibit')
+    return rpf === 0 ? undefined : { code: 'rp-filter', reason: { kind: 'rp-filter', src, mode: rpf, dev: dev.name }, counter: 'IPReversePathFilter' };
   const t = rev.route.type;
   if (t !== 'unicast' && !(t === 'local' && acceptLocal))
     return { code: 'martian', reason: { kind: 'martian-source', src, why: 'local', dev: dev.name, backType: t }, origin: rev.route.origin };

@@ -79,9 +79,10 @@ export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, spor
   addConn(sim, conn);
   sim.clientFlow = { ns: nsId, proto: 'tcp', local: src, lport: sport, remote: dst, rport: dport };
   const err = ipLocalOut(sim, nsId, { ...syn, src }, 'request');
-  // tcp_connect ignores transmit errors other than ECONNREFUSED: the SYN will be retransmitted
-  if (err && err !== 'EPERM') return err;
-  return undefined;
+  // tcp_connect ignores transmit errors other than ECONNREFUSED (a DROP's EPERM, a reroute's
+  // EACCES or ENETUNREACH after a mark): the SYN will be retransmitted (observed:
+  // models/k-tcp-connect-errors.yaml, models/conf-mark-reroute-prohibit.yaml)
+  return err === 'ECONNREFUSED' ? err : undefined;
 }
 
 /**
