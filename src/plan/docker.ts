@@ -17,6 +17,8 @@
  * - libnetwork/drivers/bridge/bridge_linux.go                createNetwork steps: ip_forward (and
  *   FORWARD policy DROP when the daemon turned it on), route_localnet and bridge-nf-call-iptables
  *   without the proxy, hairpin on the veth without the proxy
+ * - cmd/docker-proxy/tcp_proxy_linux.go                    TCPProxy.Run accepts a client before it
+ *   dials the container (so a connect() to a proxied port succeeds whatever the container does)
  * - libnetwork/ipamutils/utils.go (default pools), libnetwork/ipams/defaultipam (lowest free
  *   address; serial allocation is for swarm only), libnetwork/portallocator (ephemeral ports:
  *   the first free one from the start of net.ipv4.ip_local_port_range)
