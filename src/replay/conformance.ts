@@ -28,8 +28,11 @@ export interface CaseOutcome {
   readonly probes: number;
   /** disagreements that are known ones (src/replay/known.ts): the model file of each */
   readonly known: readonly string[];
-  /** not ok only because probes disagreed (no setup failure, crash or refusal) */
-  readonly probesOnly: boolean;
+  /**
+   * not ok only because probes disagreed or a setup command was killed by the replay's time limit
+   * (no kernel refusal, crash or model refusal): an answer that may depend on timing
+   */
+  readonly mayBeTiming: boolean;
 }
 
 /** Simulates and replays one plan. A model the world refuses is a generator bug (not ok). */
@@ -39,7 +42,7 @@ export async function checkPlan(plan: GenPlan, title = 'generated conformance ca
   let features: readonly string[] = planFeatures;
   let probes = 0;
   let known: string[] = [];
-  const done = (problems: string[], probesOnly = false): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0), features, probes, known, probesOnly: problems.length > 0 && probesOnly });
+  const done = (problems: string[], mayBeTiming = false): CaseOutcome => ({ ok: problems.length === 0, model, problems, ms: Math.round(performance.now() - t0), features, probes, known, mayBeTiming: problems.length > 0 && mayBeTiming });
   let built;
   try {
     built = buildWorld(parseModel(model, 'conformance.yaml'));
@@ -57,7 +60,7 @@ export async function checkPlan(plan: GenPlan, title = 'generated conformance ca
     return done([`the replay or the simulation crashed: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 3).join(' | ') : String(e)}`]);
   }
   known = knownIn(report, model);
-  return done(describe(report, model), report.failure === undefined && report.cleanupErrors.length === 0);
+  return done(describe(report, model), (report.failure === undefined || report.failure.command.timedOut === true) && report.cleanupErrors.length === 0);
 }
 
 /** The known disagreements (src/replay/known.ts) a report's disagreeing probes are, one per probe. */
@@ -165,9 +168,9 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   for (const [i, o] of outcomes.entries()) {
     if (o.ok) continue;
     const path = String(i);
-    if (o.probesOnly) {
+    if (o.mayBeTiming) {
       // a disagreement is confirmed by a second replay of the same case with nothing else running
-      // beside it (setup failures and crashes are not timing: they are never re-run)
+      // beside it (a kernel refusing a setup command, or a crash, is not timing: never re-run)
       log(`case ${i}: replaying again alone to confirm ...`);
       const again = await check(plans[i]!, `conformance seed ${opts.seed} case ${i} (again)`);
       if (again.ok) {

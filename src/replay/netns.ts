@@ -108,6 +108,8 @@ export interface CommandLog {
   readonly stderr: string;
   readonly ms: number;
   readonly stdin?: string;
+  /** killed by the replay's own time limit (a starved machine), not refused by the kernel */
+  readonly timedOut?: boolean;
 }
 
 export interface ReplayReport {
@@ -254,6 +256,7 @@ class Run {
       stderr: (r.stderr + (r.timedOut ? '\n(killed after 15 s)' : '')).trim(),
       ms: r.ms,
       ...(c.stdin !== undefined ? { stdin: c.stdin } : {}),
+      ...(r.timedOut ? { timedOut: true } : {}),
     };
     this.commands.push(log);
     if (r.rc !== 0) throw new StepFailed(log);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runConformance, type CaseOutcome } from '../../src/replay/conformance.js';
 
-const outcome = (ok: boolean, probesOnly: boolean, problem = 'p: simulation no-route (EHOSTUNREACH), kernel timeout (timeout: ...)'): CaseOutcome => ({
+const outcome = (ok: boolean, mayBeTiming: boolean, problem = 'p: simulation no-route (EHOSTUNREACH), kernel timeout (timeout: ...)'): CaseOutcome => ({
   ok,
   model: '# m\n',
   problems: ok ? [] : [problem],
@@ -14,7 +14,7 @@ const outcome = (ok: boolean, probesOnly: boolean, problem = 'p: simulation no-r
   features: [],
   probes: 1,
   known: [],
-  probesOnly: !ok && probesOnly,
+  mayBeTiming: !ok && mayBeTiming,
 });
 
 describe('conformance: disagreements are confirmed alone', () => {
