@@ -344,7 +344,7 @@ function dropWhy(world: World, tr: ProbeTrace, p: Extract<Point, { kind: 'drop' 
       break;
     }
     case 'ttl-expired':
-      cause = `${reasonText(d.reason)}: it went round ${loopText(world, tr)}`;
+      cause = `${reasonText(d.reason)}: ${loopText(world, tr)}`;
       break;
     default:
       cause = reasonText(d.reason);
@@ -365,13 +365,20 @@ function dropWhy(world: World, tr: ProbeTrace, p: Extract<Point, { kind: 'drop' 
   };
 }
 
-/** The namespaces the request went through before its TTL ran out. */
+/**
+ * The path the request took before its TTL ran out: a routing loop only when a namespace repeats,
+ * else a path longer than the TTL (the kernel drops both alike).
+ */
 function loopText(world: World, tr: ProbeTrace): string {
   const seen: NsId[] = [tr.from];
   for (const s of tr.steps) {
     if (s.kind === 'drop' && s.drop.code === 'ttl-expired') break;
     if (s.kind === 'recv' && seen[seen.length - 1] !== s.ns) seen.push(s.ns);
   }
-  const path = seen.slice(0, 8).map((id) => name(world, id));
-  return `${path.join(' -> ')}${seen.length > 8 ? ' -> ...' : ''}${new Set(seen).size < seen.length ? ' (a routing loop)' : ''}`;
+  if (new Set(seen).size < seen.length) {
+    const path = seen.slice(0, 8).map((id) => name(world, id));
+    return `it went round ${path.join(' -> ')}${seen.length > 8 ? ' -> ...' : ''} (a routing loop)`;
+  }
+  const hops = seen.length - 1;
+  return `TTL ran out after ${hops} hops (no loop: the path ${name(world, seen[0]!)} -> ... -> ${name(world, seen[seen.length - 1]!)} is longer than the sender's TTL)`;
 }

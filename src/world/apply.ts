@@ -941,7 +941,10 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
       if (k.scope === 'all') ns.confAll[k.key] = v;
       else {
         ns.confDefault[k.key] = v;
-        for (const l of ns.links) if (!l.confSet.includes(k.key)) l.conf[k.key] = v;
+        // devinet_conf_proc copies a default into the devices that never set it; forwarding has its
+        // own handler (devinet_sysctl_forward) that does not: conf.default.forwarding only reaches
+        // devices created later (models/conf-default-forwarding.yaml)
+        if (k.key !== 'forwarding') for (const l of ns.links) if (!l.confSet.includes(k.key)) l.conf[k.key] = v;
       }
       return;
     }

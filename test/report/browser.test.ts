@@ -129,7 +129,7 @@ describe.runIf(HAVE || REQUIRE)('report in headless chromium', () => {
     expect(mark.y + mark.height / 2).toBeLessThanOrEqual(box.y + box.height);
     expect(await page.locator(`${g} g.tag.drop`).textContent()).toContain('SYN-ACK (reply) dropped: no-route at output');
     const detail = await page.locator('#detail-p0').innerText();
-    expect(detail).toContain('the reply never left ngx1');
+    expect(detail).toContain('died in ngx1 at output');
     expect(detail).toContain('ip netns exec ngx1 ip route add default via 192.168.2.20');
     expect(detail).toContain('route add -host 192.168.2.10 gw 172.31.0.2 dev eth0');
     await page.screenshot({ path: join(ARTEFACTS, 'seed-no-snat-light.png') });
