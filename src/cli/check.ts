@@ -2,10 +2,11 @@
 import { checkPcapOutputs, writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
 import { loadModel, type ProbeResult } from '../plan/model.js';
 import { traceFlow } from '../trace/run.js';
+import { probeFlow } from '../trace/probe.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { formatIpv4 } from '../wire/ipv4.js';
 import { buildWorld, type Built } from '../world/build.js';
-import { explainRun, fixJson, fixText, flowOf, noFixText, runProbe, whyJson, type Explanation, type ProbeRun } from '../explain/search.js';
+import { explainRun, fixJson, fixText, noFixText, runProbe, whyJson, type Explanation, type ProbeRun } from '../explain/search.js';
 import type { World } from '../world/types.js';
 import type { Io } from './main.js';
 import { printWarnings, worldWarnings } from './warnings.js';
@@ -35,7 +36,7 @@ interface ProbeReport {
 export function explainModel(built: Built, opts: { readonly captures?: boolean } = {}): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
   const { model, world } = built;
   const runs = model.probes.map((p) => {
-    const flow = flowOf(world, p);
+    const flow = probeFlow(world, p);
     return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow, { captures: opts.captures ?? true }));
   });
   return { runs, explanations: runs.map((_, i) => explainRun(built, world, runs, i)) };

@@ -166,7 +166,8 @@ function checkSets(tables: readonly IptablesRestoreTable[], ipsets: Ipsets | und
   }
 }
 
-export function outcomeJson(o: HostOutcome | RulesOutcome): Record<string, unknown> {
+/** An outcome's fate and NAT (what `rules matrix` rows show); outcomeJson adds the walk. */
+export function outcomeFields(o: HostOutcome | RulesOutcome): Record<string, unknown> {
   return {
     probability: o.probability,
     verdict: o.verdict,
@@ -175,6 +176,12 @@ export function outcomeJson(o: HostOutcome | RulesOutcome): Record<string, unkno
     ...(o.dnat !== undefined ? { dnat: o.dnat } : {}),
     ...(o.snat !== undefined ? { snat: o.snat } : {}),
     masquerade: o.masquerade,
+  };
+}
+
+export function outcomeJson(o: HostOutcome | RulesOutcome): Record<string, unknown> {
+  return {
+    ...outcomeFields(o),
     ...(o.mark !== undefined ? { mark: o.mark } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     path: o.path,

@@ -20,7 +20,7 @@ import { parsePorts } from '../prop/flowset.js';
 import { outcomeKey, serviceMatrix, type MatrixInput, type MatrixRow } from '../verify/matrix.js';
 import { rulesDiff } from '../verify/rulesdiff.js';
 import { optAddressList, optIfname, optionError, optProto } from './options.js';
-import { loadDump } from './rules.js';
+import { loadDump, outcomeFields } from './rules.js';
 import { diffWorlds } from '../verify/diff.js';
 import type { World } from '../world/types.js';
 import type { Row } from '../verify/atoms.js';
@@ -272,18 +272,6 @@ function matrixWitnessCommand(file: string, w: RulesTraceInput, opts: RulesMatri
     ...(opts.local ? [`--local ${opts.local}`] : []),
     ...(opts.ipset ?? []).map((f) => `--ipset ${f}`),
   ].join(' ');
-}
-
-function outcomeFields(o: RulesOutcome): Record<string, unknown> {
-  return {
-    probability: o.probability,
-    verdict: o.verdict,
-    ...(o.rejectWith !== undefined ? { rejectWith: o.rejectWith } : {}),
-    delivery: o.delivery,
-    ...(o.dnat !== undefined ? { dnat: o.dnat } : {}),
-    ...(o.snat !== undefined ? { snat: o.snat } : {}),
-    masquerade: o.masquerade,
-  };
 }
 
 function matrixWitnessJson(file: string, w: RulesTraceInput, opts: RulesMatrixOptions): Record<string, unknown> {

@@ -70,10 +70,6 @@ export function resultOf(traces: readonly ProbeTrace[]): ProbeResult {
   return [...traces].sort((a, b) => b.probability - a.probability)[0]!.result;
 }
 
-export function flowOf(world: World, p: ProbeSpec): Flow {
-  return probeFlow(world, p);
-}
-
 export function runProbe(world: World, p: { name: string; flow: Flow; expect?: ProbeResult }, traces?: readonly ProbeTrace[]): ProbeRun {
   const ts = traces ?? simulate(world, p.flow);
   const result = resultOf(ts);
@@ -239,7 +235,7 @@ function causeKey(w: WhyFacts): string {
 
 /** Every probe of a built model, simulated. */
 export function modelRuns(built: Built, world: World = built.world): ProbeRun[] {
-  return built.model.probes.map((p) => runProbe(world, { name: p.name, flow: flowOf(world, p), ...(p.expect !== undefined ? { expect: p.expect } : {}) }));
+  return built.model.probes.map((p) => runProbe(world, { name: p.name, flow: probeFlow(world, p), ...(p.expect !== undefined ? { expect: p.expect } : {}) }));
 }
 
 /** A fix as one line for people: the command, what it gives, and what else it changes. */

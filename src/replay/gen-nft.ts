@@ -24,7 +24,10 @@ export interface NftCtx {
   readonly table100: (line: string) => void;
 }
 
-const pick = <T>(list: readonly T[], i: number): T => list[((i % list.length) + list.length) % list.length]!;
+/** The element at index `i` modulo the list's length (every generator choice is such an index). */
+export function pick<T>(list: readonly T[], i: number): T {
+  return list[((i % list.length) + list.length) % list.length]!;
+}
 
 /** The variants the mutation draws (docs/replay.md lists them). */
 export const NFT_VARIANTS = ['filter', 'policy-drop', 'inet', 'masquerade', 'dnat', 'mark'] as const;

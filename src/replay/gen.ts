@@ -39,7 +39,7 @@
  */
 import fc from 'fast-check';
 import { MUTATIONS, type MutationKind } from './catalogue.js';
-import { nftMutation } from './gen-nft.js';
+import { nftMutation, pick } from './gen-nft.js';
 
 export type Link = 'veth' | 'bridge' | 'none';
 export type RouteBreak = 'drop' | 'phantom' | 'wrong' | 'blackhole' | 'unreachable' | 'prohibit';
@@ -260,9 +260,6 @@ interface Ns {
   extraAddrs?: string[];
 }
 
-function pick<T>(list: readonly T[], i: number): T {
-  return list[((i % list.length) + list.length) % list.length]!;
-}
 
 /** The plan as a model file (deterministic: the same plan gives the same text). */
 export function planToModel(plan: GenPlan, title = 'generated conformance case'): string {
