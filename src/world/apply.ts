@@ -66,7 +66,9 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     mac: '00:00:00:00:00:00',
     mtu: 65536,
     up: true,
-    conf: DEFAULT_DEVCONF,
+    // three separate objects: the namespace is structuredClone'd into drafts, which keeps aliases,
+    // and lo, all and default are separate sysctl directories in the kernel
+    conf: { ...DEFAULT_DEVCONF },
     confSet: [],
     origin: KERNEL,
   };
@@ -84,8 +86,8 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
       { priority: 32767, not: false, action: 'lookup', table: RT_TABLE.default, origin: KERNEL },
     ],
     neighs: [],
-    confAll: DEFAULT_DEVCONF,
-    confDefault: DEFAULT_DEVCONF,
+    confAll: { ...DEFAULT_DEVCONF },
+    confDefault: { ...DEFAULT_DEVCONF },
     sysctl: NS_SYSCTL_DEFAULTS,
     noEffect: {},
     nf: emptyNfState(),
