@@ -864,6 +864,29 @@ function ruleOp(w: DWorld, op: RuleOp): void {
     table,
     origin: op.origin,
   };
+  // `ip rule add` asks with NLM_F_EXCL: fib_newrule refuses a rule rule_exists() finds. It compares
+  // action, table, priority, iif, oif, fwmark and mask, and (fib4_rule_compare) from and to only
+  // when the new rule has them; `not` is not compared; the protocol is: the kernel's own three rules
+  // are `proto kernel`, a user's `proto boot`, so they never clash (observed on Linux 6.18: `ip rule
+  // add table 100 prio 100` after `ip rule add from 10.0.0.0/8 table 100 prio 100` is refused, and
+  // so is the same rule with `not`; `ip rule add lookup main prio 32766` is not;
+  // test/world/rule-exists.test.ts)
+  const sameNet = (mine: { addr: number; len: number } | undefined, theirs: { addr: number; len: number } | undefined): boolean =>
+    mine === undefined || mine.len === 0 || (theirs !== undefined && theirs.len === mine.len && theirs.addr === mine.addr);
+  const exists = ns.rules.some(
+    (r) =>
+      r.origin.file !== KERNEL.file &&
+      r.action === rule.action &&
+      r.table === table &&
+      r.priority === priority &&
+      r.iif === op.iif &&
+      r.oif === op.oif &&
+      (r.fwmark?.value ?? 0) === (op.fwmark?.value ?? 0) &&
+      (r.fwmark?.mask ?? 0) === (op.fwmark?.mask ?? 0) &&
+      sameNet(op.from, r.from) &&
+      sameNet(op.to, r.to),
+  );
+  if (exists) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
   // fib_nl_newrule inserts after the last rule with a priority <= the new one (binary search)
   let lo = 0;
   let hi = ns.rules.length;
