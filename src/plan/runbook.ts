@@ -46,11 +46,15 @@ export interface RunbookIo {
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
   const env: Env = { src, io, files: new Map(Object.entries(src.files ?? {})), docker: newDockerState(), ops };
+  const rtTable = (name: string): number | undefined => rtTableId(env, name);
+  // a line's text is made of the runbook's characters (and blanks): when the whole text has no
+  // control character, no line has one
+  const controls = controlCharIn(src.text, true) !== undefined;
   for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
-    const ctx: Ctx = { host: src.host, ns: null, origin, rtTable: (name) => rtTableId(env, name) };
+    const ctx: Ctx = { host: src.host, ns: null, origin, rtTable };
     // names made here (namespaces, interfaces, containers) reach terminals, file names and scripts
-    const cc = controlCharIn(line.text, true);
+    const cc = controls ? controlCharIn(line.text, true) : undefined;
     if (cc !== undefined) return fail(ctx, 'unsupported', `the line contains the control character ${cc}; netpath refuses control characters in runbook lines`);
     ops.push(...runPipelines(line.pipelines, ctx, env));
   }
