@@ -53,6 +53,11 @@ export interface LogicalLine {
   /** the line as written, without the prompt; continuation lines joined with a space */
   readonly text: string;
   readonly pipelines: readonly Pipeline[];
+  /**
+   * The line's code when it is one command of plain words (letters, digits, `-./:_=,+%@^~[]`)
+   * and blanks, nothing to unquote or expand: its words are the code split at the blanks.
+   */
+  readonly plain?: string;
 }
 
 /** Prompts copied from a terminal. `# ` alone is deliberately absent: it is a comment. */
@@ -151,11 +156,33 @@ export function splitRunbook(text: string, file: string, firstLine: number, line
       shown = parts.map((p, k) => (k === 0 ? p.trimEnd() : p.trim())).join(' ').trim();
     }
     if (shown === '' || shown.startsWith('#')) continue;
+    // a plain line cannot fail to parse: it is split into words only when it is run, so the
+    // words of a long runbook are not all kept at once
+    if (isPlainCode(code)) {
+      out.push(new PlainLine(file, lineNo, shown, code));
+      continue;
+    }
     const pipelines = parseShell(code, file, lineNo, shown);
     if (pipelines.length === 0) continue;
     out.push({ file, line: lineNo, text: shown, pipelines });
   }
   return out;
+}
+
+/**
+ * A logical line of plain words (isPlainCode, at least one word): its one command is made each
+ * time it is read (once, by the runbook parser), and not kept.
+ */
+class PlainLine implements LogicalLine {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly text: string,
+    readonly plain: string,
+  ) {}
+  get pipelines(): readonly Pipeline[] {
+    return plainPipelines(plainWords(this.plain)!);
+  }
 }
 
 type Token =
@@ -370,16 +397,30 @@ function readRedir(
   return advance(1, { kind: 'redir', op: '<', fd: fd === 1 ? 0 : fd });
 }
 
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
 /**
- * The words of a line made only of plain characters (braces aside) and blanks, which is what
- * most runbook lines are; undefined for any other line (tokenize reads those).
+ * Whether a line is made only of plain characters (braces aside) and blanks, which is what most
+ * runbook lines are: its words are then its runs of plain characters, with no quote, operator,
+ * redirection, comment or expansion to look at (tokenize reads every other line).
  */
+function isPlainCode(code: string): boolean {
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (!isBlank(c) && !(isPlain(c) && c !== 0x7b && c !== 0x7d)) return false;
+  }
+  return true;
+}
+
+/** The words of a line, when isPlainCode; undefined for any other line. */
 function plainWords(code: string): string[] | undefined {
   const words: string[] = [];
   let start = -1;
   for (let i = 0; i < code.length; i++) {
     const c = code.charCodeAt(i);
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+    if (isBlank(c)) {
       if (start >= 0) words.push(code.slice(start, i));
       start = -1;
     } else if (isPlain(c) && c !== 0x7b && c !== 0x7d) {
@@ -392,10 +433,14 @@ function plainWords(code: string): string[] | undefined {
 
 const NO_REDIRECTS: readonly Redirect[] = Object.freeze([]);
 
+function plainPipelines(words: string[]): Pipeline[] {
+  return words.length === 0 ? [] : [{ commands: [{ argv: words, redirects: NO_REDIRECTS }], next: ';' }];
+}
+
 /** Parses one logical line into pipelines. */
 export function parseShell(code: string, file: string, line: number, text: string): Pipeline[] {
   const words = plainWords(code);
-  if (words !== undefined) return words.length === 0 ? [] : [{ commands: [{ argv: words, redirects: NO_REDIRECTS }], next: ';' }];
+  if (words !== undefined) return plainPipelines(words);
   const toks = tokenize(code, file, line, text);
   const err = (m: string): ConfigError => new ConfigError('syntax', file, line, m, text);
   const pipelines: Pipeline[] = [];
