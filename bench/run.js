@@ -282,6 +282,12 @@ figure('dumps: load 40k services, in process', load40, 'ms', 2000, 'lower', `10k
 const { benchVerify } = await import('./verify.js');
 benchVerify(figure, tmp);
 
+// ---------------------------------------------------------------------------------------------
+// 7. runbooks: big runbooks folded, next to as many rules through iptables-restore (bench/runbook.js)
+
+const { benchRunbooks } = await import('./runbook.js');
+benchRunbooks(figure);
+
 printSummary();
 
 // ---------------------------------------------------------------------------------------------
@@ -342,8 +348,4 @@ if (!process.argv.includes('--summary')) {
   benchLoad(10000, 3);
   const { benchLoadTargets } = await import('./load.js');
   await benchLoadTargets();
-
-  // big runbooks folded, next to the same rules through iptables-restore (bench/runbook.js)
-  const { benchRunbooks } = await import('./runbook.js');
-  benchRunbooks();
 }

@@ -58,7 +58,8 @@ export function nsIdOf(host: string, name: string | null): NsId {
 // ---------------------------------------------------------------------------------------------
 // namespaces
 
-function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): Netns {
+/** A new namespace as a fresh mutable object (nothing shared with any other), for the fold to write into. */
+function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): DNetns {
   const lo: Link = {
     ifindex: 1,
     name: 'lo',
@@ -94,19 +95,20 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     nextIfindex: 2,
     origin,
   };
+  // a deep copy: the defaults above are shared, frozen constants
+  const d = structuredClone(ns) as DNetns;
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
-  return produce(ns, (d) => {
-    addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
-    // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
-    // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
-    refreshKernelRoutes(undefined, d);
-  });
+  addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+  // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
+  // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
+  refreshKernelRoutes(undefined, d);
+  return d;
 }
 
 export function addHost(world: World, host: string, origin: Origin): World {
   return produce(world, (w) => {
     w.hosts.push(host);
-    w.netns[host] = structuredClone(newNetns(host, host, null, false, origin)) as Draft<Netns>;
+    w.netns[host] = newNetns(host, host, null, false, origin);
   });
 }
 
@@ -281,8 +283,8 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id] || w.bindings[op.host]?.[op.name])
         throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/var/run/netns/${op.name}": File exists`);
-      // a fresh, unfrozen copy: later ops of the same fold write into it directly
-      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, false, op.origin)) as Draft<Netns>;
+      // a fresh, unfrozen object: later ops of the same fold write into it directly
+      w.netns[id] = newNetns(id, op.host, op.name, false, op.origin);
       return;
     }
     case 'netns-del': {
@@ -299,7 +301,7 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id])
         throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
-      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, true, op.origin)) as Draft<Netns>;
+      w.netns[id] = newNetns(id, op.host, op.name, true, op.origin);
       // docker-proxy: a listener in the host's root namespace for each published TCP port
       for (const p of op.proxies ?? []) {
         const root = resolveNs(w, op.host, null, op.origin);
