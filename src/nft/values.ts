@@ -191,9 +191,10 @@ export function atomHas(a: NftAtom, v: number | string | undefined): boolean {
     case 'flags':
       return typeof v === 'number' && (v & a.v) !== 0;
     case 'num': {
+      // atomRange without the object: this runs per packet
       if (typeof v !== 'number') return false;
-      const r = atomRange(a)!;
-      return v >= r.lo && v <= r.hi;
+      const hi = a.plen !== undefined ? a.v + (a.plen === 0 ? 0x100000000 : 2 ** (32 - a.plen)) - 1 : (a.hi ?? a.v);
+      return v >= a.v && v <= hi;
     }
   }
 }
