@@ -86,22 +86,16 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
   // chain and set objects made during this batch: changed in place too (one object per chain,
   // not one per rule added)
   const ownedObj = new WeakSet<object>();
-  const ownChain = (t: MTable, k: number): MChain => {
-    const ch = t.chains[k]!;
-    if (ownedObj.has(ch)) return ch as MChain;
-    const copy: MChain = { ...ch };
+  const ownAt = <T extends object>(list: T[], k: number): T => {
+    const x = list[k]!;
+    if (ownedObj.has(x)) return x;
+    const copy = { ...x };
     ownedObj.add(copy);
-    t.chains[k] = copy;
+    list[k] = copy;
     return copy;
   };
-  const ownSet = (t: MTable, k: number): MSet => {
-    const x = t.sets[k]!;
-    if (ownedObj.has(x)) return x as MSet;
-    const copy: MSet = { ...x };
-    ownedObj.add(copy);
-    t.sets[k] = copy;
-    return copy;
-  };
+  const ownChain = (t: MTable, k: number): MChain => ownAt<NftChain>(t.chains, k) as MChain;
+  const ownSet = (t: MTable, k: number): MSet => ownAt<NftSet>(t.sets, k) as MSet;
   let tables: MTable[] = state.tables.map((t) => ({ ...t, chains: [...t.chains], sets: [...t.sets] }));
   const findT = (fam: NftFamily, name: string): MTable | undefined => tables.find((t) => t.family === fam && t.name === name);
   const needT = (c: { family: NftFamily; table: string; origin: Origin }, what: string): MTable =>
