@@ -109,7 +109,12 @@ function continues(line: string): boolean {
  * of each text line (a YAML scalar whose lines are not the file's lines, src/plan/yamllines.ts).
  */
 export function splitRunbook(text: string, file: string, firstLine: number, lines?: readonly number[]): LogicalLine[] {
-  const physical = text.split(/\r?\n/);
+  // split at "\n", dropping the "\r" of a CRLF line (as /\r?\n/ would, without the regex)
+  const physical = text.split('\n');
+  for (let i = 0; i < physical.length - 1; i++) {
+    const l = physical[i]!;
+    if (l.charCodeAt(l.length - 1) === 0x0d) physical[i] = l.slice(0, -1);
+  }
   const prompted = physical.some((l) => stripPrompt(l) !== undefined);
   const out: LogicalLine[] = [];
   for (let i = 0; i < physical.length; i++) {

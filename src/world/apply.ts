@@ -200,11 +200,21 @@ function thaw(world: World, hosts: ReadonlySet<string>): DWorld {
   } as DWorld;
 }
 
-function deepFreeze(o: unknown): unknown {
-  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return o;
+/** Freezes `o` and every object it reaches (an object already frozen is taken as frozen throughout). */
+function deepFreeze(o: object): object {
+  if (Object.isFrozen(o)) return o;
   Object.freeze(o);
-  if (Array.isArray(o)) for (let i = 0; i < o.length; i++) deepFreeze(o[i]);
-  else for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const v: unknown = o[i];
+      if (v !== null && typeof v === 'object') deepFreeze(v);
+    }
+  } else {
+    for (const k in o) {
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== null && typeof v === 'object') deepFreeze(v);
+    }
+  }
   return o;
 }
 
@@ -875,30 +885,39 @@ function ruleOp(w: DWorld, op: RuleOp): void {
   // test/world/rule-exists.test.ts)
   const sameNet = (mine: { addr: number; len: number } | undefined, theirs: { addr: number; len: number } | undefined): boolean =>
     mine === undefined || mine.len === 0 || (theirs !== undefined && theirs.len === mine.len && theirs.addr === mine.addr);
-  const exists = ns.rules.some(
-    (r) =>
+  // the rules of the same priority (only those can clash), and the insertion point after them:
+  // fib_nl_newrule inserts after the last rule with a priority <= the new one
+  const first = rulesAbove(ns.rules, priority - 1);
+  const lo = rulesAbove(ns.rules, priority);
+  for (let k = first; k < lo; k++) {
+    const r = ns.rules[k]!;
+    if (
       r.origin.file !== KERNEL.file &&
       r.action === rule.action &&
       r.table === table &&
-      r.priority === priority &&
       r.iif === op.iif &&
       r.oif === op.oif &&
       (r.fwmark?.value ?? 0) === (op.fwmark?.value ?? 0) &&
       (r.fwmark?.mask ?? 0) === (op.fwmark?.mask ?? 0) &&
       sameNet(op.from, r.from) &&
-      sameNet(op.to, r.to),
-  );
-  if (exists) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
-  // fib_nl_newrule inserts after the last rule with a priority <= the new one (binary search)
-  let lo = 0;
-  let hi = ns.rules.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ns.rules[mid]!.priority > priority) hi = mid;
-    else lo = mid + 1;
+      sameNet(op.to, r.to)
+    )
+      throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
   }
   if (lo === ns.rules.length) ns.rules.push(rule as Draft<FibRule>);
   else ns.rules.splice(lo, 0, rule as Draft<FibRule>);
+}
+
+/** The index of the first rule with a priority above `priority` (rules are sorted by priority). */
+function rulesAbove(rules: readonly FibRule[], priority: number): number {
+  let lo = 0;
+  let hi = rules.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rules[mid]!.priority > priority) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function sameOpt(a: { addr: number; len: number } | undefined, b: { addr: number; len: number } | undefined): boolean {
