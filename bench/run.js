@@ -294,6 +294,12 @@ benchVerify(figure, tmp);
 const { benchRunbooks } = await import('./runbook.js');
 benchRunbooks(figure);
 
+// ---------------------------------------------------------------------------------------------
+// 7. nftables: kube-proxy nftables mode at 10k services, next to iptables mode (bench/nft.js)
+
+const { benchNft } = await import('./nft.js');
+benchNft([10000], figure);
+
 printSummary();
 
 // ---------------------------------------------------------------------------------------------
@@ -345,8 +351,7 @@ if (!process.argv.includes('--summary')) {
   benchRules();
 
   // kube-proxy nftables mode next to iptables mode (bench/nft.js)
-  const { benchNft } = await import('./nft.js');
-  benchNft();
+  benchNft([1000]);
 
   // the 10k-service load split into parse and apply, CPU and wall (bench/load.js)
   const { benchLoad } = await import('./load.js');

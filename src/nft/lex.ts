@@ -10,7 +10,8 @@ import { ConfigError } from '../model/errors.js';
 export type Tok =
   | { readonly k: 'w'; readonly v: string; readonly line: number }
   | { readonly k: 's'; readonly v: string; readonly line: number }
-  | { readonly k: 'p'; readonly v: string; readonly line: number }
+  /** `pos`: where in the lexed text (what a later re-read of a `{ ... }` block cuts out) */
+  | { readonly k: 'p'; readonly v: string; readonly line: number; readonly pos: number }
   | { readonly k: 'nl'; readonly v: '\n'; readonly line: number };
 
 /** word characters by char code (a table: the tokenizer runs over 100k-line rulesets) */
@@ -124,13 +125,13 @@ function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: W
       const next = text.charCodeAt(i + 1);
       const two = next === 61 || next === 60 || next === 62 ? TWO[one + text[i + 1]!] : undefined;
       if (two !== undefined) {
-        out.push({ k: 'p', v: two, line });
+        out.push({ k: 'p', v: two, line, pos: i });
         i += 2;
         continue;
       }
       if (code === LBRACE) depth++;
       else if (code === RBRACE) depth--;
-      out.push({ k: 'p', v: one, line });
+      out.push({ k: 'p', v: one, line, pos: i });
       i++;
       continue;
     }

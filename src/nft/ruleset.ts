@@ -74,28 +74,20 @@ const HOOKS_OF: Readonly<Record<string, readonly string[]>> = {
 /** Applies one batch; throws the first error (the state passed in is never changed). */
 export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: ApplyContext = {}): NftState {
   let handle = state.nextHandle;
-  // rule and element arrays made during this batch: changed in place (the state passed in is
-  // never touched; a 10k-element map filled one `add element` at a time stays linear)
-  const owned = new WeakSet<readonly unknown[]>();
-  const own = <T>(a: readonly T[]): T[] => {
-    if (owned.has(a)) return a as T[];
-    const b = a.slice();
-    owned.add(b);
-    return b;
-  };
-  // chain and set objects made during this batch: changed in place too (one object per chain,
-  // not one per rule added)
-  const ownedObj = new WeakSet<object>();
-  const ownAt = <T extends object>(list: T[], k: number): T => {
+  // chains and sets copied during this batch, with their rule and element arrays: changed in
+  // place (the state passed in is never touched; one copy per chain, not one per rule added, and
+  // a 10k-element map filled one `add element` at a time stays linear)
+  const owned = new Set<object>();
+  const ownAt = <T extends object>(list: T[], k: number, items: 'rules' | 'elements'): T => {
     const x = list[k]!;
-    if (ownedObj.has(x)) return x;
-    const copy = { ...x };
-    ownedObj.add(copy);
+    if (owned.has(x)) return x;
+    const copy = { ...x, [items]: (x as Record<string, readonly unknown[]>)[items]!.slice() };
+    owned.add(copy);
     list[k] = copy;
     return copy;
   };
-  const ownChain = (t: MTable, k: number): MChain => ownAt<NftChain>(t.chains, k) as MChain;
-  const ownSet = (t: MTable, k: number): MSet => ownAt<NftSet>(t.sets, k) as MSet;
+  const ownChain = (t: MTable, k: number): MChain & { rules: NftRule[] } => ownAt<NftChain>(t.chains, k, 'rules') as MChain & { rules: NftRule[] };
+  const ownSet = (t: MTable, k: number): MSet & { elements: NftElement[] } => ownAt<NftSet>(t.sets, k, 'elements') as MSet & { elements: NftElement[] };
   let tables: MTable[] = state.tables.map((t) => ({ ...t, chains: [...t.chains], sets: [...t.sets] }));
   const findT = (fam: NftFamily, name: string): MTable | undefined => tables.find((t) => t.family === fam && t.name === name);
   const needT = (c: { family: NftFamily; table: string; origin: Origin }, what: string): MTable =>
@@ -209,7 +201,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const next = handle++;
         const rule = nftRule(c.stmts, c.comment, t.family, c.cmd === 'replace-rule' ? c.handle! : next, c.origin);
         const ch = ownChain(t, k);
-        const rules = own(ch.rules);
+        const rules = ch.rules;
         if (c.cmd === 'replace-rule') {
           const at = rules.findIndex((r) => r.handle === c.handle);
           if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
@@ -223,7 +215,6 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           rules.splice(c.cmd === 'add-rule' ? c.index + 1 : c.index, 0, rule);
         } else if (c.cmd === 'add-rule') rules.push(rule);
         else rules.unshift(rule);
-        ch.rules = rules;
         if (c.cmd === 'replace-rule') forgetDepth(t);
         ruleAdded(t, ch.name, rule, c.origin);
         break;
@@ -246,8 +237,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           if (c.cmd === 'create-set') kernelErr(c.origin, 'rule', 'File exists');
           const old = t.sets[k]!;
           if (c.spec.elements.length > 0) {
-            const x = ownSet(t, k);
-            x.elements = mergeElements(own(old.elements), c.spec.elements, keysOf(t, old));
+            mergeElements(ownSet(t, k).elements, c.spec.elements, keysOf(t, old));
             elementsAdded(t, c.set, c.spec.elements, c.origin);
           }
           break;
@@ -284,8 +274,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const els = parsePendingElements(c, set.keyType, set.map ? (set.dataType ?? 'verdict') : undefined);
         if (c.cmd === 'add-element') {
           for (const e of els) checkVerdictTargets(t, e, c.origin, chainIx);
-          const x = ownSet(t, k);
-          x.elements = mergeElements(own(set.elements), els, keysOf(t, set));
+          mergeElements(ownSet(t, k).elements, els, keysOf(t, set));
           elementsAdded(t, c.set, els, c.origin);
         } else {
           forgetDepth(t);
@@ -370,13 +359,27 @@ function refsOf(stmts: readonly NftStmt[]): string[] {
 }
 
 function checkRefs(t: MTable, stmts: readonly NftStmt[], origin: Origin, chainIx: (t: MTable, n: string) => number, setIx: (t: MTable, n: string) => number): void {
-  for (const v of verdictsOf(stmts)) {
-    if (v.kind !== 'jump' && v.kind !== 'goto') continue;
+  // jumps first, then set references, as the kernel reports them (no arrays per rule)
+  const jump = (v: NftVerdict): void => {
+    if (v.kind !== 'jump' && v.kind !== 'goto') return;
     const k = chainIx(t, v.chain);
     if (k < 0) kernelErr(origin, 'rule', 'No such file or directory');
     if (t.chains[k]!.base) kernelErr(origin, 'rule', 'Operation not supported');
+  };
+  for (const s of stmts) {
+    if (s.k === 'verdict') jump(s.verdict);
+    else if (s.k === 'vmap' && s.map.kind === 'set') for (const e of s.map.elements) if (e.data?.kind === 'verdict') jump(e.data.verdict);
   }
-  for (const name of refsOf(stmts)) if (setIx(t, name) < 0) kernelErr(origin, 'rule', 'No such file or directory');
+  const ref = (r: NftRhs): void => {
+    if (r.kind === 'ref' && setIx(t, r.name) < 0) kernelErr(origin, 'rule', 'No such file or directory');
+  };
+  for (const s of stmts) {
+    if (s.k === 'match') ref(s.rhs);
+    else if (s.k === 'vmap') ref(s.map);
+    else if (s.k === 'setop') {
+      if (setIx(t, s.set) < 0) kernelErr(origin, 'rule', 'No such file or directory');
+    } else if (s.k === 'nat' && s.addr !== undefined && 'mapFrom' in s.addr) ref(s.addr.map);
+  }
   for (const s of stmts) {
     if (s.k === 'nat' && s.family === undefined && t.family === 'inet' && s.addr !== undefined) {
       throw ConfigError.at(origin, 'syntax', `nft: Error: specify \`${s.nat} ip\` or \`${s.nat} ip6\` in inet table to convert hostname into IP`);
