@@ -24,7 +24,16 @@ function cacheFile(code) {
  */
 function loadBundle(useCache = true) {
   // esbuild writes ASCII only (non-ASCII characters as escapes): latin1 reads it as it is, fast
-  const code = readFileSync(BUNDLE, 'latin1');
+  let code;
+  try {
+    code = readFileSync(BUNDLE, 'latin1');
+  } catch (e) {
+    if (e && e.code === 'ENOENT') {
+      process.stderr.write(`netpath: ${BUNDLE} is missing: build it with \`npm run build\` (npm install and npm ci run it)\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
   const cache = useCache ? cacheFile(code) : undefined;
   let cachedData;
   if (cache !== undefined)
