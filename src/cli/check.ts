@@ -33,11 +33,11 @@ interface ProbeReport {
 }
 
 /** Every probe of a built model simulated (with the trace's why), and each one that missed explained with proven fixes. */
-export function explainModel(built: Built, opts: { readonly captures?: boolean } = {}): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
+export function explainModel(built: Built, opts: { readonly captures?: boolean; readonly steps?: 'all' | 'why' } = {}): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
   const { model, world } = built;
   const runs = model.probes.map((p) => {
     const flow = probeFlow(world, p);
-    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow, { captures: opts.captures ?? true }));
+    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow, { captures: opts.captures ?? true, steps: opts.steps ?? 'all' }));
   });
   return { runs, explanations: runs.map((_, i) => explainRun(built, world, runs, i)) };
 }
@@ -54,7 +54,7 @@ export function checkModel(path: string, keep: { readonly traces?: boolean; read
   const { model, world } = built;
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
-  const { runs, explanations } = explainModel(built, { captures });
+  const { runs, explanations } = explainModel(built, { captures, steps: keepTraces ? 'all' : 'why' });
   for (const [i, p] of model.probes.entries()) {
     const run = runs[i]!;
     const traces = [...run.traces];
