@@ -9,6 +9,7 @@ import type { Skb } from './skb.js';
 import { ICMP, isIcmpError, type IpPacket } from './packet.js';
 import { icmpErrno } from './icmp.js';
 import { ipLocalOut } from './ip_output.js';
+import { receivedAsBroadcast, specDst } from './route.js';
 
 export function icmpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const p = skb.pkt;
@@ -16,11 +17,23 @@ export function icmpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   if (l4.kind !== 'icmp') return;
   const flow = sim.clientFlow;
   if (l4.type === ICMP.ECHO) {
+    const bcast = receivedAsBroadcast(skb.rt, p.dst);
+    // icmp_rcv drops an echo to a broadcast before icmp_echo looks at icmp_echo_ignore_all
+    if (bcast && sim.ns(nsId).sysctl['net.ipv4.icmp_echo_ignore_broadcasts'] === '1') {
+      sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'broadcast-ignored', proto: 'icmp' });
+      return;
+    }
     if (sim.ns(nsId).sysctl['net.ipv4.icmp_echo_ignore_all'] === '1') {
       sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'echo-ignored' });
       return;
     }
-    const reply: IpPacket = { src: p.dst, dst: p.src, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'icmp', type: ICMP.ECHOREPLY, code: 0, id: l4.id ?? 0, seq: l4.seq ?? 0 } };
+    // icmp_reply: from the address the echo was sent to, or fib_compute_spec_dst for a broadcast
+    const from = bcast ? specDst(sim.ns(nsId), p.src) : p.dst;
+    if (from === undefined) {
+      sim.step({ kind: 'socket', ns: nsId, dir: 'reply', event: 'send-failed', errno: 'ENETUNREACH', what: 'echo-reply' });
+      return;
+    }
+    const reply: IpPacket = { src: from, dst: p.src, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'icmp', type: ICMP.ECHOREPLY, code: 0, id: l4.id ?? 0, seq: l4.seq ?? 0 } };
     const err = ipLocalOut(sim, nsId, reply, 'reply');
     if (err) sim.step({ kind: 'socket', ns: nsId, dir: 'reply', event: 'send-failed', errno: err, what: 'echo-reply' });
     return;

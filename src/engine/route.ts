@@ -43,6 +43,25 @@ export function socketDestination(dst: number, bound: number | undefined): numbe
   return dst === 0 ? (bound ?? LOOPBACK) : dst;
 }
 
+/**
+ * RTCF_BROADCAST on a received packet (ip_route_input_slow's brd_input): it came in to the limited
+ * broadcast or through a `broadcast` route. TCP never answers it (tcp_v4_conn_request, and
+ * tcp_v4_send_reset only answers RTN_LOCAL), UDP sends no port unreachable for it
+ * (__udp4_lib_mcast_deliver), ICMP echo ignores it by default (icmp_echo_ignore_broadcasts).
+ */
+export function receivedAsBroadcast(rt: Rtable | undefined, dst: number): boolean {
+  return dst === LIMITED_BROADCAST || rt?.type === 'broadcast';
+}
+
+/**
+ * fib_compute_spec_dst for a packet received as a broadcast: the preferred source of the route back
+ * to its sender (the address an answer such as an echo reply leaves from).
+ */
+export function specDst(ns: Netns, sender: number): number | undefined {
+  const res = lookup(ns, sender, 0, 0, 'lo');
+  return res.kind === 'route' ? routeSource(ns, res.route, sender) : undefined;
+}
+
 /** RTCF_BROADCAST: the limited broadcast, or a `broadcast` route of the local table. */
 export function isBroadcastRoute(dst: number, t: RouteType): boolean {
   return dst === LIMITED_BROADCAST || t === 'broadcast';

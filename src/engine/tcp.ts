@@ -9,7 +9,7 @@ import { looseSkb, type Dir, type Skb } from './skb.js';
 import { facts, lookup } from './derived.js';
 import type { IpPacket, TcpFlags, TcpHeader } from './packet.js';
 import { ipLocalOut } from './ip_output.js';
-import { isBroadcastRoute, loopbackSourceRefused, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
+import { isBroadcastRoute, loopbackSourceRefused, receivedAsBroadcast, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
 import { isMulticast } from '../wire/ipv4.js';
 
 export const HTTP_REQUEST = 'GET / HTTP/1.1\r\nHost: netpath\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
@@ -121,6 +121,12 @@ export function tcpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const l4 = p.l4;
   const c = findConn(sim, nsId, p.dst, l4.dport, p.src, l4.sport);
   if (c) return tcpSegment(sim, c, p, l4);
+  if (receivedAsBroadcast(skb.rt, p.dst)) {
+    // tcp_v4_conn_request: "never answer to SYNs send to broadcast or multicast"; tcp_v4_send_reset
+    // answers only RTN_LOCAL (observed: models/k-broadcast-route.yaml)
+    sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'broadcast-ignored', proto: 'tcp', port: l4.dport });
+    return;
+  }
   if (l4.flags.syn && !l4.flags.ack && sim.hasService(nsId, 'tcp', l4.dport, p.dst)) {
     const isn = sim.random();
     const s: TcpConn = { ns: nsId, local: p.dst, lport: l4.dport, remote: p.src, rport: l4.sport, role: 'server', state: 'SYN_RECV', snd: isn, rcv: (l4.seq + 1) >>> 0, pending: 0 };

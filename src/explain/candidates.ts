@@ -148,6 +148,8 @@ export function candidates(world: World, tr: ProbeTrace, point: Point): Candidat
       if (point.kind === 'silent') {
         const ign = tr.steps.find((s) => s.kind === 'socket' && s.event === 'echo-ignored');
         if (ign) return [{ ns: ign.ns, cmd: 'sysctl -w net.ipv4.icmp_echo_ignore_all=0' }];
+        const bc = tr.steps.find((s) => s.kind === 'socket' && s.event === 'broadcast-ignored' && s.proto === 'icmp');
+        if (bc) return [{ ns: bc.ns, cmd: 'sysctl -w net.ipv4.icmp_echo_ignore_broadcasts=0' }];
       }
       return [];
     }

@@ -206,7 +206,7 @@ export function whyOf(world: World, tr: ProbeTrace, expected?: string): WhyFacts
       };
     }
     case 'silent': {
-      const soft = tr.steps.find((s) => s.kind === 'socket' && (s.event === 'soft-error' || s.event === 'echo-ignored' || s.event === 'send-failed'));
+      const soft = tr.steps.find((s) => s.kind === 'socket' && (s.event === 'soft-error' || s.event === 'echo-ignored' || s.event === 'broadcast-ignored' || s.event === 'send-failed'));
       const what = soft && soft.kind === 'socket' ? ` In ${n(soft.ns)}: ${socketLine(soft)}.` : '';
       return {
         text: `No packet of the probe was dropped, and nothing the client's socket reports came back.${what} ${saw}`,
@@ -229,6 +229,10 @@ function socketLine(s: Extract<Step, { kind: 'socket' }>): string {
       return `ICMP ${icmpName(s.icmpType, s.icmpCode)} came back, but a UDP socket without IP_RECVERR is not told of it (a soft error)`;
     case 'echo-ignored':
       return 'the echo request was ignored (net.ipv4.icmp_echo_ignore_all=1)';
+    case 'broadcast-ignored':
+      return s.proto === 'icmp'
+        ? 'the echo request came in through a broadcast route and was ignored (net.ipv4.icmp_echo_ignore_broadcasts=1)'
+        : `the ${s.proto === 'tcp' ? 'SYN' : 'datagram'} came in through a broadcast route, which the kernel never answers`;
     case 'send-failed':
       return `the answer was not sent: ${s.errno}`;
     default:

@@ -10,7 +10,7 @@
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
 import { badNftName } from './keywords.js';
-import { lex, topLevelPieces, type Tok } from './lex.js';
+import { lex, lexPieces, type Tok } from './lex.js';
 import type {
   NftAtom,
   NftBase,
@@ -202,8 +202,8 @@ function linesOf(text: string): (line: number) => string {
 export function parseNftFile(text: string, file: string): NftCommand[] {
   const lineText = linesOf(text);
   const out: NftCommand[] = [];
-  for (const piece of topLevelPieces(text)) {
-    const p = new P(lex(piece.text, file, piece.line), file, lineText);
+  for (const toks of lexPieces(text, file)) {
+    const p = new P(toks, file, lineText);
     for (;;) {
       p.skipSep();
       if (!p.peek()) break;

@@ -36,6 +36,18 @@ export function matches(word: string, keyword: string): boolean {
  * (A '-' sign negates modulo 2^64, so any non-zero negative value exceeds every max here.)
  */
 export function strtoulFull(text: string, base: 0 | 10 | 16, max: number): number | undefined {
+  // plain decimal digits (no blank, sign, base prefix or octal 0): most numbers of a runbook
+  const n = text.length;
+  if (n > 0 && n <= 15 && base !== 16 && (base === 10 || n === 1 || text.charCodeAt(0) !== 0x30)) {
+    let v = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      const d = text.charCodeAt(k) - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (k === n) return v > max ? undefined : v;
+  }
   const m = /^[ \t\n\v\f\r]*([+-]?)(.*)$/s.exec(text);
   if (!m) return undefined;
   const neg = m[1] === '-';

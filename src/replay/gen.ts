@@ -630,7 +630,9 @@ function mutate(f: FeatureGen, c: MutationCtx): void {
       const match = pick(['-p tcp --dport 80', `-d ${other(f.k)}`, '', `-p ${tproto}`], f.j);
       const v = f.i % 4 < 2 ? '0x1' : '0x10';
       L.push(`iptables -t mangle -A ${chain}${match ? ` ${match}` : ''} -j MARK ${f.i % 3 === 0 ? `--set-xmark ${v}/0xffffffff` : `--set-mark ${v}`}`);
-      L.push(f.i % 4 < 2 ? `ip rule add fwmark ${v} lookup 100` : `ip rule add fwmark ${v}/0xf0 table 100 priority 100`);
+      // the same rule twice at one priority is refused by the kernel (File exists): once per host
+      const rule = f.i % 4 < 2 ? `ip rule add fwmark ${v} lookup 100` : `ip rule add fwmark ${v}/0xf0 table 100 priority 100`;
+      if (!L.includes(rule) || !rule.includes('priority')) L.push(rule);
       table100(
         L,
         pick(

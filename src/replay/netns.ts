@@ -58,20 +58,27 @@ export const TUNING = {
 export const ICMP_ERROR_BUDGET = { burst: 5, gapMs: 1050 } as const;
 
 /**
- * Runs `items` within an ICMP error budget: the first `burst` at once, then one at a time, each
- * started `gapMs` after the previous ones finished. Results in input order. A probe makes at most
- * one router send one ICMP error to one source (its packet is dropped where the error is made),
- * and it is sent before the probe finishes, so no source ever exceeds the kernel's bucket.
+ * Runs `items` one at a time within an ICMP error budget: the first `burst` back to back, each later
+ * one started `gapMs` after the previous one finished; `between` (if given) runs before every item
+ * but the first. Results in input order. A probe makes at most one router send one ICMP error to
+ * one source (its packet is dropped where the error is made), and it is sent before the probe
+ * finishes, so no source ever exceeds the kernel's bucket. One at a time, because probes run side
+ * by side are not independent: one client's ARP request (a broadcast) updates the entry another
+ * client's kernel is resolving (arp_process: a request from a known sender refreshes its entry),
+ * so a probe the model sends into a failed resolution can reach its target (conformance seed 90210
+ * case 48).
  */
 export async function runPaced<T, R>(
   items: readonly T[],
   run: (item: T, index: number) => Promise<R>,
   budget: { readonly burst: number; readonly gapMs: number } = ICMP_ERROR_BUDGET,
   wait: (ms: number) => Promise<void> = sleep,
+  between?: () => Promise<void>,
 ): Promise<R[]> {
-  const out = await Promise.all(items.slice(0, budget.burst).map((x, i) => run(x, i)));
-  for (let i = budget.burst; i < items.length; i++) {
-    await wait(budget.gapMs);
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i >= budget.burst) await wait(budget.gapMs);
+    if (i > 0 && between) await between();
     out.push(await run(items[i]!, i));
   }
   return out;
@@ -364,7 +371,8 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
       opts.onProbe?.(++probesDone, planned.length);
       return compareProbe(pp, realFrom, obs);
     };
-    probes = opts.pace === false || failure ? await Promise.all(planned.map(one)) : await runPaced(planned, one);
+    const keep = failure ? new Map<string, string>() : await neighSnapshot(run);
+    probes = opts.pace === false || failure ? await Promise.all(planned.map(one)) : await runPaced(planned, one, ICMP_ERROR_BUDGET, sleep, () => resetTraffic(run, keep));
     probesMs = Math.round(performance.now() - t1);
   } finally {
     if (captures.length > 0) captured = await stopCaptures(captures);
@@ -390,6 +398,37 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
     cleanupErrors,
     ...(captured ? { captures: captured } : {}),
   };
+}
+
+/**
+ * The neighbour entries each namespace holds once the runbooks ran (`ip neigh add` and the like),
+ * as `ADDR@DEV` words: resetTraffic keeps them.
+ */
+async function neighSnapshot(run: Run): Promise<Map<string, string>> {
+  const keep = new Map<string, string>();
+  for (const real of run.created) {
+    const argv = ipIn(real, ['-4', 'neigh', 'show']);
+    assertConfined(argv, run.names.prefix);
+    const r = await runArgv(argv, { timeoutMs: 15_000 });
+    keep.set(real, r.stdout.split('\n').flatMap((l) => { const f = l.trim().split(/\s+/); return f.length >= 3 && f[1] === 'dev' ? [`${f[0]}@${f[2]}`] : []; }).join(' '));
+  }
+  return keep;
+}
+
+/**
+ * What a probe's traffic leaves behind, removed before the next probe (the model's contract: every
+ * probe sees the state the runbooks left, docs/semantics.md "Probes"): the neighbour entries
+ * learned since the snapshot and every conntrack entry, in each namespace of the run.
+ */
+async function resetTraffic(run: Run, keep: ReadonlyMap<string, string>): Promise<void> {
+  await Promise.all(
+    run.created.map((real) => {
+      const script =
+        `keep=' ${keep.get(real) ?? ''} '; ip -4 neigh show | while read a d dev rest; do case "$keep" in *" $a@$dev "*) ;; *) ip neigh del "$a" dev "$dev" 2>/dev/null ;; esac; done; ` +
+        'if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1; fi; true';
+      return run.exec({ argv: execIn(real, ['sh', '-c', script]), origin: KERNEL });
+    }),
+  );
 }
 
 /** A probe of the model with the simulation's answer. */

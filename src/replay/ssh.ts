@@ -653,7 +653,7 @@ export async function replaySsh(built: Built, opts: SshReplayOptions): Promise<S
       await Promise.all(plan.hosts.flatMap((h) => h.services.map((s) => run.startService(h, s))));
     });
     setupMs = Math.round(performance.now() - t0);
-    // 4: probes, at once up to the kernel's ICMP error budget, then paced (runPaced)
+    // 4: probes, one at a time, paced within the kernel's ICMP error budget (runPaced)
     const t1 = performance.now();
     const idents = new Set<number>();
     const inOrder = plan.hosts.flatMap((h) => h.probes.map((p) => ({ h, p }))).sort((a, b) => built.model.probes.indexOf(a.p.planned.p) - built.model.probes.indexOf(b.p.planned.p));

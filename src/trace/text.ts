@@ -203,6 +203,12 @@ export function stepText(s: Step): string {
           return s.what === 'udp-echo' ? `udp echo: sendto failed: ${s.errno}` : s.what === 'echo-reply' ? `echo reply not sent: ${s.errno}` : `send failed: ${s.errno}`;
         case 'echo-ignored':
           return 'echo request ignored (icmp_echo_ignore_all=1)';
+        case 'broadcast-ignored':
+          return s.proto === 'icmp'
+            ? 'echo request to a broadcast address ignored (icmp_echo_ignore_broadcasts=1)'
+            : s.proto === 'tcp'
+              ? `SYN to a broadcast address on tcp/${s.port ?? 0}: never answered, no RST`
+              : `datagram to a broadcast address on udp/${s.port ?? 0}: no socket, no ICMP port unreachable`;
         case 'soft-error':
           return `ICMP ${icmpName(s.icmpType, s.icmpCode)} is not reported to a UDP socket without IP_RECVERR (soft error)`;
         case 'client-error':

@@ -56,6 +56,7 @@ export type SocketEvent =
   | { readonly event: 'udp-echo'; readonly port: number; readonly len: number; readonly to: number; readonly toPort: number }
   | { readonly event: 'send-failed'; readonly errno: string; readonly what: 'udp-echo' | 'echo-reply' | 'tcp' }
   | { readonly event: 'echo-ignored' }
+  | { readonly event: 'broadcast-ignored'; readonly proto: 'tcp' | 'udp' | 'icmp'; readonly port?: number }
   | { readonly event: 'soft-error'; readonly icmpType: number; readonly icmpCode: number }
   | { readonly event: 'client-error'; readonly errno: string; readonly icmpType: number; readonly icmpCode: number; readonly from: number }
   | { readonly event: 'connect-refused'; readonly from: number; readonly fromPort: number }

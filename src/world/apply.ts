@@ -58,7 +58,8 @@ export function nsIdOf(host: string, name: string | null): NsId {
 // ---------------------------------------------------------------------------------------------
 // namespaces
 
-function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): Netns {
+/** A new namespace as a fresh mutable object (nothing shared with any other), for the fold to write into. */
+function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): DNetns {
   const lo: Link = {
     ifindex: 1,
     name: 'lo',
@@ -66,7 +67,9 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     mac: '00:00:00:00:00:00',
     mtu: 65536,
     up: true,
-    conf: DEFAULT_DEVCONF,
+    // three separate objects: the namespace is structuredClone'd into drafts, which keeps aliases,
+    // and lo, all and default are separate sysctl directories in the kernel
+    conf: { ...DEFAULT_DEVCONF },
     confSet: [],
     origin: KERNEL,
   };
@@ -84,27 +87,28 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
       { priority: 32767, not: false, action: 'lookup', table: RT_TABLE.default, origin: KERNEL },
     ],
     neighs: [],
-    confAll: DEFAULT_DEVCONF,
-    confDefault: DEFAULT_DEVCONF,
+    confAll: { ...DEFAULT_DEVCONF },
+    confDefault: { ...DEFAULT_DEVCONF },
     sysctl: NS_SYSCTL_DEFAULTS,
     noEffect: {},
     nf: emptyNfState(),
     nextIfindex: 2,
     origin,
   };
+  // a deep copy: the defaults above are shared, frozen constants
+  const d = structuredClone(ns) as DNetns;
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
-  return produce(ns, (d) => {
-    addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
-    // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
-    // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
-    refreshKernelRoutes(undefined, d);
-  });
+  addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+  // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
+  // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
+  refreshKernelRoutes(undefined, d);
+  return d;
 }
 
 export function addHost(world: World, host: string, origin: Origin): World {
   return produce(world, (w) => {
     w.hosts.push(host);
-    w.netns[host] = structuredClone(newNetns(host, host, null, false, origin)) as Draft<Netns>;
+    w.netns[host] = newNetns(host, host, null, false, origin);
   });
 }
 
@@ -279,8 +283,8 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id] || w.bindings[op.host]?.[op.name])
         throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/var/run/netns/${op.name}": File exists`);
-      // a fresh, unfrozen copy: later ops of the same fold write into it directly
-      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, false, op.origin)) as Draft<Netns>;
+      // a fresh, unfrozen object: later ops of the same fold write into it directly
+      w.netns[id] = newNetns(id, op.host, op.name, false, op.origin);
       return;
     }
     case 'netns-del': {
@@ -297,7 +301,7 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id])
         throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
-      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, true, op.origin)) as Draft<Netns>;
+      w.netns[id] = newNetns(id, op.host, op.name, true, op.origin);
       // docker-proxy: a listener in the host's root namespace for each published TCP port
       for (const p of op.proxies ?? []) {
         const root = resolveNs(w, op.host, null, op.origin);
@@ -862,6 +866,29 @@ function ruleOp(w: DWorld, op: RuleOp): void {
     table,
     origin: op.origin,
   };
+  // `ip rule add` asks with NLM_F_EXCL: fib_newrule refuses a rule rule_exists() finds. It compares
+  // action, table, priority, iif, oif, fwmark and mask, and (fib4_rule_compare) from and to only
+  // when the new rule has them; `not` is not compared; the protocol is: the kernel's own three rules
+  // are `proto kernel`, a user's `proto boot`, so they never clash (observed on Linux 6.18: `ip rule
+  // add table 100 prio 100` after `ip rule add from 10.0.0.0/8 table 100 prio 100` is refused, and
+  // so is the same rule with `not`; `ip rule add lookup main prio 32766` is not;
+  // test/world/rule-exists.test.ts)
+  const sameNet = (mine: { addr: number; len: number } | undefined, theirs: { addr: number; len: number } | undefined): boolean =>
+    mine === undefined || mine.len === 0 || (theirs !== undefined && theirs.len === mine.len && theirs.addr === mine.addr);
+  const exists = ns.rules.some(
+    (r) =>
+      r.origin.file !== KERNEL.file &&
+      r.action === rule.action &&
+      r.table === table &&
+      r.priority === priority &&
+      r.iif === op.iif &&
+      r.oif === op.oif &&
+      (r.fwmark?.value ?? 0) === (op.fwmark?.value ?? 0) &&
+      (r.fwmark?.mask ?? 0) === (op.fwmark?.mask ?? 0) &&
+      sameNet(op.from, r.from) &&
+      sameNet(op.to, r.to),
+  );
+  if (exists) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
   // fib_nl_newrule inserts after the last rule with a priority <= the new one (binary search)
   let lo = 0;
   let hi = ns.rules.length;

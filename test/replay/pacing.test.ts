@@ -21,7 +21,7 @@ if (!pf.ok && !required)
   console.warn(`\n${'!'.repeat(78)}\n!! SKIPPED: replay pacing kernel tests (test/replay/pacing.test.ts)\n!! ${pf.reasons.join('\n!! ')}\n${'!'.repeat(78)}\n`);
 
 describe('runPaced', () => {
-  it('runs the first 5 at once, then each later one a gap after all earlier ones finished', async () => {
+  it('runs one at a time: the first 5 back to back, each later one a gap after the previous; between() before all but the first', async () => {
     expect(ICMP_ERROR_BUDGET).toEqual({ burst: 5, gapMs: 1050 });
     const events: string[] = [];
     const run = async (x: number): Promise<number> => {
@@ -31,10 +31,11 @@ describe('runPaced', () => {
       return x * 10;
     };
     const wait = async (ms: number): Promise<void> => void events.push(`wait ${ms}`);
-    expect(await runPaced([1, 2, 3, 4, 5, 6, 7], run, ICMP_ERROR_BUDGET, wait)).toEqual([10, 20, 30, 40, 50, 60, 70]);
+    const between = async (): Promise<void> => void events.push('reset');
+    expect(await runPaced([1, 2, 3, 4, 5, 6, 7], run, ICMP_ERROR_BUDGET, wait, between)).toEqual([10, 20, 30, 40, 50, 60, 70]);
     expect(events).toEqual([
-      'start 1', 'start 2', 'start 3', 'start 4', 'start 5', 'end 1', 'end 2', 'end 3', 'end 4', 'end 5',
-      'wait 1050', 'start 6', 'end 6', 'wait 1050', 'start 7', 'end 7',
+      'start 1', 'end 1', 'reset', 'start 2', 'end 2', 'reset', 'start 3', 'end 3', 'reset', 'start 4', 'end 4', 'reset', 'start 5', 'end 5',
+      'wait 1050', 'reset', 'start 6', 'end 6', 'wait 1050', 'reset', 'start 7', 'end 7',
     ]);
     events.length = 0;
     expect(await runPaced([1, 2], run, ICMP_ERROR_BUDGET, wait)).toEqual([10, 20]);
