@@ -39,13 +39,13 @@ interface ProbeReport {
  */
 export function explainModel(
   built: Built,
-  opts: { readonly captures?: boolean; readonly onCaptures?: (probe: string, traces: readonly ProbeTrace[]) => void } = {},
+  opts: { readonly captures?: boolean; readonly steps?: 'all' | 'why'; readonly onCaptures?: (probe: string, traces: readonly ProbeTrace[]) => void } = {},
 ): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
   const { model, world } = built;
   const onCaptures = opts.onCaptures;
   const runs = model.probes.map((p) => {
     const flow = probeFlow(world, p);
-    let traces = traceFlow(world, flow, { captures: onCaptures !== undefined || (opts.captures ?? true) });
+    let traces = traceFlow(world, flow, { captures: onCaptures !== undefined || (opts.captures ?? true), steps: onCaptures !== undefined ? 'all' : (opts.steps ?? 'all') });
     if (onCaptures !== undefined) {
       onCaptures(p.name, traces);
       traces = traces.map((t) => ({ ...t, captures: [] }));
@@ -71,7 +71,9 @@ export function checkModel(
   const { model, world } = built;
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
-  const { runs, explanations } = explainModel(built, { captures, ...(keep.onCaptures ? { onCaptures: keep.onCaptures } : {}) });
+  // only results, whys and fixes are read when no trace is kept or streamed: 'why' steps
+  const steps = keepTraces || keep.onCaptures ? 'all' : 'why';
+  const { runs, explanations } = explainModel(built, { captures, steps, ...(keep.onCaptures ? { onCaptures: keep.onCaptures } : {}) });
   for (const [i, p] of model.probes.entries()) {
     const run = runs[i]!;
     const traces = [...run.traces];
