@@ -58,22 +58,24 @@ export function nsIdOf(host: string, name: string | null): NsId {
 // ---------------------------------------------------------------------------------------------
 // namespaces
 
-/** A new namespace as a fresh mutable object (nothing shared with any other), for the fold to write into. */
+/**
+ * A new namespace as a fresh mutable object for the fold to write into: every object in it is
+ * its own, but for the frozen KERNEL origin (origins are never written).
+ */
 function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): DNetns {
-  const lo: Link = {
+  const lo: DLink = {
     ifindex: 1,
     name: 'lo',
     kind: 'loopback',
     mac: '00:00:00:00:00:00',
     mtu: 65536,
     up: true,
-    // three separate objects: the namespace is structuredClone'd into drafts, which keeps aliases,
-    // and lo, all and default are separate sysctl directories in the kernel
+    // lo, all and default are separate sysctl directories in the kernel: three objects
     conf: { ...DEFAULT_DEVCONF },
     confSet: [],
     origin: KERNEL,
   };
-  const ns: Netns = {
+  const ns: DNetns = {
     id,
     host,
     name,
@@ -89,20 +91,18 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     neighs: [],
     confAll: { ...DEFAULT_DEVCONF },
     confDefault: { ...DEFAULT_DEVCONF },
-    sysctl: NS_SYSCTL_DEFAULTS,
+    sysctl: { ...NS_SYSCTL_DEFAULTS },
     noEffect: {},
-    nf: emptyNfState(),
+    nf: emptyNfState() as Draft<Netns['nf']>,
     nextIfindex: 2,
     origin,
   };
-  // a deep copy: the defaults above are shared, frozen constants
-  const d = structuredClone(ns) as DNetns;
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
-  addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+  addAddress(ns, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
   // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
   // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
-  refreshKernelRoutes(undefined, d);
-  return d;
+  refreshKernelRoutes(undefined, ns);
+  return ns;
 }
 
 export function addHost(world: World, host: string, origin: Origin): World {
