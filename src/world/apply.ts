@@ -778,7 +778,7 @@ function routeOp(w: DWorld, op: RouteOp): void {
   // same key = same table, dst, tos and priority (fib_table_insert)
   const ix = routeIndex(ns);
   if (op.op === 'route-add' || op.op === 'route-append') {
-    if (op.op === 'route-add' && ix.keys.has(routeKey(route)))
+    if (op.op === 'route-add' && ix.has(route))
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
     ns.routes.push(route as Draft<Route>);
     ix.add(route);
@@ -805,21 +805,25 @@ function routeOp(w: DWorld, op: RouteOp): void {
  * (kernel route refresh, device down) gets a fresh index when one is next needed.
  */
 class RouteIndex {
-  readonly keys = new Set<string>();
+  /** the keys (table, dst, metric) present: table -> metric -> dst address * 64 + length */
+  private readonly keys = new Map<number, Map<number, Set<number>>>();
   readonly onLink: Route[] = [];
   constructor(routes: readonly Route[]) {
     for (const r of routes) this.add(r);
   }
+  has(r: Route): boolean {
+    return this.keys.get(r.table)?.get(r.metric)?.has(r.dst.addr * 64 + r.dst.len) ?? false;
+  }
   add(r: Route): void {
-    this.keys.add(routeKey(r));
+    let byMetric = this.keys.get(r.table);
+    if (!byMetric) this.keys.set(r.table, (byMetric = new Map()));
+    let dsts = byMetric.get(r.metric);
+    if (!dsts) byMetric.set(r.metric, (dsts = new Set()));
+    dsts.add(r.dst.addr * 64 + r.dst.len);
     if (r.type === 'unicast' && r.scope === 'link' && r.via === undefined) this.onLink.push(r);
   }
 }
 const routeIndexes = new WeakMap<readonly Route[], RouteIndex>();
-
-function routeKey(r: Route): string {
-  return `${r.table}|${r.dst.addr}|${r.dst.len}|${r.metric}`;
-}
 
 function routeIndex(ns: DNetns): RouteIndex {
   let ix = routeIndexes.get(ns.routes);
