@@ -146,7 +146,11 @@ export interface FloodReceiver {
  * A port is `inert` when its frame ends at a veth peer that is no bridge port and whose device
  * has neither proxy ARP nor a stale or reachable static neighbour entry: there, arp_process can
  * only answer for an address a local route covers, and otherwise only records "not-local"
- * (when the sim holds no neighbour entry for the sender: checked per flood). `reactive(tpa)`
+ * (when the sim holds no neighbour entry for the sender: checked per flood). In arp_process a
+ * request for another address changes nothing else: "Update our ARP tables" only updates an
+ * existing entry for the sender, arp_accept creates one only from a gratuitous ARP or a reply,
+ * and proxy neighbour entries (pneigh_lookup) answer by proxy; a model setting arp_accept or
+ * adding `ip neigh add proxy` is refused, so neither is looked at here. `reactive(tpa)`
  * lists, in order, the ports that may do more for target `tpa`: every port that is not inert,
  * and each inert one whose namespace has a local route covering `tpa`.
  */
