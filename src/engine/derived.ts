@@ -156,6 +156,8 @@ export interface FloodReceiver {
  */
 export interface ArpFloodIndex {
   readonly ports: readonly Link[];
+  /** port ifindex -> position in `ports` */
+  readonly portAt: ReadonlyMap<number, number>;
   /** per port: its receiver when the port is inert */
   readonly inert: readonly (FloodReceiver | undefined)[];
   /** namespace -> receiving ifindex -> port position, for the inert ports */
@@ -204,6 +206,7 @@ function buildArpFloodIndex(world: World, ns: Netns, br: Link): ArpFloodIndex {
   const byTarget = new Map<number, readonly number[]>();
   return {
     ports,
+    portAt: new Map(ports.map((p, i) => [p.ifindex, i] as const)),
     inert,
     position,
     reactive(tpa) {
