@@ -428,6 +428,22 @@ function vmapVerdict(w: Walk, s: Extract<NftStmt, { k: 'vmap' }>): NftVerdict | 
 const MAX_DEPTH = 64;
 
 const NO_LOGS: readonly string[] = [];
+const ACCEPT: NfVerdict = { kind: 'ACCEPT' };
+const DROP: NfVerdict = { kind: 'DROP' };
+
+/** the walk's result, built by assignment, not spreads (several chains per packet); the same properties in order */
+function result(w: Walk, verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain: string | undefined): NftResult {
+  const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: w.hits, logs: NO_LOGS };
+  if (decidedBy) r.decidedBy = decidedBy;
+  if (policyChain !== undefined) r.policyChain = policyChain;
+  r.mark = w.mark;
+  r.ctmark = w.ctmark;
+  r.notrack = w.notrack;
+  r.hits = w.hits;
+  r.logs = w.logs ?? [];
+  if (w.notes) r.notes = w.notes;
+  return r;
+}
 const POLICY_VERDICT = new WeakMap<NftChain, NfVerdict>();
 /** the verdict of a base chain's policy (one object per chain) */
 function policyVerdict(base: NftChain): NfVerdict {
@@ -456,19 +472,6 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
   void hook;
   const w = new Walk(t, p, env);
   const chains = w.ix.chains;
-  // built by assignment, not spreads (several chains per packet); the same properties in order
-  const done = (verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain?: string): NftResult => {
-    const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: w.hits, logs: NO_LOGS };
-    if (decidedBy) r.decidedBy = decidedBy;
-    if (policyChain !== undefined) r.policyChain = policyChain;
-    r.mark = w.mark;
-    r.ctmark = w.ctmark;
-    r.notrack = w.notrack;
-    r.hits = w.hits;
-    r.logs = w.logs ?? [];
-    if (w.notes) r.notes = w.notes;
-    return r;
-  };
   const stack: Frame[] = [];
   let f: Frame = { chain: base, k: 0 };
   let steps = 0;
@@ -485,7 +488,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
         f = { chain: base, k: base.rules.length };
         continue;
       }
-      return done(policyVerdict(base), undefined, policyLabel(family, table, base));
+      return result(w, policyVerdict(base), undefined, policyLabel(family, table, base));
     }
     const idx = f.k;
     const rule = f.chain.rules[idx]!;
@@ -517,7 +520,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
           }
           hit = { family, table, chain: chainName, index: idx + 1, rule };
           w.hits.push(hit);
-          terminal = done({ kind: 'REJECT', with: rejectWith(s) }, hit);
+          terminal = result(w, { kind: 'REJECT', with: rejectWith(s) }, hit, undefined);
           break;
         case 'counter':
         case 'nftrace':
@@ -537,7 +540,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
           }
           hit = { family, table, chain: chainName, index: idx + 1, rule };
           w.hits.push(hit);
-          terminal = done({ kind: 'NAT', target: tg }, hit);
+          terminal = result(w, { kind: 'NAT', target: tg }, hit, undefined);
           break;
         }
         case 'set': {
@@ -565,9 +568,9 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
     if (!verdict) continue;
     switch (verdict.kind) {
       case 'accept':
-        return done({ kind: 'ACCEPT' }, hit);
+        return result(w, ACCEPT, hit, undefined);
       case 'drop':
-        return done({ kind: 'DROP' }, hit);
+        return result(w, DROP, hit, undefined);
       case 'continue':
         continue;
       case 'return': {
