@@ -233,25 +233,42 @@ figure('start-up: netpath check seed, whole process', check.wall / bare.wall, '�
 
 console.log('\n=== scaling: a star of N containers behind one bridge, one probe per container ===');
 const star = {};
+const starCpu = {};
+const starBuild = {};
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 checkModel(writeStar(tmp, 64), { traces: false }); // warm-up: the first check compiles its path
 for (const n of [128, 256, 512]) {
   const f = writeStar(tmp, n);
-  const t0 = performance.now();
-  buildWorld(loadModel(f));
-  const t1 = performance.now();
+  const builds = [];
   const checks = [];
+  const cpus = [];
   for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    buildWorld(loadModel(f));
+    builds.push(performance.now() - t0);
     const c0 = performance.now();
+    const u0 = cpuMs();
     checkModel(f, { traces: false }); // as `netpath check` without --pcap: reports only
+    cpus.push(cpuMs() - u0);
     checks.push(performance.now() - c0);
   }
   star[n] = stats(checks).median;
-  console.log(`${String(n).padStart(5)} containers: build ${fmt(t1 - t0)} ms, check (build + ${n} probes) ${fmt(star[n])} ms (median of 3)`);
+  starCpu[n] = stats(cpus).median;
+  starBuild[n] = stats(builds).median;
+  console.log(`${String(n).padStart(5)} containers: load + build ${fmt(starBuild[n])} ms, check (load + build + ${n} probes) ${fmt(star[n])} ms, CPU ${fmt(starCpu[n])} ms (medians of 3)`);
 }
-const m1 = (star[256] - star[128]) / 128;
-const m2 = (star[512] - star[256]) / 256;
-console.log(`marginal cost per container: 128→256 ${fmt(m1)} ms, 256→512 ${fmt(m2)} ms`);
-figure('scaling: marginal per container 256→512 / 128→256', m2 / m1, '×', 1.3, 'lower', `128→256: ${fmt(m1)} ms per container`);
+const marginal = (x) => [(x[256] - x[128]) / 128, (x[512] - x[256]) / 256];
+const [m1, m2] = marginal(star);
+const [c1, c2] = marginal(starCpu);
+const probesOnly = Object.fromEntries([128, 256, 512].map((n) => [n, star[n] - starBuild[n]]));
+const [p1, p2] = marginal(probesOnly);
+const [b1, b2] = marginal(starBuild);
+console.log(`marginal cost per container: 128→256 ${fmt(m1)} ms, 256→512 ${fmt(m2)} ms (CPU: ${fmt(c1)} and ${fmt(c2)} ms, ×${(c2 / c1).toFixed(2)})`);
+console.log(`  of which load + build: ${fmt(b1)} and ${fmt(b2)} ms (×${(b2 / b1).toFixed(2)}); the probes: ${fmt(p1)} and ${fmt(p2)} ms (×${(p2 / p1).toFixed(2)})`);
+figure('scaling: marginal per container 256→512 / 128→256', m2 / m1, '×', 1.3, 'lower', `128→256: ${fmt(m1)} ms per container (CPU: ×${(c2 / c1).toFixed(2)})`);
 const f1000 = writeStar(tmp, 1000);
 const b0 = performance.now();
 buildWorld(loadModel(f1000));
