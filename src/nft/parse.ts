@@ -126,6 +126,8 @@ export function selType(s: NftSelector): NftType {
 class Shared {
   private readonly sels = new Map<string, Map<string, NftSelector>>();
   private readonly metas = new Map<string, NftSelector>();
+  /** words already found to be valid names (checked once per file) */
+  readonly names = new Set<string>();
   private readonly exprs = new Map<NftSelector, NftExpr>();
   private readonly lefts = new Map<NftExpr, readonly NftExpr[]>();
   private readonly jumps = new Map<string, NftVerdict>();
@@ -214,8 +216,11 @@ class P {
   expectName(what: string): string {
     const t = this.peek();
     if (!t || (t.k !== 'w' && t.k !== 's')) return this.expectWord(what);
-    const bad = badNftName(t.v, t.k === 's');
-    if (bad !== undefined) this.fail(bad);
+    if (t.k === 's' || !this.shared.names.has(t.v)) {
+      const bad = badNftName(t.v, t.k === 's');
+      if (bad !== undefined) this.fail(bad);
+      this.shared.names.add(t.v);
+    }
     this.i++;
     return t.v;
   }
@@ -242,9 +247,35 @@ class P {
   }
 }
 
+/**
+ * The text of line `l` (trimmed), cut from `text` when asked: an index of where lines start, not
+ * a copy of every line (the commands' origins keep their line; a cut of a long line shares the
+ * file's text)
+ */
 function linesOf(text: string): (line: number) => string {
-  const lines = text.split('\n');
-  return (l) => (lines[l - 1] ?? '').trim();
+  let starts: Int32Array | undefined;
+  let count = 0;
+  const index = (): Int32Array => {
+    const out = new Int32Array(1024);
+    let a = out;
+    a[count++] = 0;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      if (count === a.length) {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        a = b;
+      }
+      a[count++] = i + 1;
+    }
+    return a;
+  };
+  return (l) => {
+    starts ??= index();
+    if (l < 1 || l > count) return '';
+    const from = starts[l - 1]!;
+    const to = l < count ? starts[l]! - 1 : text.length;
+    return text.slice(from, to).trim();
+  };
 }
 
 /**
