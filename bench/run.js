@@ -235,10 +235,6 @@ console.log('\n=== scaling: a star of N containers behind one bridge, one probe 
 const star = {};
 const starCpu = {};
 const starBuild = {};
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 checkModel(writeStar(tmp, 64), { traces: false }); // warm-up: the first check compiles its path
 for (const n of [128, 256, 512]) {
   const f = writeStar(tmp, n);
