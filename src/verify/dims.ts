@@ -128,6 +128,16 @@ export function flagNames(bits: number): string {
  * inside the set.
  */
 export function flagsText(set: readonly Interval[]): string {
+  const key = set.map((r) => `${r.lo}-${r.hi}`).join(',');
+  let t = flagsTextMemo.get(key);
+  if (t === undefined) flagsTextMemo.set(key, (t = flagsTextOf(set)));
+  return t;
+}
+
+/** a matrix has few distinct flag sets and many rows: each is covered once */
+const flagsTextMemo = new Map<string, string>();
+
+function flagsTextOf(set: readonly Interval[]): string {
   const inSet = new Set<number>();
   for (const r of set) for (let v = r.lo; v <= r.hi; v++) inSet.add(v);
   if (inSet.size === FLAG_COMBINATIONS) return 'any';
