@@ -42,14 +42,18 @@ function time(fn, pkts, reps) {
   return stats(t);
 }
 
-export function benchNft(sizes = [1000, 10000]) {
+/**
+ * `figure` (bench/run.js): when given, the 10k figures go into the summary, each with its
+ * target and the iptables-mode figure of the same services measured in this run as baseline.
+ */
+export function benchNft(sizes = [1000, 10000], figure = undefined) {
   console.log('\nnftables: kube-proxy nftables mode (verdict maps) vs iptables mode, same services (targets at 10k: load < 1 s, trace < 20 µs):');
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   for (const n of sizes) {
     const d = kubeProxyNftDump({ services: n });
-    const cpu = () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1000;
-    };
     const c0 = cpu();
     const t0 = performance.now();
     const cmds = parseNftFile(d.text, 'kube-proxy.nft');
@@ -68,5 +72,14 @@ export function benchNft(sizes = [1000, 10000]) {
       `  ${String(n).padStart(6)} services  nft: load ${(t2 - t0).toFixed(0).padStart(5)} ms (parse ${(t1 - t0).toFixed(0)}, apply ${(t2 - t1).toFixed(0)}; cpu ${(c2 - c0).toFixed(0)} ms), ` +
         `trace median ${tn.median.toFixed(1)} µs p99 ${tn.p99.toFixed(1)} µs   |   iptables: load ${(i1 - i0).toFixed(0).padStart(5)} ms, trace median ${ti.median.toFixed(1)} µs p99 ${ti.p99.toFixed(1)} µs`,
     );
+    if (figure && n === 10000) {
+      figure('nftables: load 10k services (kube-proxy nft mode), in process', t2 - t0, 'ms', 1000, 'lower', `parse ${(t1 - t0).toFixed(0)} + apply ${(t2 - t1).toFixed(0)} ms, CPU ${(c2 - c0).toFixed(0)} ms; iptables mode: ${(i1 - i0).toFixed(0)} ms`);
+      figure('nftables: rules trace median at 10k services', tn.median, 'µs', 20, 'lower', `p99 ${tn.p99.toFixed(1)} µs; iptables mode: median ${ti.median.toFixed(1)} µs, p99 ${ti.p99.toFixed(1)} µs`);
+    }
   }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  benchNft(sizes.length > 0 ? sizes : undefined);
 }

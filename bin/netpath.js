@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli-bundle/main.js';
+// CommonJS (bin/package.json): the bundled CLI with its code cache (bin/bundle-loader.cjs,
+// scripts/bundle.js); loading no ES module keeps node's module loader out of start-up
+'use strict';
+const { main } = require('./bundle-loader.cjs').loadBundle().exports;
 // `netpath check ... | head`: a closed pipe ends the output quietly, like other Unix tools
 process.stdout.on('error', (e) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw e;
 });
-process.exitCode = await main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

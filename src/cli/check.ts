@@ -1,5 +1,5 @@
 /** `netpath check MODEL [--json] [--pcap DIR] [--pcapng FILE]`: every probe of the model against its expect. */
-import { checkPcapOutputs, writePcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
+import { captureOutputs, checkPcapOutputs, type PcapCliOptions } from '../pcap/cli.js';
 import { loadModel, type ProbeResult } from '../plan/model.js';
 import { traceFlow } from '../trace/run.js';
 import { probeFlow } from '../trace/probe.js';
@@ -32,12 +32,25 @@ interface ProbeReport {
   explanation?: Explanation;
 }
 
-/** Every probe of a built model simulated (with the trace's why), and each one that missed explained with proven fixes. */
-export function explainModel(built: Built, opts: { readonly captures?: boolean } = {}): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
+/**
+ * Every probe of a built model simulated (with the trace's why), and each one that missed
+ * explained with proven fixes. `onCaptures`, when given, gets each probe's name and traces with their
+ * frames as soon as the probe has run; the runs then keep the traces without frames.
+ */
+export function explainModel(
+  built: Built,
+  opts: { readonly captures?: boolean; readonly steps?: 'all' | 'why'; readonly onCaptures?: (probe: string, traces: readonly ProbeTrace[]) => void } = {},
+): { runs: ProbeRun[]; explanations: (Explanation | undefined)[] } {
   const { model, world } = built;
+  const onCaptures = opts.onCaptures;
   const runs = model.probes.map((p) => {
     const flow = probeFlow(world, p);
-    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traceFlow(world, flow, { captures: opts.captures ?? true }));
+    let traces = traceFlow(world, flow, { captures: onCaptures !== undefined || (opts.captures ?? true), steps: onCaptures !== undefined ? 'all' : (opts.steps ?? 'all') });
+    if (onCaptures !== undefined) {
+      onCaptures(p.name, traces);
+      traces = traces.map((t) => ({ ...t, captures: [] }));
+    }
+    return runProbe(world, { name: p.name, flow, ...(p.expect !== undefined ? { expect: p.expect } : {}) }, traces);
   });
   return { runs, explanations: runs.map((_, i) => explainRun(built, world, runs, i)) };
 }
@@ -46,15 +59,21 @@ export function explainModel(built: Built, opts: { readonly captures?: boolean }
  * Runs every probe of the model. `keep` says what the caller needs besides the reports: the
  * traces (each probe's, with its statistic branches) and the frames in them; without, a trace
  * lives only until its report is made and no frame is kept (both default to true).
+ * `onCaptures` streams each probe's traces, frames included, as the probe runs (`explainModel`).
  */
-export function checkModel(path: string, keep: { readonly traces?: boolean; readonly captures?: boolean } = {}): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
+export function checkModel(
+  path: string,
+  keep: { readonly traces?: boolean; readonly captures?: boolean; readonly onCaptures?: (probe: string, traces: readonly ProbeTrace[]) => void } = {},
+): { world: World; reports: ProbeReport[]; traces: ProbeTrace[][]; warnings: string[] } {
   const keepTraces = keep.traces ?? true;
   const captures = keepTraces && (keep.captures ?? true);
   const built = buildWorld(loadModel(path));
   const { model, world } = built;
   const reports: ProbeReport[] = [];
   const all: ProbeTrace[][] = [];
-  const { runs, explanations } = explainModel(built, { captures });
+  // only results, whys and fixes are read when no trace is kept or streamed: 'why' steps
+  const steps = keepTraces || keep.onCaptures ? 'all' : 'why';
+  const { runs, explanations } = explainModel(built, { captures, steps, ...(keep.onCaptures ? { onCaptures: keep.onCaptures } : {}) });
   for (const [i, p] of model.probes.entries()) {
     const run = runs[i]!;
     const traces = [...run.traces];
@@ -78,10 +97,11 @@ export function checkModel(path: string, keep: { readonly traces?: boolean; read
 
 export function cmdCheck(path: string, opts: CheckOptions, io: Io): number {
   checkPcapOutputs(opts);
-  const pcap = opts.pcap !== undefined || opts.pcapng !== undefined;
-  const { world, reports, traces, warnings } = checkModel(path, { traces: pcap, captures: pcap });
+  // captures go to the writers probe by probe; no trace is kept for them
+  const out = captureOutputs(opts);
+  const { world, reports, warnings } = checkModel(path, { traces: false, ...(out ? { onCaptures: (name: string, ts: readonly ProbeTrace[]) => out.add(name, ts) } : {}) });
   printWarnings(warnings, io);
-  writePcapOutputs(reports.map((r, i) => ({ label: r.name, traces: traces[i] ?? [] })), opts, io);
+  out?.write(io);
   const failed = reports.some((r) => !r.ok);
   if (opts.json) {
     const probes = reports.map(({ explanation, ...r }) => ({

@@ -10,7 +10,7 @@ import { effectiveConf } from '../world/sysctl.js';
 import type { Sim } from './sim.js';
 import type { Netns } from '../world/types.js';
 import type { Skb } from './skb.js';
-import { facts, lookup, mayBeLocal, selectAddr } from './derived.js';
+import { facts, lookup, mayBeLocal, proxyArpOn, selectAddr } from './derived.js';
 import { BROADCAST_MAC, ICMP, type ArpPacket } from './packet.js';
 import { xmitFrame } from './dev.js';
 import { icmpSend } from './icmp.js';
@@ -145,9 +145,9 @@ export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb
   // a request is routed like a packet from its sender (ip_route_input_noref(tip, sip, dev)); it
   // can only be answered for a local address, or by proxy ARP: without either, no lookup is needed
   // (a flood reaches every port of a bridge)
-  const proxyArp = effectiveConf(ns.confAll, dev.conf, 'forwarding') === 1 && effectiveConf(ns.confAll, dev.conf, 'proxy_arp') === 1;
+  const proxyArp = proxyArpOn(ns, dev);
   if (!proxyArp && !mayBeLocal(ns, arp.tpa)) {
-    sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-local', addr: arp.tpa });
+    notLocal(sim, nsId, dev, dir, arp.tpa);
     return;
   }
   const res = lookup(ns, arp.tpa, arp.spa, 0, dev.name);
@@ -190,7 +190,12 @@ export function arpRcv(sim: Sim, nsId: NsId, dev: Link, arp: ArpPacket, dir: Skb
     sim.at(delayUs, () => learnAndReply(sim, nsId, dev, arp, dir, cache));
     return;
   }
-  sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-local', addr: arp.tpa });
+  notLocal(sim, nsId, dev, dir, arp.tpa);
+}
+
+/** A request this namespace neither answers nor proxies: all arp_process did with it. */
+export function notLocal(sim: Sim, nsId: NsId, dev: Link, dir: Skb['dir'], tpa: number): void {
+  sim.step({ kind: 'neigh', ns: nsId, dev: dev.name, dir, event: 'not-local', addr: tpa });
 }
 
 /** neigh_event_ns (the requester is learnt), then the reply with this device's MAC. */

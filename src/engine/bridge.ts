@@ -16,13 +16,14 @@
 import type { Link, NsId } from '../model/link.js';
 import type { Sim } from './sim.js';
 import { newSkb, type Dir, type Skb } from './skb.js';
-import { carrierPorts, facts, lookup } from './derived.js';
+import { arpFloodIndex, carrierPorts, facts, lookup, type ArpFloodIndex } from './derived.js';
 import { effectiveConf } from '../world/sysctl.js';
-import { neighResolve } from './arp.js';
+import { neighResolve, notLocal } from './arp.js';
 import { hasCarrier } from '../world/links.js';
-import { BROADCAST_MAC, isMulticastMac, type Frame, type IpPacket } from './packet.js';
+import { BROADCAST_MAC, isMulticastMac, type ArpPacket, type Frame, type IpPacket } from './packet.js';
 import { nfHook, nfVerdict, type Ifs } from './nf_hook.js';
-import { l3Input, xmitFrame } from './dev.js';
+import type { Step } from '../trace/types.js';
+import { l3Input, LINK_LATENCY_US, xmitFrame } from './dev.js';
 import { ipRcvFinish } from './ip_input.js';
 
 function fdbOf(sim: Sim, nsId: NsId, br: Link): Map<string, number> {
@@ -97,12 +98,103 @@ function hairpin(p: Link): boolean {
 
 /** br_forward / br_flood (and br_dev_xmit for frames the bridge device itself sends). */
 export function bridgeXmit(sim: Sim, nsId: NsId, br: Link, frame: Frame, inPort: Link | undefined, dir: Dir): void {
+  if (!sim.opts.captures && frame.dst === BROADCAST_MAC && frame.payload.kind === 'arp' && frame.payload.arp.op === 'request') {
+    floodArpRequest(sim, nsId, br, frame, frame.payload.arp, inPort, dir);
+    return;
+  }
   const { outs, known } = outPorts(sim, nsId, br, frame, inPort);
   if (inPort && frame.payload.kind === 'ip') {
     if (known) sim.step({ kind: 'bridge', ns: nsId, dev: br.name, packet: frame.payload.ip, dir, event: 'forward', bridge: br.name, to: outs[0]?.name ?? '?' });
     else sim.step({ kind: 'bridge', ns: nsId, dev: br.name, packet: frame.payload.ip, dir, event: 'flood', bridge: br.name, to: outs.map((p) => p.name) });
   }
   for (const out of outs) xmitFrame(sim, nsId, out, frame, dir);
+}
+
+/**
+ * br_flood of a broadcast ARP request when no frame is kept (captures off): the same walk, but
+ * the ports where the request can only be "not-local" (derived.ts arpFloodIndex, and no
+ * neighbour entry for the sender there in this sim) are not sent to one by one: each run of them
+ * between two other ports is one event, at the time and in the order their frames would have
+ * arrived, that records each one's "not-local" step and counts each as an event. Steps, drops and
+ * results are those of the full walk (test/engine/arp-flood.test.ts).
+ */
+function floodArpRequest(sim: Sim, nsId: NsId, br: Link, frame: Frame, arp: ArpPacket, inPort: Link | undefined, dir: Dir): void {
+  const x = arpFloodIndex(sim.world, sim.ns(nsId), br);
+  const reactive = withNeighbourOf(sim, x, arp.spa, x.reactive(arp.tpa));
+  const n = x.ports.length;
+  let from = 0;
+  for (let k = 0; k <= reactive.length; k++) {
+    const r = k < reactive.length ? reactive[k]! : n;
+    if (from < r) notLocalRun(sim, x, from, r, inPort, arp.tpa, dir);
+    if (r < n) {
+      const p = x.ports[r]!;
+      if (!inPort || p.ifindex !== inPort.ifindex || hairpin(p)) xmitFrame(sim, nsId, p, frame, dir);
+    }
+    from = r + 1;
+  }
+}
+
+/** `reactive` and the inert ports whose receiver holds a neighbour entry for `spa` in this sim (arp_process updates it). */
+function withNeighbourOf(sim: Sim, x: ArpFloodIndex, spa: number, reactive: readonly number[]): readonly number[] {
+  let held: number[] | undefined;
+  for (const [nsId, byDev] of sim.neigh) {
+    const at = x.position.get(nsId);
+    if (!at) continue;
+    for (const [ifindex, cache] of byDev) {
+      const i = at.get(ifindex);
+      if (i !== undefined && cache.has(spa)) (held ??= []).push(i);
+    }
+  }
+  return held ? [...new Set([...reactive, ...held])].sort((a, b) => a - b) : reactive;
+}
+
+/**
+ * The inert ports [from, to), less the ingress port unless it is in hairpin mode: one event that
+ * records each one's "not-local" step (with 'why' steps, the first one; the others are deferred).
+ */
+function notLocalRun(sim: Sim, x: ArpFloodIndex, from: number, to: number, inPort: Link | undefined, tpa: number, dir: Dir): void {
+  const skip = inPort && !hairpin(inPort) ? inPort.ifindex : -1;
+  if (to - from === 1 && x.ports[from]!.ifindex === skip) return;
+  sim.at(LINK_LATENCY_US, () => {
+    let i = from;
+    if (x.ports[i]!.ifindex === skip) i++;
+    const r = x.inert[i]!;
+    notLocal(sim, r.ns, r.dev, dir, tpa);
+    if (sim.opts.steps !== 'why') {
+      for (i++; i < to; i++) {
+        if (x.ports[i]!.ifindex === skip) continue;
+        if (!sim.countEvent()) return;
+        const q = x.inert[i]!;
+        notLocal(sim, q.ns, q.dev, dir, tpa);
+      }
+      return;
+    }
+    // the rest: counted as events now, their steps made only for namespaces the trace names
+    let end = i + 1;
+    for (; end < to; end++) if (x.ports[end]!.ifindex !== skip && !sim.countEvent()) break;
+    if (end > i + 1) deferNotLocal(sim, x, i + 1, end, skip, tpa, dir);
+  });
+}
+
+/** The "not-local" steps of the inert ports [from, to) (less `skip`), deferred. */
+function deferNotLocal(sim: Sim, x: ArpFloodIndex, from: number, to: number, skip: number, tpa: number, dir: Dir): void {
+  const t = sim.t;
+  let last = to - 1;
+  if (x.ports[last]!.ifindex === skip) last--;
+  if (last < from) return;
+  const step = (i: number): Step => {
+    const r = x.inert[i]!;
+    return { kind: 'neigh', ns: r.ns, dev: r.dev.name, dir, event: 'not-local', addr: tpa, t };
+  };
+  sim.defer({
+    lastNs: x.inert[last]!.ns,
+    made(named, withLast) {
+      const at: number[] = [];
+      for (const ns of named) for (const i of x.position.get(ns)?.values() ?? []) if (i >= from && i <= last && x.ports[i]!.ifindex !== skip) at.push(i);
+      if (withLast && !at.includes(last)) at.push(last);
+      return at.sort((a, b) => a - b).map(step);
+    },
+  });
 }
 
 /** br_nf_pre_routing and what follows it for one IPv4 frame. */

@@ -9,7 +9,8 @@ import { RT_TABLE } from '../route/types.js';
 import type { AddrType } from '../netfilter/types.js';
 import { inPrefix, isMulticast, networkOf } from '../wire/ipv4.js';
 import type { Netns, Service, World } from '../world/types.js';
-import { bridgePorts, hasCarrier } from '../world/links.js';
+import { bridgePorts, hasCarrier, peerOf } from '../world/links.js';
+import { effectiveConf } from '../world/sysctl.js';
 
 export interface NsFacts {
   readonly fib: FibView;
@@ -123,6 +124,93 @@ export function carrierPorts(world: World, ns: Netns, br: Link): readonly Link[]
   let ports = m.get(br);
   if (!ports) m.set(br, (ports = bridgePorts(ns, br).filter((p) => hasCarrier(world, ns, p))));
   return ports;
+}
+
+/**
+ * proxy ARP on the device a request came in on (arp_process: IN_DEV_FORWARD and
+ * IN_DEV_PROXY_ARP, the latter from conf.all or conf.DEV).
+ */
+export function proxyArpOn(ns: Netns, dev: Link): boolean {
+  return effectiveConf(ns.confAll, dev.conf, 'forwarding') === 1 && effectiveConf(ns.confAll, dev.conf, 'proxy_arp') === 1;
+}
+
+/** A flood port whose far end is a plain device in another namespace: where a flooded frame ends. */
+export interface FloodReceiver {
+  readonly ns: NsId;
+  readonly dev: Link;
+}
+
+/**
+ * Who can react to a broadcast ARP request a bridge floods, indexed once per world and bridge.
+ * `ports` are the ports a broadcast leaves by (carrier and bcast_flood, in the bridge's order).
+ * A port is `inert` when its frame ends at a veth peer that is no bridge port and whose device
+ * has neither proxy ARP nor a stale or reachable static neighbour entry: there, arp_process can
+ * only answer for an address a local route covers, and otherwise only records "not-local"
+ * (when the sim holds no neighbour entry for the sender: checked per flood). `reactive(tpa)`
+ * lists, in order, the ports that may do more for target `tpa`: every port that is not inert,
+ * and each inert one whose namespace has a local route covering `tpa`.
+ */
+export interface ArpFloodIndex {
+  readonly ports: readonly Link[];
+  /** per port: its receiver when the port is inert */
+  readonly inert: readonly (FloodReceiver | undefined)[];
+  /** namespace -> receiving ifindex -> port position, for the inert ports */
+  readonly position: ReadonlyMap<NsId, ReadonlyMap<number, number>>;
+  reactive(tpa: number): readonly number[];
+}
+
+const floodCache = new WeakMap<World, WeakMap<Link, ArpFloodIndex>>();
+
+export function arpFloodIndex(world: World, ns: Netns, br: Link): ArpFloodIndex {
+  let m = floodCache.get(world);
+  if (!m) floodCache.set(world, (m = new WeakMap()));
+  let x = m.get(br);
+  if (!x) m.set(br, (x = buildArpFloodIndex(world, ns, br)));
+  return x;
+}
+
+function buildArpFloodIndex(world: World, ns: Netns, br: Link): ArpFloodIndex {
+  const ports = carrierPorts(world, ns, br).filter((p) => !p.brport || p.brport.bcast_flood);
+  const inert: (FloodReceiver | undefined)[] = [];
+  const always: number[] = [];
+  const position = new Map<NsId, Map<number, number>>();
+  /** prefix length -> network -> inert ports whose namespace has a local route for that prefix */
+  const byPrefix = new Map<number, Map<number, number[]>>();
+  ports.forEach((p, i) => {
+    const peer = p.kind === 'veth' ? peerOf(world, p) : undefined;
+    const r = peer && peer.link.up && peer.link.master === undefined && !proxyArpOn(peer.ns, peer.link) && !peer.ns.neighs.some((st) => st.ifindex === peer.link.ifindex && (st.state === 'stale' || st.state === 'reachable')) ? peer : undefined;
+    if (!r) {
+      inert.push(undefined);
+      always.push(i);
+      return;
+    }
+    inert.push({ ns: r.ns.id, dev: r.link });
+    let at = position.get(r.ns.id);
+    if (!at) position.set(r.ns.id, (at = new Map()));
+    at.set(r.link.ifindex, i);
+    for (const route of facts(r.ns).localRoutes) {
+      let nets = byPrefix.get(route.dst.len);
+      if (!nets) byPrefix.set(route.dst.len, (nets = new Map()));
+      // keyed as inPrefix compares: the address bits under the mask against the route's dst
+      const list = nets.get(route.dst.addr);
+      if (!list) nets.set(route.dst.addr, [i]);
+      else if (list[list.length - 1] !== i) list.push(i);
+    }
+  });
+  const byTarget = new Map<number, readonly number[]>();
+  return {
+    ports,
+    inert,
+    position,
+    reactive(tpa) {
+      let r = byTarget.get(tpa);
+      if (r) return r;
+      const set = new Set(always);
+      for (const [len, nets] of byPrefix) for (const i of nets.get(networkOf(tpa, len)) ?? []) set.add(i);
+      byTarget.set(tpa, (r = [...set].sort((a, b) => a - b)));
+      return r;
+    },
+  };
 }
 
 /** Whether a lookup of `addr` could find a local route (false: it never can, whatever the rules). */

@@ -14,7 +14,8 @@ import { arpRcv } from './arp.js';
 import { bridgeInput, bridgeXmit } from './bridge.js';
 import { ipRcv, loopbackRcv } from './ip_input.js';
 
-const LINK_LATENCY_US = 5;
+/** a frame's time across a veth pair */
+export const LINK_LATENCY_US = 5;
 const LAN_LATENCY_US = 60;
 
 /** loopback_xmit: the packet comes back in on lo with its conntrack entry. */

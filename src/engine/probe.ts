@@ -184,7 +184,7 @@ function toTrace(world: World, flow: Flow, sim: Sim, probability: number): Probe
     result,
     errno,
     probability,
-    steps: sim.steps,
+    steps: sim.record(),
     drops: sim.drops,
     captures: sim.captures,
     notes,

@@ -50,9 +50,16 @@ export interface SimOptions {
   readonly seed: number;
   /** keep the frames each interface saw (for --pcap and --pcapng); the walk is the same without */
   readonly captures: boolean;
+  /**
+   * 'all' records every step; 'why' (for a caller that reads only the result, the why and the
+   * fixes: `check` without --pcap) leaves out the "not-local" steps of an ARP request flooded to
+   * namespaces the rest of the trace never names (bridge.ts); the why and the fixes read the
+   * same from both (test/engine/arp-flood.test.ts)
+   */
+  readonly steps?: 'all' | 'why';
 }
 
-export const DEFAULT_SIM: SimOptions = { horizonUs: 10_000_000, choices: [], fullTcp: true, seed: 1, captures: true };
+export const DEFAULT_SIM: SimOptions = { horizonUs: 10_000_000, choices: [], fullTcp: true, seed: 1, captures: true, steps: 'all' };
 
 const MAX_EVENTS = 20_000;
 
@@ -66,6 +73,16 @@ export interface ClientFlow {
   readonly lport: number;
   readonly remote: number;
   readonly rport: number;
+}
+
+/** Steps left out of the record for now ('why' steps), made when the trace is read. */
+export interface DeferredSteps {
+  /** they follow the step at `at - 1` */
+  readonly at: number;
+  /** the namespace of the last of them */
+  readonly lastNs: NsId;
+  /** those of a namespace in `named`, in order, and the last one when `withLast` */
+  made(named: ReadonlySet<NsId>, withLast: boolean): Step[];
 }
 
 interface Event {
@@ -100,6 +117,7 @@ export class Sim {
   /** TCP sockets by namespace (tcp.ts) */
   readonly tcp = new Map<NsId, TcpConn[]>();
 
+  private readonly deferred: DeferredSteps[] = [];
   private queue: Event[] = [];
   private head = 0;
   private seq = 0;
@@ -135,18 +153,29 @@ export class Sim {
     while (this.head < q.length) {
       const e = q[this.head++]!;
       if (e.t > this.opts.horizonUs) break;
-      if (++this.events > MAX_EVENTS) {
-        this.exhausted = true;
-        this.notes.add(`stopped after ${MAX_EVENTS} events (a forwarding or bridge loop?)`);
-        break;
-      }
+      if (!this.countEvent()) break;
       this.t = e.t;
       e.run();
+      if (this.exhausted) break;
     }
     if (this.head >= q.length) {
       q.length = 0;
       this.head = 0;
     }
+  }
+
+  /**
+   * One more delivery inside an event that stands for several (bridge.ts: the ports of a flood
+   * where an ARP request can only be "not-local"): counted as if each were its own event;
+   * false when the count runs out, as run() would stop before it.
+   */
+  countEvent(): boolean {
+    if (++this.events > MAX_EVENTS) {
+      this.exhausted = true;
+      this.notes.add(`stopped after ${MAX_EVENTS} events (a forwarding or bridge loop?)`);
+      return false;
+    }
+    return true;
   }
 
   random(): number {
@@ -185,6 +214,32 @@ export class Sim {
     if (where.dev !== undefined) s.dev = where.dev;
     if (where.origin !== undefined) s.origin = where.origin;
     this.steps.push(s);
+  }
+
+  /** Steps that belong here but are made only if the trace names their namespace (or they end it). */
+  defer(d: Omit<DeferredSteps, 'at'>): void {
+    this.deferred.push({ at: this.steps.length, lastNs: d.lastNs, made: d.made });
+  }
+
+  /**
+   * The record: the steps, with each deferred run's steps of the namespaces the recorded steps
+   * name (and the very last step, when a deferred run ends the record).
+   */
+  record(): Step[] {
+    if (this.deferred.length === 0) return this.steps;
+    const named = new Set<NsId>();
+    for (const s of this.steps) named.add(s.ns);
+    const last = this.deferred[this.deferred.length - 1]!;
+    const open = last.at === this.steps.length;
+    if (open) named.add(last.lastNs);
+    const out: Step[] = [];
+    let i = 0;
+    for (const d of this.deferred) {
+      while (i < d.at) out.push(this.steps[i++]!);
+      for (const s of d.made(named, open && d === last)) out.push(s);
+    }
+    while (i < this.steps.length) out.push(this.steps[i++]!);
+    return out;
   }
 
   capture(ns: NsId, dev: string, dir: 'in' | 'out', frame: Frame): void {

@@ -53,22 +53,20 @@ function mask(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-function merge(lists: (readonly number[])[]): readonly number[] {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length === 0) return [];
-  if (nonEmpty.length === 1) return nonEmpty[0]!;
-  if (nonEmpty.length === 2) {
-    const [a, b] = nonEmpty as [readonly number[], readonly number[]];
-    const out: number[] = new Array<number>(a.length + b.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
-    while (i < a.length) out[k++] = a[i++]!;
-    while (j < b.length) out[k++] = b[j++]!;
-    return out;
-  }
-  return nonEmpty.flat().sort((x, y) => x - y);
+const NONE: readonly number[] = [];
+
+/** two ascending lists as one (one of them returned as it is when the other is empty) */
+function merge2(a: readonly number[], b: readonly number[]): readonly number[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: number[] = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! < b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
 }
 
 export function buildChainIndex(chain: NfChain): ChainIndex {
@@ -97,14 +95,18 @@ export function buildChainIndex(chain: NfChain): ChainIndex {
     }
   });
   const lens = [...byLen.entries()].map(([len, m]) => ({ mask: mask(len), m }));
-  const none: readonly number[] = [];
   return {
     keyed,
     candidates(dst, proto, dport) {
-      const lists: (readonly number[])[] = [wild];
-      for (const { mask: mk, m } of lens) lists.push(m.get((dst & mk) >>> 0) ?? none);
-      if (dport !== undefined && byPort.size > 0) lists.push(byPort.get(proto * 65536 + dport) ?? none);
-      return merge(lists);
+      // merged pairwise, in place of one list of lists: per packet, usually the key-less rules
+      // and one bucket, often one of them empty (then no array is made at all)
+      let out: readonly number[] = wild;
+      for (let k = 0; k < lens.length; k++) {
+        const l = lens[k]!;
+        out = merge2(out, l.m.get((dst & l.mask) >>> 0) ?? NONE);
+      }
+      if (dport !== undefined && byPort.size > 0) out = merge2(out, byPort.get(proto * 65536 + dport) ?? NONE);
+      return out;
     },
   };
 }

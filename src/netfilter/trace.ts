@@ -23,7 +23,7 @@ import { runTable, runTableLinear, type Hook, type NfCtView, type NfEnv, type Nf
 import type { Ipsets } from './ipset.js';
 import { hookTables } from './hooks.js';
 import { natPort } from './nat.js';
-import type { AddrType, NfMatch, NfState, NfTableName, RejectWith } from './types.js';
+import type { AddrType, NfMatch, NfRule, NfState, NfTableName, RejectWith } from './types.js';
 
 export type TraceProto = 'tcp' | 'udp' | 'sctp' | 'icmp';
 const PROTO_NUM: Readonly<Record<TraceProto, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
@@ -116,6 +116,23 @@ export function tcpStartsConnection(flags: number): boolean {
 
 const isLimit = (m: NfMatch): boolean => m.kind === 'limit';
 
+/** the tables of each hook, in order (hookTables, made once) */
+const TABLES_OF: Readonly<Record<Hook, readonly NfTableName[]>> = {
+  PREROUTING: hookTables('PREROUTING'),
+  INPUT: hookTables('INPUT'),
+  FORWARD: hookTables('FORWARD'),
+  OUTPUT: hookTables('OUTPUT'),
+  POSTROUTING: hookTables('POSTROUTING'),
+};
+
+/** a step's `-A CHAIN ...` text, made once per rule (a rule belongs to one chain) */
+const stepTexts = new WeakMap<NfRule, string>();
+function stepText(chain: string, rule: NfRule): string {
+  let t = stepTexts.get(rule);
+  if (t === undefined) stepTexts.set(rule, (t = rule.text === '' ? `-A ${chain}` : `-A ${chain} ${rule.text}`));
+  return t;
+}
+
 const endpoint = (a: Ipv4, port: number | undefined): string => (port === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${port}`);
 
 interface Run {
@@ -130,7 +147,7 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
     if (!notes.includes(t)) notes.push(t);
   };
   const choices: Run['choices'] = [];
-  const recent = new Map<string, Map<number, number>>();
+  let recent: Map<string, Map<number, number>> | undefined;
   const env: NfEnv = {
     addrType: (a) => addrTypeOf(a, input.local),
     choose: (probability, what) => {
@@ -138,7 +155,7 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
       choices.push({ probability, matched, what });
       return matched;
     },
-    recent: (m, p) => recentMatch(recent, m, p, note),
+    recent: (m, p) => recentMatch((recent ??= new Map()), m, p, note),
     ...(input.ipsets ? { ipsets: input.ipsets } : {}),
     note,
   };
@@ -162,7 +179,18 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
   const origDst = dst;
   const localSrc = isLocal(src, input.local);
 
+  // the packet as the tables see it, made again only after the walk changed it (most tables of
+  // a walk see the same packet)
+  let last: NfPacket | undefined;
+  const changed = (): void => {
+    last = undefined;
+  };
   const packet = (iif: string | undefined, oif: string | undefined): NfPacket => {
+    if (last !== undefined && last.iif === iif && last.oif === oif) return last;
+    last = build(iif, oif);
+    return last;
+  };
+  const build = (iif: string | undefined, oif: string | undefined): NfPacket => {
     const ct: NfCtView | undefined = tracked && invalid ? undefined : {
       state: tracked ? 'NEW' : 'UNTRACKED',
       snat: snat !== undefined || masquerade,
@@ -204,24 +232,26 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
 
   /** runs the tables of one hook; returns a final outcome when the packet stops there */
   const hook = (h: Hook, iif: string | undefined, oif: string | undefined, skipNat = false): Stop | undefined => {
-    for (const table of hookTables(h)) {
+    for (const table of TABLES_OF[h]) {
       if (table === 'nat' && (skipNat || !tracked || invalid)) continue;
       if (!nf[table].present) continue;
       const res: NfResult = run(nf, table, h, packet(iif, oif), env);
       const hits = res.hits;
       for (let k = 0; k < hits.length; k++) {
         const hit = hits[k]!;
-        path.push({ hook: h, table, chain: hit.chain, rule: hit.index, text: hit.rule.text === '' ? `-A ${hit.chain}` : `-A ${hit.chain} ${hit.rule.text}` });
+        path.push({ hook: h, table, chain: hit.chain, rule: hit.index, text: stepText(hit.chain, hit.rule) });
       }
       for (let k = 0; k < hits.length; k++) {
         const hit = hits[k]!;
         if (hit.rule.matches.some(isLimit)) note(`-m limit assumed to match (one packet never exceeds a rate): ${hit.rule.text}`);
       }
       if (res.notes !== undefined) for (const n of res.notes) note(n);
+      if (res.mark !== mark || res.ctmark !== ctmark || (res.notrack && tracked)) changed();
       mark = res.mark;
       ctmark = res.ctmark;
       if (res.notrack) tracked = false;
       const v = res.verdict;
+      if (v.kind === 'NAT') changed();
       const policy = res.policyChain !== undefined ? `${table} ${res.policyChain}` : undefined;
       if (v.kind === 'DROP') return finish('DROP', 'dropped', policy !== undefined ? { policy } : {});
       if (v.kind === 'REJECT') return finish('REJECT', 'dropped', { rejectWith: v.with });

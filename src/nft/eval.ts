@@ -62,69 +62,99 @@ const ADDRTYPE_NUM = (t: AddrType): number => FIB_ADDRTYPE[t.toLowerCase()] ?? 0
 const CT_STATE_BIT: Readonly<Record<string, number>> = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8, UNTRACKED: 64 };
 
 // ---------------------------------------------------------------------------------------------
-// indexes (built once per immutable object)
+// indexes (built once per immutable object; looked up without making strings per packet)
 
-const tableMaps = new WeakMap<NftState, Map<string, NftTable>>();
+const tableMaps = new WeakMap<NftState, Map<NftFamily, Map<string, NftTable>>>();
 function tableOf(s: NftState, family: NftFamily, name: string): NftTable | undefined {
   let m = tableMaps.get(s);
-  if (!m) tableMaps.set(s, (m = new Map(s.tables.map((t) => [`${t.family} ${t.name}`, t]))));
-  return m.get(`${family} ${name}`);
-}
-const chainMaps = new WeakMap<NftTable, Map<string, NftChain>>();
-function chainOf(t: NftTable, name: string): NftChain | undefined {
-  let m = chainMaps.get(t);
-  if (!m) chainMaps.set(t, (m = new Map(t.chains.map((c) => [c.name, c]))));
-  return m.get(name);
-}
-const setMaps = new WeakMap<NftTable, Map<string, NftSet>>();
-function setOf(t: NftTable, name: string): NftSet | undefined {
-  let m = setMaps.get(t);
-  if (!m) setMaps.set(t, (m = new Map(t.sets.map((s) => [s.name, s]))));
-  return m.get(name);
+  if (!m) {
+    m = new Map();
+    for (const t of s.tables) {
+      let byName = m.get(t.family);
+      if (!byName) m.set(t.family, (byName = new Map()));
+      byName.set(t.name, t);
+    }
+    tableMaps.set(s, m);
+  }
+  return m.get(family)?.get(name);
 }
 
+/** a table's chains and sets by name */
+interface TableIndex {
+  readonly chains: Map<string, NftChain>;
+  readonly sets: Map<string, NftSet>;
+}
+const tableIndexes = new WeakMap<NftTable, TableIndex>();
+function tableIndex(t: NftTable): TableIndex {
+  let ix = tableIndexes.get(t);
+  if (!ix) {
+    ix = { chains: new Map(t.chains.map((c) => [c.name, c])), sets: new Map(t.sets.map((x) => [x.name, x])) };
+    tableIndexes.set(t, ix);
+  }
+  return ix;
+}
+
+/**
+ * A set's elements for lookups: elements with an exact key (one number or name per column) in
+ * nested hash maps, one level per column (a lookup makes no key string); the others (ranges,
+ * prefixes, wildcards, flag lists) tested one by one, in order.
+ */
 interface ElementIndex {
-  /** exact keys -> first element with that key */
-  readonly exact: Map<string, NftElement>;
-  /** elements with a range, prefix, wildcard or flag list: tested one by one, in order */
+  /** column 0 value -> (column 1 value -> ... -> first element with that key) */
+  readonly exact: Map<number | string, unknown>;
   readonly rest: readonly NftElement[];
 }
 const elementIndexes = new WeakMap<readonly NftElement[], ElementIndex>();
 
-function exactKey(atoms: readonly NftAtom[]): string | undefined {
-  let k = '';
-  for (const a of atoms) {
-    if (a.t === 'num' && a.hi === undefined && (a.plen === undefined || a.plen === 32)) k += `${a.v}|`;
-    else if (a.t === 'str' && !a.v.endsWith('*')) k += `s${a.v}|`;
-    else return undefined;
-  }
-  return k;
+/** the exact hash key of one column, or undefined when the atom covers more than one value */
+function exactAtom(a: NftAtom): number | string | undefined {
+  if (a.t === 'num' && a.hi === undefined && (a.plen === undefined || a.plen === 32)) return a.v;
+  if (a.t === 'str' && !a.v.endsWith('*')) return a.v;
+  return undefined;
 }
 
 function indexOf(els: readonly NftElement[]): ElementIndex {
   let ix = elementIndexes.get(els);
   if (ix) return ix;
-  const exact = new Map<string, NftElement>();
+  const exact = new Map<number | string, unknown>();
   const rest: NftElement[] = [];
   for (const e of els) {
-    const k = exactKey(e.key);
-    if (k === undefined) rest.push(e);
-    else if (!exact.has(k)) exact.set(k, e);
+    const key = e.key;
+    let exactKey = key.length > 0;
+    for (const a of key) if (exactAtom(a) === undefined) exactKey = false;
+    if (!exactKey) {
+      rest.push(e);
+      continue;
+    }
+    let m = exact;
+    const last = key.length - 1;
+    for (let c = 0; c < last; c++) {
+      const k = exactAtom(key[c]!)!;
+      let next = m.get(k) as Map<number | string, unknown> | undefined;
+      if (!next) m.set(k, (next = new Map()));
+      m = next;
+    }
+    const k = exactAtom(key[last]!)!;
+    if (!m.has(k)) m.set(k, e);
   }
   ix = { exact, rest };
   elementIndexes.set(els, ix);
   return ix;
 }
 
-/** the element whose key holds `vals` (an exact match first, then ranges in order) */
-function lookup(els: readonly NftElement[], vals: readonly (number | string | undefined)[]): NftElement | undefined {
-  if (vals.some((v) => v === undefined)) return undefined;
+/** the element whose key holds `vals[0..n)` (an exact match first, then ranges in order) */
+function lookup(els: readonly NftElement[], vals: readonly (number | string | undefined)[], n: number): NftElement | undefined {
+  for (let c = 0; c < n; c++) if (vals[c] === undefined) return undefined;
+  if (els.length === 0) return undefined;
   const ix = indexOf(els);
-  let k = '';
-  for (const v of vals) k += typeof v === 'string' ? `s${v}|` : `${v}|`;
-  const hit = ix.exact.get(k);
-  if (hit) return hit;
-  for (const e of ix.rest) if (e.key.every((a, c) => atomHas(a, vals[c]))) return e;
+  let m: unknown = ix.exact;
+  for (let c = 0; c < n && m !== undefined; c++) m = (m as Map<number | string, unknown>).get(vals[c]!);
+  if (m !== undefined) return m as NftElement;
+  for (const e of ix.rest) {
+    let all = e.key.length === n;
+    for (let c = 0; all && c < n; c++) all = atomHas(e.key[c]!, vals[c]);
+    if (all) return e;
+  }
   return undefined;
 }
 
@@ -143,11 +173,15 @@ class Walk {
   hits: NftHit[] = [];
   logs: string[] | undefined;
   notes: string[] | undefined;
+  /** the values of one statement's left side (reused: no array per statement) */
+  readonly vals: (number | string | undefined)[] = [];
+  readonly ix: TableIndex;
   constructor(
     readonly t: NftTable,
     readonly p: NfPacket,
     readonly env: NftEnv,
   ) {
+    this.ix = tableIndex(t);
     this.mark = p.mark;
     this.ctmark = p.ct?.mark ?? 0;
   }
@@ -282,7 +316,7 @@ class Walk {
   setElements(rhs: NftRhs): readonly NftElement[] | undefined {
     if (rhs.kind === 'set') return rhs.elements;
     if (rhs.kind === 'ref') {
-      const s = setOf(this.t, rhs.name);
+      const s = this.ix.sets.get(rhs.name);
       if (s && s.flags.includes('dynamic') && s.elements.length === 0) {
         this.note(`@${rhs.name} is filled by the ruleset at run time (update/add @${rhs.name}); taken as empty before this packet`);
       }
@@ -291,26 +325,39 @@ class Walk {
     return undefined;
   }
 
+  /** the left side's values into `vals`; false when one is missing (the match fails) */
+  leftValues(left: readonly NftExpr[]): boolean {
+    const vals = this.vals;
+    let ok = true;
+    for (let c = 0; c < left.length; c++) {
+      const v = this.exprValue(left[c]!);
+      vals[c] = v;
+      if (v === undefined) ok = false;
+    }
+    return ok;
+  }
+
   match(s: Extract<NftStmt, { k: 'match' }>): boolean {
-    const vals = s.left.map((e) => this.exprValue(e));
-    if (vals.some((v) => v === undefined)) return false;
+    if (!this.leftValues(s.left)) return false;
+    const vals = this.vals;
     let hit: boolean;
     const els = this.setElements(s.rhs);
     if (els !== undefined) {
-      hit = lookup(els, vals) !== undefined;
+      hit = lookup(els, vals, s.left.length) !== undefined;
     } else {
       const atoms = (s.rhs as { atoms: readonly NftAtom[] }).atoms;
       if (s.op === '<' || s.op === '>' || s.op === '<=' || s.op === '>=') {
         const v = vals[0] as number;
-        const r = atomRange(atoms[0]!)!;
-        return s.op === '<' ? v < r.lo : s.op === '>' ? v > r.lo : s.op === '<=' ? v <= r.lo : v >= r.lo;
+        const lo = (atoms[0] as Extract<NftAtom, { t: 'num' }>).v;
+        return s.op === '<' ? v < lo : s.op === '>' ? v > lo : s.op === '<=' ? v <= lo : v >= lo;
       }
-      hit = atoms.every((a, c) => {
+      hit = true;
+      for (let c = 0; hit && c < atoms.length; c++) {
+        const a = atoms[c]!;
         const v = vals[c];
-        const t = selType(s.left[c]!.sel);
-        if (s.op === 'implicit' && BITMASK_TYPES.has(t) && !s.left[c]!.bitop && a.t === 'num' && a.hi === undefined && typeof v === 'number') return (v & a.v) !== 0;
-        return atomHas(a, v);
-      });
+        if (s.op === 'implicit' && a.t === 'num' && a.hi === undefined && typeof v === 'number' && !s.left[c]!.bitop && BITMASK_TYPES.has(selType(s.left[c]!.sel))) hit = (v & a.v) !== 0;
+        else hit = atomHas(a, v);
+      }
     }
     return s.op === '!=' ? !hit : hit;
   }
@@ -337,9 +384,9 @@ function natTarget(w: Walk, s: Extract<NftStmt, { k: 'nat' }>): NatTarget | unde
   let addr: { min: number; max: number } | undefined;
   if (s.addr !== undefined) {
     if ('mapFrom' in s.addr) {
-      const vals = s.addr.mapFrom.map((e) => w.exprValue(e));
+      const ok = w.leftValues(s.addr.mapFrom);
       const els = w.setElements(s.addr.map) ?? [];
-      const e = lookup(els, vals);
+      const e = ok ? lookup(els, w.vals, s.addr.mapFrom.length) : undefined;
       if (!e || e.data?.kind !== 'value') return undefined; // no mapping: the rule ends (NFT_BREAK)
       const r = atomRange(e.data.atoms[0]!)!;
       addr = { min: r.lo, max: r.hi };
@@ -350,30 +397,53 @@ function natTarget(w: Walk, s: Extract<NftStmt, { k: 'nat' }>): NatTarget | unde
   }
   const ports = s.port !== undefined ? atomRange(s.port) : undefined;
   const pr = ports ? { min: ports.lo, max: ports.hi } : undefined;
-  const random = s.flags.includes('random');
-  const fully = s.flags.includes('fully-random');
-  const persistent = s.flags.includes('persistent');
-  const range = { ...(addr ? { addr } : {}), ...(pr ? { ports: pr } : {}) };
+  const flags = s.flags;
+  const random = flags.length > 0 && flags.includes('random');
+  const fully = flags.length > 0 && flags.includes('fully-random');
+  const persistent = flags.length > 0 && flags.includes('persistent');
+  // built by assignment, not spreads (per packet); the same properties in the same order
+  const range: { addr?: { min: number; max: number }; ports?: { min: number; max: number } } = {};
+  if (addr) range.addr = addr;
+  if (pr) range.ports = pr;
   switch (s.nat) {
     case 'dnat':
       return { kind: 'DNAT', range, random, persistent };
     case 'snat':
       return { kind: 'SNAT', range, random, randomFully: fully, persistent };
     case 'masquerade':
-      return { kind: 'MASQUERADE', ...(pr ? { ports: pr } : {}), random, randomFully: fully };
+      return pr ? { kind: 'MASQUERADE', ports: pr, random, randomFully: fully } : { kind: 'MASQUERADE', random, randomFully: fully };
     case 'redirect':
-      return { kind: 'REDIRECT', ...(pr ? { ports: pr } : {}), random };
+      return pr ? { kind: 'REDIRECT', ports: pr, random } : { kind: 'REDIRECT', random };
   }
 }
 
 /** the map's verdict for the packet, or undefined (the rule ends) */
 function vmapVerdict(w: Walk, s: Extract<NftStmt, { k: 'vmap' }>): NftVerdict | undefined {
-  const vals = s.left.map((e) => w.exprValue(e));
-  const e = lookup(w.setElements(s.map) ?? [], vals);
+  const ok = w.leftValues(s.left);
+  const els = w.setElements(s.map) ?? [];
+  const e = ok ? lookup(els, w.vals, s.left.length) : undefined;
   return e?.data?.kind === 'verdict' ? e.data.verdict : undefined;
 }
 
 const MAX_DEPTH = 64;
+
+const NO_LOGS: readonly string[] = [];
+const POLICY_VERDICT = new WeakMap<NftChain, NfVerdict>();
+/** the verdict of a base chain's policy (one object per chain) */
+function policyVerdict(base: NftChain): NfVerdict {
+  const had = POLICY_VERDICT.get(base);
+  if (had) return had;
+  const v: NfVerdict = { kind: base.base?.policy === 'drop' ? 'DROP' : 'ACCEPT', policy: base.name };
+  POLICY_VERDICT.set(base, v);
+  return v;
+}
+const POLICY_LABEL = new WeakMap<NftChain, string>();
+/** `FAMILY TABLE CHAIN`, the name a policy verdict gives (one string per chain) */
+function policyLabel(family: NftFamily, table: string, base: NftChain): string {
+  let l = POLICY_LABEL.get(base);
+  if (l === undefined) POLICY_LABEL.set(base, (l = `${family} ${table} ${base.name}`));
+  return l;
+}
 
 /**
  * Runs base chain `chain` of table `family table` for packet `p` at `hook`. Throws only on a
@@ -381,21 +451,24 @@ const MAX_DEPTH = 64;
  */
 export function runNftChain(state: NftState, family: NftFamily, table: string, chain: string, hook: Hook, p: NfPacket, env: NftEnv): NftResult {
   const t = tableOf(state, family, table);
-  const base = t ? chainOf(t, chain) : undefined;
+  const base = t ? tableIndex(t).chains.get(chain) : undefined;
   if (!t || !base?.base) throw new Error(`netpath bug: nft base chain ${family} ${table} ${chain} missing`);
   void hook;
   const w = new Walk(t, p, env);
-  const done = (verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain?: string): NftResult => ({
-    verdict,
-    ...(decidedBy ? { decidedBy } : {}),
-    ...(policyChain !== undefined ? { policyChain } : {}),
-    mark: w.mark,
-    ctmark: w.ctmark,
-    notrack: w.notrack,
-    hits: w.hits,
-    logs: w.logs ?? [],
-    ...(w.notes ? { notes: w.notes } : {}),
-  });
+  const chains = w.ix.chains;
+  // built by assignment, not spreads (several chains per packet); the same properties in order
+  const done = (verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain?: string): NftResult => {
+    const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: w.hits, logs: NO_LOGS };
+    if (decidedBy) r.decidedBy = decidedBy;
+    if (policyChain !== undefined) r.policyChain = policyChain;
+    r.mark = w.mark;
+    r.ctmark = w.ctmark;
+    r.notrack = w.notrack;
+    r.hits = w.hits;
+    r.logs = w.logs ?? [];
+    if (w.notes) r.notes = w.notes;
+    return r;
+  };
   const stack: Frame[] = [];
   let f: Frame = { chain: base, k: 0 };
   let steps = 0;
@@ -412,13 +485,14 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
         f = { chain: base, k: base.rules.length };
         continue;
       }
-      const pol = base.base.policy === 'drop' ? 'DROP' : 'ACCEPT';
-      return done({ kind: pol, policy: base.name }, undefined, `${family} ${table} ${base.name}`);
+      return done(policyVerdict(base), undefined, policyLabel(family, table, base));
     }
     const idx = f.k;
     const rule = f.chain.rules[idx]!;
     f.k++;
-    const hit: NftHit = { family, table, chain: f.chain.name, index: idx + 1, rule };
+    // the hit is made only for a rule that runs to its end (most rules end at a match)
+    const chainName = f.chain.name;
+    let hit: NftHit | undefined;
     let verdict: NftVerdict | undefined;
     let broke = false;
     let terminal: NftResult | undefined;
@@ -441,6 +515,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
             broke = true;
             break;
           }
+          hit = { family, table, chain: chainName, index: idx + 1, rule };
           w.hits.push(hit);
           terminal = done({ kind: 'REJECT', with: rejectWith(s) }, hit);
           break;
@@ -460,6 +535,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
             broke = true;
             break;
           }
+          hit = { family, table, chain: chainName, index: idx + 1, rule };
           w.hits.push(hit);
           terminal = done({ kind: 'NAT', target: tg }, hit);
           break;
@@ -484,6 +560,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
     }
     if (terminal) return terminal;
     if (broke) continue;
+    hit = { family, table, chain: chainName, index: idx + 1, rule };
     w.hits.push(hit);
     if (!verdict) continue;
     switch (verdict.kind) {
@@ -500,7 +577,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
       }
       case 'jump':
       case 'goto': {
-        const next = chainOf(t, verdict.chain);
+        const next = chains.get(verdict.chain);
         if (!next) throw new Error(`netpath bug: nft chain ${verdict.chain} missing (the loader checks jumps)`);
         if (verdict.kind === 'jump') {
           if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: nft chain nesting deeper than ${MAX_DEPTH}`);

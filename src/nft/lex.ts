@@ -8,10 +8,11 @@
 import { ConfigError } from '../model/errors.js';
 
 export type Tok =
-  | { readonly k: 'w'; readonly v: string; readonly line: number; readonly col: number }
-  | { readonly k: 's'; readonly v: string; readonly line: number; readonly col: number }
-  | { readonly k: 'p'; readonly v: string; readonly line: number; readonly col: number }
-  | { readonly k: 'nl'; readonly v: '\n'; readonly line: number; readonly col: number };
+  | { readonly k: 'w'; readonly v: string; readonly line: number }
+  | { readonly k: 's'; readonly v: string; readonly line: number }
+  /** `pos`: where in the lexed text (what a later re-read of a `{ ... }` block cuts out) */
+  | { readonly k: 'p'; readonly v: string; readonly line: number; readonly pos: number }
+  | { readonly k: 'nl'; readonly v: '\n'; readonly line: number };
 
 /** word characters by char code (a table: the tokenizer runs over 100k-line rulesets) */
 const WORD = new Uint8Array(128);
@@ -29,21 +30,57 @@ const CR = 13;
 const HASH = 35;
 const QUOTE = 34;
 const BACKSLASH = 92;
+const LBRACE = 123;
+const RBRACE = 125;
 
-/** Tokens of `text`; line numbers start at `line0`. */
-export function lex(text: string, file: string, line0 = 1): Tok[] {
+/**
+ * Words seen before, by a hash of their characters: a ruleset repeats its words (`add`, `rule`,
+ * table, chain and set names) thousands of times; each is made once and shared, so names
+ * compare by identity later and a 100k-line file makes few strings.
+ */
+class Words {
+  readonly slots: (string | undefined)[];
+  readonly mask: number;
+  constructor(readonly bits: number) {
+    this.slots = new Array<string | undefined>(1 << bits);
+    this.mask = (1 << bits) - 1;
+  }
+  word(text: string, i: number, j: number, h: number): string {
+    const slot = (h ^ (h >>> this.bits) ^ (j - i)) & this.mask;
+    const had = this.slots[slot];
+    if (had !== undefined && had.length === j - i && text.startsWith(had, i)) return had;
+    const w = text.slice(i, j);
+    this.slots[slot] = w;
+    return w;
+  }
+}
+
+/** Where a Lexer stands in its text. */
+interface Cursor {
+  i: number;
+  line: number;
+  bol: number;
+}
+
+/**
+ * Tokens of `text` from `c`, up to the end of the text or (when `piece`) up to and with the
+ * first newline outside braces: one top-level piece (a table block is one piece).
+ */
+function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: Words): Tok[] {
   const out: Tok[] = [];
-  let line = line0;
-  let bol = 0;
+  let line = c.line;
+  let bol = c.bol;
+  let i = c.i;
+  let depth = 0;
   const n = text.length;
-  let i = 0;
   while (i < n) {
     const code = text.charCodeAt(i);
     if (code === NL) {
-      out.push({ k: 'nl', v: '\n', line, col: i - bol + 1 });
+      out.push({ k: 'nl', v: '\n', line });
       line++;
       i++;
       bol = i;
+      if (piece && depth <= 0) break;
       continue;
     }
     if (code === SPACE || code === TAB || code === CR) {
@@ -60,7 +97,6 @@ export function lex(text: string, file: string, line0 = 1): Tok[] {
       while (i < n && text.charCodeAt(i) !== NL) i++;
       continue;
     }
-    const col = i - bol + 1;
     if (code === QUOTE) {
       let j = i + 1;
       while (j < n && text.charCodeAt(j) !== QUOTE && text.charCodeAt(j) !== NL) j++;
@@ -68,14 +104,19 @@ export function lex(text: string, file: string, line0 = 1): Tok[] {
         const eol = text.indexOf('\n', bol);
         throw new ConfigError('syntax', file, line, `nft: unterminated string`, text.slice(bol, eol < 0 ? n : eol));
       }
-      out.push({ k: 's', v: text.slice(i + 1, j), line, col });
+      out.push({ k: 's', v: text.slice(i + 1, j), line });
       i = j + 1;
       continue;
     }
     if (isWord(code)) {
+      let h = code;
       let j = i + 1;
-      while (j < n && isWord(text.charCodeAt(j))) j++;
-      out.push({ k: 'w', v: text.slice(i, j), line, col });
+      for (; j < n; j++) {
+        const cj = text.charCodeAt(j);
+        if (!isWord(cj)) break;
+        h = (Math.imul(h, 31) + cj) | 0;
+      }
+      out.push({ k: 'w', v: words.word(text, i, j, h), line });
       i = j;
       continue;
     }
@@ -84,53 +125,36 @@ export function lex(text: string, file: string, line0 = 1): Tok[] {
       const next = text.charCodeAt(i + 1);
       const two = next === 61 || next === 60 || next === 62 ? TWO[one + text[i + 1]!] : undefined;
       if (two !== undefined) {
-        out.push({ k: 'p', v: two, line, col });
+        out.push({ k: 'p', v: two, line, pos: i });
         i += 2;
         continue;
       }
-      out.push({ k: 'p', v: one, line, col });
+      if (code === LBRACE) depth++;
+      else if (code === RBRACE) depth--;
+      out.push({ k: 'p', v: one, line, pos: i });
       i++;
       continue;
     }
     throw new ConfigError('syntax', file, line, `nft: syntax error, unexpected character "${text[i]}"`);
   }
+  c.i = i;
+  c.line = line;
+  c.bol = bol;
   return out;
 }
 
+/** Tokens of `text`; line numbers start at `line0`. */
+export function lex(text: string, file: string, line0 = 1): Tok[] {
+  return lexFrom(text, file, { i: 0, line: line0, bol: 0 }, false, new Words(6));
+}
+
 /**
- * `text` cut into top-level pieces, each a run of whole lines ending at a newline outside braces,
- * strings and comments (a table block is one piece): the parser takes one piece at a time, so a
- * 100k-line ruleset never holds all its tokens at once.
+ * The tokens of `text`, one top-level piece at a time (each a run of whole lines ending at a
+ * newline outside braces, strings and comments; a table block is one piece): the parser takes
+ * one piece at a time, so a 100k-line ruleset never holds all its tokens at once.
  */
-export function topLevelPieces(text: string): { readonly text: string; readonly line: number }[] {
-  const out: { text: string; line: number }[] = [];
-  const n = text.length;
-  let depth = 0;
-  let start = 0;
-  let startLine = 1;
-  let line = 1;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      while (i + 1 < n && text.charCodeAt(i + 1) !== QUOTE && text.charCodeAt(i + 1) !== NL) i++;
-      if (text.charCodeAt(i + 1) === QUOTE) i++;
-    } else if (c === HASH) {
-      while (i + 1 < n && text.charCodeAt(i + 1) !== NL) i++;
-    } else if (c === BACKSLASH && text.charCodeAt(i + 1) === NL) {
-      i++;
-      line++;
-    } else if (c === 123) depth++;
-    else if (c === 125) depth--;
-    else if (c === NL) {
-      line++;
-      if (depth <= 0) {
-        out.push({ text: text.slice(start, i + 1), line: startLine });
-        start = i + 1;
-        startLine = line;
-        depth = 0;
-      }
-    }
-  }
-  if (start < n) out.push({ text: text.slice(start), line: startLine });
-  return out;
+export function* lexPieces(text: string, file: string): Generator<Tok[]> {
+  const c: Cursor = { i: 0, line: 1, bol: 0 };
+  const words = new Words(14);
+  while (c.i < text.length) yield lexFrom(text, file, c, true, words);
 }

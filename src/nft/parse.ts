@@ -10,7 +10,7 @@
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
 import { badNftName } from './keywords.js';
-import { lex, topLevelPieces, type Tok } from './lex.js';
+import { lex, lexPieces, type Tok } from './lex.js';
 import type {
   NftAtom,
   NftBase,
@@ -123,6 +123,8 @@ class P {
     readonly toks: readonly Tok[],
     readonly file: string,
     readonly lineText: (line: number) => string,
+    /** the text the tokens were read from, when the tokens' `pos` are offsets in it */
+    readonly src?: string,
   ) {}
   peek(o = 0): Tok | undefined {
     return this.toks[this.i + o];
@@ -202,8 +204,8 @@ function linesOf(text: string): (line: number) => string {
 export function parseNftFile(text: string, file: string): NftCommand[] {
   const lineText = linesOf(text);
   const out: NftCommand[] = [];
-  for (const piece of topLevelPieces(text)) {
-    const p = new P(lex(piece.text, file, piece.line), file, lineText);
+  for (const toks of lexPieces(text, file)) {
+    const p = new P(toks, file, lineText, text);
     for (;;) {
       p.skipSep();
       if (!p.peek()) break;
@@ -696,7 +698,13 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
         if (t.k === 'p' && t.v === '{') depth++;
         if (t.k === 'p' && t.v === '}') depth--;
       } while (depth > 0);
-      out.push({ cmd: v === 'delete' ? 'delete-element' : 'add-element', family: fam, table, set, elements: [], origin, ...{ pending: p.toks.slice(start, p.i), file: p.file } } as NftCommand);
+      // kept as its text when the source is at hand (one string instead of a token per word
+      // until the batch is applied: a 10k-service map is filled by 10k such lines)
+      const first = p.toks[start]!;
+      const last = p.toks[p.i - 1]!;
+      const pending: Pending =
+        p.src !== undefined && first.k === 'p' && last.k === 'p' ? { text: p.src.slice(first.pos, last.pos + 1), line: first.line } : p.toks.slice(start, p.i);
+      out.push({ cmd: v === 'delete' ? 'delete-element' : 'add-element', family: fam, table, set, elements: [], origin, ...{ pending, file: p.file } } as NftCommand);
       return;
     }
     default:
@@ -705,11 +713,15 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
   }
 }
 
+/** Elements of `add element` kept until the set's types are known: the tokens, or their text and first line. */
+type Pending = readonly Tok[] | { readonly text: string; readonly line: number };
+
 /** Element tokens kept by `add element` until the set's types are known (ruleset.ts). */
 export function parsePendingElements(cmd: NftCommand, keyType: readonly NftType[], dataType: NftType | undefined): NftElement[] {
-  const pending = (cmd as unknown as { pending?: Tok[] }).pending;
+  const pending = (cmd as unknown as { pending?: Pending }).pending;
   if (!pending) return [...((cmd as { elements?: NftElement[] }).elements ?? [])];
-  const p = new P(pending, cmd.origin.file, () => cmd.origin.text);
+  const toks = 'text' in pending ? lex(pending.text, cmd.origin.file, pending.line) : pending;
+  const p = new P(toks, cmd.origin.file, () => cmd.origin.text);
   return elementBlock(p, keyType, dataType);
 }
 

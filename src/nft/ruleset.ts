@@ -36,6 +36,28 @@ interface MTable {
   binds?: Map<string, Set<string>>;
 }
 
+type MChain = { -readonly [K in keyof NftChain]: NftChain[K] };
+type MSet = { -readonly [K in keyof NftSet]: NftSet[K] };
+
+/**
+ * A rule; its `nft list ruleset` text is printed when first read (a 100k-rule ruleset is traced
+ * without printing every rule). The getter is an own enumerable property: spreads, JSON and
+ * deep equality see the text as before.
+ */
+function nftRule(stmts: readonly NftStmt[], comment: string | undefined, family: NftFamily, handle: number, origin: Origin): NftRule {
+  let text: string | undefined;
+  const rule = {
+    stmts,
+    ...(comment !== undefined ? { comment } : {}),
+    get text(): string {
+      return (text ??= ruleText(stmts, comment, family));
+    },
+    handle,
+    origin,
+  };
+  return rule;
+}
+
 function kernelErr(origin: Origin, what: string, errno: string): never {
   throw ConfigError.at(origin, 'kernel', `nft: Error: Could not process ${what}: ${errno}`);
 }
@@ -52,15 +74,20 @@ const HOOKS_OF: Readonly<Record<string, readonly string[]>> = {
 /** Applies one batch; throws the first error (the state passed in is never changed). */
 export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: ApplyContext = {}): NftState {
   let handle = state.nextHandle;
-  // rule and element arrays made during this batch: changed in place (the state passed in is
-  // never touched; a 10k-element map filled one `add element` at a time stays linear)
-  const owned = new WeakSet<readonly unknown[]>();
-  const own = <T>(a: readonly T[]): T[] => {
-    if (owned.has(a)) return a as T[];
-    const b = a.slice();
-    owned.add(b);
-    return b;
+  // chains and sets copied during this batch, with their rule and element arrays: changed in
+  // place (the state passed in is never touched; one copy per chain, not one per rule added, and
+  // a 10k-element map filled one `add element` at a time stays linear)
+  const owned = new Set<object>();
+  const ownAt = <T extends object>(list: T[], k: number, items: 'rules' | 'elements'): T => {
+    const x = list[k]!;
+    if (owned.has(x)) return x;
+    const copy = { ...x, [items]: (x as Record<string, readonly unknown[]>)[items]!.slice() };
+    owned.add(copy);
+    list[k] = copy;
+    return copy;
   };
+  const ownChain = (t: MTable, k: number): MChain & { rules: NftRule[] } => ownAt<NftChain>(t.chains, k, 'rules') as MChain & { rules: NftRule[] };
+  const ownSet = (t: MTable, k: number): MSet & { elements: NftElement[] } => ownAt<NftSet>(t.sets, k, 'elements') as MSet & { elements: NftElement[] };
   let tables: MTable[] = state.tables.map((t) => ({ ...t, chains: [...t.chains], sets: [...t.sets] }));
   const findT = (fam: NftFamily, name: string): MTable | undefined => tables.find((t) => t.family === fam && t.name === name);
   const needT = (c: { family: NftFamily; table: string; origin: Origin }, what: string): MTable =>
@@ -170,19 +197,15 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const k = chainIx(t, c.chain);
         if (k < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
         checkRefs(t, c.stmts, c.origin, chainIx, setIx);
-        const rule: NftRule = {
-          stmts: c.stmts,
-          ...(c.comment !== undefined ? { comment: c.comment } : {}),
-          text: ruleText(c.stmts, c.comment, t.family),
-          handle: handle++,
-          origin: c.origin,
-        };
-        const ch = t.chains[k]!;
-        const rules = own(ch.rules);
+        // a replaced rule keeps its handle; the counter moves on all the same
+        const next = handle++;
+        const rule = nftRule(c.stmts, c.comment, t.family, c.cmd === 'replace-rule' ? c.handle! : next, c.origin);
+        const ch = ownChain(t, k);
+        const rules = ch.rules;
         if (c.cmd === 'replace-rule') {
           const at = rules.findIndex((r) => r.handle === c.handle);
           if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
-          rules[at] = { ...rule, handle: c.handle! };
+          rules[at] = rule;
         } else if (c.handle !== undefined) {
           const at = rules.findIndex((r) => r.handle === c.handle);
           if (at < 0) kernelErr(c.origin, 'rule', 'No such file or directory');
@@ -192,7 +215,6 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           rules.splice(c.cmd === 'add-rule' ? c.index + 1 : c.index, 0, rule);
         } else if (c.cmd === 'add-rule') rules.push(rule);
         else rules.unshift(rule);
-        t.chains[k] = { ...ch, rules };
         if (c.cmd === 'replace-rule') forgetDepth(t);
         ruleAdded(t, ch.name, rule, c.origin);
         break;
@@ -215,7 +237,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
           if (c.cmd === 'create-set') kernelErr(c.origin, 'rule', 'File exists');
           const old = t.sets[k]!;
           if (c.spec.elements.length > 0) {
-            t.sets[k] = { ...old, elements: mergeElements(own(old.elements), c.spec.elements, keysOf(t, old)) };
+            mergeElements(ownSet(t, k).elements, c.spec.elements, keysOf(t, old));
             elementsAdded(t, c.set, c.spec.elements, c.origin);
           }
           break;
@@ -252,7 +274,7 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
         const els = parsePendingElements(c, set.keyType, set.map ? (set.dataType ?? 'verdict') : undefined);
         if (c.cmd === 'add-element') {
           for (const e of els) checkVerdictTargets(t, e, c.origin, chainIx);
-          t.sets[k] = { ...set, elements: mergeElements(own(set.elements), els, keysOf(t, set)) };
+          mergeElements(ownSet(t, k).elements, els, keysOf(t, set));
           elementsAdded(t, c.set, els, c.origin);
         } else {
           forgetDepth(t);
@@ -280,8 +302,26 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
   };
 }
 
+/** an element's key as one string (equal keys, equal strings; two different keys never meet) */
 function keyString(e: NftElement): string {
-  return JSON.stringify(e.key);
+  let k = '';
+  for (const a of e.key) {
+    switch (a.t) {
+      case 'num':
+        k += `n${a.v}-${a.hi ?? ''}/${a.plen ?? ''} `;
+        break;
+      case 'str':
+        k += `s${a.v.length}:${a.v} `;
+        break;
+      case 'v6':
+        k += `6${a.text} `;
+        break;
+      case 'flags':
+        k += `f${a.v} `;
+        break;
+    }
+  }
+  return k;
 }
 
 /** `add element` of a key already there changes nothing (no error without `create`) */
@@ -319,13 +359,27 @@ function refsOf(stmts: readonly NftStmt[]): string[] {
 }
 
 function checkRefs(t: MTable, stmts: readonly NftStmt[], origin: Origin, chainIx: (t: MTable, n: string) => number, setIx: (t: MTable, n: string) => number): void {
-  for (const v of verdictsOf(stmts)) {
-    if (v.kind !== 'jump' && v.kind !== 'goto') continue;
+  // jumps first, then set references, as the kernel reports them (no arrays per rule)
+  const jump = (v: NftVerdict): void => {
+    if (v.kind !== 'jump' && v.kind !== 'goto') return;
     const k = chainIx(t, v.chain);
     if (k < 0) kernelErr(origin, 'rule', 'No such file or directory');
     if (t.chains[k]!.base) kernelErr(origin, 'rule', 'Operation not supported');
+  };
+  for (const s of stmts) {
+    if (s.k === 'verdict') jump(s.verdict);
+    else if (s.k === 'vmap' && s.map.kind === 'set') for (const e of s.map.elements) if (e.data?.kind === 'verdict') jump(e.data.verdict);
   }
-  for (const name of refsOf(stmts)) if (setIx(t, name) < 0) kernelErr(origin, 'rule', 'No such file or directory');
+  const ref = (r: NftRhs): void => {
+    if (r.kind === 'ref' && setIx(t, r.name) < 0) kernelErr(origin, 'rule', 'No such file or directory');
+  };
+  for (const s of stmts) {
+    if (s.k === 'match') ref(s.rhs);
+    else if (s.k === 'vmap') ref(s.map);
+    else if (s.k === 'setop') {
+      if (setIx(t, s.set) < 0) kernelErr(origin, 'rule', 'No such file or directory');
+    } else if (s.k === 'nat' && s.addr !== undefined && 'mapFrom' in s.addr) ref(s.addr.map);
+  }
   for (const s of stmts) {
     if (s.k === 'nat' && s.family === undefined && t.family === 'inet' && s.addr !== undefined) {
       throw ConfigError.at(origin, 'syntax', `nft: Error: specify \`${s.nat} ip\` or \`${s.nat} ip6\` in inet table to convert hostname into IP`);
@@ -358,49 +412,62 @@ function referencedSet(t: MTable, name: string): boolean {
 function checkNatHooks(t: MTable): void {
   // which kinds of base chain reach each chain (bits: 1 dnat allowed, 2 snat allowed, 4 neither),
   // propagated once over the jump graph: linear in the rules, also for kube-proxy's 10k services
-  const byName = new Map(t.chains.map((c) => [c.name, c]));
-  const setByName = new Map(t.sets.map((x) => [x.name, x]));
-  const natRules: { chain: string; rule: NftRule; stmt: Extract<NftStmt, { k: 'nat' }> }[] = [];
-  for (const c of t.chains) for (const r of c.rules) for (const s of r.stmts) if (s.k === 'nat') natRules.push({ chain: c.name, rule: r, stmt: s });
-  if (natRules.length === 0) return;
-  const targets = (c: NftChain): string[] => {
-    const out: string[] = [];
-    for (const r of c.rules) {
-      for (const v of verdictsOf(r.stmts)) if (v.kind === 'jump' || v.kind === 'goto') out.push(v.chain);
-      for (const s of r.stmts) {
-        if (s.k === 'vmap' && s.map.kind === 'ref') {
-          for (const e of setByName.get(s.map.name)?.elements ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) out.push(e.data.verdict.chain);
-        }
-      }
-    }
-    return out;
-  };
+  if (!t.chains.some(hasNat)) return;
+  const byName = new Map<string, NftChain>();
+  for (const c of t.chains) byName.set(c.name, c);
+  const setByName = new Map<string, NftSet>();
+  for (const x of t.sets) setByName.set(x.name, x);
   const reach = new Map<string, number>();
-  const todo: [string, number][] = [];
+  const todoName: string[] = [];
+  const todoBit: number[] = [];
   for (const c of t.chains) {
     if (!c.base) continue;
     const b = c.base;
-    const bit = b.type !== 'nat' ? 4 : b.hook === 'prerouting' || b.hook === 'output' ? 1 : b.hook === 'postrouting' || b.hook === 'input' ? 2 : 4;
-    todo.push([c.name, bit]);
+    todoName.push(c.name);
+    todoBit.push(b.type !== 'nat' ? 4 : b.hook === 'prerouting' || b.hook === 'output' ? 1 : b.hook === 'postrouting' || b.hook === 'input' ? 2 : 4);
   }
-  const edges = new Map<string, string[]>();
-  while (todo.length > 0) {
-    const [name, bit] = todo.pop()!;
+  let bit = 0;
+  const push = (v: NftVerdict): void => {
+    if (v.kind === 'jump' || v.kind === 'goto') {
+      todoName.push(v.chain);
+      todoBit.push(bit);
+    }
+  };
+  const pushMap = (els: readonly NftElement[]): void => {
+    for (const e of els) if (e.data?.kind === 'verdict') push(e.data.verdict);
+  };
+  while (todoName.length > 0) {
+    const name = todoName.pop()!;
+    bit = todoBit.pop()!;
     const had = reach.get(name) ?? 0;
     if ((had & bit) === bit) continue;
     reach.set(name, had | bit);
     const c = byName.get(name);
     if (!c) continue;
-    let out = edges.get(name);
-    if (!out) edges.set(name, (out = targets(c)));
-    for (const n of out) todo.push([n, bit]);
+    for (const r of c.rules) {
+      for (const st of r.stmts) {
+        if (st.k === 'verdict') push(st.verdict);
+        else if (st.k === 'vmap') pushMap(st.map.kind === 'set' ? st.map.elements : st.map.kind === 'ref' ? (setByName.get(st.map.name)?.elements ?? []) : []);
+      }
+    }
   }
-  for (const { chain, rule, stmt } of natRules) {
-    const bits = reach.get(chain) ?? 0;
-    const dst = stmt.nat === 'dnat' || stmt.nat === 'redirect';
-    const bad = dst ? bits & ~1 : bits & ~2;
-    if (bad !== 0) kernelErr(rule.origin, 'rule', 'Operation not supported');
+  for (const c of t.chains) {
+    if (!hasNat(c)) continue;
+    const bits = reach.get(c.name) ?? 0;
+    for (const r of c.rules) {
+      for (const st of r.stmts) {
+        if (st.k !== 'nat') continue;
+        const dst = st.nat === 'dnat' || st.nat === 'redirect';
+        const bad = dst ? bits & ~1 : bits & ~2;
+        if (bad !== 0) kernelErr(r.origin, 'rule', 'Operation not supported');
+      }
+    }
   }
+}
+
+function hasNat(c: NftChain): boolean {
+  for (const r of c.rules) for (const st of r.stmts) if (st.k === 'nat') return true;
+  return false;
 }
 
 /**
@@ -415,16 +482,24 @@ function checkNatHooks(t: MTable): void {
  */
 const NFT_JUMP_STACK_SIZE = 16;
 
-function jumpTargets(t: MTable, stmts: readonly NftStmt[]): string[] {
-  const out: string[] = [];
-  for (const v of verdictsOf(stmts)) if (v.kind === 'jump' || v.kind === 'goto') out.push(v.chain);
+const NO_TARGETS: readonly string[] = [];
+
+function jumpTargets(t: MTable, stmts: readonly NftStmt[]): readonly string[] {
+  let out: string[] | undefined;
   for (const s of stmts) {
-    if (s.k !== 'vmap' || s.map.kind !== 'ref') continue;
-    const name = s.map.name;
-    const set = t.sets.find((x) => x.name === name);
-    for (const e of set?.elements ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) out.push(e.data.verdict.chain);
+    if (s.k === 'verdict') {
+      if (s.verdict.kind === 'jump' || s.verdict.kind === 'goto') (out ??= []).push(s.verdict.chain);
+    } else if (s.k === 'vmap') {
+      const set = s.map.kind === 'set' ? s.map.elements : s.map.kind === 'ref' ? jumpMap(t, s.map.name) : undefined;
+      for (const e of set ?? []) if (e.data?.kind === 'verdict' && 'chain' in e.data.verdict) (out ??= []).push(e.data.verdict.chain);
+    }
   }
-  return out;
+  return out ?? NO_TARGETS;
+}
+
+function jumpMap(t: MTable, name: string): readonly NftElement[] | undefined {
+  const k = t.six?.get(name);
+  return (k !== undefined ? t.sets[k] : t.sets.find((x) => x.name === name))?.elements;
 }
 
 function chainTargets(t: MTable, name: string): string[] {

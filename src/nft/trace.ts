@@ -52,6 +52,16 @@ interface Run {
   choices: RulesChoice[];
 }
 
+/** `FAMILY NAME` of nft tables, made once per table name (not per step) */
+const tableLabels = new Map<string, Map<string, string>>();
+function tableLabel(family: string, table: string): string {
+  let m = tableLabels.get(family);
+  if (!m) tableLabels.set(family, (m = new Map()));
+  let l = m.get(table);
+  if (l === undefined) m.set(table, (l = `${family} ${table}`));
+  return l;
+}
+
 /** merged pipelines per (immutable) nft state, iptables state and hook */
 const pipelineCache = new WeakMap<object, WeakMap<object, Map<Hook, readonly MergedStage[]>>>();
 const NONE = {};
@@ -187,7 +197,7 @@ function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boo
     }
   };
   const nftSteps = (h: Hook, res: NftResult): void => {
-    for (const hit of res.hits) path.push({ hook: h, table: `${hit.family} ${hit.table}`, chain: hit.chain, rule: hit.index, text: hit.rule.text });
+    for (const hit of res.hits) path.push({ hook: h, table: tableLabel(hit.family, hit.table), chain: hit.chain, rule: hit.index, text: hit.rule.text });
   };
 
   const hook = (h: Hook, iif: string | undefined, oif: string | undefined, skipNat = false): Stop | undefined => {

@@ -3,7 +3,7 @@
  * parse and print of one atom. Numbers are printed as `nft list ruleset` prints them (ports and
  * protocols by number or by nft's own names, marks as 0x%08x).
  */
-import { formatIpv4, parseIpv4 } from '../wire/ipv4.js';
+import { formatIpv4 } from '../wire/ipv4.js';
 import type { NftAtom, NftType } from './types.js';
 
 const INET_PROTO: Readonly<Record<string, number>> = {
@@ -69,9 +69,43 @@ export function regWidth(t: NftType): number {
 }
 
 function num(text: string): number | undefined {
+  const d = decimal(text, 0, text.length);
+  if (d !== undefined) return d;
   if (/^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text, 16);
-  if (/^\d+$/.test(text)) return Number(text);
   return undefined;
+}
+
+/** the decimal number text[i..j) spells (digits only, at least one), or undefined */
+function decimal(text: string, i: number, j: number): number | undefined {
+  if (j <= i) return undefined;
+  let v = 0;
+  for (let k = i; k < j; k++) {
+    const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  return j - i > 15 ? Number(text.slice(i, j)) : v;
+}
+
+/**
+ * parseIpv4 (four octets 0-255, no leading zeros) without a regular expression: every element
+ * of a 10k-service map is an address
+ */
+function ipv4(text: string): number | undefined {
+  let v = 0;
+  let start = 0;
+  for (let part = 0; part < 4; part++) {
+    let end = start;
+    while (end < text.length && text.charCodeAt(end) !== 46) end++;
+    if (part < 3 ? end >= text.length : end !== text.length) return undefined;
+    const len = end - start;
+    if (len < 1 || len > 3 || (len > 1 && text.charCodeAt(start) === 48)) return undefined;
+    const o = decimal(text, start, end);
+    if (o === undefined || o > 255) return undefined;
+    v = v * 256 + o;
+    start = end + 1;
+  }
+  return v;
 }
 
 /**
@@ -91,20 +125,20 @@ export function parseAtom(t: NftType, text: string, quoted: boolean): NftAtom | 
       if (quoted) return undefined;
       const dash = text.indexOf('-');
       if (dash > 0) {
-        const lo = parseIpv4(text.slice(0, dash));
-        const hi = parseIpv4(text.slice(dash + 1));
+        const lo = ipv4(text.slice(0, dash));
+        const hi = ipv4(text.slice(dash + 1));
         if (lo === undefined || hi === undefined || hi < lo) return undefined;
         return { t: 'num', v: lo, hi };
       }
       const slash = text.indexOf('/');
       if (slash > 0) {
-        const a = parseIpv4(text.slice(0, slash));
+        const a = ipv4(text.slice(0, slash));
         const len = Number(text.slice(slash + 1));
         if (a === undefined || !/^\d+$/.test(text.slice(slash + 1)) || len > 32) return undefined;
         const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
         return { t: 'num', v: (a & mask) >>> 0, plen: len };
       }
-      const a = parseIpv4(text);
+      const a = ipv4(text);
       return a === undefined ? undefined : { t: 'num', v: a };
     }
     default: {
@@ -191,9 +225,10 @@ export function atomHas(a: NftAtom, v: number | string | undefined): boolean {
     case 'flags':
       return typeof v === 'number' && (v & a.v) !== 0;
     case 'num': {
+      // atomRange without the object: this runs per packet
       if (typeof v !== 'number') return false;
-      const r = atomRange(a)!;
-      return v >= r.lo && v <= r.hi;
+      const hi = a.plen !== undefined ? a.v + (a.plen === 0 ? 0x100000000 : 2 ** (32 - a.plen)) - 1 : (a.hi ?? a.v);
+      return v >= a.v && v <= hi;
     }
   }
 }

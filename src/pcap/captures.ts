@@ -20,6 +20,12 @@
  * alone, and a file the new run would replace that netpath did not write stops it (exit 2)
  * before anything is written. Files are written through a temporary name and a rename, never
  * through a symbolic link (src/cli/outpath.ts).
+ *
+ * Writing: a `CaptureWriter` takes one trace at a time (`add`), so a caller can drop each trace
+ * once it is added. Each frame is sized, then written once, in place, into the growing buffer of
+ * its interface's pcap file and into the pcapng's packet blocks; comments are made only for the
+ * pcapng (classic pcap has none). The files come out byte for byte as from `captureFrames` and
+ * the plain encoders (test/pcap/identical.test.ts).
  */
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,9 +34,9 @@ import { checkOutputDir, makeOutputDir, tryLstat, writeFileSafely } from '../cli
 import type { NsId } from '../model/link.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { captureComments } from './comments.js';
-import { frameBytes, linuxTcpExtras } from './encode.js';
-import { encodePcap } from './pcap.js';
-import { encodePcapng, type PcapngInterface, type PcapngPacket } from './pcapng.js';
+import { frameBytes, frameLayout, linuxTcpExtras, writeFrame } from './encode.js';
+import { LINKTYPE_ETHERNET, SNAPLEN } from './pcap.js';
+import { utf8Length } from './pcapng.js';
 
 export type NameOf = (ns: NsId) => string;
 
@@ -93,21 +99,249 @@ export interface PcapFile {
 
 /** One classic pcap per interface that saw traffic, in order of first capture. */
 export function pcapFiles(traces: readonly ProbeTrace[], nameOf: NameOf = (ns) => ns, opts: CaptureOptions = {}): PcapFile[] {
-  const groups = new Map<string, { ns: NsId; dev: string; frames: Frame[] }>();
-  for (const f of captureFrames(traces, opts)) {
-    const k = `${f.ns}\u0000${f.dev}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { ns: f.ns, dev: f.dev, frames: [] }));
-    g.frames.push(f);
+  return new CaptureWriter({ pcap: true, ...(opts.epochUs !== undefined ? { epochUs: opts.epochUs } : {}) }).addAll(traces, opts.labels).pcapFiles(nameOf);
+}
+
+/** A growing byte buffer; new bytes are zero. */
+class Bytes {
+  b: Uint8Array;
+  v: DataView;
+  at = 0;
+  constructor(size: number) {
+    this.b = new Uint8Array(size);
+    this.v = new DataView(this.b.buffer);
   }
-  const used = new Set<string>();
-  return [...groups.values()].map((g) => {
-    const plain = captureFileName(nameOf(g.ns), g.dev);
-    let name = plain;
-    for (let n = 2; used.has(name); n++) name = plain.replace(/\.pcap$/, `.${n}.pcap`);
-    used.add(name);
-    return { name, ns: g.ns, dev: g.dev, packets: g.frames.length, bytes: encodePcap(g.frames.map((f) => ({ tUs: f.tUs, data: f.data }))) };
-  });
+  /** makes room for `n` more bytes after `at` */
+  room(n: number): void {
+    if (this.at + n <= this.b.length) return;
+    const b = new Uint8Array(Math.max(this.b.length * 2, this.at + n));
+    b.set(this.b.subarray(0, this.at));
+    this.b = b;
+    this.v = new DataView(b.buffer);
+  }
+  bytes(): Uint8Array {
+    return this.b.slice(0, this.at);
+  }
+}
+
+interface Iface {
+  /** its interface number in the pcapng */
+  readonly index: number;
+  readonly ns: NsId;
+  readonly dev: string;
+  packets: number;
+  /** its pcap file so far (when writing pcap) */
+  readonly pcap: Bytes | undefined;
+}
+
+const PCAP_RECORD = 16;
+/** Enhanced Packet Block: type, length, interface, time (2), captured and original length */
+const EPB_HEAD = 28;
+/** epb_flags option, end of options, trailing length */
+const EPB_FLAGS = 8;
+const EPB_TAIL = 8;
+const utf8 = new TextEncoder();
+
+/** Writes `s` in UTF-8 at b[at...] (room for 3 bytes per UTF-16 unit); returns the bytes written. */
+function putText(b: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return i + utf8.encodeInto(s.slice(i), b.subarray(at + i, at + 3 * n)).written; // not ASCII: the rest by TextEncoder
+    b[at + i] = c;
+  }
+  return n;
+}
+
+/**
+ * Captures as files, one trace at a time: `add` each trace (or `addAll`), then take `pcapFiles`
+ * and/or `pcapngBytes`. Only the formats asked for are made.
+ */
+export class CaptureWriter {
+  private readonly wantPcap: boolean;
+  private readonly ng: Bytes | undefined;
+  private readonly ifaces: Iface[] = [];
+  private readonly index = new Map<NsId, Map<string, number>>();
+  private base: number;
+  private packets = 0;
+
+  constructor(opts: { readonly pcap?: boolean; readonly pcapng?: boolean; readonly epochUs?: number }) {
+    this.wantPcap = opts.pcap ?? false;
+    this.ng = opts.pcapng ? new Bytes(1 << 16) : undefined;
+    this.base = opts.epochUs ?? DEFAULT_EPOCH_US;
+  }
+
+  /** frames written so far */
+  get count(): number {
+    return this.packets;
+  }
+
+  addAll(traces: readonly ProbeTrace[], labels?: readonly (string | undefined)[]): this {
+    traces.forEach((t, k) => this.add(t, labels?.[k]));
+    return this;
+  }
+
+  /** Every frame of `trace`, after those of the traces added before; `label` heads its first comment. */
+  add(trace: ProbeTrace, label?: string): void {
+    const caps = trace.captures;
+    const tcp = linuxTcpExtras(caps);
+    const ng = this.ng;
+    const comments = ng !== undefined ? captureComments(trace) : undefined;
+    const base = this.base;
+    let last = 0;
+    let f: Iface | undefined;
+    for (let i = 0; i < caps.length; i++) {
+      const c = caps[i]!;
+      if (c.t > last) last = c.t;
+      const tUs = base + c.t;
+      if (f === undefined || f.ns !== c.ns || f.dev !== c.dev) f = this.iface(c.ns, c.dev);
+      f.packets++;
+      const l = frameLayout(c.frame, tcp);
+      const len = l.len;
+      let data = -1;
+      let db: Uint8Array | undefined;
+      const pc = f.pcap;
+      if (pc !== undefined) {
+        pc.room(PCAP_RECORD + len);
+        const v = pc.v;
+        const at = pc.at;
+        const sec = Math.floor(tUs / 1e6);
+        v.setUint32(at, sec, true);
+        v.setUint32(at + 4, tUs - sec * 1e6, true);
+        v.setUint32(at + 8, len, true);
+        v.setUint32(at + 12, len, true);
+        data = at + PCAP_RECORD;
+        writeFrame(pc.b, data, c.frame, l);
+        db = pc.b;
+        pc.at = data + len;
+      }
+      if (ng !== undefined) {
+        let comment = comments![i] ?? '';
+        if (i === 0 && label) comment = `[${label}] ${comment}`;
+        const padded = (len + 3) & ~3;
+        // a comment takes at most 3 bytes per UTF-16 unit
+        ng.room(EPB_HEAD + padded + (comment ? 4 + comment.length * 3 + 3 : 0) + EPB_FLAGS + EPB_TAIL);
+        const v = ng.v;
+        const start = ng.at;
+        v.setUint32(start, 0x00000006, true);
+        v.setUint32(start + 8, f.index, true);
+        v.setUint32(start + 12, Math.floor(tUs / 2 ** 32), true);
+        v.setUint32(start + 16, tUs % 2 ** 32, true);
+        v.setUint32(start + 20, len, true);
+        v.setUint32(start + 24, len, true);
+        const at = start + EPB_HEAD;
+        if (db !== undefined) ng.b.set(db.subarray(data, data + len), at);
+        else writeFrame(ng.b, at, c.frame, l);
+        let o = at + padded;
+        if (comment) {
+          const n = putText(ng.b, o + 4, comment);
+          v.setUint16(o, 1, true); // opt_comment
+          v.setUint16(o + 2, n, true);
+          o += 4 + ((n + 3) & ~3);
+        }
+        v.setUint16(o, 2, true); // epb_flags: inbound 1, outbound 2
+        v.setUint16(o + 2, 4, true);
+        v.setUint32(o + 4, c.dir === 'in' ? 1 : 2, true);
+        // opt_endofopt is 4 zero bytes
+        const total = o + EPB_FLAGS + 4 + 4 - start;
+        v.setUint32(start + 4, total, true);
+        v.setUint32(start + total - 4, total, true);
+        ng.at = start + total;
+      }
+      this.packets++;
+    }
+    this.base = base + (Math.floor(last / 1e6) + 1) * 1e6;
+  }
+
+  private iface(ns: NsId, dev: string): Iface {
+    let m = this.index.get(ns);
+    if (m === undefined) this.index.set(ns, (m = new Map()));
+    let k = m.get(dev);
+    if (k === undefined) {
+      k = this.ifaces.length;
+      m.set(dev, k);
+      let pcap: Bytes | undefined;
+      if (this.wantPcap) {
+        pcap = new Bytes(4096);
+        const v = pcap.v;
+        v.setUint32(0, 0xa1b2c3d4, true);
+        v.setUint16(4, 2, true);
+        v.setUint16(6, 4, true);
+        v.setUint32(16, SNAPLEN, true);
+        v.setUint32(20, LINKTYPE_ETHERNET, true);
+        pcap.at = 24;
+      }
+      this.ifaces.push({ index: k, ns, dev, packets: 0, pcap });
+    }
+    return this.ifaces[k]!;
+  }
+
+  /** One classic pcap per interface, in order of first capture (the writer must have been made with `pcap`). */
+  pcapFiles(nameOf: NameOf = (ns) => ns): PcapFile[] {
+    if (!this.wantPcap) throw new Error('netpath bug: CaptureWriter made without pcap');
+    const used = new Set<string>();
+    return this.ifaces.map((g) => {
+      const plain = captureFileName(nameOf(g.ns), g.dev);
+      let name = plain;
+      for (let n = 2; used.has(name); n++) name = plain.replace(/\.pcap$/, `.${n}.pcap`);
+      used.add(name);
+      return { name, ns: g.ns, dev: g.dev, packets: g.packets, bytes: g.pcap!.bytes() };
+    });
+  }
+
+  /** The pcapng (the writer must have been made with `pcapng`): an interface `NETNS/IFACE` per interface, a comment on every packet. */
+  pcapngBytes(nameOf: NameOf = (ns) => ns, userappl = 'netpath'): Uint8Array {
+    const ng = this.ng;
+    if (ng === undefined) throw new Error('netpath bug: CaptureWriter made without pcapng');
+    const head = new Bytes(256);
+    const textOpt = (code: number, s: string): void => {
+      const n = utf8Length(s);
+      head.room(4 + n + 3);
+      head.v.setUint16(head.at, code, true);
+      head.v.setUint16(head.at + 2, n, true);
+      utf8.encodeInto(s, head.b.subarray(head.at + 4, head.at + 4 + n));
+      head.at += 4 + ((n + 3) & ~3);
+    };
+    const close = (start: number): void => {
+      head.room(8);
+      head.at += 4; // opt_endofopt
+      const total = head.at + 4 - start;
+      head.v.setUint32(start + 4, total, true);
+      head.v.setUint32(head.at, total, true);
+      head.at += 4;
+    };
+    // Section Header Block
+    head.v.setUint32(0, 0x0a0d0d0a, true);
+    head.v.setUint32(8, 0x1a2b3c4d, true);
+    head.v.setUint16(12, 1, true);
+    head.v.setUint16(14, 0, true);
+    head.v.setUint32(16, 0xffffffff, true); // section length: not given (-1)
+    head.v.setUint32(20, 0xffffffff, true);
+    head.at = 24;
+    textOpt(4, userappl); // shb_userappl
+    close(0);
+    // one Interface Description Block per interface
+    for (const f of this.ifaces) {
+      const start = head.at;
+      head.room(16);
+      head.v.setUint32(start, 0x00000001, true);
+      head.v.setUint16(start + 8, LINKTYPE_ETHERNET, true);
+      head.v.setUint32(start + 12, SNAPLEN, true);
+      head.at += 16;
+      textOpt(2, `${nameOf(f.ns)}/${f.dev}`); // if_name
+      textOpt(3, `interface ${f.dev} in network namespace ${f.ns} (netpath simulation)`); // if_description
+      head.room(8);
+      head.v.setUint16(head.at, 9, true); // if_tsresol: microseconds
+      head.v.setUint16(head.at + 2, 1, true);
+      head.b[head.at + 4] = 6;
+      head.at += 8;
+      close(start);
+    }
+    const out = new Uint8Array(head.at + ng.at);
+    out.set(head.b.subarray(0, head.at));
+    out.set(ng.b.subarray(0, ng.at), head.at);
+    return out;
+  }
 }
 
 /** The manifest of a capture folder: the files netpath wrote there. */
@@ -129,7 +363,11 @@ export function readManifest(dir: string): string[] {
  * names the option in errors.
  */
 export function writeCaptures(traces: readonly ProbeTrace[], dir: string, nameOf: NameOf = (ns) => ns, opts: CaptureOptions = {}, opt = '--pcap'): PcapFile[] {
-  const files = pcapFiles(traces, nameOf, opts);
+  return writePcapFiles(pcapFiles(traces, nameOf, opts), dir, opt);
+}
+
+/** Writes pcap files made before (`pcapFiles`, `CaptureWriter`) into `dir`, as `writeCaptures`. */
+export function writePcapFiles(files: readonly PcapFile[], dir: string, opt = '--pcap'): PcapFile[] {
   const { create } = checkOutputDir(dir, opt);
   if (create) makeOutputDir(dir, opt);
   const ours = new Set(readManifest(dir));
@@ -138,9 +376,9 @@ export function writeCaptures(traces: readonly ProbeTrace[], dir: string, nameOf
     throw new ConfigError('option', opt, 0, `${dir} already holds ${foreign.join(', ')}, not written by netpath (not in ${MANIFEST}); move ${foreign.length === 1 ? 'it' : 'them'} away or choose another folder`);
   // the manifest first lists old and new names, so an interrupted run leaves nothing unlisted
   writeFileSafely(join(dir, MANIFEST), [...new Set([...ours, ...files.map((f) => f.name)])].map((n) => `${n}\n`).join(''), opt);
-  const keep = new Set(files.map((f) => f.name));
+  // every earlier capture goes first, those about to be written again too: renaming a new file
+  // over an old one costs more than writing it (ext4 writes the new file's data out at once)
   for (const old of ours) {
-    if (keep.has(old)) continue;
     try {
       unlinkSync(join(dir, old)); // removes a link itself, never its target
     } catch (e) {
@@ -149,23 +387,10 @@ export function writeCaptures(traces: readonly ProbeTrace[], dir: string, nameOf
   }
   for (const f of files) writeFileSafely(join(dir, f.name), f.bytes, opt);
   writeFileSafely(join(dir, MANIFEST), files.map((f) => `${f.name}\n`).join(''), opt);
-  return files;
+  return [...files];
 }
 
 /** One pcapng: an interface `NETNS/IFACE` per (namespace, interface), a comment on every packet. */
 export function pcapngBytes(traces: readonly ProbeTrace[], nameOf: NameOf = (ns) => ns, opts: CaptureOptions = {}): Uint8Array {
-  const frames = captureFrames(traces, opts);
-  const ifaces: PcapngInterface[] = [];
-  const index = new Map<string, number>();
-  const packets: PcapngPacket[] = frames.map((f) => {
-    const k = `${f.ns}\u0000${f.dev}`;
-    let i = index.get(k);
-    if (i === undefined) {
-      i = ifaces.length;
-      index.set(k, i);
-      ifaces.push({ name: `${nameOf(f.ns)}/${f.dev}`, description: `interface ${f.dev} in network namespace ${f.ns} (netpath simulation)` });
-    }
-    return { iface: i, tUs: f.tUs, data: f.data, dir: f.dir, ...(f.comment ? { comment: f.comment } : {}) };
-  });
-  return encodePcapng(ifaces, packets);
+  return new CaptureWriter({ pcapng: true, ...(opts.epochUs !== undefined ? { epochUs: opts.epochUs } : {}) }).addAll(traces, opts.labels).pcapngBytes(nameOf);
 }

@@ -2,7 +2,7 @@
 import { checkOutputDir, checkOutputFile, writeFileSafely } from '../cli/outpath.js';
 import { escapeLine } from '../model/text.js';
 import type { ProbeTrace } from '../trace/types.js';
-import { pcapngBytes, writeCaptures } from './captures.js';
+import { CaptureWriter, writePcapFiles } from './captures.js';
 
 export interface PcapCliOptions {
   readonly pcap?: string;
@@ -25,30 +25,50 @@ export function checkPcapOutputs(opts: PcapCliOptions): void {
 }
 
 /**
- * Writes the captures of `groups` (one per probe, each with its statistic branches) as asked.
- * Namespaces are named by their canonical id (`web2`, `web2/ngx1`), so a file name always says
- * which host the interface is on. Reports on stderr, so stdout stays the command's own output
- * (`--json` included).
+ * The captures asked for, made probe by probe: `add` each probe's traces as it is run (the
+ * traces can go once added), then `write` the files. Namespaces are named by their canonical id
+ * (`web2`, `web2/ngx1`), so a file name always says which host the interface is on. Reports on
+ * stderr, so stdout stays the command's own output (`--json` included).
  */
-export function writePcapOutputs(groups: readonly { readonly label?: string; readonly traces: readonly ProbeTrace[] }[], opts: PcapCliOptions, io: Io): void {
-  if (opts.pcap === undefined && opts.pcapng === undefined) return;
-  checkPcapOutputs(opts);
-  const traces: ProbeTrace[] = [];
-  const labels: (string | undefined)[] = [];
-  for (const g of groups)
-    g.traces.forEach((t, i) => {
-      traces.push(t);
-      const branch = g.traces.length > 1 ? `branch ${i + 1}/${g.traces.length}, p=${+t.probability.toFixed(6)}` : undefined;
-      labels.push([g.label, branch].filter((x) => x !== undefined).join(', ') || undefined);
+export class CaptureOutputs {
+  private readonly writer: CaptureWriter;
+  constructor(private readonly opts: PcapCliOptions) {
+    this.writer = new CaptureWriter({ pcap: opts.pcap !== undefined, pcapng: opts.pcapng !== undefined });
+  }
+
+  /** One probe's traces (its statistic branches), labelled in the pcapng by `label` and the branch. */
+  add(label: string | undefined, traces: readonly ProbeTrace[]): void {
+    traces.forEach((t, i) => {
+      const branch = traces.length > 1 ? `branch ${i + 1}/${traces.length}, p=${+t.probability.toFixed(6)}` : undefined;
+      this.writer.add(t, [label, branch].filter((x) => x !== undefined).join(', ') || undefined);
     });
-  if (opts.pcap !== undefined) {
-    const files = writeCaptures(traces, opts.pcap, (ns) => ns, { labels }, '--pcap');
-    io.err(`netpath: wrote ${files.length} pcap file${files.length === 1 ? '' : 's'} to ${escapeLine(opts.pcap)}${files.length ? `: ${files.map((f) => f.name).join(' ')}` : ''}\n`);
   }
-  if (opts.pcapng !== undefined) {
-    checkOutputFile(opts.pcapng, '--pcapng');
-    writeFileSafely(opts.pcapng, pcapngBytes(traces, (ns) => ns, { labels }), '--pcapng');
-    const n = traces.reduce((k, t) => k + t.captures.length, 0);
-    io.err(`netpath: wrote ${escapeLine(opts.pcapng)} (${n} packet${n === 1 ? '' : 's'}${n === 0 ? ': no frame reached a wire' : ''})\n`);
+
+  write(io: Io): void {
+    const opts = this.opts;
+    checkPcapOutputs(opts);
+    if (opts.pcap !== undefined) {
+      const files = writePcapFiles(this.writer.pcapFiles((ns) => ns), opts.pcap, '--pcap');
+      io.err(`netpath: wrote ${files.length} pcap file${files.length === 1 ? '' : 's'} to ${escapeLine(opts.pcap)}${files.length ? `: ${files.map((f) => f.name).join(' ')}` : ''}\n`);
+    }
+    if (opts.pcapng !== undefined) {
+      checkOutputFile(opts.pcapng, '--pcapng');
+      writeFileSafely(opts.pcapng, this.writer.pcapngBytes((ns) => ns), '--pcapng');
+      const n = this.writer.count;
+      io.err(`netpath: wrote ${escapeLine(opts.pcapng)} (${n} packet${n === 1 ? '' : 's'}${n === 0 ? ': no frame reached a wire' : ''})\n`);
+    }
   }
+}
+
+/** `CaptureOutputs` when `--pcap` or `--pcapng` is given. */
+export function captureOutputs(opts: PcapCliOptions): CaptureOutputs | undefined {
+  return opts.pcap !== undefined || opts.pcapng !== undefined ? new CaptureOutputs(opts) : undefined;
+}
+
+/** Writes the captures of `groups` (one per probe, each with its statistic branches) as asked (`CaptureOutputs`). */
+export function writePcapOutputs(groups: readonly { readonly label?: string; readonly traces: readonly ProbeTrace[] }[], opts: PcapCliOptions, io: Io): void {
+  const out = captureOutputs(opts);
+  if (out === undefined) return;
+  for (const g of groups) out.add(g.label, g.traces);
+  out.write(io);
 }

@@ -39,60 +39,177 @@ export function packetKey(p: IpPacket): string {
   }
 }
 
+/**
+ * Whether two packets are the same but for the TTL (`packetKey` of both equal), compared field by
+ * field without building the keys.
+ */
+export function samePacket(a: IpPacket, b: IpPacket): boolean {
+  if (a === b) return true;
+  if (a.src !== b.src || a.dst !== b.dst || a.id !== b.id) return false;
+  const x = a.l4;
+  const y = b.l4;
+  if (x === y) return true;
+  switch (x.kind) {
+    case 'tcp': {
+      if (y.kind !== 'tcp' || x.sport !== y.sport || x.dport !== y.dport || x.seq !== y.seq || x.ack !== y.ack || x.len !== y.len) return false;
+      const f = x.flags;
+      const g = y.flags;
+      return f === g || (f.syn === g.syn && f.fin === g.fin && f.rst === g.rst && f.psh === g.psh && f.ack === g.ack);
+    }
+    case 'udp':
+      return y.kind === 'udp' && x.sport === y.sport && x.dport === y.dport && x.len === y.len;
+    case 'icmp':
+      return (
+        y.kind === 'icmp' &&
+        x.type === y.type &&
+        x.code === y.code &&
+        x.id === y.id &&
+        x.seq === y.seq &&
+        (x.quoted === undefined ? y.quoted === undefined : y.quoted !== undefined && samePacket(x.quoted, y.quoted))
+      );
+  }
+}
+
 function where(o: Origin | undefined): string {
   return o && o.line > 0 ? ` [${basename(o.file)}:${o.line}]` : '';
 }
 
 interface Indexed {
-  readonly i: number;
   readonly s: Step;
-  readonly key?: string;
-  readonly before?: string;
+  /** the step's packet, and for NAT the packet before it */
+  readonly pkt: IpPacket | undefined;
+  readonly before: IpPacket | undefined;
+  /** stepText(s), once made */
+  text: string | undefined;
 }
+
+/** `x`'s packet is `p` (but for the TTL) */
+const isPkt = (x: Indexed, p: IpPacket): boolean => x.pkt !== undefined && samePacket(x.pkt, p);
+const isBefore = (x: Indexed, p: IpPacket): boolean => x.before !== undefined && samePacket(x.before, p);
+const textOf = (x: Indexed): string => (x.text ??= stepText(x.s));
+
+/**
+ * A number equal for packets `samePacket` calls the same (the fields it compares, mixed), so that
+ * a lookup by it need compare only a few packets.
+ */
+function packetHash(p: IpPacket): number {
+  let h = Math.imul(p.src ^ 0x9e3779b9, 0x85ebca6b) ^ p.dst;
+  h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35) ^ p.id;
+  const l4 = p.l4;
+  switch (l4.kind) {
+    case 'tcp':
+      h = Math.imul(h ^ (h >>> 13), 0x27d4eb2f) ^ l4.seq ^ (l4.sport << 16) ^ l4.dport;
+      h = Math.imul(h ^ (h >>> 16), 0x165667b1) ^ l4.ack ^ l4.len;
+      break;
+    case 'udp':
+      h = Math.imul(h ^ (h >>> 13), 0x27d4eb2f) ^ (l4.sport << 16) ^ l4.dport ^ l4.len;
+      break;
+    case 'icmp':
+      h = Math.imul(h ^ (h >>> 13), 0x27d4eb2f) ^ (l4.type << 8) ^ l4.code ^ ((l4.id ?? -1) << 16) ^ (l4.seq ?? -1);
+      break;
+  }
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) | 0;
+}
+
+/** A namespace's steps, and where the ones an outgoing frame is traced back to are (`egress`). */
+interface NsSteps {
+  readonly steps: Indexed[];
+  /** whether the steps' times ascend (searches are binary then) */
+  sorted: boolean;
+  /** by packetHash of their packet: the ascending indices of `recv` steps and of NAT steps */
+  readonly back: Map<number, number[]>;
+}
+
+const NO_STEPS: NsSteps = { steps: [], sorted: true, back: new Map() };
 
 /** The comment of each capture of `trace`, index for index. */
 export function captureComments(trace: ProbeTrace): string[] {
-  const byNs = new Map<string, Indexed[]>();
-  trace.steps.forEach((s, i) => {
-    let l = byNs.get(s.ns);
-    if (!l) byNs.set(s.ns, (l = []));
-    l.push({ i, s, ...(s.packet ? { key: packetKey(s.packet) } : {}), ...(s.kind === 'nat' ? { before: packetKey(s.before) } : {}) });
-  });
+  const byNs = new Map<string, NsSteps>();
+  let n: NsSteps | undefined;
+  let ns: string | undefined;
+  for (const s of trace.steps) {
+    if (n === undefined || s.ns !== ns) {
+      ns = s.ns;
+      n = byNs.get(ns);
+      if (n === undefined) byNs.set(ns, (n = { steps: [], sorted: true, back: new Map() }));
+    }
+    const l = n.steps;
+    if (l.length > 0 && l[l.length - 1]!.s.t > s.t) n.sorted = false;
+    const pkt = s.packet;
+    const before = s.kind === 'nat' ? s.before : undefined;
+    if (pkt !== undefined && (s.kind === 'recv' || before !== undefined)) {
+      const h = packetHash(pkt);
+      const at = n.back.get(h);
+      if (at === undefined) n.back.set(h, [l.length]);
+      else at.push(l.length);
+    }
+    l.push({ s, pkt, before, text: undefined });
+  }
   const arpSeen = new Map<string, number>();
   return trace.captures.map((c) => {
-    const steps = byNs.get(c.ns) ?? [];
-    if (c.frame.payload.kind === 'arp') return arpComment(c, steps, arpSeen, trace.captures);
-    const key = packetKey(c.frame.payload.ip);
-    return c.dir === 'in' ? ingress(c, key, steps) : egress(c, key, steps);
+    const n = byNs.get(c.ns) ?? NO_STEPS;
+    const steps = n.steps;
+    if (c.frame.payload.kind === 'arp') return arpComment(c, n.sorted ? steps.slice(firstAt(steps, c.t, true), lastAt(steps, c.t) + 1) : steps, arpSeen, trace.captures);
+    const p = c.frame.payload.ip;
+    return c.dir === 'in' ? ingress(c, p, steps, n.sorted) : egress(c, p, n);
   });
 }
 
-function ingress(c: Capture, key: string, steps: readonly Indexed[]): string {
+/** The index of the first step at time `t` or later (steps.length if none); steps ascend in time when `sorted`. */
+function firstAt(steps: readonly Indexed[], t: number, sorted: boolean): number {
+  if (!sorted) {
+    const i = steps.findIndex((x) => x.s.t >= t);
+    return i < 0 ? steps.length : i;
+  }
+  let lo = 0;
+  let hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (steps[mid]!.s.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The index of the last step at time `t` or earlier (-1 if none); steps ascend in time. */
+function lastAt(steps: readonly Indexed[], t: number): number {
+  let lo = 0;
+  let hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (steps[mid]!.s.t <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+function ingress(c: Capture, key: IpPacket, steps: readonly Indexed[], sorted: boolean): string {
   const parts: string[] = [];
   let k = key;
-  const start = steps.findIndex((x) => x.s.t >= c.t);
+  const first = firstAt(steps, c.t, sorted);
+  const start = first < steps.length ? first : -1;
   if (start < 0) return '';
   for (let j = start; j < steps.length; j++) {
     const { s } = steps[j]!;
     const x = steps[j]!;
-    if (x.before === k && s.kind === 'nat' && x.key !== undefined) {
-      parts.push(stepText(s));
-      k = x.key;
+    if (s.kind === 'nat' && x.pkt !== undefined && isBefore(x, k)) {
+      parts.push(textOf(x));
+      k = x.pkt;
       continue;
     }
-    if (x.key !== k) continue;
+    if (!isPkt(x, k)) continue;
     switch (s.kind) {
       case 'nf':
-        if (s.nf.verdict === 'DROP' || s.nf.verdict === 'REJECT') parts.push(`${stepText(s)}${where(s.origin)}`);
+        if (s.nf.verdict === 'DROP' || s.nf.verdict === 'REJECT') parts.push(`${textOf(x)}${where(s.origin)}`);
         break;
       case 'bridge':
-        parts.push(stepText(s));
+        parts.push(textOf(x));
         break;
       case 'drop':
-        parts.push(`dropped: ${stepText(s)}${where(s.origin)}`);
+        parts.push(`dropped: ${textOf(x)}${where(s.origin)}`);
         return parts.join('; ');
       case 'icmp':
-        parts.push(`answered with ${stepText(s)}`);
+        parts.push(`answered with ${textOf(x)}`);
         break;
       case 'xmit':
         if (s.dev !== undefined && s.dev !== c.dev) parts.push(`forwarded to ${s.dev}`);
@@ -113,39 +230,61 @@ function afterDelivery(steps: readonly Indexed[], from: number): string[] {
   const out: string[] = [];
   const t = steps[from]!.s.t;
   for (let j = from + 1; j < steps.length; j++) {
-    const s = steps[j]!.s;
+    const x = steps[j]!;
+    const s = x.s;
     if (s.t !== t || s.kind === 'recv') break;
-    if (s.kind === 'socket') out.push(stepText(s));
-    if (s.kind === 'drop') out.push(`answer dropped: ${stepText(s)}${where(s.origin)}`);
-    if (s.kind === 'icmp') out.push(`answered with ${stepText(s)}`);
+    if (s.kind === 'socket') out.push(textOf(x));
+    if (s.kind === 'drop') out.push(`answer dropped: ${textOf(x)}${where(s.origin)}`);
+    if (s.kind === 'icmp') out.push(`answered with ${textOf(x)}`);
   }
   return out;
 }
 
-function egress(c: Capture, key: string, steps: readonly Indexed[]): string {
+/**
+ * Back from the frame's time: each NAT step that made the packet (the packet before it is traced
+ * on), up to the `recv` step of the packet (forwarded) or the start (local output).
+ */
+function egress(c: Capture, key: IpPacket, n: NsSteps): string {
+  const steps = n.steps;
   const nats: string[] = [];
   let k = key;
   let from: string | undefined;
   let end = steps.length - 1;
-  while (end >= 0 && steps[end]!.s.t > c.t) end--;
-  for (let j = end; j >= 0; j--) {
+  if (n.sorted) end = lastAt(steps, c.t);
+  else while (end >= 0 && steps[end]!.s.t > c.t) end--;
+  for (let j = lastBack(n, k, end); j >= 0; j = lastBack(n, k, j - 1)) {
     const x = steps[j]!;
     const s = x.s;
-    if (s.kind === 'nat' && x.key === k && x.before !== undefined) {
-      const rule = steps.slice(0, j).reverse().find((y) => y.s.kind === 'nf' && y.s.nf.table === 'nat' && y.key === x.before && y.s.t === s.t);
+    if (s.kind === 'nat' && x.before !== undefined) {
+      const before = x.before;
+      let rule: Indexed | undefined;
+      for (let r = j - 1; r >= 0 && rule === undefined; r--) {
+        const y = steps[r]!;
+        if (y.s.kind === 'nf' && y.s.nf.table === 'nat' && y.s.t === s.t && isPkt(y, before)) rule = y;
+      }
       const by = rule && rule.s.kind === 'nf' ? ` by ${rule.s.nf.chain} rule ${rule.s.nf.rule ?? '?'}: -A ${rule.s.nf.chain} ${rule.s.nf.text ?? ''}${where(rule.s.origin)}` : '';
-      nats.unshift(`${stepText(s)}${by}`);
-      k = x.before;
+      nats.unshift(`${textOf(x)}${by}`);
+      k = before;
       continue;
     }
-    if (s.kind === 'recv' && x.key === k) {
-      from = s.dev;
-      break;
-    }
+    from = s.dev;
+    break;
   }
   return [from !== undefined ? `forwarded from ${from}` : 'local output', ...nats].join('; ');
 }
 
+/** The index of the last `recv` or NAT step at or before `j` whose packet is `p`, or -1. */
+function lastBack(n: NsSteps, p: IpPacket, j: number): number {
+  const at = n.back.get(packetHash(p));
+  if (at === undefined) return -1;
+  for (let i = at.length - 1; i >= 0; i--) {
+    const k = at[i]!;
+    if (k <= j && samePacket(n.steps[k]!.pkt!, p)) return k;
+  }
+  return -1;
+}
+
+/** `steps`: those of the capture's namespace (at least those at the capture's time). */
 function arpComment(c: Capture, steps: readonly Indexed[], seen: Map<string, number>, all: readonly Capture[]): string {
   if (c.frame.payload.kind !== 'arp') return '';
   const a = c.frame.payload.arp;

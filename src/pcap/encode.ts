@@ -59,27 +59,9 @@ const TCP_OPT = { nop: 1, mss: 2, wscale: 3, sackPerm: 4, timestamp: 8 } as cons
 
 /** Bytes of an engine frame, for a pcap. */
 export function frameBytes(frame: Frame, tcp: TcpExtrasFor = linuxTcpExtras([])): Uint8Array {
-  const p = frame.payload;
-  if (p.kind === 'arp') {
-    const b = new Uint8Array(ETHERNET_HEADER_LEN + ARP_LEN);
-    putEthernet(b, frame.dst, frame.src, ETHERTYPE.arp);
-    const a = p.arp;
-    const at = ETHERNET_HEADER_LEN;
-    put16(b, at, 1); // htype Ethernet
-    put16(b, at + 2, ETHERTYPE.ipv4); // ptype
-    b[at + 4] = 6;
-    b[at + 5] = 4;
-    put16(b, at + 6, a.op === 'request' ? ARP_OP.request : ARP_OP.reply);
-    putMac(b, at + 8, a.sha);
-    put32(b, at + 14, a.spa);
-    putMac(b, at + 18, a.tha);
-    put32(b, at + 24, a.tpa);
-    return b;
-  }
-  const l = ipLayout(p.ip, tcp);
-  const b = new Uint8Array(ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + l.l4Len);
-  putEthernet(b, frame.dst, frame.src, ETHERTYPE.ipv4);
-  writeIp(b, ETHERNET_HEADER_LEN, p.ip, l);
+  const l = frameLayout(frame, tcp);
+  const b = new Uint8Array(l.len);
+  writeFrame(b, 0, frame, l);
   return b;
 }
 
@@ -101,6 +83,45 @@ interface Layout {
   readonly quoted?: Uint8Array;
 }
 
+/** A frame's size and what writing it needs (`frameLayout`, then `writeFrame`). */
+export interface FrameLayout {
+  /** bytes of the whole frame */
+  readonly len: number;
+  readonly ip?: Layout;
+}
+
+const ARP_LAYOUT: FrameLayout = { len: ETHERNET_HEADER_LEN + ARP_LEN };
+
+/** Sizes a frame: `writeFrame` then writes exactly `len` bytes. */
+export function frameLayout(frame: Frame, tcp: TcpExtrasFor): FrameLayout {
+  const p = frame.payload;
+  if (p.kind === 'arp') return ARP_LAYOUT;
+  const ip = ipLayout(p.ip, tcp);
+  return { len: ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + ip.l4Len, ip };
+}
+
+/** Writes the frame sized by `l` into b[at, at + l.len), which must hold zeros. */
+export function writeFrame(b: Uint8Array, at: number, frame: Frame, l: FrameLayout): void {
+  const p = frame.payload;
+  if (p.kind === 'arp') {
+    putEthernet(b, at, frame.dst, frame.src, ETHERTYPE.arp);
+    const a = p.arp;
+    const o = at + ETHERNET_HEADER_LEN;
+    put16(b, o, 1); // htype Ethernet
+    put16(b, o + 2, ETHERTYPE.ipv4); // ptype
+    b[o + 4] = 6;
+    b[o + 5] = 4;
+    put16(b, o + 6, a.op === 'request' ? ARP_OP.request : ARP_OP.reply);
+    putMac(b, o + 8, a.sha);
+    put32(b, o + 14, a.spa);
+    putMac(b, o + 18, a.tha);
+    put32(b, o + 24, a.tpa);
+    return;
+  }
+  putEthernet(b, at, frame.dst, frame.src, ETHERTYPE.ipv4);
+  writeIp(b, at + ETHERNET_HEADER_LEN, p.ip, l.ip!);
+}
+
 function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
   const l4 = p.l4;
   switch (l4.kind) {
@@ -112,12 +133,12 @@ function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
     case 'udp':
       return { l4Len: UDP_HEADER_LEN + l4.len };
     case 'icmp':
-      if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) return { l4Len: ICMP_HEADER_LEN + PING_DATA.length };
+      if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) return PING_LAYOUT;
       if ((l4.type === ICMP.DEST_UNREACH || l4.type === ICMP.TIME_EXCEEDED) && l4.quoted) {
         const quoted = ipPacketBytes(l4.quoted, tcp);
         return { l4Len: ICMP_HEADER_LEN + Math.min(quoted.length, ICMP_QUOTE_LEN), quoted };
       }
-      return { l4Len: ICMP_HEADER_LEN };
+      return ICMP_LAYOUT;
   }
 }
 
@@ -237,10 +258,10 @@ function checksumOf(b: Uint8Array, from: number, to: number, acc: number): numbe
   return ~s & 0xffff;
 }
 
-function putEthernet(b: Uint8Array, dst: string, src: string, ethertype: number): void {
-  putMac(b, 0, dst);
-  putMac(b, 6, src);
-  put16(b, 12, ethertype);
+function putEthernet(b: Uint8Array, at: number, dst: string, src: string, ethertype: number): void {
+  putMac(b, at, dst);
+  putMac(b, at + 6, src);
+  put16(b, at + 12, ethertype);
 }
 
 /** A MAC as `ip link` prints it (six lowercase or uppercase hex pairs and colons), into b[at, at+6). */
@@ -262,6 +283,8 @@ function hexDigit(c: number): number {
 
 /** ping's default 56 data bytes (iputils fills them with 0, 1, 2, ...; netpath keeps the clock out). */
 const PING_DATA = Uint8Array.from({ length: 56 }, (_, i) => i);
+const PING_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN + PING_DATA.length };
+const ICMP_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN };
 
 const utf8 = new TextEncoder();
 
@@ -290,9 +313,34 @@ function flagBits(l4: TcpHeader): number {
   return (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
 }
 
-/** A segment's identity that NAT and forwarding do not change (addresses, ports and TTL may). */
-function segmentKey(p: IpPacket, l4: TcpHeader): string {
-  return `${l4.seq >>> 0}|${l4.ack >>> 0}|${flagBits(l4)}|${l4.len}|${p.id}`;
+/**
+ * Segments by what NAT and forwarding do not change (sequence and acknowledgement numbers, flags,
+ * length, IP ID; addresses, ports and TTL may change), each with the time of its first capture.
+ * Keyed by the sequence number, then a short scan: no string keys.
+ */
+class Segments {
+  private readonly bySeq = new Map<number, number[]>();
+  /** the first capture time of the segment, or undefined */
+  time(p: IpPacket, l4: TcpHeader): number | undefined {
+    const l = this.bySeq.get(l4.seq >>> 0);
+    if (l === undefined) return undefined;
+    const ack = l4.ack >>> 0;
+    const bits = flagBits(l4);
+    for (let i = 0; i < l.length; i += 5) if (l[i] === ack && l[i + 1] === bits && l[i + 2] === l4.len && l[i + 3] === p.id) return l[i + 4];
+    return undefined;
+  }
+  /** records the segment's first capture time (a later one is ignored) */
+  add(p: IpPacket, l4: TcpHeader, t: number): void {
+    const seq = l4.seq >>> 0;
+    let l = this.bySeq.get(seq);
+    if (l === undefined) this.bySeq.set(seq, (l = []));
+    else if (this.time(p, l4) !== undefined) return;
+    l.push(l4.ack >>> 0, flagBits(l4), l4.len, p.id, t);
+  }
+  /** every segment: its sequence number and first capture time */
+  forEach(f: (seq: number, t: number) => void): void {
+    for (const [seq, l] of this.bySeq) for (let i = 0; i < l.length; i += 5) f(seq, l[i + 4]!);
+  }
 }
 
 /** A fixed per-connection offset for TCP timestamps (Linux: secure_tcp_ts_off, a keyed hash). */
@@ -315,15 +363,14 @@ function tsOffset(isn: number): number {
  * - a segment of no known connection: window 502, no options.
  */
 export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
-  const sendT = new Map<string, number>();
+  const sendT = new Segments();
   const halves: Half[] = [];
   for (const c of captures) {
     if (c.frame.payload.kind !== 'ip') continue;
     const p = c.frame.payload.ip;
     const l4 = p.l4;
     if (l4.kind !== 'tcp') continue;
-    const key = segmentKey(p, l4);
-    if (!sendT.has(key)) sendT.set(key, c.t);
+    sendT.add(p, l4, c.t);
     const f = l4.flags;
     if (f.syn && !f.rst && !halves.some((h) => h.isn === l4.seq >>> 0)) {
       const h: Half = { isn: l4.seq >>> 0, role: f.ack ? 'server' : 'client', sends: [] };
@@ -347,10 +394,10 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     }
     return best;
   };
-  for (const [key, t] of sendT) {
-    const h = halfOf(Number(key.split('|')[0]));
+  sendT.forEach((seq, t) => {
+    const h = halfOf(seq);
     if (h) h.sends.push(t);
-  }
+  });
   for (const h of halves) h.sends.sort((a, b) => a - b);
   const tsval = (h: Half, t: number): number => (tsOffset(h.isn) + Math.floor(t / 1000)) >>> 0;
 
@@ -359,7 +406,7 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     if (f.rst) return { window: 0, sackPermitted: false };
     const h = halfOf(l4.seq >>> 0);
     if (!h) return { window: LINUX_TCP.clientWindow, sackPermitted: false };
-    const t = sendT.get(segmentKey(p, l4)) ?? 0;
+    const t = sendT.time(p, l4) ?? 0;
     const peer = h.peerIsn !== undefined ? halves.find((x) => x.isn === h.peerIsn) : undefined;
     let ecr = 0;
     if (f.ack && peer) {

@@ -640,6 +640,12 @@ function tableOf(ctx: Ctx, word: string, msg: string): number {
   return invarg(ctx, msg, word);
 }
 
+/** Whether a word starts with a letter (could abbreviate a keyword; a destination starts with a digit). */
+function isLetter(w: string): boolean {
+  const c = w.charCodeAt(0) | 0x20;
+  return c >= 0x61 && c <= 0x7a;
+}
+
 const ROUTE_METRICS = ['reordering', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'features', 'quickack', 'congctl', 'rttvar', 'ssthresh', 'realms'];
 
 const ROUTE_VERBS: Record<string, RouteOp['op']> = {
@@ -751,7 +757,7 @@ function routeModify(a: Args, ctx: Ctx, verb: RouteOp['op']): RouteOp {
       metric = n;
     } else if (w === 'scope') {
       scope = scopeOf(ctx, a.next(), 'invalid "scope" value\n');
-    } else if (['mtu', 'hoplimit', 'advmss', 'rtt', 'rto_min'].includes(w) || ROUTE_METRICS.some((m) => matches(w, m))) {
+    } else if (['mtu', 'hoplimit', 'advmss', 'rtt', 'rto_min'].includes(w) || (isLetter(w) && ROUTE_METRICS.some((m) => matches(w, m)))) {
       unsupported(ctx, `route metrics ("${w}") are not modelled by netpath`);
     } else if (w === 'onlink') onlink = true;
     else if (w === 'nexthop' || w === 'nhid') unsupported(ctx, `multipath and nexthop objects ("${w}") are not modelled by netpath`);

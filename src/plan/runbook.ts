@@ -14,6 +14,8 @@ import { controlCharIn } from '../model/text.js';
 import type { Origin } from '../model/origin.js';
 import type { Op, SysctlOp } from './ops.js';
 import { parseIptablesArgs } from '../netfilter/parse.js';
+import { Interner, parseCanonicalRule } from '../netfilter/fastparse.js';
+import type { IptablesCommand, NfTableName } from '../netfilter/types.js';
 import { parseIptablesRestore } from '../netfilter/restore.js';
 import { fail, type Ctx } from './args.js';
 import { parseIp } from './ip.js';
@@ -45,14 +47,22 @@ export interface RunbookIo {
 /** Parses a whole runbook. Throws ConfigError (with file and line) on the first bad command. */
 export function parseRunbook(src: RunbookSource, io: RunbookIo): Op[] {
   const ops: Op[] = [];
-  const env: Env = { src, io, files: new Map(Object.entries(src.files ?? {})), docker: newDockerState(), ops };
+  const env: Env = { src, io, files: new Map(Object.entries(src.files ?? {})), docker: newDockerState(), ops, intern: new Interner() };
+  const rtTable = (name: string): number | undefined => rtTableId(env, name);
+  // a line's text is made of the runbook's characters (and blanks): when the whole text has no
+  // control character, no line has one
+  const controls = controlCharIn(src.text, true) !== undefined;
   for (const line of splitRunbook(src.text, src.file, src.firstLine, src.lines)) {
     const origin: Origin = { file: line.file, line: line.line, text: line.text };
-    const ctx: Ctx = { host: src.host, ns: null, origin, rtTable: (name) => rtTableId(env, name) };
+    const ctx: Ctx = { host: src.host, ns: null, origin, rtTable };
     // names made here (namespaces, interfaces, containers) reach terminals, file names and scripts
-    const cc = controlCharIn(line.text, true);
+    const cc = controls ? controlCharIn(line.text, true) : undefined;
     if (cc !== undefined) return fail(ctx, 'unsupported', `the line contains the control character ${cc}; netpath refuses control characters in runbook lines`);
-    ops.push(...runPipelines(line.pipelines, ctx, env));
+    // `iptables -A ...` as iptables-save spells it, the bulk of a long runbook: read straight
+    // from the line (the same op the words give, see canonicalAppend)
+    const cmd = line.plain?.startsWith('iptables -') ? canonicalAppend(line.plain.slice(9), origin, env.intern) : undefined;
+    if (cmd !== undefined) ops.push({ op: 'iptables', host: ctx.host, ns: ctx.ns, origin, ...cmd });
+    else ops.push(...runPipelines(line.pipelines, ctx, env));
   }
   return ops;
 }
@@ -87,6 +97,8 @@ interface Env {
   readonly docker: DockerState;
   /** the ops of the lines before the current one */
   readonly ops: readonly Op[];
+  /** what consecutive iptables lines share (chain and target names), as iptables-restore keeps it */
+  readonly intern: Interner;
 }
 
 /** Files that `sysctl --system` reads, in procps-ng's order of directories. */
@@ -315,7 +327,8 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     case 'iptables':
     case 'iptables-legacy':
     case 'iptables-nft': {
-      const cmd = parseIptablesArgs(argv.slice(1), ctx.origin);
+      const args = argv.slice(1);
+      const cmd = (args.every((a) => SAVE_WORD.test(a)) ? canonicalAppend(args.join(' '), ctx.origin, env.intern) : undefined) ?? parseIptablesArgs(args, ctx.origin);
       if (cmd.cmd === 'show') return [noopOp(ctx, LOOK)];
       return [{ op: 'iptables', host: ctx.host, ns: ctx.ns, origin: ctx.origin, ...cmd }];
     }
@@ -365,6 +378,35 @@ function dispatchInner(argv: readonly string[], ctx: Ctx, env: Env, io: Io): Op[
     default:
       if (LOOK_ONLY.has(name)) return [noopOp(ctx, LOOK)];
       return fail(ctx, 'unsupported', `command "${name}" is not modelled by netpath`);
+  }
+}
+
+/** A word iptables-save could have printed unquoted: letters, digits and `-./:_=,+%@`. */
+const SAVE_WORD = /^[\w.:=,+%@/-]+$/;
+
+/**
+ * `[-t TABLE] -A CHAIN RULE`, iptables' words joined by single spaces, with RULE in
+ * iptables-save's own spelling: read the way iptables-restore reads such a line
+ * (src/netfilter/fastparse.ts, which gives the same command as the full parser); undefined for
+ * anything else, which the full parser then reads from the words. The text must be words that
+ * need no quoting (a word with a blank or a quote would read differently).
+ */
+function canonicalAppend(args: string, origin: Origin, intern: Interner): IptablesCommand | undefined {
+  let at = 0;
+  let table: NfTableName = 'filter';
+  if (args.startsWith('-t ')) {
+    const end = args.indexOf(' ', 3);
+    const t = end < 0 ? '' : args.slice(3, end);
+    if (t !== 'filter' && t !== 'nat' && t !== 'mangle' && t !== 'raw') return undefined;
+    table = t;
+    at = end + 1;
+  }
+  if (!args.startsWith('-A ', at)) return undefined;
+  try {
+    const hit = parseCanonicalRule(table, at === 0 ? args : args.slice(at), origin, intern);
+    return hit && { table, cmd: 'A', chain: hit.chain, rule: hit.rule };
+  } catch {
+    return undefined; // the reader should not throw; the full parser reports any error
   }
 }
 

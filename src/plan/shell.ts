@@ -53,6 +53,11 @@ export interface LogicalLine {
   /** the line as written, without the prompt; continuation lines joined with a space */
   readonly text: string;
   readonly pipelines: readonly Pipeline[];
+  /**
+   * The line's code when it is one command of plain words (letters, digits, `-./:_=,+%@^~[]`)
+   * and blanks, nothing to unquote or expand: its words are the code split at the blanks.
+   */
+  readonly plain?: string;
 }
 
 /** Prompts copied from a terminal. `# ` alone is deliberately absent: it is a comment. */
@@ -64,6 +69,8 @@ const PROMPTS: readonly RegExp[] = [
 ];
 
 function stripPrompt(line: string): string | undefined {
+  // every prompt starts with "$" or holds a "@": most lines are ruled out without a regex
+  if (line.charCodeAt(0) !== 0x24 && line.indexOf('@') < 0) return undefined;
   for (const re of PROMPTS) {
     const m = re.exec(line);
     if (m) return line.slice(m[0].length);
@@ -102,7 +109,12 @@ function continues(line: string): boolean {
  * of each text line (a YAML scalar whose lines are not the file's lines, src/plan/yamllines.ts).
  */
 export function splitRunbook(text: string, file: string, firstLine: number, lines?: readonly number[]): LogicalLine[] {
-  const physical = text.split(/\r?\n/);
+  // split at "\n", dropping the "\r" of a CRLF line (as /\r?\n/ would, without the regex)
+  const physical = text.split('\n');
+  for (let i = 0; i < physical.length - 1; i++) {
+    const l = physical[i]!;
+    if (l.charCodeAt(l.length - 1) === 0x0d) physical[i] = l.slice(0, -1);
+  }
   const prompted = physical.some((l) => stripPrompt(l) !== undefined);
   const out: LogicalLine[] = [];
   for (let i = 0; i < physical.length; i++) {
@@ -126,26 +138,56 @@ export function splitRunbook(text: string, file: string, firstLine: number, line
       }
       body = raw;
     }
-    // join continuations
-    const parts: string[] = [];
-    let cur = body;
-    while (continues(cur) && i + 1 < physical.length) {
-      parts.push(cur.slice(0, -1));
-      i++;
-      cur = physical[i]!;
-      // a continuation line may repeat the prompt's secondary form "> "
-      if (cur.startsWith('> ')) cur = cur.slice(2);
+    let code: string;
+    let shown: string;
+    if (!continues(body)) {
+      // one physical line (most lines): no parts to join
+      code = body;
+      shown = body.trim();
+    } else {
+      // join continuations
+      const parts: string[] = [];
+      let cur = body;
+      while (continues(cur) && i + 1 < physical.length) {
+        parts.push(cur.slice(0, -1));
+        i++;
+        cur = physical[i]!;
+        // a continuation line may repeat the prompt's secondary form "> "
+        if (cur.startsWith('> ')) cur = cur.slice(2);
+      }
+      if (continues(cur)) cur = cur.slice(0, -1); // backslash at end of text: nothing follows
+      parts.push(cur);
+      code = parts.join('\n');
+      shown = parts.map((p, k) => (k === 0 ? p.trimEnd() : p.trim())).join(' ').trim();
     }
-    if (continues(cur)) cur = cur.slice(0, -1); // backslash at end of text: nothing follows
-    parts.push(cur);
-    const code = parts.join('\n');
-    const shown = parts.map((p, k) => (k === 0 ? p.trimEnd() : p.trim())).join(' ').trim();
     if (shown === '' || shown.startsWith('#')) continue;
+    // a plain line cannot fail to parse: it is split into words only when it is run, so the
+    // words of a long runbook are not all kept at once
+    if (isPlainCode(code)) {
+      out.push(new PlainLine(file, lineNo, shown, code));
+      continue;
+    }
     const pipelines = parseShell(code, file, lineNo, shown);
     if (pipelines.length === 0) continue;
     out.push({ file, line: lineNo, text: shown, pipelines });
   }
   return out;
+}
+
+/**
+ * A logical line of plain words (isPlainCode, at least one word): its one command is made each
+ * time it is read (once, by the runbook parser), and not kept.
+ */
+class PlainLine implements LogicalLine {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly text: string,
+    readonly plain: string,
+  ) {}
+  get pipelines(): readonly Pipeline[] {
+    return plainPipelines(plainWords(this.plain)!);
+  }
 }
 
 type Token =
@@ -156,18 +198,25 @@ type Token =
 /** `2>`, `1<`: a file descriptor number before a redirection (sticky: matched at lastIndex). */
 const FD_REDIR = /(\d+)([<>])/y;
 
-/** Characters that end a word outside quotes: blanks and the shell's operators (`[\s|&;<>()]`). */
-function isWordBreak(ch: string): boolean {
-  return /[\s|&;<>()]/.test(ch);
+/** Classes of ASCII characters for the word loop (one table look-up per character). */
+const PLAIN = 1;
+const BREAK = 2;
+const CHAR_CLASS = new Uint8Array(128);
+// ASCII letters, digits and `-./:_=,+%@^~[]{}`: nothing the word loop must look at more closely
+for (let c = 0; c < 128; c++)
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || '-./:_=,+%@^~[]{}'.includes(String.fromCharCode(c))) CHAR_CLASS[c] = PLAIN;
+// the characters that end a word outside quotes: bash's blanks and metacharacters (space, tab,
+// newline, `|&;<>()`) and the carriage return of a CRLF line. Other white space (vertical tab,
+// form feed, no-break space) is part of a word, as in bash (the control characters among them
+// are then refused by the runbook parser)
+for (const ch of ' \t\n\r|&;<>()') CHAR_CLASS[ch.charCodeAt(0)] = BREAK;
+
+function isWordBreak(c: number): boolean {
+  return c < 128 && CHAR_CLASS[c] === BREAK;
 }
 
-/** ASCII letters, digits and `-./:_=,+%@^~[]{}` : nothing the word loop must look at more closely. */
 function isPlain(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
-    c === 0x2d || c === 0x2e || c === 0x2f || c === 0x3a || c === 0x5f || c === 0x3d || c === 0x2c || c === 0x2b ||
-    c === 0x25 || c === 0x40 || c === 0x5e || c === 0x7e || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d
-  );
+  return c < 128 && CHAR_CLASS[c] === PLAIN;
 }
 
 /**
@@ -245,8 +294,8 @@ export function tokenize(code: string, file: string, line: number, text: string)
     // the word's unquoted characters (quoted ones as NUL): where bash looks for `{a,b}`
     let bare = '';
     while (i < n) {
+      if (isWordBreak(code.charCodeAt(i))) break;
       const ch = code[i]!;
-      if (isWordBreak(ch)) break;
       // a run of plain characters is taken in one slice
       let j = i;
       while (j < n && isPlain(code.charCodeAt(j))) j++;
@@ -353,8 +402,50 @@ function readRedir(
   return advance(1, { kind: 'redir', op: '<', fd: fd === 1 ? 0 : fd });
 }
 
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * Whether a line is made only of plain characters (braces aside) and blanks, which is what most
+ * runbook lines are: its words are then its runs of plain characters, with no quote, operator,
+ * redirection, comment or expansion to look at (tokenize reads every other line).
+ */
+function isPlainCode(code: string): boolean {
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (!isBlank(c) && !(isPlain(c) && c !== 0x7b && c !== 0x7d)) return false;
+  }
+  return true;
+}
+
+/** The words of a line, when isPlainCode; undefined for any other line. */
+function plainWords(code: string): string[] | undefined {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (isBlank(c)) {
+      if (start >= 0) words.push(code.slice(start, i));
+      start = -1;
+    } else if (isPlain(c) && c !== 0x7b && c !== 0x7d) {
+      if (start < 0) start = i;
+    } else return undefined;
+  }
+  if (start >= 0) words.push(code.slice(start));
+  return words;
+}
+
+const NO_REDIRECTS: readonly Redirect[] = Object.freeze([]);
+
+function plainPipelines(words: string[]): Pipeline[] {
+  return words.length === 0 ? [] : [{ commands: [{ argv: words, redirects: NO_REDIRECTS }], next: ';' }];
+}
+
 /** Parses one logical line into pipelines. */
 export function parseShell(code: string, file: string, line: number, text: string): Pipeline[] {
+  const words = plainWords(code);
+  if (words !== undefined) return plainPipelines(words);
   const toks = tokenize(code, file, line, text);
   const err = (m: string): ConfigError => new ConfigError('syntax', file, line, m, text);
   const pipelines: Pipeline[] = [];

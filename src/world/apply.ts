@@ -58,7 +58,8 @@ export function nsIdOf(host: string, name: string | null): NsId {
 // ---------------------------------------------------------------------------------------------
 // namespaces
 
-function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): Netns {
+/** A new namespace as a fresh mutable object (nothing shared with any other), for the fold to write into. */
+function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): DNetns {
   const lo: Link = {
     ifindex: 1,
     name: 'lo',
@@ -94,19 +95,20 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     nextIfindex: 2,
     origin,
   };
+  // a deep copy: the defaults above are shared, frozen constants
+  const d = structuredClone(ns) as DNetns;
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
-  return produce(ns, (d) => {
-    addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
-    // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
-    // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
-    refreshKernelRoutes(undefined, d);
-  });
+  addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+  // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
+  // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
+  refreshKernelRoutes(undefined, d);
+  return d;
 }
 
 export function addHost(world: World, host: string, origin: Origin): World {
   return produce(world, (w) => {
     w.hosts.push(host);
-    w.netns[host] = structuredClone(newNetns(host, host, null, false, origin)) as Draft<Netns>;
+    w.netns[host] = newNetns(host, host, null, false, origin);
   });
 }
 
@@ -180,8 +182,13 @@ export function applyOps(world: World, ops: readonly Op[]): World {
   const hosts = new Set(ops.map((o) => o.host));
   const w = thaw(world, hosts);
   const fold = new Fold(w);
-  for (const op of ops) fold.apply(op);
-  fold.flushAll();
+  try {
+    for (const op of ops) fold.apply(op);
+    fold.flushAll();
+    for (const ns of pendingRules.keys()) mergeRules(ns);
+  } finally {
+    pendingRules.clear(); // after an error, with the world it belonged to
+  }
   return deepFreeze(w) as World;
 }
 
@@ -198,11 +205,21 @@ function thaw(world: World, hosts: ReadonlySet<string>): DWorld {
   } as DWorld;
 }
 
-function deepFreeze(o: unknown): unknown {
-  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return o;
+/** Freezes `o` and every object it reaches (an object already frozen is taken as frozen throughout). */
+function deepFreeze(o: object): object {
+  if (Object.isFrozen(o)) return o;
   Object.freeze(o);
-  if (Array.isArray(o)) for (let i = 0; i < o.length; i++) deepFreeze(o[i]);
-  else for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const v: unknown = o[i];
+      if (v !== null && typeof v === 'object') deepFreeze(v);
+    }
+  } else {
+    for (const k in o) {
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== null && typeof v === 'object') deepFreeze(v);
+    }
+  }
   return o;
 }
 
@@ -281,8 +298,8 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id] || w.bindings[op.host]?.[op.name])
         throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/var/run/netns/${op.name}": File exists`);
-      // a fresh, unfrozen copy: later ops of the same fold write into it directly
-      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, false, op.origin)) as Draft<Netns>;
+      // a fresh, unfrozen object: later ops of the same fold write into it directly
+      w.netns[id] = newNetns(id, op.host, op.name, false, op.origin);
       return;
     }
     case 'netns-del': {
@@ -299,7 +316,7 @@ function applyDraft(w: DWorld, op: Op): void {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id])
         throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
-      w.netns[id] = structuredClone(newNetns(id, op.host, op.name, true, op.origin)) as Draft<Netns>;
+      w.netns[id] = newNetns(id, op.host, op.name, true, op.origin);
       // docker-proxy: a listener in the host's root namespace for each published TCP port
       for (const p of op.proxies ?? []) {
         const root = resolveNs(w, op.host, null, op.origin);
@@ -830,6 +847,7 @@ function ruleOp(w: DWorld, op: RuleOp): void {
   const ns = nsOf(w, op);
   const table = op.action === 'lookup' ? (op.table ?? RT_TABLE.main) : 0;
   if (op.op === 'rule-del') {
+    mergeRules(ns);
     const idx = ns.rules.findIndex(
       (r) =>
         (op.priority === undefined || r.priority === op.priority) &&
@@ -842,14 +860,18 @@ function ruleOp(w: DWorld, op: RuleOp): void {
         (op.table === undefined || r.table === table),
     );
     if (idx < 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: No such file or directory');
-    ns.rules.splice(idx, 1);
+    const [gone] = ns.rules.splice(idx, 1);
+    const same = ruleKeys.get(ns)?.get(ruleKey(gone!));
+    if (same?.includes(gone!)) same.splice(same.indexOf(gone!), 1);
     return;
   }
   // fib_default_rule_pref: without a priority, one below the first rule after priority 0
-  // (ns.rules is kept sorted by priority: every insertion below keeps it so)
+  // (the rules are kept in order: sorted by priority, and in order of insertion within one)
+  const pending = pendingRules.get(ns) ?? [];
   let priority = op.priority;
   if (priority === undefined) {
-    const second = ns.rules.find((r, i) => i > 0 || r.priority !== 0);
+    const [first, next] = firstRules(ns.rules, pending);
+    const second = first === undefined || first.priority !== 0 ? first : next;
     priority = second && second.priority > 0 ? second.priority - 1 : 0;
   }
   const rule: FibRule = {
@@ -873,30 +895,95 @@ function ruleOp(w: DWorld, op: RuleOp): void {
   // test/world/rule-exists.test.ts)
   const sameNet = (mine: { addr: number; len: number } | undefined, theirs: { addr: number; len: number } | undefined): boolean =>
     mine === undefined || mine.len === 0 || (theirs !== undefined && theirs.len === mine.len && theirs.addr === mine.addr);
-  const exists = ns.rules.some(
-    (r) =>
-      r.origin.file !== KERNEL.file &&
-      r.action === rule.action &&
-      r.table === table &&
-      r.priority === priority &&
-      r.iif === op.iif &&
-      r.oif === op.oif &&
-      (r.fwmark?.value ?? 0) === (op.fwmark?.value ?? 0) &&
-      (r.fwmark?.mask ?? 0) === (op.fwmark?.mask ?? 0) &&
-      sameNet(op.from, r.from) &&
-      sameNet(op.to, r.to),
-  );
-  if (exists) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
-  // fib_nl_newrule inserts after the last rule with a priority <= the new one (binary search)
+  // the user rules that agree on every field always compared (ruleKey), looked up, not scanned
+  const index = ruleIndex(ns, pending);
+  const key = ruleKey(rule);
+  const same = index.get(key);
+  if (same?.some((r) => sameNet(op.from, r.from) && sameNet(op.to, r.to))) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+  if (same) same.push(rule);
+  else index.set(key, [rule]);
+  // fib_nl_newrule inserts after the last rule with a priority <= the new one: the merge does
+  if (pending.length === 0 && rulesAbove(ns.rules, priority) === ns.rules.length) ns.rules.push(rule as Draft<FibRule>);
+  else {
+    pending.push(rule);
+    if (pending.length === 1) pendingRules.set(ns, pending);
+    if (pending.length * pending.length > ns.rules.length + 64) mergeRules(ns);
+  }
+}
+
+/**
+ * What rule_exists compares in every rule: action, table, priority, iif, oif, fwmark and mask
+ * (from and to only when the new rule has them). The kernel's own rules never clash.
+ */
+function ruleKey(r: FibRule): string {
+  return `${r.priority}|${r.action}|${r.table}|${r.iif ?? ''}|${r.oif ?? ''}|${r.fwmark?.value ?? 0}|${r.fwmark?.mask ?? 0}`;
+}
+
+/** The user rules of a namespace by ruleKey, placed and pending: made once per fold, then kept up to date. */
+const ruleKeys = new WeakMap<DNetns, Map<string, FibRule[]>>();
+
+function ruleIndex(ns: DNetns, pending: readonly FibRule[]): Map<string, FibRule[]> {
+  let index = ruleKeys.get(ns);
+  if (index) return index;
+  index = new Map();
+  for (const r of [...(ns.rules as readonly FibRule[]), ...pending]) {
+    if (r.origin.file === KERNEL.file) continue;
+    const key = ruleKey(r);
+    const same = index.get(key);
+    if (same) same.push(r);
+    else index.set(key, [r]);
+  }
+  ruleKeys.set(ns, index);
+  return index;
+}
+
+/**
+ * `ip rule add` rules of a fold not yet placed in their namespace's rules, in the order they were
+ * added. Placing each at once would move every rule after it, O(rules) per line, and the default
+ * priority puts each new rule near the front; they are merged in when they outnumber the square
+ * root of the rules (O(rules^1.5) in all), before a rule is deleted, and at the end of the fold.
+ */
+const pendingRules = new Map<DNetns, FibRule[]>();
+
+/** Places the pending rules: a stable merge by priority, each after the placed rules of its priority. */
+function mergeRules(ns: DNetns): void {
+  const pending = pendingRules.get(ns);
+  if (pending === undefined) return;
+  pendingRules.delete(ns);
+  const add = pending.slice().sort((a, b) => a.priority - b.priority); // stable: insertion order within a priority
+  const rules = ns.rules as readonly FibRule[];
+  const out: FibRule[] = [];
+  let i = 0;
+  for (const r of add) {
+    while (i < rules.length && rules[i]!.priority <= r.priority) out.push(rules[i++]!);
+    out.push(r);
+  }
+  while (i < rules.length) out.push(rules[i++]!);
+  ns.rules = out as Draft<FibRule>[];
+}
+
+/** The first two rules in order, of the placed rules and the pending ones. */
+function firstRules(rules: readonly FibRule[], pending: readonly FibRule[]): [FibRule | undefined, FibRule | undefined] {
+  let a = rules[0];
+  let b = rules[1];
+  // a pending rule goes after the placed rules and the earlier pending rules of its priority
+  for (const r of pending) {
+    if (a === undefined || r.priority < a.priority) [a, b] = [r, a];
+    else if (b === undefined || r.priority < b.priority) b = r;
+  }
+  return [a, b];
+}
+
+/** The index of the first rule with a priority above `priority` (rules are sorted by priority). */
+function rulesAbove(rules: readonly FibRule[], priority: number): number {
   let lo = 0;
-  let hi = ns.rules.length;
+  let hi = rules.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ns.rules[mid]!.priority > priority) hi = mid;
+    if (rules[mid]!.priority > priority) hi = mid;
     else lo = mid + 1;
   }
-  if (lo === ns.rules.length) ns.rules.push(rule as Draft<FibRule>);
-  else ns.rules.splice(lo, 0, rule as Draft<FibRule>);
+  return lo;
 }
 
 function sameOpt(a: { addr: number; len: number } | undefined, b: { addr: number; len: number } | undefined): boolean {

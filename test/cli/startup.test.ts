@@ -1,7 +1,8 @@
 /**
  * Start-up: main.ts loads only the command line parser; each command's code is imported when
- * that command runs, and bin/netpath.js runs the bundled CLI (scripts/bundle.js, built by
- * `npm run build` and `npm ci`). The times themselves are in `npm run bench` (docs/performance.md).
+ * that command runs, and bin/netpath.js runs the bundled CLI (dist/cli-bundle/main.cjs) with
+ * V8's code cache of it (scripts/bundle.js, built by `npm run build` and `npm ci`;
+ * bin/bundle-loader.cjs). The times themselves are in `npm run bench` (docs/performance.md).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,9 +33,33 @@ describe('main.ts imports only what every command needs', () => {
 });
 
 describe('bin/netpath.js (the bundled CLI) answers as main() does', () => {
-  const bundle = join(ROOT, 'dist/cli-bundle/main.js');
+  const bundle = join(ROOT, 'dist/cli-bundle/main.cjs');
   it('the bundle exists (npm run build)', () => {
     expect(existsSync(bundle), `${bundle} is missing: run npm run build`).toBe(true);
+  });
+  /** loads the bundle in a fresh node as bin/netpath.js does (`useCache`), then runs `args` */
+  const loaded = (useCache: boolean, args: string[]): { code: number; out: string; err: string } => {
+    const js = `const b = require(${JSON.stringify(join(ROOT, 'bin/bundle-loader.cjs'))}).loadBundle(${useCache});
+process.stderr.write(JSON.stringify({ cache: b.cacheFile, used: b.script.cachedDataRejected === false }) + '\\n');
+b.exports.main(${JSON.stringify(args)}).then((c) => { process.exitCode = c; });`;
+    const r = spawnSync(process.execPath, ['-e', js], { cwd: ROOT, encoding: 'utf8' });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  it('the code cache made for this build is there and V8 takes it', () => {
+    const r = loaded(true, ['--version']);
+    const first = JSON.parse(r.err.split('\n')[0]!) as { cache: string; used: boolean };
+    expect(existsSync(first.cache), `${first.cache} is missing: run npm run build`).toBe(true);
+    expect(first.used).toBe(true);
+  });
+  it('without the code cache the bundle answers the same', async () => {
+    const args = ['check', 'models/seed-no-snat.yaml'];
+    const want = await inProcess(args);
+    const r = loaded(false, args);
+    const [first, ...rest] = r.err.split('\n');
+    expect(JSON.parse(first!)).toMatchObject({ used: false });
+    expect(r.out).toBe(want.out);
+    expect(rest.join('\n')).toBe(want.err);
+    expect(r.code).toBe(want.code);
   });
   const cases: [string, string[]][] = [
     ['check (table)', ['check', 'models/seed-lan-container.yaml']],

@@ -1,6 +1,6 @@
 // Writes test/pcap/digests.json: sha256 of every file `netpath check MODEL --pcap DIR --pcapng FILE`
 // writes for every bundled model, with the plain writer (test/pcap/reference/ in place of
-// src/pcap/encode.ts and pcapng.ts) and the engine of the working tree. Run when the engine's
+// src/pcap's captures, comments, encode, pcap and pcapng) and the engine of the working tree. Run when the engine's
 // traces change: node test/pcap/digests-gen.mjs [--check]  (--check: compare, with today's writer)
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'netpath-digests-'));
 const plain = {
   name: 'plain-writer',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(encode|pcapng|pcap)\.js$/ }, (a) =>
+    b.onResolve({ filter: /^\.\/(encode|pcapng|pcap|captures|comments)\.js$/ }, (a) =>
       a.importer.startsWith(join(ROOT, 'src/pcap/')) ? { path: join(ROOT, 'test/pcap/reference', a.path.replace(/\.js$/, '.ts')) } : undefined,
     );
   },

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { splitRunbook } from '../../src/plan/shell.js';
 import { ConfigError } from '../../src/model/errors.js';
+import { err } from './helpers.js';
 
 const argvs = (text: string, first = 1): unknown[] =>
   splitRunbook(text, 'f', first).map((l) => ({ line: l.line, text: l.text, cmds: l.pipelines.map((p) => [p.next, ...p.commands.map((c) => c.argv.join('¦'))]) }));
@@ -78,5 +79,18 @@ describe('shell: prompts, comments, continuations', () => {
     expect(fails('{ ip link; }').code).toBe('unsupported');
     const e = fails('\n\nip link add "x');
     expect([e.file, e.line, e.text]).toEqual(['f', 3, 'ip link add "x']);
+  });
+
+  it('only blanks and metacharacters end a word, as in bash: other white space is part of it', () => {
+    // a no-break space joins two words into one (bash: `ip: command "link\u00a0show" ...`)
+    expect(argvs('ip link\u00a0show\nip\u3000r')).toEqual([
+      { line: 1, text: 'ip link\u00a0show', cmds: [[';', 'ip¦link\u00a0show']] },
+      { line: 2, text: 'ip\u3000r', cmds: [[';', 'ip\u3000r']] },
+    ]);
+    // a vertical tab or form feed is a control character of a word: refused at its line
+    for (const c of ['\v', '\f']) {
+      const e = err(`ip link\nip link${c}show`);
+      expect([e.code, e.line, e.detail]).toEqual(['unsupported', 2, expect.stringContaining('control character')]);
+    }
   });
 });
