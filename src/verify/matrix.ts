@@ -359,7 +359,7 @@ export function serviceMatrix(input: MatrixInput): Matrix {
     const ported = proto !== 'icmp';
     // interfaces and flags first (a row holds every interface and flag combination with its
     // outcome), then ports, then sources (per destination), then destinations, then sources again
-    for (const b of mergeBoxes(list, [4, 5, 2, 3, 0, 1, 0])) {
+    for (const b of mergeBoxes(list, [...(interfaces.labels.length > 1 ? [4] : []), ...(allFlags && proto === 'tcp' ? [5] : []), 2, 3, 0, 1, 0])) {
       const src = b.dims[0]!.flatMap(intervalPrefixes);
       const dst = b.dims[1]!.flatMap(intervalPrefixes);
       const iif = b.dims[4]!;
