@@ -24,6 +24,7 @@ import { outcomeKey, serviceMatrix } from '../../src/verify/matrix.js';
 import { traceRules } from '../../src/netfilter/trace.js';
 import { inIntervals, prefixInterval } from '../../src/verify/space.js';
 import { parseIpv4 } from '../../src/wire/ipv4.js';
+import { scratchNetns } from '../netns.js';
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = [
@@ -37,32 +38,7 @@ if (missing.length > 0 && !required) {
 }
 const run = missing.length === 0 || required;
 
-const P = `np-dims-${process.pid.toString(36)}`;
-const created: string[] = [];
-function sh(cmd: string, input?: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
-const inNs = (ns: string, cmd: string, input?: string): string => sh(`ip netns exec ${ns} ${cmd}`, input);
-function netns(name: string): string {
-  const n = `${P}-${name}`;
-  sh(`ip netns add ${n}`);
-  created.push(n);
-  inNs(n, 'ip link set lo up');
-  return n;
-}
-function veth(a: string, aIf: string, aAddr: string, b: string, bIf: string, bAddr: string): void {
-  const tmp = `v${Math.random().toString(36).slice(2, 9)}`;
-  sh(`ip link add ${tmp}a type veth peer name ${tmp}b`);
-  sh(`ip link set ${tmp}a netns ${a} && ip link set ${tmp}b netns ${b}`);
-  inNs(a, `ip link set ${tmp}a name ${aIf}`);
-  inNs(b, `ip link set ${tmp}b name ${bIf}`);
-  inNs(a, `ip addr add ${aAddr} dev ${aIf}`);
-  inNs(b, `ip addr add ${bAddr} dev ${bIf}`);
-  inNs(a, `ip link set ${aIf} up`);
-  inNs(b, `ip link set ${bIf} up`);
-}
+const { sh, inNs, netns, veth, cleanup } = scratchNetns(`np-dims-${process.pid.toString(36)}`);
 
 const DUMP = `*nat
 :PREROUTING ACCEPT [0:0]
@@ -123,11 +99,11 @@ describe.runIf(run)('rules matrix --flags all agrees with a real kernel, per int
     h = netns('h');
     c0 = netns('c0');
     c1 = netns('c1');
-    veth(h, 'eth0', '10.0.0.1/24', c0, 'eth0', '10.0.0.2/24');
-    veth(h, 'veth1', '10.2.0.1/24', c1, 'eth0', '10.2.0.2/24');
+    veth(h, 'eth0', ['10.0.0.1/24'], c0, 'eth0', ['10.0.0.2/24']);
+    veth(h, 'veth1', ['10.2.0.1/24'], c1, 'eth0', ['10.2.0.2/24']);
     // the DNAT target drops everything: nothing answers a forwarded segment
     const s = netns('s');
-    veth(h, 'eth1', '10.9.0.1/24', s, 'eth0', '10.9.0.2/24');
+    veth(h, 'eth1', ['10.9.0.1/24'], s, 'eth0', ['10.9.0.2/24']);
     inNs(s, 'iptables -A INPUT -j DROP');
     inNs(h, 'ping -c1 -W1 10.9.0.2 || true');
     inNs(c0, 'ip route add default via 10.0.0.1');
@@ -140,7 +116,7 @@ describe.runIf(run)('rules matrix --flags all agrees with a real kernel, per int
   });
   const dir = mkdtempSync(join(tmpdir(), 'np-dims-'));
   afterAll(() => {
-    for (const n of created) spawnSync('ip', ['netns', 'del', n]);
+    cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 
