@@ -168,20 +168,34 @@ const copies = Math.max(1, Math.ceil(10000 / perCopy));
 const traces = Array.from({ length: copies }, () => modelTraces).flat();
 const packets = perCopy * copies;
 console.log(`${models.length} models, ${modelTraces.length} traces, ${perCopy} packets; ×${copies} = ${packets} packets per file set`);
+// each side is timed as scapy's script times itself: the best of its runs (here 5 after a warm-up,
+// scapy's 3), wall clock and CPU time (user + system) of the writing process
 const pcapRuns = [];
 const pcapngRuns = [];
-for (let r = 0; r < 5; r++) {
+const pcapCpu = [];
+const pcapngCpu = [];
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+for (let r = 0; r < 6; r++) {
+  const c0 = cpuMs();
   const t0 = performance.now();
   writeCaptures(traces, join(tmp, 'pcap'));
   const t1 = performance.now();
+  const c1 = cpuMs();
   writeFileSync(join(tmp, 'all.pcapng'), pcapngBytes(traces));
   const t2 = performance.now();
-  if (r > 0) pcapRuns.push(t1 - t0), pcapngRuns.push(t2 - t1); // the first run warms up
+  const c2 = cpuMs();
+  if (r > 0) pcapRuns.push(t1 - t0), pcapngRuns.push(t2 - t1), pcapCpu.push(c1 - c0), pcapngCpu.push(c2 - c1); // the first run warms up
 }
-const pcapUs = (stats(pcapRuns).median * 1000) / packets;
-const pcapngUs = (stats(pcapngRuns).median * 1000) / packets;
-console.log(`--pcap   (frames, one file per interface, written):          ${fmt(pcapUs)} µs/packet, ${fmt(1e6 / pcapUs / 1000)} k packets/s`);
-console.log(`--pcapng (frames, comments, one file, written):               ${fmt(pcapngUs)} µs/packet, ${fmt(1e6 / pcapngUs / 1000)} k packets/s`);
+const perPacket = (runs) => (stats(runs).min * 1000) / packets;
+const pcapUs = perPacket(pcapRuns);
+const pcapngUs = perPacket(pcapngRuns);
+const pcapCpuUs = perPacket(pcapCpu);
+const pcapngCpuUs = perPacket(pcapngCpu);
+console.log(`--pcap   (frames, one file per interface, written):          ${fmt(pcapUs)} µs/packet (CPU ${fmt(pcapCpuUs)}), ${fmt(1e6 / pcapUs / 1000)} k packets/s (best of ${pcapRuns.length}; median ${fmt((stats(pcapRuns).median * 1000) / packets)})`);
+console.log(`--pcapng (frames, comments, one file, written):               ${fmt(pcapngUs)} µs/packet (CPU ${fmt(pcapngCpuUs)}), ${fmt(1e6 / pcapngUs / 1000)} k packets/s (best of ${pcapngRuns.length}; median ${fmt((stats(pcapngRuns).median * 1000) / packets)})`);
 
 const scapyPy = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import scapy'], { stdio: 'ignore' }).status === 0);
 if (scapyPy) {
@@ -189,13 +203,15 @@ if (scapyPy) {
   writeFileSync(one, encodePcap(captureFrames(modelTraces).map((f) => ({ tUs: f.tUs, data: f.data }))));
   const repeat = Math.max(1, Math.ceil(3000 / perCopy));
   const r = spawnSync(scapyPy, ['bench/scapy_wrpcap.py', one, join(tmp, 'scapy.pcap'), String(repeat)], { encoding: 'utf8' });
-  const [n, s] = r.stdout.trim().split(' ').map(Number);
+  const [n, s, cs] = r.stdout.trim().split(' ').map(Number);
   if (r.status !== 0 || !(n > 0)) console.log(`scapy: failed: ${r.stderr}`);
   else {
     const scapyUs = (s * 1e6) / n;
-    console.log(`scapy wrpcap (${scapyPy}), the same frames built from their fields: ${fmt(scapyUs)} µs/packet, ${fmt(1e6 / scapyUs / 1000)} k packets/s (n=${n}, best of 3)`);
-    figure('captures: --pcap vs scapy wrpcap, per packet', scapyUs / pcapUs, '×', 100, 'higher', `scapy wrpcap ${fmt(scapyUs)} µs/packet, netpath --pcap ${fmt(pcapUs)} µs/packet`);
-    figure('captures: --pcapng vs scapy wrpcap, per packet', scapyUs / pcapngUs, '×', 100, 'higher', `scapy wrpcap ${fmt(scapyUs)} µs/packet, netpath --pcapng ${fmt(pcapngUs)} µs/packet`);
+    const scapyCpuUs = (cs * 1e6) / n;
+    console.log(`scapy wrpcap (${scapyPy}), the same frames built from their fields: ${fmt(scapyUs)} µs/packet (CPU ${fmt(scapyCpuUs)}), ${fmt(1e6 / scapyUs / 1000)} k packets/s (n=${n}, best of 3)`);
+    console.log(`CPU time ratios: --pcap ×${fmt(scapyCpuUs / pcapCpuUs)}, --pcapng ×${fmt(scapyCpuUs / pcapngCpuUs)} (steadier than wall clock on a busy machine)`);
+    figure('captures: --pcap vs scapy wrpcap, per packet', scapyUs / pcapUs, '×', 100, 'higher', `scapy wrpcap ${fmt(scapyUs)} µs/packet, netpath --pcap ${fmt(pcapUs)} µs/packet (CPU: ×${fmt(scapyCpuUs / pcapCpuUs)})`);
+    figure('captures: --pcapng vs scapy wrpcap, per packet', scapyUs / pcapngUs, '×', 100, 'higher', `scapy wrpcap ${fmt(scapyUs)} µs/packet, netpath --pcapng ${fmt(pcapngUs)} µs/packet (CPU: ×${fmt(scapyCpuUs / pcapngCpuUs)})`);
   }
 } else {
   console.log('scapy: not installed (python3 -c "import scapy" fails): no baseline for captures; apt-get install python3-scapy');
@@ -217,25 +233,42 @@ figure('start-up: netpath check seed, whole process', check.wall / bare.wall, '�
 
 console.log('\n=== scaling: a star of N containers behind one bridge, one probe per container ===');
 const star = {};
+const starCpu = {};
+const starBuild = {};
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 checkModel(writeStar(tmp, 64), { traces: false }); // warm-up: the first check compiles its path
 for (const n of [128, 256, 512]) {
   const f = writeStar(tmp, n);
-  const t0 = performance.now();
-  buildWorld(loadModel(f));
-  const t1 = performance.now();
+  const builds = [];
   const checks = [];
+  const cpus = [];
   for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    buildWorld(loadModel(f));
+    builds.push(performance.now() - t0);
     const c0 = performance.now();
+    const u0 = cpuMs();
     checkModel(f, { traces: false }); // as `netpath check` without --pcap: reports only
+    cpus.push(cpuMs() - u0);
     checks.push(performance.now() - c0);
   }
   star[n] = stats(checks).median;
-  console.log(`${String(n).padStart(5)} containers: build ${fmt(t1 - t0)} ms, check (build + ${n} probes) ${fmt(star[n])} ms (median of 3)`);
+  starCpu[n] = stats(cpus).median;
+  starBuild[n] = stats(builds).median;
+  console.log(`${String(n).padStart(5)} containers: load + build ${fmt(starBuild[n])} ms, check (load + build + ${n} probes) ${fmt(star[n])} ms, CPU ${fmt(starCpu[n])} ms (medians of 3)`);
 }
-const m1 = (star[256] - star[128]) / 128;
-const m2 = (star[512] - star[256]) / 256;
-console.log(`marginal cost per container: 128→256 ${fmt(m1)} ms, 256→512 ${fmt(m2)} ms`);
-figure('scaling: marginal per container 256→512 / 128→256', m2 / m1, '×', 1.3, 'lower', `128→256: ${fmt(m1)} ms per container`);
+const marginal = (x) => [(x[256] - x[128]) / 128, (x[512] - x[256]) / 256];
+const [m1, m2] = marginal(star);
+const [c1, c2] = marginal(starCpu);
+const probesOnly = Object.fromEntries([128, 256, 512].map((n) => [n, star[n] - starBuild[n]]));
+const [p1, p2] = marginal(probesOnly);
+const [b1, b2] = marginal(starBuild);
+console.log(`marginal cost per container: 128→256 ${fmt(m1)} ms, 256→512 ${fmt(m2)} ms (CPU: ${fmt(c1)} and ${fmt(c2)} ms, ×${(c2 / c1).toFixed(2)})`);
+console.log(`  of which load + build: ${fmt(b1)} and ${fmt(b2)} ms (×${(b2 / b1).toFixed(2)}); the probes: ${fmt(p1)} and ${fmt(p2)} ms (×${(p2 / p1).toFixed(2)})`);
+figure('scaling: marginal per container 256→512 / 128→256', m2 / m1, '×', 1.3, 'lower', `128→256: ${fmt(m1)} ms per container (CPU: ×${(c2 / c1).toFixed(2)})`);
 const f1000 = writeStar(tmp, 1000);
 const b0 = performance.now();
 buildWorld(loadModel(f1000));

@@ -170,9 +170,11 @@ function notLocalRun(sim: Sim, x: ArpFloodIndex, from: number, to: number, inPor
       return;
     }
     // the rest: counted as events now, their steps made only for namespaces the trace names
-    let end = i + 1;
-    for (; end < to; end++) if (x.ports[end]!.ifindex !== skip && !sim.countEvent()) break;
-    if (end > i + 1) deferNotLocal(sim, x, i + 1, end, skip, tpa, dir);
+    const at = skip >= 0 ? (x.portAt.get(skip) ?? -1) : -1;
+    const inside = at > i && at < to ? 1 : 0;
+    const got = sim.countEvents(to - i - 1 - inside);
+    const end = i + 1 + got + (at > i && at < i + 1 + got ? 1 : 0);
+    if (got > 0) deferNotLocal(sim, x, i + 1, end, skip, tpa, dir);
   });
 }
 

@@ -146,12 +146,18 @@ export interface FloodReceiver {
  * A port is `inert` when its frame ends at a veth peer that is no bridge port and whose device
  * has neither proxy ARP nor a stale or reachable static neighbour entry: there, arp_process can
  * only answer for an address a local route covers, and otherwise only records "not-local"
- * (when the sim holds no neighbour entry for the sender: checked per flood). `reactive(tpa)`
+ * (when the sim holds no neighbour entry for the sender: checked per flood). In arp_process a
+ * request for another address changes nothing else: "Update our ARP tables" only updates an
+ * existing entry for the sender, arp_accept creates one only from a gratuitous ARP or a reply,
+ * and proxy neighbour entries (pneigh_lookup) answer by proxy; a model setting arp_accept or
+ * adding `ip neigh add proxy` is refused, so neither is looked at here. `reactive(tpa)`
  * lists, in order, the ports that may do more for target `tpa`: every port that is not inert,
  * and each inert one whose namespace has a local route covering `tpa`.
  */
 export interface ArpFloodIndex {
   readonly ports: readonly Link[];
+  /** port ifindex -> position in `ports` */
+  readonly portAt: ReadonlyMap<number, number>;
   /** per port: its receiver when the port is inert */
   readonly inert: readonly (FloodReceiver | undefined)[];
   /** namespace -> receiving ifindex -> port position, for the inert ports */
@@ -200,6 +206,7 @@ function buildArpFloodIndex(world: World, ns: Netns, br: Link): ArpFloodIndex {
   const byTarget = new Map<number, readonly number[]>();
   return {
     ports,
+    portAt: new Map(ports.map((p, i) => [p.ifindex, i] as const)),
     inert,
     position,
     reactive(tpa) {

@@ -33,8 +33,9 @@ export function icmpSend(sim: Sim, nsId: NsId, skb: Skb, type: number, code: num
   const err: IpPacket = { src, dst: p.src, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'icmp', type, code, quoted: p } };
   const dir: Dir = skb.dir === 'request' ? 'reply' : 'request';
   sim.step({ kind: 'icmp', ns: nsId, icmpType: type, icmpCode: code, to: p.src, packet: err, dir });
+  // icmp_glue_bits: nf_ct_attach(error, skb), also when skb is untracked
   const ct = attachedCt(skb, 'RELATED');
-  ipLocalOut(sim, nsId, err, dir, ct);
+  ipLocalOut(sim, nsId, err, dir, ct, ct !== undefined || skb.untracked);
 }
 
 const REJECT_CODE: Readonly<Record<Exclude<RejectWith, 'tcp-reset'>, number>> = {
@@ -65,7 +66,7 @@ export function rejectPacket(sim: Sim, nsId: NsId, skb: Skb, how: RejectWith): v
     bridgedReset(sim, nsId, skb, rst, dir);
     return;
   }
-  ipLocalOut(sim, nsId, rst, dir, ct);
+  ipLocalOut(sim, nsId, rst, dir, ct, ct !== undefined || skb.untracked);
 }
 
 export function icmpName(type: number, code: number): string {

@@ -48,9 +48,10 @@ export function ipRouteOutput(sim: Sim, nsId: NsId, skb: Skb, reroute: boolean):
  * the stack attached (nf_ct_attach) for answers it makes itself. Returns an errno when the send
  * fails synchronously (what the socket call would return), else undefined.
  */
-export function ipLocalOut(sim: Sim, nsId: NsId, pkt: IpPacket, dir: Dir, ct?: SkbCt): string | undefined {
+export function ipLocalOut(sim: Sim, nsId: NsId, pkt: IpPacket, dir: Dir, ct?: SkbCt, attached = ct !== undefined): string | undefined {
   const skb = newSkb(pkt, dir);
   if (ct) skb.ct = ct;
+  skb.attached = attached;
   const r = ipRouteOutput(sim, nsId, skb, false);
   if (typeof r === 'string') return r;
   skb.rt = r;

@@ -9,7 +9,7 @@ import type { Origin } from '../model/origin.js';
 import type { Hook } from '../netfilter/hooks.js';
 import type { NatTarget } from '../netfilter/eval.js';
 import { formatIpv4 } from '../wire/ipv4.js';
-import { natPort } from '../netfilter/nat.js';
+import { natAddr, natPort } from '../netfilter/nat.js';
 import type { Sim } from './sim.js';
 import type { Skb } from './skb.js';
 import type { Tuple } from './conntrack.js';
@@ -71,9 +71,8 @@ function bind(sim: Sim, nsId: NsId, skb: Skb, tg: NatTarget, manip: 'src' | 'dst
   const hasPorts = orig.proto !== 'icmp';
   if (manip === 'dst') {
     if (tg.kind === 'DNAT') {
-      const a = tg.range.addr ? tg.range.addr.min : orig.dst;
-      if (tg.range.addr && tg.range.addr.max !== tg.range.addr.min)
-        sim.notes.add(`DNAT range ${formatIpv4(tg.range.addr.min)}-${formatIpv4(tg.range.addr.max)}: the first address is used (the kernel hashes the source)`);
+      // find_best_ips_proto: the kernel's hash of the connection's addresses picks one of a range
+      const a = tg.range.addr ? natAddr(orig.src, orig.dst, tg.range.addr, tg.persistent) : orig.dst;
       // get_unique_tuple: a port already inside the range is kept (nf_nat_inet_in_range)
       const port = hasPorts && tg.range.ports ? natPort(orig.dport, tg.range.ports) : orig.dport;
       reply = { ...reply, src: a, sport: port };
@@ -99,7 +98,14 @@ function bind(sim: Sim, nsId: NsId, skb: Skb, tg: NatTarget, manip: 'src' | 'dst
   } else {
     let a: number | undefined;
     let ports = tg.kind === 'SNAT' ? tg.range.ports : tg.kind === 'MASQUERADE' ? tg.ports : undefined;
-    if (tg.kind === 'SNAT') a = tg.range.addr ? tg.range.addr.min : orig.src;
+    if (tg.kind === 'SNAT') {
+      const r = tg.range.addr;
+      // get_unique_tuple: a source already inside the range (and its port inside the port range)
+      // is kept unless --random/--random-fully (nf_in_range); else find_best_ips_proto's hash over
+      // the source and the (DNATed) destination
+      const keep = r !== undefined && !tg.random && !tg.randomFully && orig.src >= r.min && orig.src <= r.max && (!hasPorts || !tg.range.ports || (orig.sport >= tg.range.ports.min && orig.sport <= tg.range.ports.max));
+      a = r === undefined || keep ? orig.src : natAddr(orig.src, reply.src, r, tg.persistent);
+    }
     else if (tg.kind === 'MASQUERADE') {
       // nf_nat_masquerade_ipv4: inet_select_addr(out, nexthop, RT_SCOPE_UNIVERSE)
       const rt = skb.rt;

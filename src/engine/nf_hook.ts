@@ -214,7 +214,7 @@ export function runNftAt(sim: Sim, nsId: NsId, st: { readonly family: NftFamily;
 function applyChainResult(skb: Skb, res: { readonly mark: number; readonly ctmark: number; readonly notrack: boolean }): void {
   skb.mark = res.mark;
   if (skb.ct && res.ctmark !== skb.ct.entry.mark) skb.ct.entry.mark = res.ctmark;
-  if (res.notrack && !skb.ct?.entry.confirmed) {
+  if (res.notrack && !skb.attached && !skb.ct?.entry.confirmed) {
     skb.untracked = true;
     skb.ct = undefined;
   }

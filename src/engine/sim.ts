@@ -178,6 +178,18 @@ export class Sim {
     return true;
   }
 
+  /** `n` more such deliveries at once: how many of them the count allows (all of them, or it runs out). */
+  countEvents(n: number): number {
+    const room = Math.max(0, MAX_EVENTS - this.events);
+    if (n <= room) {
+      this.events += n;
+      return n;
+    }
+    this.events += room;
+    this.countEvent();
+    return room;
+  }
+
   random(): number {
     // xorshift32: deterministic for a seed
     let x = this.rng;

@@ -20,6 +20,13 @@ export interface Skb {
   ct: SkbCt | undefined;
   /** IP_CT_UNTRACKED (raw NOTRACK) */
   untracked: boolean;
+  /**
+   * _nfct set by nf_ct_attach (an ICMP error or a RST the stack made about another packet): the
+   * NOTRACK target leaves such a packet alone ("previously seen"). Attached from an untracked
+   * packet it carries RELATED without a conntrack, which conntrack matches read as INVALID
+   * (observed: models/k-notrack-icmp-error.yaml).
+   */
+  attached: boolean;
   /** whether this packet belongs to the probe's request or to a reply */
   readonly dir: Dir;
   /** input device name (undefined for locally generated) */
@@ -35,7 +42,7 @@ export interface Skb {
 }
 
 export function newSkb(pkt: IpPacket, dir: Dir, iif?: string): Skb {
-  return { pkt, mark: 0, ct: undefined, untracked: false, dir, iif, physIn: undefined, mac: undefined, rt: undefined, hops: 0 };
+  return { pkt, mark: 0, ct: undefined, untracked: false, attached: false, dir, iif, physIn: undefined, mac: undefined, rt: undefined, hops: 0 };
 }
 
 /** A packet that never entered the stack (dropped on a link, refused before routing). */

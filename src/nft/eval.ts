@@ -64,34 +64,25 @@ const CT_STATE_BIT: Readonly<Record<string, number>> = { INVALID: 1, ESTABLISHED
 // ---------------------------------------------------------------------------------------------
 // indexes (built once per immutable object; looked up without making strings per packet)
 
-const tableMaps = new WeakMap<NftState, Map<NftFamily, Map<string, NftTable>>>();
-function tableOf(s: NftState, family: NftFamily, name: string): NftTable | undefined {
+/** a table with its chains and sets by name */
+interface TableIndex {
+  readonly table: NftTable;
+  readonly chains: Map<string, NftChain>;
+  readonly sets: Map<string, NftSet>;
+}
+const tableMaps = new WeakMap<NftState, Map<NftFamily, Map<string, TableIndex>>>();
+function tableOf(s: NftState, family: NftFamily, name: string): TableIndex | undefined {
   let m = tableMaps.get(s);
   if (!m) {
     m = new Map();
     for (const t of s.tables) {
       let byName = m.get(t.family);
       if (!byName) m.set(t.family, (byName = new Map()));
-      byName.set(t.name, t);
+      byName.set(t.name, { table: t, chains: new Map(t.chains.map((c) => [c.name, c])), sets: new Map(t.sets.map((x) => [x.name, x])) });
     }
     tableMaps.set(s, m);
   }
   return m.get(family)?.get(name);
-}
-
-/** a table's chains and sets by name */
-interface TableIndex {
-  readonly chains: Map<string, NftChain>;
-  readonly sets: Map<string, NftSet>;
-}
-const tableIndexes = new WeakMap<NftTable, TableIndex>();
-function tableIndex(t: NftTable): TableIndex {
-  let ix = tableIndexes.get(t);
-  if (!ix) {
-    ix = { chains: new Map(t.chains.map((c) => [c.name, c])), sets: new Map(t.sets.map((x) => [x.name, x])) };
-    tableIndexes.set(t, ix);
-  }
-  return ix;
 }
 
 /**
@@ -142,10 +133,31 @@ function indexOf(els: readonly NftElement[]): ElementIndex {
   return ix;
 }
 
+/** sets this small are scanned (cheaper than finding and keeping their index) */
+const SCAN_MAX = 4;
+
+/** lookup's answer by scanning: an element with an exact key first, then the others in order */
+function scan(els: readonly NftElement[], vals: readonly (number | string | undefined)[], n: number): NftElement | undefined {
+  for (let pass = 0; pass < 2; pass++) {
+    for (const e of els) {
+      const key = e.key;
+      if (key.length !== n) continue;
+      let exact = true;
+      for (let c = 0; exact && c < n; c++) exact = exactAtom(key[c]!) !== undefined;
+      if (exact !== (pass === 0)) continue;
+      let all = true;
+      for (let c = 0; all && c < n; c++) all = atomHas(key[c]!, vals[c]);
+      if (all) return e;
+    }
+  }
+  return undefined;
+}
+
 /** the element whose key holds `vals[0..n)` (an exact match first, then ranges in order) */
 function lookup(els: readonly NftElement[], vals: readonly (number | string | undefined)[], n: number): NftElement | undefined {
   for (let c = 0; c < n; c++) if (vals[c] === undefined) return undefined;
   if (els.length === 0) return undefined;
+  if (els.length <= SCAN_MAX) return scan(els, vals, n);
   const ix = indexOf(els);
   let m: unknown = ix.exact;
   for (let c = 0; c < n && m !== undefined; c++) m = (m as Map<number | string, unknown>).get(vals[c]!);
@@ -175,13 +187,11 @@ class Walk {
   notes: string[] | undefined;
   /** the values of one statement's left side (reused: no array per statement) */
   readonly vals: (number | string | undefined)[] = [];
-  readonly ix: TableIndex;
   constructor(
-    readonly t: NftTable,
+    readonly ix: TableIndex,
     readonly p: NfPacket,
     readonly env: NftEnv,
   ) {
-    this.ix = tableIndex(t);
     this.mark = p.mark;
     this.ctmark = p.ct?.mark ?? 0;
   }
@@ -428,6 +438,22 @@ function vmapVerdict(w: Walk, s: Extract<NftStmt, { k: 'vmap' }>): NftVerdict | 
 const MAX_DEPTH = 64;
 
 const NO_LOGS: readonly string[] = [];
+const ACCEPT: NfVerdict = { kind: 'ACCEPT' };
+const DROP: NfVerdict = { kind: 'DROP' };
+
+/** the walk's result, built by assignment, not spreads (several chains per packet); the same properties in order */
+function result(w: Walk, verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain: string | undefined): NftResult {
+  const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: w.hits, logs: NO_LOGS };
+  if (decidedBy) r.decidedBy = decidedBy;
+  if (policyChain !== undefined) r.policyChain = policyChain;
+  r.mark = w.mark;
+  r.ctmark = w.ctmark;
+  r.notrack = w.notrack;
+  r.hits = w.hits;
+  r.logs = w.logs ?? [];
+  if (w.notes) r.notes = w.notes;
+  return r;
+}
 const POLICY_VERDICT = new WeakMap<NftChain, NfVerdict>();
 /** the verdict of a base chain's policy (one object per chain) */
 function policyVerdict(base: NftChain): NfVerdict {
@@ -450,25 +476,12 @@ function policyLabel(family: NftFamily, table: string, base: NftChain): string {
  * netpath bug (the loader checks jumps and sets).
  */
 export function runNftChain(state: NftState, family: NftFamily, table: string, chain: string, hook: Hook, p: NfPacket, env: NftEnv): NftResult {
-  const t = tableOf(state, family, table);
-  const base = t ? tableIndex(t).chains.get(chain) : undefined;
-  if (!t || !base?.base) throw new Error(`netpath bug: nft base chain ${family} ${table} ${chain} missing`);
+  const ix = tableOf(state, family, table);
+  const base = ix?.chains.get(chain);
+  if (!ix || !base?.base) throw new Error(`netpath bug: nft base chain ${family} ${table} ${chain} missing`);
   void hook;
-  const w = new Walk(t, p, env);
+  const w = new Walk(ix, p, env);
   const chains = w.ix.chains;
-  // built by assignment, not spreads (several chains per packet); the same properties in order
-  const done = (verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain?: string): NftResult => {
-    const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: w.hits, logs: NO_LOGS };
-    if (decidedBy) r.decidedBy = decidedBy;
-    if (policyChain !== undefined) r.policyChain = policyChain;
-    r.mark = w.mark;
-    r.ctmark = w.ctmark;
-    r.notrack = w.notrack;
-    r.hits = w.hits;
-    r.logs = w.logs ?? [];
-    if (w.notes) r.notes = w.notes;
-    return r;
-  };
   const stack: Frame[] = [];
   let f: Frame = { chain: base, k: 0 };
   let steps = 0;
@@ -485,7 +498,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
         f = { chain: base, k: base.rules.length };
         continue;
       }
-      return done(policyVerdict(base), undefined, policyLabel(family, table, base));
+      return result(w, policyVerdict(base), undefined, policyLabel(family, table, base));
     }
     const idx = f.k;
     const rule = f.chain.rules[idx]!;
@@ -517,7 +530,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
           }
           hit = { family, table, chain: chainName, index: idx + 1, rule };
           w.hits.push(hit);
-          terminal = done({ kind: 'REJECT', with: rejectWith(s) }, hit);
+          terminal = result(w, { kind: 'REJECT', with: rejectWith(s) }, hit, undefined);
           break;
         case 'counter':
         case 'nftrace':
@@ -537,7 +550,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
           }
           hit = { family, table, chain: chainName, index: idx + 1, rule };
           w.hits.push(hit);
-          terminal = done({ kind: 'NAT', target: tg }, hit);
+          terminal = result(w, { kind: 'NAT', target: tg }, hit, undefined);
           break;
         }
         case 'set': {
@@ -565,9 +578,9 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
     if (!verdict) continue;
     switch (verdict.kind) {
       case 'accept':
-        return done({ kind: 'ACCEPT' }, hit);
+        return result(w, ACCEPT, hit, undefined);
       case 'drop':
-        return done({ kind: 'DROP' }, hit);
+        return result(w, DROP, hit, undefined);
       case 'continue':
         continue;
       case 'return': {

@@ -117,15 +117,67 @@ export function selType(s: NftSelector): NftType {
   }
 }
 
+/**
+ * Values a ruleset repeats in every rule, made once per file and shared (immutable): selectors,
+ * plain expressions, one-expression left sides, jump and goto verdicts. A 10k-service ruleset
+ * says `ip daddr` and `jump mark-for-masquerade` tens of thousands of times; sharing keeps the
+ * loaded state (and the garbage collector's work) small.
+ */
+class Shared {
+  private readonly sels = new Map<string, Map<string, NftSelector>>();
+  private readonly metas = new Map<string, NftSelector>();
+  /** words already found to be valid names (checked once per file) */
+  readonly names = new Set<string>();
+  private readonly exprs = new Map<NftSelector, NftExpr>();
+  private readonly lefts = new Map<NftExpr, readonly NftExpr[]>();
+  private readonly jumps = new Map<string, NftVerdict>();
+  private readonly gotos = new Map<string, NftVerdict>();
+  payload(proto: string, field: string): NftSelector {
+    let m = this.sels.get(proto);
+    if (!m) this.sels.set(proto, (m = new Map()));
+    let s = m.get(field);
+    if (!s) m.set(field, (s = { k: 'payload', proto: proto as 'ip', field }));
+    return s;
+  }
+  meta(key: string): NftSelector {
+    let s = this.metas.get(key);
+    if (!s) this.metas.set(key, (s = { k: 'meta', key }));
+    return s;
+  }
+  expr(sel: NftSelector): NftExpr {
+    let e = this.exprs.get(sel);
+    if (!e) this.exprs.set(sel, (e = { sel }));
+    return e;
+  }
+  left(e: NftExpr): readonly NftExpr[] {
+    let l = this.lefts.get(e);
+    if (!l) this.lefts.set(e, (l = [e]));
+    return l;
+  }
+  verdict(kind: 'jump' | 'goto', chain: string): NftVerdict {
+    const m = kind === 'jump' ? this.jumps : this.gotos;
+    let v = m.get(chain);
+    if (!v) m.set(chain, (v = { kind, chain }));
+    return v;
+  }
+}
+
 class P {
   i = 0;
+  private sharedValues: Shared | undefined;
   constructor(
     readonly toks: readonly Tok[],
     readonly file: string,
     readonly lineText: (line: number) => string,
     /** the text the tokens were read from, when the tokens' `pos` are offsets in it */
     readonly src?: string,
-  ) {}
+    shared?: Shared,
+  ) {
+    this.sharedValues = shared;
+  }
+  get shared(): Shared {
+    return (this.sharedValues ??= new Shared());
+  }
   peek(o = 0): Tok | undefined {
     return this.toks[this.i + o];
   }
@@ -164,8 +216,11 @@ class P {
   expectName(what: string): string {
     const t = this.peek();
     if (!t || (t.k !== 'w' && t.k !== 's')) return this.expectWord(what);
-    const bad = badNftName(t.v, t.k === 's');
-    if (bad !== undefined) this.fail(bad);
+    if (t.k === 's' || !this.shared.names.has(t.v)) {
+      const bad = badNftName(t.v, t.k === 's');
+      if (bad !== undefined) this.fail(bad);
+      this.shared.names.add(t.v);
+    }
     this.i++;
     return t.v;
   }
@@ -192,9 +247,35 @@ class P {
   }
 }
 
+/**
+ * The text of line `l` (trimmed), cut from `text` when asked: an index of where lines start, not
+ * a copy of every line (the commands' origins keep their line; a cut of a long line shares the
+ * file's text)
+ */
 function linesOf(text: string): (line: number) => string {
-  const lines = text.split('\n');
-  return (l) => (lines[l - 1] ?? '').trim();
+  let starts: Int32Array | undefined;
+  let count = 0;
+  const index = (): Int32Array => {
+    const out = new Int32Array(1024);
+    let a = out;
+    a[count++] = 0;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      if (count === a.length) {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        a = b;
+      }
+      a[count++] = i + 1;
+    }
+    return a;
+  };
+  return (l) => {
+    starts ??= index();
+    if (l < 1 || l > count) return '';
+    const from = starts[l - 1]!;
+    const to = l < count ? starts[l]! - 1 : text.length;
+    return text.slice(from, to).trim();
+  };
 }
 
 /**
@@ -204,8 +285,9 @@ function linesOf(text: string): (line: number) => string {
 export function parseNftFile(text: string, file: string): NftCommand[] {
   const lineText = linesOf(text);
   const out: NftCommand[] = [];
+  const shared = new Shared();
   for (const toks of lexPieces(text, file)) {
-    const p = new P(toks, file, lineText, text);
+    const p = new P(toks, file, lineText, text, shared);
     for (;;) {
       p.skipSep();
       if (!p.peek()) break;
@@ -586,7 +668,7 @@ function natAtom(p: P, t: NftType): NftAtom {
 function verdict(p: P): NftVerdict {
   const w = p.expectWord('a verdict');
   if (w === 'accept' || w === 'drop' || w === 'continue' || w === 'return') return { kind: w };
-  if (w === 'jump' || w === 'goto') return { kind: w, chain: p.expectName('a chain name') };
+  if (w === 'jump' || w === 'goto') return p.shared.verdict(w, p.expectName('a chain name'));
   if (w === 'queue') return p.unsupported('"queue" hands packets to user space: not modelled');
   return p.fail(`"${w}" is not a verdict`);
 }
@@ -704,7 +786,7 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
       const last = p.toks[p.i - 1]!;
       const pending: Pending =
         p.src !== undefined && first.k === 'p' && last.k === 'p' ? { text: p.src.slice(first.pos, last.pos + 1), line: first.line } : p.toks.slice(start, p.i);
-      out.push({ cmd: v === 'delete' ? 'delete-element' : 'add-element', family: fam, table, set, elements: [], origin, ...{ pending, file: p.file } } as NftCommand);
+      out.push({ cmd: v === 'delete' ? 'delete-element' : 'add-element', family: fam, table, set, elements: [], origin, ...{ pending, file: p.file, shared: p.shared } } as NftCommand);
       return;
     }
     default:
@@ -718,10 +800,10 @@ type Pending = readonly Tok[] | { readonly text: string; readonly line: number }
 
 /** Element tokens kept by `add element` until the set's types are known (ruleset.ts). */
 export function parsePendingElements(cmd: NftCommand, keyType: readonly NftType[], dataType: NftType | undefined): NftElement[] {
-  const pending = (cmd as unknown as { pending?: Pending }).pending;
+  const { pending, shared } = cmd as unknown as { pending?: Pending; shared?: Shared };
   if (!pending) return [...((cmd as { elements?: NftElement[] }).elements ?? [])];
   const toks = 'text' in pending ? lex(pending.text, cmd.origin.file, pending.line) : pending;
-  const p = new P(toks, cmd.origin.file, () => cmd.origin.text);
+  const p = new P(toks, cmd.origin.file, () => cmd.origin.text, undefined, shared);
   return elementBlock(p, keyType, dataType);
 }
 
@@ -919,8 +1001,10 @@ function cmpOp(p: P): NftCmpOp {
   return 'implicit';
 }
 
-function concat(p: P): NftExpr[] {
-  const out = [expr(p)];
+function concat(p: P): readonly NftExpr[] {
+  const first = expr(p);
+  if (p.word() !== '.') return first.bitop === undefined && (first.sel.k === 'payload' || first.sel.k === 'meta') ? p.shared.left(first) : [first];
+  const out = [first];
   while (p.word() === '.') {
     p.next();
     out.push(expr(p));
@@ -967,7 +1051,7 @@ function expr(p: P): NftExpr {
     }
     return { sel, bitop: { op: opWord[t.v]!, v: v >>> 0 } };
   }
-  return { sel };
+  return sel.k === 'payload' || sel.k === 'meta' ? p.shared.expr(sel) : { sel };
 }
 
 function flagsValue(p: P, type: NftType, w: string): number | undefined {
@@ -989,14 +1073,14 @@ function selector(p: P): NftSelector {
   if (Object.hasOwn(PAYLOAD_TYPE, w)) {
     const field = p.expectWord(`a ${w} field`);
     if (!Object.hasOwn(PAYLOAD_TYPE[w]!, field)) p.unsupported(`"${w} ${field}" is not modelled`);
-    return { k: 'payload', proto: w as 'ip', field };
+    return p.shared.payload(w, field);
   }
   if (w === 'meta') {
     const key = p.expectWord('a meta key');
     if (!Object.hasOwn(META_TYPE, key)) p.unsupported(`"meta ${key}" is not modelled`);
-    return { k: 'meta', key };
+    return p.shared.meta(key);
   }
-  if (UNQUALIFIED_META.has(w) && Object.hasOwn(META_TYPE, w)) return { k: 'meta', key: w };
+  if (UNQUALIFIED_META.has(w) && Object.hasOwn(META_TYPE, w)) return p.shared.meta(w);
   if (w === 'ct') {
     let dir: 'original' | 'reply' | undefined;
     let key = p.expectWord('a ct key');

@@ -41,21 +41,40 @@ type MSet = { -readonly [K in keyof NftSet]: NftSet[K] };
 
 /**
  * A rule; its `nft list ruleset` text is printed when first read (a 100k-rule ruleset is traced
- * without printing every rule). The getter is an own enumerable property: spreads, JSON and
- * deep equality see the text as before.
+ * without printing every rule). `text` is an own enumerable accessor, so spreads, JSON,
+ * structuredClone and deep equality see the text as before; every rule shares the one getter
+ * (and so one hidden class: property reads stay fast), which keeps the family and the printed
+ * text in two non-enumerable symbol-keyed properties.
  */
+const RULE_FAMILY = Symbol('family');
+const RULE_TEXT = Symbol('text');
+interface LazyRule {
+  readonly stmts: readonly NftStmt[];
+  readonly comment?: string;
+  [RULE_FAMILY]: NftFamily;
+  [RULE_TEXT]: string | undefined;
+}
+const TEXT_ACCESSOR: PropertyDescriptor = {
+  get(this: LazyRule): string {
+    let t = this[RULE_TEXT];
+    if (t === undefined) {
+      t = ruleText(this.stmts, this.comment, this[RULE_FAMILY]);
+      if (!Object.isFrozen(this)) this[RULE_TEXT] = t;
+    }
+    return t;
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 function nftRule(stmts: readonly NftStmt[], comment: string | undefined, family: NftFamily, handle: number, origin: Origin): NftRule {
-  let text: string | undefined;
-  const rule = {
-    stmts,
-    ...(comment !== undefined ? { comment } : {}),
-    get text(): string {
-      return (text ??= ruleText(stmts, comment, family));
-    },
-    handle,
-    origin,
-  };
-  return rule;
+  const rule: Record<string | symbol, unknown> = comment !== undefined ? { stmts, comment } : { stmts };
+  Object.defineProperty(rule, 'text', TEXT_ACCESSOR);
+  rule['handle'] = handle;
+  rule['origin'] = origin;
+  Object.defineProperty(rule, RULE_FAMILY, { value: family, writable: true });
+  Object.defineProperty(rule, RULE_TEXT, { value: undefined, writable: true });
+  return rule as unknown as NftRule;
 }
 
 function kernelErr(origin: Origin, what: string, errno: string): never {
@@ -81,7 +100,10 @@ export function applyNft(state: NftState, cmds: readonly NftCommand[], ctx: Appl
   const ownAt = <T extends object>(list: T[], k: number, items: 'rules' | 'elements'): T => {
     const x = list[k]!;
     if (owned.has(x)) return x;
-    const copy = { ...x, [items]: (x as Record<string, readonly unknown[]>)[items]!.slice() };
+    // a plain spread, then a store to the property it already has (a computed key in the literal
+    // would give every copy a hidden class of its own)
+    const copy = { ...x };
+    (copy as Record<string, readonly unknown[]>)[items] = (x as Record<string, readonly unknown[]>)[items]!.slice();
     owned.add(copy);
     list[k] = copy;
     return copy;

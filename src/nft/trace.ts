@@ -111,7 +111,14 @@ function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boo
   const origDst = dst;
   const localSrc = isLocalAddr(src, input.local);
 
+  // the packet as the chains see it, made again only after the walk changed it
+  let last: NfPacket | undefined;
   const packet = (iif: string | undefined, oif: string | undefined): NfPacket => {
+    if (last !== undefined && last.iif === iif && last.oif === oif) return last;
+    last = build(iif, oif);
+    return last;
+  };
+  const build = (iif: string | undefined, oif: string | undefined): NfPacket => {
     const ct: NfCtView = { state: tracked ? 'NEW' : 'UNTRACKED', snat: snat !== undefined || masquerade, dnat: dnat !== undefined, origSrc, origDst, seenReply: false, confirmed: false, mark: ctmark };
     const pk: { -readonly [K in keyof NfPacket]: NfPacket[K] } = { src, dst, proto, bridged: false, mark, ct };
     if (sport !== undefined && proto !== 1) pk.sport = sport;
@@ -146,10 +153,12 @@ function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boo
   /** takes one chain's result; returns a final outcome when the packet stops there, 'nat' when a binding was made */
   const take = (h: Hook, res: NfResult | NftResult, policyName: (chain: string) => string): Stop | 'nat' | undefined => {
     if (res.notes !== undefined) for (const n of res.notes) note(n);
+    if (res.mark !== mark || res.ctmark !== ctmark || (res.notrack && tracked)) last = undefined;
     mark = res.mark;
     ctmark = res.ctmark;
     if (res.notrack) tracked = false;
     const v = res.verdict;
+    if (v.kind === 'NAT') last = undefined;
     const policy = res.policyChain !== undefined ? policyName(res.policyChain) : undefined;
     if (v.kind === 'DROP') return finish('DROP', 'dropped', policy !== undefined ? { policy } : {});
     if (v.kind === 'REJECT') return finish('REJECT', 'dropped', { rejectWith: v.with });

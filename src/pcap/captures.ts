@@ -177,6 +177,8 @@ export class CaptureWriter {
   }
 
   addAll(traces: readonly ProbeTrace[], labels?: readonly (string | undefined)[]): this {
+    // the pcapng sized for frames and comments of about 200 bytes, grown when that is short
+    if (this.ng !== undefined) this.ng.room(200 * traces.reduce((n, t) => n + t.captures.length, 0));
     traces.forEach((t, k) => this.add(t, labels?.[k]));
     return this;
   }

@@ -70,8 +70,17 @@ export function samePacket(a: IpPacket, b: IpPacket): boolean {
   }
 }
 
+/** basename of each file named in a step's origin (a few per model) */
+const baseNames = new Map<string, string>();
+
 function where(o: Origin | undefined): string {
-  return o && o.line > 0 ? ` [${basename(o.file)}:${o.line}]` : '';
+  if (!o || o.line <= 0) return '';
+  let b = baseNames.get(o.file);
+  if (b === undefined) {
+    if (baseNames.size > 256) baseNames.clear();
+    baseNames.set(o.file, (b = basename(o.file)));
+  }
+  return ` [${b}:${o.line}]`;
 }
 
 interface Indexed {
@@ -149,7 +158,7 @@ export function captureComments(trace: ProbeTrace): string[] {
   return trace.captures.map((c) => {
     const n = byNs.get(c.ns) ?? NO_STEPS;
     const steps = n.steps;
-    if (c.frame.payload.kind === 'arp') return arpComment(c, n.sorted ? steps.slice(firstAt(steps, c.t, true), lastAt(steps, c.t) + 1) : steps, arpSeen, trace.captures);
+    if (c.frame.payload.kind === 'arp') return n.sorted ? arpComment(c, steps, firstAt(steps, c.t, true), lastAt(steps, c.t) + 1, arpSeen, trace.captures) : arpComment(c, steps, 0, steps.length, arpSeen, trace.captures);
     const p = c.frame.payload.ip;
     return c.dir === 'in' ? ingress(c, p, steps, n.sorted) : egress(c, p, n);
   });
@@ -284,24 +293,31 @@ function lastBack(n: NsSteps, p: IpPacket, j: number): number {
   return -1;
 }
 
-/** `steps`: those of the capture's namespace (at least those at the capture's time). */
-function arpComment(c: Capture, steps: readonly Indexed[], seen: Map<string, number>, all: readonly Capture[]): string {
+const ARP_REQUEST_OUT = ['incomplete'];
+const WHO_HAS = ['incomplete', 'not-local', 'ignored', 'source-refused', 'proxy-reply', 'filtered'];
+const ARP_REPLY_IN = ['reachable', 'static', 'failed'];
+
+/** `steps[from, to)`: the capture's namespace's steps (at least those at the capture's time). */
+function arpComment(c: Capture, steps: readonly Indexed[], from: number, to: number, seen: Map<string, number>, all: readonly Capture[]): string {
   if (c.frame.payload.kind !== 'arp') return '';
   const a = c.frame.payload.arp;
-  const at = steps.filter((x) => x.s.t === c.t && x.s.kind === 'neigh' && x.s.dev === c.dev).map((x) => x.s);
-  // the neighbour step about this frame's target address (a request) or sender (a reply)
+  // the neighbour step at the frame's time and on its device about this frame's target address
+  // (a request) or sender (a reply)
   const about = (addr: number, events: readonly string[]): string | undefined => {
-    const n = at.find((s) => s.kind === 'neigh' && events.includes(s.event) && 'addr' in s && s.addr === addr);
-    return n ? stepText(n) : undefined;
+    for (let j = from; j < to; j++) {
+      const x = steps[j]!;
+      const n = x.s;
+      if (n.t === c.t && n.kind === 'neigh' && n.dev === c.dev && events.includes(n.event) && 'addr' in n && n.addr === addr) return textOf(x);
+    }
+    return undefined;
   };
-  const WHO_HAS = ['incomplete', 'not-local', 'ignored', 'source-refused', 'proxy-reply', 'filtered'];
   if (a.op === 'request') {
     const tpa = formatIpv4(a.tpa);
     if (c.dir === 'out') {
       const k = `${c.ns}|${c.dev}|${tpa}`;
       const n = (seen.get(k) ?? 0) + 1;
       seen.set(k, n);
-      return about(a.tpa, ['incomplete']) ?? `neighbour ${tpa} dev ${c.dev} INCOMPLETE: ARP request ${n}`;
+      return about(a.tpa, ARP_REQUEST_OUT) ?? `neighbour ${tpa} dev ${c.dev} INCOMPLETE: ARP request ${n}`;
     }
     const d = about(a.tpa, WHO_HAS);
     if (d) return d;
@@ -312,5 +328,5 @@ function arpComment(c: Capture, steps: readonly Indexed[], seen: Map<string, num
   }
   const spa = formatIpv4(a.spa);
   if (c.dir === 'out') return `ARP reply: ${spa} is-at ${a.sha}`;
-  return about(a.spa, ['reachable', 'static', 'failed']) ?? `ARP reply: ${spa} is-at ${a.sha}`;
+  return about(a.spa, ARP_REPLY_IN) ?? `ARP reply: ${spa} is-at ${a.sha}`;
 }

@@ -102,8 +102,13 @@ export function parseModel(text: string, file: string, io: ModelIo = nodeIo): Mo
     throw new ConfigError('yaml', file, line, `invalid YAML: ${e.message.split('\n')[0]}`);
   }
   const lineOf = (n: Node | null | undefined): number => (n?.range ? lc.linePos(n.range[0]).line : 1);
-  let fileLines: readonly string[] | undefined; // split once, when the first origin is made
-  const textOfLine = (line: number): string => ((fileLines ??= text.split('\n'))[line - 1] ?? '').trim();
+  // a line's text from the line starts the parse found (not a split of a file of many lines)
+  const textOfLine = (line: number): string => {
+    const start = lc.lineStarts[line - 1];
+    if (start === undefined) return '';
+    const end = text.indexOf('\n', start);
+    return text.slice(start, end < 0 ? text.length : end).trim();
+  };
   const origin = (n: Node | null | undefined): Origin => {
     const line = lineOf(n);
     return { file, line, text: textOfLine(line) };

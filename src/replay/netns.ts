@@ -371,7 +371,7 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
       opts.onProbe?.(++probesDone, planned.length);
       return compareProbe(pp, realFrom, obs);
     };
-    const keep = failure ? new Map<string, string>() : await neighSnapshot(run);
+    const keep = failure ? new Map<string, readonly NeighEntry[]>() : await neighSnapshot(run);
     probes = opts.pace === false || failure ? await Promise.all(planned.map(one)) : await runPaced(planned, one, ICMP_ERROR_BUDGET, sleep, () => resetTraffic(run, keep));
     probesMs = Math.round(performance.now() - t1);
   } finally {
@@ -400,35 +400,62 @@ export async function replayNetns(built: Built, opts: ReplayOptions = {}): Promi
   };
 }
 
-/**
- * The neighbour entries each namespace holds once the runbooks ran (`ip neigh add` and the like),
- * as `ADDR@DEV` words: resetTraffic keeps them.
- */
-async function neighSnapshot(run: Run): Promise<Map<string, string>> {
-  const keep = new Map<string, string>();
+/** One neighbour entry as the runbooks left it (`ip -4 neigh show`). */
+interface NeighEntry {
+  readonly addr: string;
+  readonly dev: string;
+  readonly lladdr: string | undefined;
+  /** PERMANENT, NOARP, REACHABLE, STALE, ... */
+  readonly state: string | undefined;
+}
+
+/** The neighbour entries each namespace holds once the runbooks ran: resetTraffic puts them back. */
+async function neighSnapshot(run: Run): Promise<Map<string, readonly NeighEntry[]>> {
+  const keep = new Map<string, readonly NeighEntry[]>();
   for (const real of run.created) {
     const argv = ipIn(real, ['-4', 'neigh', 'show']);
     assertConfined(argv, run.names.prefix);
     const r = await runArgv(argv, { timeoutMs: 15_000 });
-    keep.set(real, r.stdout.split('\n').flatMap((l) => { const f = l.trim().split(/\s+/); return f.length >= 3 && f[1] === 'dev' ? [`${f[0]}@${f[2]}`] : []; }).join(' '));
+    keep.set(real, r.stdout.split('\n').flatMap((l) => parseNeighLine(l) ?? []));
   }
   return keep;
 }
 
+/** `10.0.0.1 dev eth0 lladdr 02:00:00:00:00:99 STALE` as an entry (undefined for other lines). */
+export function parseNeighLine(line: string): NeighEntry | undefined {
+  const f = line.trim().split(/\s+/);
+  if (f.length < 3 || f[1] !== 'dev') return undefined;
+  const at = f.indexOf('lladdr');
+  const state = f.slice(3).find((w) => /^[A-Z]+$/.test(w));
+  return { addr: f[0]!, dev: f[2]!, lladdr: at > 0 ? f[at + 1] : undefined, state };
+}
+
 /**
- * What a probe's traffic leaves behind, removed before the next probe (the model's contract: every
- * probe sees the state the runbooks left, docs/semantics.md "Probes"): the neighbour entries
- * learned since the snapshot and every conntrack entry, in each namespace of the run.
+ * The shell that puts one namespace's neighbour table back as the runbooks left it: entries learned
+ * since are deleted, and every entry the runbooks made is written again with its lladdr and state
+ * (a later ARP request from that neighbour may have changed it: arp_process updates an entry it
+ * holds for the sender), then every conntrack entry is dropped.
  */
-async function resetTraffic(run: Run, keep: ReadonlyMap<string, string>): Promise<void> {
-  await Promise.all(
-    run.created.map((real) => {
-      const script =
-        `keep=' ${keep.get(real) ?? ''} '; ip -4 neigh show | while read a d dev rest; do case "$keep" in *" $a@$dev "*) ;; *) ip neigh del "$a" dev "$dev" 2>/dev/null ;; esac; done; ` +
-        'if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1; fi; true';
-      return run.exec({ argv: execIn(real, ['sh', '-c', script]), origin: KERNEL });
-    }),
+export function resetScript(entries: readonly NeighEntry[]): string {
+  const keep = entries.map((e) => `${e.addr}@${e.dev}`).join(' ');
+  const put = entries
+    .filter((e) => e.lladdr !== undefined && e.state !== undefined && ['PERMANENT', 'NOARP', 'REACHABLE', 'STALE', 'DELAY', 'PROBE'].includes(e.state))
+    .map((e) => `ip neigh replace ${e.addr} dev ${e.dev} lladdr ${e.lladdr!} nud ${e.state!.toLowerCase()} 2>/dev/null; `)
+    .join('');
+  return (
+    `keep=' ${keep} '; ip -4 neigh show | while read a d dev rest; do case "$keep" in *" $a@$dev "*) ;; *) ip neigh del "$a" dev "$dev" 2>/dev/null ;; esac; done; ` +
+    put +
+    'if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1; fi; true'
   );
+}
+
+/**
+ * What a probe's traffic leaves behind, undone before the next probe (the model's contract: every
+ * probe sees the state the runbooks left, docs/semantics.md "Probes"): neighbour tables as the
+ * snapshot holds them and no conntrack entry, in each namespace of the run.
+ */
+async function resetTraffic(run: Run, keep: ReadonlyMap<string, readonly NeighEntry[]>): Promise<void> {
+  await Promise.all(run.created.map((real) => run.exec({ argv: execIn(real, ['sh', '-c', resetScript(keep.get(real) ?? [])]), origin: KERNEL })));
 }
 
 /** A probe of the model with the simulation's answer. */

@@ -58,22 +58,24 @@ export function nsIdOf(host: string, name: string | null): NsId {
 // ---------------------------------------------------------------------------------------------
 // namespaces
 
-/** A new namespace as a fresh mutable object (nothing shared with any other), for the fold to write into. */
+/**
+ * A new namespace as a fresh mutable object for the fold to write into: every object in it is
+ * its own, but for the frozen KERNEL origin (origins are never written).
+ */
 function newNetns(id: NsId, host: string, name: string | null, container: boolean, origin: Origin): DNetns {
-  const lo: Link = {
+  const lo: DLink = {
     ifindex: 1,
     name: 'lo',
     kind: 'loopback',
     mac: '00:00:00:00:00:00',
     mtu: 65536,
     up: true,
-    // three separate objects: the namespace is structuredClone'd into drafts, which keeps aliases,
-    // and lo, all and default are separate sysctl directories in the kernel
+    // lo, all and default are separate sysctl directories in the kernel: three objects
     conf: { ...DEFAULT_DEVCONF },
     confSet: [],
     origin: KERNEL,
   };
-  const ns: Netns = {
+  const ns: DNetns = {
     id,
     host,
     name,
@@ -89,20 +91,18 @@ function newNetns(id: NsId, host: string, name: string | null, container: boolea
     neighs: [],
     confAll: { ...DEFAULT_DEVCONF },
     confDefault: { ...DEFAULT_DEVCONF },
-    sysctl: NS_SYSCTL_DEFAULTS,
+    sysctl: { ...NS_SYSCTL_DEFAULTS },
     noEffect: {},
-    nf: emptyNfState(),
+    nf: emptyNfState() as Draft<Netns['nf']>,
     nextIfindex: 2,
     origin,
   };
-  // a deep copy: the defaults above are shared, frozen constants
-  const d = structuredClone(ns) as DNetns;
   // lo up with 127.0.0.1/8, as the model promises for every namespace (see docs/model-format.md)
-  addAddress(d, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
+  addAddress(ns, { ifindex: 1, local: LOOPBACK, prefixLen: 8, scope: 'host', secondary: false, label: 'lo', origin: KERNEL });
   // and lo's routes: local 127.0.0.0/8, local 127.0.0.1, broadcast 127.255.255.255 (observed:
   // fixtures/kernel/facts/lo-routes.sh, a namespace with nothing but lo up)
-  refreshKernelRoutes(undefined, d);
-  return d;
+  refreshKernelRoutes(undefined, ns);
+  return ns;
 }
 
 export function addHost(world: World, host: string, origin: Origin): World {
@@ -778,7 +778,7 @@ function routeOp(w: DWorld, op: RouteOp): void {
   // same key = same table, dst, tos and priority (fib_table_insert)
   const ix = routeIndex(ns);
   if (op.op === 'route-add' || op.op === 'route-append') {
-    if (op.op === 'route-add' && ix.keys.has(routeKey(route)))
+    if (op.op === 'route-add' && ix.has(route))
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
     ns.routes.push(route as Draft<Route>);
     ix.add(route);
@@ -805,21 +805,25 @@ function routeOp(w: DWorld, op: RouteOp): void {
  * (kernel route refresh, device down) gets a fresh index when one is next needed.
  */
 class RouteIndex {
-  readonly keys = new Set<string>();
+  /** the keys (table, dst, metric) present: table -> metric -> dst address * 64 + length */
+  private readonly keys = new Map<number, Map<number, Set<number>>>();
   readonly onLink: Route[] = [];
   constructor(routes: readonly Route[]) {
     for (const r of routes) this.add(r);
   }
+  has(r: Route): boolean {
+    return this.keys.get(r.table)?.get(r.metric)?.has(r.dst.addr * 64 + r.dst.len) ?? false;
+  }
   add(r: Route): void {
-    this.keys.add(routeKey(r));
+    let byMetric = this.keys.get(r.table);
+    if (!byMetric) this.keys.set(r.table, (byMetric = new Map()));
+    let dsts = byMetric.get(r.metric);
+    if (!dsts) byMetric.set(r.metric, (dsts = new Set()));
+    dsts.add(r.dst.addr * 64 + r.dst.len);
     if (r.type === 'unicast' && r.scope === 'link' && r.via === undefined) this.onLink.push(r);
   }
 }
 const routeIndexes = new WeakMap<readonly Route[], RouteIndex>();
-
-function routeKey(r: Route): string {
-  return `${r.table}|${r.dst.addr}|${r.dst.len}|${r.metric}`;
-}
 
 function routeIndex(ns: DNetns): RouteIndex {
   let ix = routeIndexes.get(ns.routes);

@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { checkModel, explainModel } from '../../src/cli/check.js';
 import { arpFloodIndex } from '../../src/engine/derived.js';
 import { simulate } from '../../src/engine/probe.js';
+import { DEFAULT_SIM, Sim } from '../../src/engine/sim.js';
 import { whyOf, type WhyFacts } from '../../src/explain/why.js';
 import { parseModel } from '../../src/plan/model.js';
 import { probeFlow } from '../../src/trace/probe.js';
@@ -181,6 +182,24 @@ describe('ARP flood without captures', () => {
   });
 });
 
+describe('the event count of a run of inert ports', () => {
+  it('countEvents(n) admits what n calls of countEvent would, and stops alike', () => {
+    const b = built(PLAIN);
+    const one = new Sim(b.world, DEFAULT_SIM);
+    const many = new Sim(b.world, DEFAULT_SIM);
+    let admitted = 0;
+    while (one.countEvent()) admitted++;
+    expect(admitted).toBeGreaterThan(1000);
+    expect(many.countEvents(admitted - 7)).toBe(admitted - 7);
+    expect(many.exhausted).toBe(false);
+    expect(many.countEvents(10)).toBe(7);
+    expect(many.exhausted).toBe(true);
+    expect([...many.notes]).toEqual([...one.notes]);
+    expect(many.countEvents(3)).toBe(0);
+    expect(many.countEvent()).toBe(false);
+  });
+});
+
 describe('arpFloodIndex', () => {
   const b = built(VARIANTS);
   const host = b.world.netns['web2']!;
@@ -191,6 +210,7 @@ describe('arpFloodIndex', () => {
 
   it('floods by every port with carrier and bcast_flood', () => {
     expect(x.ports.map((p) => p.name)).toEqual(Array.from({ length: 24 }, (_, k) => `vp${k}`).filter((p) => p !== 'vp10'));
+    expect(x.ports.every((p, i) => x.portAt.get(p.ifindex) === i)).toBe(true);
     expect(arpFloodIndex(b.world, host, br)).toBe(x);
   });
 

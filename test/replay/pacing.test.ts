@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/plan/model.js';
 import { preflight } from '../../src/replay/exec.js';
-import { ICMP_ERROR_BUDGET, replayNetns, runPaced } from '../../src/replay/netns.js';
+import { ICMP_ERROR_BUDGET, parseNeighLine, replayNetns, resetScript, runPaced } from '../../src/replay/netns.js';
 import { buildWorld } from '../../src/world/build.js';
 
 const pf = preflight();
@@ -40,6 +40,26 @@ describe('runPaced', () => {
     events.length = 0;
     expect(await runPaced([1, 2], run, ICMP_ERROR_BUDGET, wait)).toEqual([10, 20]);
     expect(events.filter((e) => e.startsWith('wait'))).toEqual([]);
+  });
+});
+
+describe('between probes: the neighbour table as the runbooks left it', () => {
+  it('reads `ip -4 neigh show` lines', () => {
+    expect(parseNeighLine('10.0.0.1 dev eth0 lladdr 02:00:00:00:00:99 STALE')).toEqual({ addr: '10.0.0.1', dev: 'eth0', lladdr: '02:00:00:00:00:99', state: 'STALE' });
+    expect(parseNeighLine('10.0.0.9 dev eth1 FAILED')).toEqual({ addr: '10.0.0.9', dev: 'eth1', lladdr: undefined, state: 'FAILED' });
+    expect(parseNeighLine('10.0.0.3 dev eth0 lladdr 02:00:00:00:00:03 router PERMANENT')?.state).toBe('PERMANENT');
+    expect(parseNeighLine('')).toBeUndefined();
+  });
+  it('deletes what was learned, writes the runbooks\' entries back, flushes conntrack', () => {
+    const s = resetScript([
+      { addr: '10.0.0.1', dev: 'eth0', lladdr: '02:00:00:00:00:99', state: 'STALE' },
+      { addr: '10.0.0.9', dev: 'eth1', lladdr: undefined, state: 'FAILED' },
+    ]);
+    expect(s).toContain("keep=' 10.0.0.1@eth0 10.0.0.9@eth1 '");
+    expect(s).toContain('ip neigh del "$a" dev "$dev"');
+    expect(s).toContain('ip neigh replace 10.0.0.1 dev eth0 lladdr 02:00:00:00:00:99 nud stale');
+    expect(s).not.toContain('replace 10.0.0.9');
+    expect(s).toContain('conntrack -F');
   });
 });
 

@@ -30,6 +30,14 @@ describe('the world refuses what the kernel refuses', () => {
   });
   it('a route that already exists', () => {
     expect(fails(['ip route add 10.9.0.0/16 via 10.0.0.2', 'ip route add 10.9.0.0/16 via 10.0.0.3']).detail).toBe('RTNETLINK answers: File exists');
+    expect(fails(['ip route add 10.9.0.0/16 via 10.0.0.2 table 7 metric 5', 'ip route add 10.9.0.0/16 via 10.0.0.3 table 7 metric 5']).detail).toBe('RTNETLINK answers: File exists');
+  });
+  it('a route of another table, metric or prefix length is another route', () => {
+    const first = 'ip route add 10.9.0.0/16 via 10.0.0.2 table 7 metric 5';
+    for (const other of ['table 8 metric 5', 'table 7 metric 6', 'table 7']) {
+      const b = inline(`hosts:\n  h:\n    run: |\n      ip link add d0 type veth peer name d1\n      ip addr add 10.0.0.1/24 dev d0\n      ip link set d0 up\n      ${first}\n      ip route add 10.9.0.0/16 via 10.0.0.3 ${other}\n      ip route add 10.9.0.0/17 via 10.0.0.3 table 7 metric 5\n`);
+      expect(b.world.netns['h']!.routes.filter((r) => r.dst.addr === 0x0a090000).length).toBe(3);
+    }
   });
   it('a veth whose name is taken', () => {
     expect(fails(['ip link add eth0 type veth peer name x']).detail).toBe('RTNETLINK answers: File exists');
