@@ -18,7 +18,8 @@ import { parseNftFile } from '../nft/parse.js';
 import { applyNft } from '../nft/ruleset.js';
 import { traceHost, type HostOutcome } from '../nft/trace.js';
 import { EMPTY_NFT, type NftState } from '../nft/types.js';
-import { checkProtoPorts, optAddressList, optEndpoint, optIfname, optProto } from './options.js';
+import { checkProtoPorts, optAddressList, optEndpoint, optIfname, optionError, optProto } from './options.js';
+import { parseFlagNames } from '../verify/dims.js';
 import { printWarnings } from './warnings.js';
 
 export interface RulesTraceOptions {
@@ -27,6 +28,8 @@ export interface RulesTraceOptions {
   proto?: string;
   iif?: string;
   oif?: string;
+  /** TCP flags of the packet (`SYN`, `ACK,PSH`, `NONE`); default SYN */
+  flags?: string;
   local?: string;
   ipset?: string[];
   linear?: boolean;
@@ -106,6 +109,9 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
   const iif = opts.iif !== undefined ? optIfname(opts.iif, '--iif') : undefined;
   const oif = opts.oif !== undefined ? optIfname(opts.oif, '--oif') : undefined;
   const local = optAddressList(opts.local ?? '', '--local');
+  const tcpFlags = opts.flags !== undefined ? parseFlagNames(opts.flags) : undefined;
+  if (opts.flags !== undefined && tcpFlags === undefined) throw optionError('--flags', `"${opts.flags}" must be a comma-separated list of FIN, SYN, RST, PSH, ACK, URG, or NONE`);
+  if (tcpFlags !== undefined && proto !== 'tcp') throw optionError('--flags', 'TCP flags need --proto tcp');
   let ipsets: Ipsets | undefined;
   for (const f of opts.ipset ?? []) {
     const more = parseIpsetSave(readText(f, 'the ipset save file'), f);
@@ -125,6 +131,7 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
       iptFile = file;
     }
   }
+  if (tcpFlags !== undefined && nftFile !== undefined) throw optionError('--flags', 'TCP flags are walked through iptables-save dumps only (an nft ruleset is walked with a SYN)');
   if (iptFile === undefined && nftFile === undefined) throw new ConfigError('model', 'rules trace', 0, 'give a rules file (iptables-save or nft list ruleset output), or --iptables FILE and/or --nft FILE');
   // the file already read is not read again (stdin could not be)
   const loaded = iptFile !== undefined ? loadDumpWarned(iptFile, iptFile === file ? fileText : undefined) : undefined;
@@ -140,6 +147,7 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
     proto,
     ...(iif !== undefined ? { iif } : {}),
     ...(oif !== undefined ? { oif } : {}),
+    ...(tcpFlags !== undefined ? { tcpFlags } : {}),
     local,
     ...(ipsets ? { ipsets } : {}),
     ...(opts.linear ? { linear: true } : {}),

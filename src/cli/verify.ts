@@ -19,6 +19,8 @@ import type { RulesOutcome, RulesTraceInput } from '../netfilter/trace.js';
 import { parsePorts } from '../prop/flowset.js';
 import { outcomeKey, serviceMatrix, type MatrixInput, type MatrixRow } from '../verify/matrix.js';
 import { rulesDiff } from '../verify/rulesdiff.js';
+import { flagNames, flagsText, ifaceText, SYN, type IfaceClasses } from '../verify/dims.js';
+import type { Interval } from '../verify/space.js';
 import { optAddressList, optIfname, optionError, optProto } from './options.js';
 import { loadDump, outcomeFields } from './rules.js';
 import { diffWorlds } from '../verify/diff.js';
@@ -208,10 +210,11 @@ export interface RulesMatrixOptions {
   readonly dport?: string;
   readonly local?: string;
   readonly ipset?: string[];
+  /** `syn` (default) or `all`: the TCP flags of the first packets */
+  readonly flags?: string;
   readonly json?: boolean;
 }
 
-/** `netpath rules matrix FILE [--iif IF] [--proto P,...] [--dport PORTS] [--local IPS] [--json]`. */
 /** The options `rules matrix` and `rules diff` share, checked. */
 function matrixOptions(opts: RulesMatrixOptions): Omit<MatrixInput, 'nf'> {
   const protos = (opts.proto ?? 'tcp,udp,icmp').split(',').map((p) => optProto(p.trim(), ['tcp', 'udp', 'sctp', 'icmp'] as const));
@@ -229,10 +232,11 @@ function matrixOptions(opts: RulesMatrixOptions): Omit<MatrixInput, 'nf'> {
     }
     ipsets = new Map([...(ipsets ?? []), ...parseIpsetSave(text, f)]);
   }
-  return { local, protos, ...(iif !== undefined ? { iif } : {}), ...(oif !== undefined ? { oif } : {}), ...(dport ? { dport } : {}), ...(ipsets ? { ipsets } : {}) };
+  if (opts.flags !== undefined && opts.flags !== 'syn' && opts.flags !== 'all') throw optionError('--flags', `"${opts.flags}" must be syn or all`);
+  return { local, protos, ...(opts.flags === 'all' ? { flags: 'all' as const } : {}), ...(iif !== undefined ? { iif } : {}), ...(oif !== undefined ? { oif } : {}), ...(dport ? { dport } : {}), ...(ipsets ? { ipsets } : {}) };
 }
 
-/** `netpath rules matrix FILE [--iif IF] [--proto P,...] [--dport PORTS] [--local IPS] [--json]`. */
+/** `netpath rules matrix FILE [--iif IF] [--flags syn|all] [--proto P,...] [--dport PORTS] [--local IPS] [--json]`. */
 export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): number {
   const base = matrixOptions(opts);
   const nf = loadDump(file);
@@ -245,17 +249,20 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
       proto: r.proto,
       ...(r.dport ? { dport: rangesText(r.dport) } : {}),
       ...(r.sport ? { sport: rangesText(r.sport) } : {}),
+      iif: ifaceText(m.interfaces, r.iif),
+      ...(r.flags ? { flags: flagsText(r.flags) } : {}),
       result: outcomes(r),
       outcomes: r.outcomes.map(outcomeFields),
       witness: matrixWitnessJson(file, r.witness, opts),
     }));
-    io.out(JSON.stringify({ rows, classes: m.classes, ...(m.labels.length > 0 ? { labels: m.labels } : {}) }, null, 2) + '\n');
+    io.out(JSON.stringify({ rows, classes: m.classes, interfaces: m.interfaces.labels, ...(m.labels.length > 0 ? { labels: m.labels } : {}) }, null, 2) + '\n');
     return 0;
   }
+  const dims = extraColumns(m.interfaces, opts);
   io.out(
     table([
-      ['src', 'dst', 'proto', 'dport', 'sport', 'result'],
-      ...m.rows.map((r) => [addrsText(r.src), addrsText(r.dst), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', outcomes(r)]),
+      ['src', 'dst', 'proto', 'dport', 'sport', ...dims.head, 'result'],
+      ...m.rows.map((r) => [addrsText(r.src), addrsText(r.dst), r.proto, r.dport ? rangesText(r.dport) : '-', r.sport ? rangesText(r.sport) : '-', ...dims.cells(r), outcomes(r)]),
     ]),
   );
   for (const l of m.labels) io.out(`note: ${l}\n`);
@@ -263,11 +270,25 @@ export function cmdRulesMatrix(file: string, opts: RulesMatrixOptions, io: Io): 
   return 0;
 }
 
+/**
+ * The columns of the dimensions a table shows beyond the classic ones: `iif` when the dump tells
+ * input interfaces apart (no --iif), `flags` with --flags all.
+ */
+function extraColumns(ifs: IfaceClasses, opts: RulesMatrixOptions): { head: string[]; cells: (r: { iif: readonly Interval[]; flags?: readonly Interval[] }) => string[] } {
+  const showIif = opts.iif === undefined && ifs.labels.length > 1;
+  const showFlags = opts.flags === 'all';
+  return {
+    head: [...(showIif ? ['iif'] : []), ...(showFlags ? ['flags'] : [])],
+    cells: (r) => [...(showIif ? [ifaceText(ifs, r.iif)] : []), ...(showFlags ? [r.flags ? flagsText(r.flags) : '-'] : [])],
+  };
+}
+
 function matrixWitnessCommand(file: string, w: RulesTraceInput, opts: RulesMatrixOptions): string {
   const ep = (a: number, p: number | undefined): string => (p === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${p}`);
   return [
     `netpath rules trace ${file} --src ${ep(w.src, w.sport)} --dst ${ep(w.dst, w.dport)} --proto ${w.proto}`,
-    ...(opts.iif !== undefined ? [`--iif ${opts.iif}`] : []),
+    ...(w.iif !== undefined ? [`--iif ${w.iif}`] : []),
+    ...(w.tcpFlags !== undefined ? [`--flags ${flagNames(w.tcpFlags)}`] : []),
     ...(opts.oif !== undefined ? [`--oif ${opts.oif}`] : []),
     ...(opts.local ? [`--local ${opts.local}`] : []),
     ...(opts.ipset ?? []).map((f) => `--ipset ${f}`),
@@ -281,6 +302,8 @@ function matrixWitnessJson(file: string, w: RulesTraceInput, opts: RulesMatrixOp
     proto: w.proto,
     ...(w.sport !== undefined ? { sport: w.sport } : {}),
     ...(w.dport !== undefined ? { dport: w.dport } : {}),
+    ...(w.iif !== undefined ? { iif: w.iif } : {}),
+    ...(w.proto === 'tcp' ? { flags: flagNames(w.tcpFlags ?? SYN) } : {}),
     command: matrixWitnessCommand(file, w, opts),
   };
 }
@@ -295,19 +318,22 @@ export function cmdRulesDiff(oldFile: string, newFile: string, opts: RulesMatrix
     proto: c.proto,
     ...(c.dport ? { dport: rangesText(c.dport) } : {}),
     ...(c.sport ? { sport: rangesText(c.sport) } : {}),
+    iif: ifaceText(d.interfaces, c.iif),
+    ...(c.flags ? { flags: flagsText(c.flags) } : {}),
     before: outcomeKey(c.before),
     after: outcomeKey(c.after),
   });
   if (opts.json) {
     const changes = d.changes.map((c) => ({ ...cells(c), witness: { ...matrixWitnessJson(newFile, c.witness, opts), before: outcomeKey(c.before), after: outcomeKey(c.after) } }));
-    io.out(JSON.stringify({ changes, classes: d.classes, scope: d.scope.map((b) => `${addrRangeText(b.dst)} ${rangesText([b.dport])}`) }, null, 2) + '\n');
+    io.out(JSON.stringify({ changes, classes: d.classes, interfaces: d.interfaces.labels, scope: d.scope.map((b) => `${addrRangeText(b.dst)} ${rangesText([b.dport])}`) }, null, 2) + '\n');
     return d.changes.length > 0 ? 1 : 0;
   }
   if (d.changes.length === 0) {
     io.out(`no first packet changes its fate (${d.classes} classes compared, where the dumps differ)\n`);
     return 0;
   }
-  io.out(table([['src', 'dst', 'proto', 'dport', 'sport', 'before', 'after'], ...d.changes.map((c) => { const x = cells(c); return [addrsText(c.src), addrsText(c.dst), x['proto']!, x['dport'] ?? '-', x['sport'] ?? '-', x['before']!, x['after']!]; })]));
+  const dims = extraColumns(d.interfaces, opts);
+  io.out(table([['src', 'dst', 'proto', 'dport', 'sport', ...dims.head, 'before', 'after'], ...d.changes.map((c) => { const x = cells(c); return [addrsText(c.src), addrsText(c.dst), x['proto']!, x['dport'] ?? '-', x['sport'] ?? '-', ...dims.cells(c), x['before']!, x['after']!]; })]));
   io.out(`\n${d.changes.length} rows of changed packets (${d.classes} classes compared, where the dumps differ)\n`);
   return 1;
 }

@@ -92,6 +92,11 @@ const serviceCache = new WeakMap<World, ReadonlyMap<NsId, readonly Service[]>>()
 
 /** Whether a socket listens on proto/port at `dst` (or on every address) in a namespace; services indexed once per world. */
 export function hasService(world: World, nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
+  return serviceAt(world, nsId, proto, port, dst) !== undefined;
+}
+
+/** The socket listening on proto/port at `dst` (or on every address) in a namespace. */
+export function serviceAt(world: World, nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): Service | undefined {
   let m = serviceCache.get(world);
   if (!m) {
     const byNs = new Map<NsId, Service[]>();
@@ -102,8 +107,8 @@ export function hasService(world: World, nsId: NsId, proto: 'tcp' | 'udp', port:
     }
     serviceCache.set(world, (m = byNs));
   }
-  for (const s of m.get(nsId) ?? []) if (s.proto === proto && s.port === port && (s.addr === undefined || s.addr === dst)) return true;
-  return false;
+  for (const s of m.get(nsId) ?? []) if (s.proto === proto && s.port === port && (s.addr === undefined || s.addr === dst)) return s;
+  return undefined;
 }
 
 const netnsCache = new WeakMap<World, ReadonlyMap<NsId, Netns>>();

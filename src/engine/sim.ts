@@ -24,14 +24,15 @@
 import type { NsId } from '../model/link.js';
 import type { Origin } from '../model/origin.js';
 import { bug } from '../model/errors.js';
-import type { Netns, World } from '../world/types.js';
+import type { Netns, Service, World } from '../world/types.js';
 import type { Capture, Drop, DropCode, DropReason, Step } from '../trace/types.js';
 import { Conntrack, type CtEntry } from './conntrack.js';
-import { hasService, netnsById } from './derived.js';
+import { hasService, netnsById, serviceAt } from './derived.js';
 import type { Frame } from './packet.js';
 import type { Dir, Skb } from './skb.js';
 import type { NeighEntry } from './arp.js';
 import type { TcpConn } from './tcp.js';
+import type { UdpRelay } from './udp.js';
 
 export type { Dir } from './skb.js';
 
@@ -116,6 +117,8 @@ export class Sim {
   readonly lanFdb = new Map<string, Map<string, number>>();
   /** TCP sockets by namespace (tcp.ts) */
   readonly tcp = new Map<NsId, TcpConn[]>();
+  /** docker-proxy's UDP sockets towards a container, one per client (udp.ts) */
+  readonly udpRelays: UdpRelay[] = [];
 
   private readonly deferred: DeferredSteps[] = [];
   private queue: Event[] = [];
@@ -293,5 +296,9 @@ export class Sim {
   /** A socket bound to `port` on `dst` (or on every address) in the namespace. */
   hasService(nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): boolean {
     return hasService(this.world, nsId, proto, port, dst);
+  }
+
+  serviceAt(nsId: NsId, proto: 'tcp' | 'udp', port: number, dst: number): Service | undefined {
+    return serviceAt(this.world, nsId, proto, port, dst);
   }
 }

@@ -10,6 +10,21 @@ import { icmpSend } from './icmp.js';
 import { ipLocalOut } from './ip_output.js';
 import { receivedAsBroadcast } from './route.js';
 
+/**
+ * docker-proxy's socket towards the container for one client (udp_proxy_linux.go: a
+ * connTrackEntry dialled to the backend, its replyLoop writing answers back from the address the
+ * client sent to).
+ */
+export interface UdpRelay {
+  readonly ns: NsId;
+  /** the proxy socket's own port (an ephemeral one) */
+  readonly lport: number;
+  readonly backend: { readonly addr: number; readonly port: number };
+  readonly client: { readonly addr: number; readonly port: number };
+  /** the address and port the client sent to */
+  readonly listen: { readonly addr: number; readonly port: number };
+}
+
 export function udpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const p = skb.pkt;
   const l4 = p.l4;
@@ -19,8 +34,32 @@ export function udpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
     if (p.src === flow.remote && l4.sport === flow.rport) sim.clientDone('ok');
     return;
   }
+  const data = l4.data !== undefined ? { data: l4.data } : {};
+  const back = sim.udpRelays.find((r) => r.ns === nsId && r.lport === l4.dport && r.backend.addr === p.src && r.backend.port === l4.sport);
+  if (back) {
+    // replyLoop: WriteMsgUDP to the client with IP_PKTINFO's source = the address it sent to
+    sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'udp-relay-back', port: back.listen.port, len: l4.len, to: back.client.addr, toPort: back.client.port });
+    const out: IpPacket = { src: back.listen.addr, dst: back.client.addr, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'udp', sport: back.listen.port, dport: back.client.port, len: l4.len, ...data } };
+    const err = ipLocalOut(sim, nsId, out, 'reply');
+    if (err) sim.step({ kind: 'socket', ns: nsId, dir: 'reply', event: 'send-failed', errno: err, what: 'udp-relay' });
+    return;
+  }
   const bcast = receivedAsBroadcast(skb.rt, p.dst);
-  if (sim.hasService(nsId, 'udp', l4.dport, p.dst)) {
+  const svc = sim.serviceAt(nsId, 'udp', l4.dport, p.dst);
+  if (svc?.relay && !bcast) {
+    // Run: a datagram from a new client opens a socket dialled to the backend (the route picks
+    // its source address, the kernel an ephemeral port) and is written to it
+    const ns = sim.ns(nsId);
+    const [lo = 32768, hi = 60999] = (ns.sysctl['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number);
+    const relay: UdpRelay = { ns: nsId, lport: lo + (sim.random() % (hi - lo + 1)), backend: svc.relay, client: { addr: p.src, port: l4.sport }, listen: { addr: p.dst, port: l4.dport } };
+    sim.udpRelays.push(relay);
+    sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'udp-relay', port: l4.dport, len: l4.len, to: svc.relay.addr, toPort: svc.relay.port });
+    const out: IpPacket = { src: 0, dst: svc.relay.addr, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'udp', sport: relay.lport, dport: svc.relay.port, len: l4.len, ...data } };
+    const err = ipLocalOut(sim, nsId, out, skb.dir);
+    if (err) sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'send-failed', errno: err, what: 'udp-relay' });
+    return;
+  }
+  if (svc) {
     sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'udp-echo', port: l4.dport, len: l4.len, to: p.src, toPort: l4.sport });
     if (bcast) {
       // the service answers from the address the datagram was sent to (IP_PKTINFO); a broadcast
@@ -29,7 +68,7 @@ export function udpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
       sim.step({ kind: 'socket', ns: nsId, dir: 'reply', event: 'send-failed', errno: p.dst === 0xffffffff ? 'EINVAL' : 'ENETUNREACH', what: 'udp-echo' });
       return;
     }
-    const reply: IpPacket = { src: p.dst, dst: p.src, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'udp', sport: l4.dport, dport: l4.sport, len: l4.len, ...(l4.data !== undefined ? { data: l4.data } : {}) } };
+    const reply: IpPacket = { src: p.dst, dst: p.src, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'udp', sport: l4.dport, dport: l4.sport, len: l4.len, ...data } };
     const err = ipLocalOut(sim, nsId, reply, 'reply');
     if (err) sim.step({ kind: 'socket', ns: nsId, dir: 'reply', event: 'send-failed', errno: err, what: 'udp-echo' });
     return;

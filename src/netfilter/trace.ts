@@ -36,6 +36,12 @@ export interface RulesTraceInput {
   readonly proto: TraceProto;
   readonly iif?: string;
   readonly oif?: string;
+  /**
+   * TCP flags of the packet, as NfPacket.tcpFlags (FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32);
+   * default SYN. A combination conntrack does not take as a first packet (tcpStartsConnection)
+   * gets no conntrack entry: INVALID, and the nat chains are not consulted.
+   */
+  readonly tcpFlags?: number;
   /** the host's own addresses (127.0.0.0/8 is always local) */
   readonly local: readonly Ipv4[];
   readonly ipsets?: Ipsets;
@@ -97,6 +103,17 @@ function addrTypeOf(a: Ipv4, local: readonly Ipv4[]): AddrType {
   }
 }
 
+/**
+ * Whether conntrack makes a new entry for a TCP packet without one (nf_conntrack_proto_tcp.c,
+ * tcp_new through tcp_conntracks[0][index][sNO]): a SYN without ACK, RST or FIN, or (with the
+ * default nf_conntrack_tcp_loose=1, picking up mid-stream) an ACK without SYN, RST or FIN. PSH
+ * and URG change nothing. Every other combination is INVALID (no entry).
+ */
+export function tcpStartsConnection(flags: number): boolean {
+  const f = flags & 0x17; // FIN SYN RST ACK
+  return f === 0x02 || f === 0x10;
+}
+
 const isLimit = (m: NfMatch): boolean => m.kind === 'limit';
 
 /** the tables of each hook, in order (hookTables, made once) */
@@ -152,6 +169,9 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
   let mark = 0;
   let ctmark = 0;
   let tracked = true;
+  const tcpFlags = input.tcpFlags ?? 2;
+  // no conntrack entry: INVALID to every match, and no NAT (nf_nat_inet_fn needs a ct)
+  const invalid = proto === 6 && !tcpStartsConnection(tcpFlags);
   let dnat: string | undefined;
   let snat: string | undefined;
   let masquerade = false;
@@ -171,7 +191,7 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
     return last;
   };
   const build = (iif: string | undefined, oif: string | undefined): NfPacket => {
-    const ct: NfCtView = {
+    const ct: NfCtView | undefined = tracked && invalid ? undefined : {
       state: tracked ? 'NEW' : 'UNTRACKED',
       snat: snat !== undefined || masquerade,
       dnat: dnat !== undefined,
@@ -182,10 +202,11 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
       mark: ctmark,
     };
     // built by assignment, not spreads (one packet per table per hook per walk); same properties
-    const pk: { -readonly [K in keyof NfPacket]: NfPacket[K] } = { src, dst, proto, bridged: false, mark, ct };
+    const pk: { -readonly [K in keyof NfPacket]: NfPacket[K] } = { src, dst, proto, bridged: false, mark };
+    if (ct !== undefined) pk.ct = ct;
     if (sport !== undefined && proto !== 1) pk.sport = sport;
     if (dport !== undefined && proto !== 1) pk.dport = dport;
-    if (proto === 6) pk.tcpFlags = 2;
+    if (proto === 6) pk.tcpFlags = tcpFlags;
     if (proto === 1) {
       pk.icmpType = 8;
       pk.icmpCode = 0;
@@ -212,7 +233,7 @@ function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[
   /** runs the tables of one hook; returns a final outcome when the packet stops there */
   const hook = (h: Hook, iif: string | undefined, oif: string | undefined, skipNat = false): Stop | undefined => {
     for (const table of TABLES_OF[h]) {
-      if (table === 'nat' && (skipNat || !tracked)) continue;
+      if (table === 'nat' && (skipNat || !tracked || invalid)) continue;
       if (!nf[table].present) continue;
       const res: NfResult = run(nf, table, h, packet(iif, oif), env);
       const hits = res.hits;

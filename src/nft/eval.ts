@@ -59,6 +59,14 @@ export function nftHookName(h: Hook): string {
 
 const ADDRTYPE_NUM = (t: AddrType): number => FIB_ADDRTYPE[t.toLowerCase()] ?? 0;
 
+/** `numgen MODE mod N: VALUE`, the text of numgen's k-th choice, made once per selector and value */
+const numgenTexts = new WeakMap<NftSelector, string[]>();
+function numgenWhat(sel: Extract<NftSelector, { k: 'numgen' }>, k: number): string {
+  let texts = numgenTexts.get(sel);
+  if (!texts) numgenTexts.set(sel, (texts = []));
+  return (texts[k] ??= `numgen ${sel.mode} mod ${sel.mod}: ${k + sel.offset}`);
+}
+
 const CT_STATE_BIT: Readonly<Record<string, number>> = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8, UNTRACKED: 64 };
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +310,7 @@ class Walk {
       case 'numgen': {
         for (let k = 0; k < sel.mod - 1; k++) {
           const prob = 1 / (sel.mod - k);
-          if (this.env.choose(prob, `numgen ${sel.mode} mod ${sel.mod}: ${k + sel.offset}`)) return k + sel.offset;
+          if (this.env.choose(prob, numgenWhat(sel, k))) return k + sel.offset;
         }
         if (sel.mode === 'inc') this.note('numgen inc counts packets; each value taken here with probability 1/mod');
         return sel.mod - 1 + sel.offset;

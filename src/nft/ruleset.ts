@@ -54,13 +54,15 @@ interface LazyRule {
   [RULE_FAMILY]: NftFamily;
   [RULE_TEXT]: string | undefined;
 }
+const frozenTexts = new WeakMap<object, string>();
 const TEXT_ACCESSOR: PropertyDescriptor = {
   get(this: LazyRule): string {
-    let t = this[RULE_TEXT];
-    if (t === undefined) {
-      t = ruleText(this.stmts, this.comment, this[RULE_FAMILY]);
-      if (!Object.isFrozen(this)) this[RULE_TEXT] = t;
-    }
+    const had = this[RULE_TEXT];
+    if (had !== undefined) return had;
+    if (!Object.isFrozen(this)) return (this[RULE_TEXT] = ruleText(this.stmts, this.comment, this[RULE_FAMILY]));
+    // frozen (a world's state is) before its text was read: kept beside it
+    let t = frozenTexts.get(this);
+    if (t === undefined) frozenTexts.set(this, (t = ruleText(this.stmts, this.comment, this[RULE_FAMILY])));
     return t;
   },
   enumerable: true,

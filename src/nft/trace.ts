@@ -77,7 +77,10 @@ function pipelineOf(rules: HostRules, h: Hook, iptPresent: (t: NfTableName) => b
   return s;
 }
 
-function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boolean[]): Run {
+/** each hook's merged stages, found once per trace (not once per walk) */
+type Stages = { [H in Hook]?: readonly MergedStage[] };
+
+function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boolean[], stages: Stages): Run {
   const notes: string[] = [];
   const note = (t: string): void => {
     if (!notes.includes(t)) notes.push(t);
@@ -148,7 +151,7 @@ function walkOnce(rules: HostRules, input: RulesTraceInput, forced: readonly boo
   });
 
   const iptPresent = (t: NfTableName): boolean => nf !== undefined && nf[t].present;
-  const stagesOf = (h: Hook): readonly MergedStage[] => pipelineOf(rules, h, iptPresent);
+  const stagesOf = (h: Hook): readonly MergedStage[] => (stages[h] ??= pipelineOf(rules, h, iptPresent));
 
   /** takes one chain's result; returns a final outcome when the packet stops there, 'nat' when a binding was made */
   const take = (h: Hook, res: NfResult | NftResult, policyName: (chain: string) => string): Stop | 'nat' | undefined => {
@@ -281,10 +284,11 @@ export function traceHost(rules: HostRules, input: RulesTraceInput): HostOutcome
   if (input.proto !== 'icmp' && input.dport === undefined) throw new ConfigError('model', '--dst', 0, `${input.proto} needs --dst IP:PORT`);
   const out: HostOutcome[] = [];
   const todo: boolean[][] = [[]];
+  const stages: Stages = {};
   let cut = false;
   while (todo.length > 0) {
     const forced = todo.pop()!;
-    const r = walkOnce(rules, input, forced);
+    const r = walkOnce(rules, input, forced, stages);
     for (let k = r.choices.length - 1; k >= forced.length; k--) {
       if (out.length + todo.length >= MAX_OUTCOMES) {
         cut = true;

@@ -85,6 +85,9 @@ function where(o: Origin | undefined): string {
 
 interface Indexed {
   readonly s: Step;
+  /** s.t and s.kind, read once (steps come in many shapes; an Indexed has one) */
+  readonly t: number;
+  readonly kind: Step['kind'];
   /** the step's packet, and for NAT the packet before it */
   readonly pkt: IpPacket | undefined;
   readonly before: IpPacket | undefined;
@@ -123,37 +126,58 @@ function packetHash(p: IpPacket): number {
 /** A namespace's steps, and where the ones an outgoing frame is traced back to are (`egress`). */
 interface NsSteps {
   readonly steps: Indexed[];
-  /** whether the steps' times ascend (searches are binary then) */
+  /** whether the steps' times ascend (searches are binary then), and the last time seen */
   sorted: boolean;
+  last: number;
   /** by packetHash of their packet: the ascending indices of `recv` steps and of NAT steps */
   readonly back: Map<number, number[]>;
 }
 
-const NO_STEPS: NsSteps = { steps: [], sorted: true, back: new Map() };
+/**
+ * The kinds of steps a comment is made of or searched by (`ingress`, `afterDelivery`, `egress`,
+ * `arpComment`); the others (routing lookups, conntrack, ...) can be left out of the lists when
+ * times ascend, as no search then stops on them.
+ */
+const USED: ReadonlySet<Step['kind']> = new Set<Step['kind']>(['nat', 'nf', 'bridge', 'drop', 'icmp', 'xmit', 'deliver', 'recv', 'socket', 'neigh']);
 
-/** The comment of each capture of `trace`, index for index. */
-export function captureComments(trace: ProbeTrace): string[] {
+/** The steps of each namespace in order; only the USED kinds, unless `all`. */
+function stepsByNs(trace: ProbeTrace, all: boolean): { byNs: Map<string, NsSteps>; sorted: boolean } {
   const byNs = new Map<string, NsSteps>();
+  let sorted = true;
   let n: NsSteps | undefined;
   let ns: string | undefined;
   for (const s of trace.steps) {
+    const t = s.t;
+    const kind = s.kind;
     if (n === undefined || s.ns !== ns) {
       ns = s.ns;
       n = byNs.get(ns);
-      if (n === undefined) byNs.set(ns, (n = { steps: [], sorted: true, back: new Map() }));
+      if (n === undefined) byNs.set(ns, (n = { steps: [], sorted: true, last: t, back: new Map() }));
     }
+    if (n.last > t) sorted = n.sorted = false;
+    n.last = t;
+    if (!all && !USED.has(kind)) continue;
     const l = n.steps;
-    if (l.length > 0 && l[l.length - 1]!.s.t > s.t) n.sorted = false;
     const pkt = s.packet;
     const before = s.kind === 'nat' ? s.before : undefined;
-    if (pkt !== undefined && (s.kind === 'recv' || before !== undefined)) {
+    if (pkt !== undefined && (kind === 'recv' || before !== undefined)) {
       const h = packetHash(pkt);
       const at = n.back.get(h);
       if (at === undefined) n.back.set(h, [l.length]);
       else at.push(l.length);
     }
-    l.push({ s, pkt, before, text: undefined });
+    l.push({ s, t, kind, pkt, before, text: undefined });
   }
+  return { byNs, sorted };
+}
+
+const NO_STEPS: NsSteps = { steps: [], sorted: true, last: 0, back: new Map() };
+
+/** The comment of each capture of `trace`, index for index. */
+export function captureComments(trace: ProbeTrace): string[] {
+  let { byNs, sorted } = stepsByNs(trace, false);
+  // times that go back in a namespace: every step kept, searches linear there
+  if (!sorted) byNs = stepsByNs(trace, true).byNs;
   const arpSeen = new Map<string, number>();
   return trace.captures.map((c) => {
     const n = byNs.get(c.ns) ?? NO_STEPS;
@@ -167,14 +191,14 @@ export function captureComments(trace: ProbeTrace): string[] {
 /** The index of the first step at time `t` or later (steps.length if none); steps ascend in time when `sorted`. */
 function firstAt(steps: readonly Indexed[], t: number, sorted: boolean): number {
   if (!sorted) {
-    const i = steps.findIndex((x) => x.s.t >= t);
+    const i = steps.findIndex((x) => x.t >= t);
     return i < 0 ? steps.length : i;
   }
   let lo = 0;
   let hi = steps.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (steps[mid]!.s.t < t) lo = mid + 1;
+    if (steps[mid]!.t < t) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -186,7 +210,7 @@ function lastAt(steps: readonly Indexed[], t: number): number {
   let hi = steps.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (steps[mid]!.s.t <= t) lo = mid + 1;
+    if (steps[mid]!.t <= t) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -201,7 +225,7 @@ function ingress(c: Capture, key: IpPacket, steps: readonly Indexed[], sorted: b
   for (let j = start; j < steps.length; j++) {
     const { s } = steps[j]!;
     const x = steps[j]!;
-    if (s.kind === 'nat' && x.pkt !== undefined && isBefore(x, k)) {
+    if (x.kind === 'nat' && x.pkt !== undefined && isBefore(x, k)) {
       parts.push(textOf(x));
       k = x.pkt;
       continue;
@@ -269,7 +293,7 @@ function egress(c: Capture, key: IpPacket, n: NsSteps): string {
       let rule: Indexed | undefined;
       for (let r = j - 1; r >= 0 && rule === undefined; r--) {
         const y = steps[r]!;
-        if (y.s.kind === 'nf' && y.s.nf.table === 'nat' && y.s.t === s.t && isPkt(y, before)) rule = y;
+        if (y.kind === 'nf' && y.t === s.t && y.s.kind === 'nf' && y.s.nf.table === 'nat' && isPkt(y, before)) rule = y;
       }
       const by = rule && rule.s.kind === 'nf' ? ` by ${rule.s.nf.chain} rule ${rule.s.nf.rule ?? '?'}: -A ${rule.s.nf.chain} ${rule.s.nf.text ?? ''}${where(rule.s.origin)}` : '';
       nats.unshift(`${textOf(x)}${by}`);
@@ -279,7 +303,8 @@ function egress(c: Capture, key: IpPacket, n: NsSteps): string {
     from = s.dev;
     break;
   }
-  return [from !== undefined ? `forwarded from ${from}` : 'local output', ...nats].join('; ');
+  const head = from !== undefined ? `forwarded from ${from}` : 'local output';
+  return nats.length === 0 ? head : [head, ...nats].join('; ');
 }
 
 /** The index of the last `recv` or NAT step at or before `j` whose packet is `p`, or -1. */
@@ -306,8 +331,9 @@ function arpComment(c: Capture, steps: readonly Indexed[], from: number, to: num
   const about = (addr: number, events: readonly string[]): string | undefined => {
     for (let j = from; j < to; j++) {
       const x = steps[j]!;
+      if (x.t !== c.t || x.kind !== 'neigh') continue;
       const n = x.s;
-      if (n.t === c.t && n.kind === 'neigh' && n.dev === c.dev && events.includes(n.event) && 'addr' in n && n.addr === addr) return textOf(x);
+      if (n.kind === 'neigh' && n.dev === c.dev && events.includes(n.event) && 'addr' in n && n.addr === addr) return textOf(x);
     }
     return undefined;
   };

@@ -306,6 +306,10 @@ interface Half {
   peerIsn?: number;
   /** send times (µs) of this half's segments, ascending */
   readonly sends: number[];
+  /** tsOffset(isn) */
+  readonly off: number;
+  /** the other direction's half, once looked up (null: none) */
+  peer?: Half | null;
 }
 
 function flagBits(l4: TcpHeader): number {
@@ -373,7 +377,7 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     sendT.add(p, l4, c.t);
     const f = l4.flags;
     if (f.syn && !f.rst && !halves.some((h) => h.isn === l4.seq >>> 0)) {
-      const h: Half = { isn: l4.seq >>> 0, role: f.ack ? 'server' : 'client', sends: [] };
+      const h: Half = { isn: l4.seq >>> 0, role: f.ack ? 'server' : 'client', sends: [], off: tsOffset(l4.seq >>> 0) };
       if (f.ack) h.peerIsn = (l4.ack - 1) >>> 0;
       halves.push(h);
     }
@@ -399,7 +403,7 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     if (h) h.sends.push(t);
   });
   for (const h of halves) h.sends.sort((a, b) => a - b);
-  const tsval = (h: Half, t: number): number => (tsOffset(h.isn) + Math.floor(t / 1000)) >>> 0;
+  const tsval = (h: Half, t: number): number => (h.off + Math.floor(t / 1000)) >>> 0;
 
   return (p, l4) => {
     const f = l4.flags;
@@ -407,7 +411,8 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     const h = halfOf(l4.seq >>> 0);
     if (!h) return { window: LINUX_TCP.clientWindow, sackPermitted: false };
     const t = sendT.time(p, l4) ?? 0;
-    const peer = h.peerIsn !== undefined ? halves.find((x) => x.isn === h.peerIsn) : undefined;
+    if (h.peer === undefined) h.peer = h.peerIsn !== undefined ? (halves.find((x) => x.isn === h.peerIsn) ?? null) : null;
+    const peer = h.peer;
     let ecr = 0;
     if (f.ack && peer) {
       const last = lastAtOrBefore(peer.sends, t);

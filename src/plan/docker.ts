@@ -416,13 +416,9 @@ function dockerRun(args: readonly string[], ctx: Ctx, deps: DockerDeps): Op[] {
   const proxies: ProxyListen[] = [];
   for (const b of bindings) {
     if (!proxy) continue;
-    if (b.proto === 'udp')
-      return fail(
-        ctx,
-        'unsupported',
-        'a UDP port published with the userland proxy on: docker-proxy relays datagrams to the container, which netpath does not model; start the daemon with "dockerd --userland-proxy=false" (a runbook line before the first docker command)',
-      );
-    proxies.push({ proto: b.proto, port: b.hostPort, ...(b.hostIp !== 0 ? { addr: b.hostIp } : {}) });
+    // docker-proxy: TCP accepts the client before it dials the container; UDP sends each datagram
+    // on to the container and its answers back (cmd/docker-proxy/udp_proxy_linux.go, v28.5.2)
+    proxies.push({ proto: b.proto, port: b.hostPort, ...(b.hostIp !== 0 ? { addr: b.hostIp } : {}), ...(b.proto === 'udp' ? { backend: { addr, port: b.port } } : {}) });
   }
   const br = net.bridge;
   const veth = `veth${hex(`${ctx.host}/${name}`, 7)}`;

@@ -32,10 +32,12 @@ export interface NetnsAddOp extends OpBase { readonly op: 'netns-add'; readonly 
 export interface NetnsDelOp extends OpBase { readonly op: 'netns-del'; readonly name: string }
 /** A port docker-proxy listens on in the host's root namespace (a published TCP port, userland proxy on). */
 export interface ProxyListen {
-  readonly proto: 'tcp';
+  readonly proto: 'tcp' | 'udp';
   readonly port: number;
   /** the host address given in `-p IP:...`; absent = every address */
   readonly addr?: Ipv4;
+  /** udp: the container's address and port each datagram is sent on to */
+  readonly backend?: { readonly addr: Ipv4; readonly port: number };
 }
 /**
  * `docker run --name NAME`: a container netns NAME with only lo (up). On a Docker network the

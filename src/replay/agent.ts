@@ -3,7 +3,8 @@
  * runs inside a namespace, as a service listener or as a probe client. It is kept here as text
  * (run with `python3 -c AGENT_PY ...`) so it ships inside dist/ with the rest of netpath.
  *
- *   serve tcp:80 udp:53 tcp:8080:127.0.0.1 ...
+ *   serve tcp:80 udp:53 tcp:8080:127.0.0.1 udp:8053:0.0.0.0>172.17.0.2:53 ...
+ *        (the last: docker-proxy for a UDP port, sending each datagram on to the container)
  *       binds 0.0.0.0 (or the address after the port) on each port; tcp: accepts, reads the request, answers an HTTP/1.0 200 and
  *       closes; udp: echoes every datagram from the address it was sent to (IP_PKTINFO). Prints "ready" once every socket is bound.
  *   probe tcp|udp|icmp DST PORT TIMEOUT ICMPID [SRC]
@@ -24,7 +25,9 @@
 import { formatIpv4 } from '../wire/ipv4.js';
 
 /** The agent's listen spec for a service: `proto:port`, or `proto:port:addr` for a bound address. */
-export function serviceSpec(s: { readonly proto: string; readonly port: number; readonly addr?: number }): string {
+export function serviceSpec(s: { readonly proto: string; readonly port: number; readonly addr?: number; readonly relay?: { readonly addr: number; readonly port: number } }): string {
+  // docker-proxy for a UDP port: udp:PORT:BIND>BACKEND:PORT
+  if (s.relay) return `${s.proto}:${s.port}:${formatIpv4(s.addr ?? 0)}>${formatIpv4(s.relay.addr)}:${s.relay.port}`;
   return s.addr === undefined ? `${s.proto}:${s.port}` : `${s.proto}:${s.port}:${formatIpv4(s.addr)}`;
 }
 
@@ -37,6 +40,7 @@ def ename(n):
 def serve(specs):
     socks = []
     for spec in specs:
+        spec, _, relay = spec.partition('>')
         proto, port, *addr = spec.split(':')
         bind = addr[0] if addr else '0.0.0.0'
         if proto == 'tcp':
@@ -47,9 +51,13 @@ def serve(specs):
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind((bind, int(port)))
-        socks.append((proto, s))
-    for proto, s in socks:
-        threading.Thread(target=tcp_loop if proto == 'tcp' else udp_loop, args=(s,), daemon=True).start()
+        socks.append((proto, s, relay))
+    for proto, s, relay in socks:
+        if relay:
+            host, rport = relay.rsplit(':', 1)
+            threading.Thread(target=udp_relay, args=(s, (host, int(rport))), daemon=True).start()
+        else:
+            threading.Thread(target=tcp_loop if proto == 'tcp' else udp_loop, args=(s,), daemon=True).start()
     sys.stdout.write('ready\n')
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
@@ -76,6 +84,41 @@ def tcp_answer(c, peer):
         c.close()
 
 IP_PKTINFO = getattr(socket, 'IP_PKTINFO', 8)
+
+def udp_relay(s, backend):
+    # docker-proxy's UDP proxy (cmd/docker-proxy/udp_proxy_linux.go, Docker v28.5.2): per client
+    # a socket connected to the container; answers go back from the address the client sent to
+    s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    conns = {}
+    def reply_loop(b, peer, dst):
+        while True:
+            try:
+                data = b.recv(65535)
+            except ConnectionRefusedError:
+                continue
+            except OSError:
+                return
+            try:
+                s.sendmsg([data], [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack('=i4s4s', 0, dst, b'\0\0\0\0'))], 0, peer)
+            except OSError:
+                pass
+    while True:
+        data, anc, _flags, peer = s.recvmsg(65535, socket.CMSG_SPACE(12))
+        info = [d for (lvl, typ, d) in anc if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO]
+        b = conns.get(peer)
+        if b is None:
+            b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                b.connect(backend)
+            except OSError:
+                continue
+            conns[peer] = b
+            dst = info[0][8:12] if info and len(info[0]) >= 12 else b'\0\0\0\0'
+            threading.Thread(target=reply_loop, args=(b, peer, dst), daemon=True).start()
+        try:
+            b.send(data)
+        except OSError:
+            pass
 
 def udp_loop(s):
     # answer from the address the datagram was sent to (IP_PKTINFO), as the simulation's service

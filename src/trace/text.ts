@@ -197,10 +197,14 @@ export function stepText(s: Step): string {
           return s.proto === 'tcp' ? `no socket on tcp/${s.port}: RST` : `no socket on udp/${s.port}: ICMP port unreachable`;
         case 'listener-syn':
           return `tcp/${s.port} listener: SYN from ${formatIpv4(s.from)}:${s.fromPort}, answering SYN-ACK`;
+        case 'udp-relay':
+          return `docker-proxy on udp/${s.port} sends ${s.len} bytes on to ${formatIpv4(s.to)}:${s.toPort}`;
+        case 'udp-relay-back':
+          return `docker-proxy on udp/${s.port} passes the answer back to ${formatIpv4(s.to)}:${s.toPort}`;
         case 'udp-echo':
           return `udp/${s.port} service echoes ${s.len} bytes to ${formatIpv4(s.to)}:${s.toPort}`;
         case 'send-failed':
-          return s.what === 'udp-echo' ? `udp echo: sendto failed: ${s.errno}` : s.what === 'echo-reply' ? `echo reply not sent: ${s.errno}` : `send failed: ${s.errno}`;
+          return s.what === 'udp-echo' ? `udp echo: sendto failed: ${s.errno}` : s.what === 'udp-relay' ? `docker-proxy: write failed: ${s.errno}` : s.what === 'echo-reply' ? `echo reply not sent: ${s.errno}` : `send failed: ${s.errno}`;
         case 'echo-ignored':
           return 'echo request ignored (icmp_echo_ignore_all=1)';
         case 'broadcast-ignored':

@@ -54,7 +54,9 @@ export type SocketEvent =
   | { readonly event: 'no-listener'; readonly proto: 'tcp' | 'udp'; readonly port: number }
   | { readonly event: 'listener-syn'; readonly port: number; readonly from: number; readonly fromPort: number }
   | { readonly event: 'udp-echo'; readonly port: number; readonly len: number; readonly to: number; readonly toPort: number }
-  | { readonly event: 'send-failed'; readonly errno: string; readonly what: 'udp-echo' | 'echo-reply' | 'tcp' }
+  | { readonly event: 'udp-relay'; readonly port: number; readonly len: number; readonly to: number; readonly toPort: number }
+  | { readonly event: 'udp-relay-back'; readonly port: number; readonly len: number; readonly to: number; readonly toPort: number }
+  | { readonly event: 'send-failed'; readonly errno: string; readonly what: 'udp-echo' | 'echo-reply' | 'tcp' | 'udp-relay' }
   | { readonly event: 'echo-ignored' }
   | { readonly event: 'broadcast-ignored'; readonly proto: 'tcp' | 'udp' | 'icmp'; readonly port?: number }
   | { readonly event: 'soft-error'; readonly icmpType: number; readonly icmpCode: number }

@@ -13,6 +13,7 @@
  */
 import { assertNever } from '../model/errors.js';
 import type { Ipsets } from '../netfilter/ipset.js';
+import { flagBits } from '../netfilter/eval.js';
 import type { NfMatch, NfRule, NfState, NfTarget } from '../netfilter/types.js';
 import type { NftAtom, NftElement, NftRhs, NftState, NftStmt } from '../nft/types.js';
 import { networkOf, broadcastOf } from '../wire/ipv4.js';
@@ -39,6 +40,16 @@ export interface CutSink {
   readonly labels: Set<string>;
   /** addresses `-m addrtype` can tell apart beyond the routes (a dump's --local addresses) */
   readonly addrtype?: readonly Interval[];
+  /** input interface names and `NAME+` prefixes compared with the packet's (matrix.ts; absent: not a dimension) */
+  readonly iif?: Set<string>;
+  /** TCP flag tests `(flags & mask) == comp`, keyed `mask/comp` (matrix.ts; absent: not a dimension) */
+  readonly flags?: Map<string, FlagTest>;
+}
+
+/** One `--tcp-flags MASK COMP` test (`--syn` is FIN,SYN,RST,ACK SYN), as bits. */
+export interface FlagTest {
+  readonly mask: number;
+  readonly comp: number;
 }
 
 export function emptyCuts(): Cuts {
@@ -125,6 +136,13 @@ function matchCuts(m: NfMatch, c: CutSink, ipsets: Ipsets | undefined): void {
     case 'destination':
       return c.dst.prefix(m.prefix);
     case 'tcp':
+      if (m.flags && c.flags) {
+        const t = { mask: flagBits(m.flags.mask), comp: flagBits(m.flags.comp) };
+        c.flags.set(`${t.mask}/${t.comp}`, t);
+      }
+      if (m.sport) c.sport.range(m.sport.min, m.sport.max);
+      if (m.dport) c.dport.range(m.dport.min, m.dport.max);
+      return;
     case 'udp':
     case 'sctp':
       if (m.sport) c.sport.range(m.sport.min, m.sport.max);
@@ -162,9 +180,13 @@ function matchCuts(m: NfMatch, c: CutSink, ipsets: Ipsets | undefined): void {
     case 'limit':
       c.labels.add('-m limit: one new connection never exceeds a rate; taken as matching');
       return;
-    // compared against interfaces, marks, conntrack state, ICMP types, flags: none of them a
-    // value of the flow's own addresses or ports
     case 'in-interface':
+      c.iif?.add(m.name);
+      return;
+    // compared against the output interface (fixed by --oif), bridge ports (a routed packet has
+    // none), marks, conntrack state (NEW or INVALID for a first packet: matrix.ts cuts the flags
+    // by what conntrack accepts, always), ICMP types: none of them a value of the flow's own
+    // addresses, ports, input interface or flags
     case 'out-interface':
     case 'protocol':
     case 'fragment':

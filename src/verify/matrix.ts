@@ -21,7 +21,8 @@ import { traceRules, type RulesOutcome, type RulesTraceInput, type TraceProto } 
 import type { NfRule, NfState } from '../netfilter/types.js';
 import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
 import { mergeBoxes, type KeyedBox } from './atoms.js';
-import { ruleCuts, specialAddresses, type CutSink } from './cuts.js';
+import { ruleCuts, specialAddresses, type CutSink, type FlagTest } from './cuts.js';
+import { flagPartition, flagWitness, ifaceClasses, ifacePartition, SYN, type DimGroup, type IfaceClasses } from './dims.js';
 import { ADDR_SPACE, CutSet, atomsOf, classesOf, intersect, intervalPrefixes, mergeIntervals, prefixInterval, type Interval } from './space.js';
 import type { Prefix } from '../wire/ipv4.js';
 
@@ -29,8 +30,11 @@ export interface MatrixInput {
   readonly nf: NfState;
   /** the host's own addresses (127.0.0.0/8 always is) */
   readonly local: readonly Ipv4[];
+  /** only this input interface; undefined: every interface, a dimension of the rows (dims.ts) */
   readonly iif?: string;
   readonly oif?: string;
+  /** TCP flags of the first packet: `syn` (default) a SYN only, `all` every combination, a dimension of the rows (dims.ts) */
+  readonly flags?: 'syn' | 'all';
   readonly protos: readonly TraceProto[];
   /** destination ports (tcp, udp, sctp); default 1-65535 */
   readonly dport?: readonly Interval[];
@@ -50,6 +54,10 @@ export interface MatrixRow {
   readonly proto: TraceProto;
   readonly dport?: readonly Interval[];
   readonly sport?: readonly Interval[];
+  /** input interfaces: indices into Matrix.interfaces (with `iif`: [0], that interface) */
+  readonly iif: readonly Interval[];
+  /** tcp: the flag combinations (bits as `tcpFlags`: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32) */
+  readonly flags?: readonly Interval[];
   /** the outcomes every packet of the row gets (one per statistic branch) */
   readonly outcomes: readonly RulesOutcome[];
   /** with `also`: the outcomes in the second dump */
@@ -63,6 +71,8 @@ export interface Matrix {
   /** walks: one per class */
   readonly classes: number;
   readonly labels: readonly string[];
+  /** the input interface classes the rows' `iif` index (with `iif` given: that one interface) */
+  readonly interfaces: IfaceClasses;
 }
 
 /** A guard wider than this many atoms (of a dimension) cuts every atom (a sound over-approximation). */
@@ -157,7 +167,7 @@ function ruleGuard(r: NfRule, chainGuard: readonly GuardBox[], local: readonly I
 }
 
 function newSink(addrtype: readonly Interval[]): CutSink {
-  return { src: new CutSet(), dst: new CutSet(), sport: new CutSet(), dport: new CutSet(), labels: new Set(), addrtype };
+  return { src: new CutSet(), dst: new CutSet(), sport: new CutSet(), dport: new CutSet(), labels: new Set(), addrtype, iif: new Set(), flags: new Map() };
 }
 
 /** The addresses outside these (sorted, disjoint) intervals. */
@@ -196,6 +206,8 @@ interface RuleCutLists {
   readonly src: readonly Interval[];
   readonly sport: readonly Interval[];
   readonly dport: readonly Interval[];
+  readonly iif: readonly string[];
+  readonly flags: readonly FlagTest[];
 }
 
 export function serviceMatrix(input: MatrixInput): Matrix {
@@ -212,7 +224,7 @@ export function serviceMatrix(input: MatrixInput): Matrix {
       const s = newSink(typed);
       ruleCuts(r, s, input.ipsets);
       for (const l of s.labels) labels.add(l);
-      cache.set(r, (c = { src: s.src.ranges(), sport: s.sport.ranges(), dport: s.dport.ranges() }));
+      cache.set(r, (c = { src: s.src.ranges(), sport: s.sport.ranges(), dport: s.dport.ranges(), iif: [...s.iif!], flags: [...s.flags!.values()] }));
     }
     return c;
   };
@@ -222,6 +234,28 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   for (const r of localIv) dstSink.dst.range(r.lo, r.hi);
   const throwaway = newSink(typed);
   for (const g of rules) ruleCuts(g.rule, { ...throwaway, dst: dstSink.dst, labels }, input.ipsets);
+  // every input interface name the dumps compare with: the classes rows name (a single one with --iif)
+  const interfaces: IfaceClasses = input.iif !== undefined ? { labels: [input.iif], reps: [input.iif] } : ifaceClasses(throwaway.iif!);
+  const allFlags = input.flags === 'all';
+  /** the groups of interface classes and of flag combinations the rules here tell apart (memoised by what they test) */
+  const iifMemo = new Map<string, DimGroup[]>();
+  const iifGroups = (cs: readonly RuleCutLists[]): readonly DimGroup[] => {
+    if (input.iif !== undefined) return ONE_GROUP;
+    const names = [...new Set([...gIif, ...cs.flatMap((c) => c.iif)])].sort();
+    const k = names.join('\u0000');
+    let g = iifMemo.get(k);
+    if (!g) iifMemo.set(k, (g = ifacePartition(interfaces, names)));
+    return g;
+  };
+  const flagMemo = new Map<string, DimGroup[]>();
+  const flagGroups = (cs: readonly RuleCutLists[]): readonly DimGroup[] => {
+    if (!allFlags) return SYN_ONLY;
+    const tests = new Map<string, FlagTest>([...gFlags, ...cs.flatMap((c) => c.flags)].map((t) => [`${t.mask}/${t.comp}`, t]));
+    const k = [...tests.keys()].sort().join(' ');
+    let g = flagMemo.get(k);
+    if (!g) flagMemo.set(k, (g = flagPartition([...tests.values()])));
+    return g;
+  };
   for (const r of input.only ?? []) dstSink.dst.range(r.dst.lo, r.dst.hi);
   const dstAtoms = atomsOf(ADDR_SPACE, dstSink.dst.values());
   /** the scope's port ranges at a destination atom; undefined: every port */
@@ -260,6 +294,8 @@ export function serviceMatrix(input: MatrixInput): Matrix {
   const gSrc = global.src.ranges();
   const gSport = global.sport.ranges();
   const gDport = global.dport.ranges();
+  const gIif = [...global.iif!];
+  const gFlags = [...global.flags!.values()];
   const dportSpace = mergeIntervals(input.dport ?? [{ lo: 1, hi: 65535 }]);
   const SPORTS: readonly Interval[] = [{ lo: 1, hi: 65535 }];
   // packets arriving from elsewhere: a source that is the host's own is not one (rules trace walks those from OUTPUT)
@@ -274,15 +310,18 @@ export function serviceMatrix(input: MatrixInput): Matrix {
     const kb = outcomeKey(traceRules(input.also, w));
     return input.changedOnly && ka === kb ? undefined : `${ka}\u0001${kb}`;
   };
-  const walk = (proto: TraceProto, src: readonly Interval[], dst: Interval, dport: readonly Interval[] | undefined, sport: readonly Interval[] | undefined): void => {
-    classes++;
-    const key = keyAt(walkInput(input, proto, src[0]!.lo, dst.lo, dport?.[0]!.lo, sport?.[0]!.lo));
-    if (key === undefined) return;
+  const walk = (proto: TraceProto, src: readonly Interval[], dst: Interval, dport: readonly Interval[] | undefined, sport: readonly Interval[] | undefined, iifs: readonly DimGroup[], flags: readonly DimGroup[]): void => {
     let list = items.get(proto);
     if (!list) items.set(proto, (list = []));
-    list.push({ key, dims: [src, [dst], dport ?? [NO_PORT], sport ?? [NO_PORT]] });
+    for (const i of iifs)
+      for (const f of proto === 'tcp' ? flags : NO_FLAGS) {
+        classes++;
+        const key = keyAt(walkInput(input, proto, src[0]!.lo, dst.lo, dport?.[0]!.lo, sport?.[0]!.lo, interfaces.reps[i.rep], proto === 'tcp' ? f.rep : undefined));
+        if (key === undefined) continue;
+        list.push({ key, dims: [src, [dst], dport ?? [NO_PORT], sport ?? [NO_PORT], i.values, f.values] });
+      }
   };
-  const ranges = (cs: readonly RuleCutLists[], f: keyof RuleCutLists): Interval[] => cs.flatMap((c) => c[f]);
+  const ranges = (cs: readonly RuleCutLists[], f: 'src' | 'sport' | 'dport'): Interval[] => cs.flatMap((c) => c[f]);
   for (let i = 0; i < dstAtoms.length; i++) {
     const dst = dstAtoms[i]!;
     const scopePorts = wantedPorts(dst);
@@ -297,7 +336,9 @@ export function serviceMatrix(input: MatrixInput): Matrix {
     for (const proto of input.protos) {
       if (proto === 'icmp') {
         // no ports: every rule of the atom may apply
-        for (const src of classesOf(srcSpace, srcAll)) walk(proto, src, dst, undefined, undefined);
+        const cs = [...ownCuts, ...extra];
+        const iifs = iifGroups(cs);
+        for (const src of classesOf(srcSpace, srcAll)) walk(proto, src, dst, undefined, undefined, iifs, NO_FLAGS);
         continue;
       }
       for (const dport of dportClasses) {
@@ -307,37 +348,55 @@ export function serviceMatrix(input: MatrixInput): Matrix {
         const here = [...extra, ...own.filter((e) => e.dport.lo <= p && p <= e.dport.hi).map((e) => cutsOf(e.rule))];
         const srcClasses = classesOf(srcSpace, [...gSrc, ...ranges(here, 'src')]);
         const sportClasses = classesOf(SPORTS, [...gSport, ...ranges(here, 'sport')]);
-        for (const src of srcClasses) for (const sport of sportClasses) walk(proto, src, dst, dport, sport);
+        const iifs = iifGroups(here);
+        const flags = flagGroups(here);
+        for (const src of srcClasses) for (const sport of sportClasses) walk(proto, src, dst, dport, sport, iifs, flags);
       }
     }
   }
   const rows: MatrixRow[] = [];
   for (const [proto, list] of items) {
     const ported = proto !== 'icmp';
-    // ports first, then sources (per destination), then destinations, then sources again
-    for (const b of mergeBoxes(list, [2, 3, 0, 1, 0])) {
+    // interfaces and flags first (a row holds every interface and flag combination with its
+    // outcome), then ports, then sources (per destination), then destinations, then sources again
+    for (const b of mergeBoxes(list, [...(interfaces.labels.length > 1 ? [4] : []), ...(allFlags && proto === 'tcp' ? [5] : []), 2, 3, 0, 1, 0])) {
       const src = b.dims[0]!.flatMap(intervalPrefixes);
       const dst = b.dims[1]!.flatMap(intervalPrefixes);
-      const witness = walkInput(input, proto, src[0]!.addr, dst[0]!.addr, ported ? b.dims[2]![0]!.lo : undefined, ported ? b.dims[3]![0]!.lo : undefined);
+      const iif = b.dims[4]!;
+      const flags = proto === 'tcp' ? b.dims[5]! : undefined;
+      const witness = walkInput(input, proto, src[0]!.addr, dst[0]!.addr, ported ? b.dims[2]![0]!.lo : undefined, ported ? b.dims[3]![0]!.lo : undefined, interfaces.reps[iif[0]!.lo], flags && flagWitness(flags));
       if (keyAt(witness) !== b.key) bug(`rules matrix: the witness ${formatIpv4(witness.src)} -> ${formatIpv4(witness.dst)} of a row does not get the row's outcome`);
       const os = traceRules(input.nf, witness);
-      rows.push({ src, dst, proto, ...(ported ? { dport: b.dims[2]!, sport: b.dims[3]! } : {}), outcomes: os, ...(input.also ? { alsoOutcomes: traceRules(input.also, witness) } : {}), witness });
+      rows.push({ src, dst, proto, ...(ported ? { dport: b.dims[2]!, sport: b.dims[3]! } : {}), iif, ...(flags ? { flags } : {}), outcomes: os, ...(input.also ? { alsoOutcomes: traceRules(input.also, witness) } : {}), witness });
     }
   }
-  rows.sort((a, b) => a.dst[0]!.addr - b.dst[0]!.addr || a.src[0]!.addr - b.src[0]!.addr || (a.dport?.[0]?.lo ?? 0) - (b.dport?.[0]?.lo ?? 0) || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0));
-  return { rows, classes, labels: [...labels] };
+  rows.sort(
+    (a, b) =>
+      a.dst[0]!.addr - b.dst[0]!.addr ||
+      a.src[0]!.addr - b.src[0]!.addr ||
+      (a.dport?.[0]?.lo ?? 0) - (b.dport?.[0]?.lo ?? 0) ||
+      (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0) ||
+      a.iif[0]!.lo - b.iif[0]!.lo ||
+      (a.flags?.[0]?.lo ?? 0) - (b.flags?.[0]?.lo ?? 0),
+  );
+  return { rows, classes, labels: [...labels], interfaces };
 }
 
 const NO_PORT: Interval = { lo: 0, hi: 0 };
+/** one group: the one interface given, or the flags of a protocol without them */
+const ONE_GROUP: readonly DimGroup[] = [{ values: [NO_PORT], rep: 0 }];
+const NO_FLAGS = ONE_GROUP;
+const SYN_ONLY: readonly DimGroup[] = [{ values: [{ lo: SYN, hi: SYN }], rep: SYN }];
 
-function walkInput(input: MatrixInput, proto: TraceProto, src: number, dst: number, dport: number | undefined, sport: number | undefined): RulesTraceInput {
+function walkInput(input: MatrixInput, proto: TraceProto, src: number, dst: number, dport: number | undefined, sport: number | undefined, iif: string | undefined, tcpFlags: number | undefined): RulesTraceInput {
   return {
     src,
     dst,
     proto,
     ...(dport !== undefined ? { dport } : {}),
     ...(sport !== undefined ? { sport } : {}),
-    ...(input.iif !== undefined ? { iif: input.iif } : {}),
+    ...(iif !== undefined ? { iif } : {}),
+    ...(tcpFlags !== undefined && tcpFlags !== SYN ? { tcpFlags } : {}),
     ...(input.oif !== undefined ? { oif: input.oif } : {}),
     local: input.local,
     ...(input.ipsets ? { ipsets: input.ipsets } : {}),

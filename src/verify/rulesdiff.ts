@@ -13,6 +13,7 @@
 import type { RulesOutcome, RulesTraceInput, TraceProto } from '../netfilter/trace.js';
 import type { NfRule, NfState } from '../netfilter/types.js';
 import type { Prefix } from '../wire/ipv4.js';
+import { ifaceClasses, type IfaceClasses } from './dims.js';
 import { guardedRules, LOOPBACK, serviceMatrix, type GuardBox, type MatrixInput } from './matrix.js';
 import { ADDR_SPACE, intersect, mergeIntervals, type Interval } from './space.js';
 
@@ -27,6 +28,10 @@ export interface RulesChange {
   readonly proto: TraceProto;
   readonly dport?: readonly Interval[];
   readonly sport?: readonly Interval[];
+  /** input interface classes (indices into RulesDiff.interfaces) */
+  readonly iif: readonly Interval[];
+  /** tcp: the flag combinations */
+  readonly flags?: readonly Interval[];
   readonly before: readonly RulesOutcome[];
   readonly after: readonly RulesOutcome[];
   readonly witness: RulesTraceInput;
@@ -39,6 +44,8 @@ export interface RulesDiff {
   readonly scope: readonly GuardBox[];
   /** walks, both dumps together */
   readonly classes: number;
+  /** the input interface classes the changes' `iif` index */
+  readonly interfaces: IfaceClasses;
 }
 
 const ALL: GuardBox = { dst: ADDR_SPACE, dport: { lo: 0, hi: 65535 } };
@@ -97,7 +104,7 @@ export function changedScope(a: NfState, b: NfState, local: readonly Interval[])
 export function rulesDiff(input: RulesDiffInput): RulesDiff {
   const local = mergeIntervals([LOOPBACK, ...input.local.map((a) => ({ lo: a, hi: a }))]);
   const scope = changedScope(input.before, input.after, local);
-  if (scope.length === 0) return { changes: [], scope, classes: 0 };
+  if (scope.length === 0) return { changes: [], scope, classes: 0, interfaces: input.iif !== undefined ? { labels: [input.iif], reps: [input.iif] } : ifaceClasses([]) };
   const { before, after, ...rest } = input;
   const m = serviceMatrix({ ...rest, nf: before, also: after, only: scope, changedOnly: true });
   const changes: RulesChange[] = m.rows.map((r) => ({
@@ -106,10 +113,12 @@ export function rulesDiff(input: RulesDiffInput): RulesDiff {
     proto: r.proto,
     ...(r.dport ? { dport: r.dport } : {}),
     ...(r.sport ? { sport: r.sport } : {}),
+    iif: r.iif,
+    ...(r.flags ? { flags: r.flags } : {}),
     before: r.outcomes,
     after: r.alsoOutcomes!,
     witness: r.witness,
   }));
   changes.sort((x, y) => x.dst[0]!.addr - y.dst[0]!.addr || x.src[0]!.addr - y.src[0]!.addr || (x.dport?.[0]?.lo ?? 0) - (y.dport?.[0]?.lo ?? 0));
-  return { changes, scope, classes: m.classes };
+  return { changes, scope, classes: m.classes, interfaces: m.interfaces };
 }

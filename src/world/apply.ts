@@ -317,10 +317,10 @@ function applyDraft(w: DWorld, op: Op): void {
       if (w.netns[id])
         throw ConfigError.at(op.origin, 'kernel', `docker: Error response from daemon: Conflict. The container name "/${op.name}" is already in use`);
       w.netns[id] = newNetns(id, op.host, op.name, true, op.origin);
-      // docker-proxy: a listener in the host's root namespace for each published TCP port
+      // docker-proxy: a listener in the host's root namespace for each published port (UDP: a relay)
       for (const p of op.proxies ?? []) {
         const root = resolveNs(w, op.host, null, op.origin);
-        w.services.push({ ns: root, proto: p.proto, port: p.port, ...(p.addr !== undefined ? { addr: p.addr } : {}), origin: op.origin });
+        w.services.push({ ns: root, proto: p.proto, port: p.port, ...(p.addr !== undefined ? { addr: p.addr } : {}), ...(p.backend !== undefined ? { relay: p.backend } : {}), origin: op.origin });
       }
       return;
     }

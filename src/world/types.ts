@@ -50,6 +50,12 @@ export interface Service {
   readonly port: number;
   /** bound address; undefined = INADDR_ANY */
   readonly addr?: number;
+  /**
+   * docker-proxy for a UDP port (cmd/docker-proxy/udp_proxy_linux.go, Docker v28.5.2): every
+   * datagram is sent on to this address and port from a socket of its own (the source is the
+   * route's), and each answer goes back to the client from the address the client sent to
+   */
+  readonly relay?: { readonly addr: number; readonly port: number };
   readonly origin: Origin;
 }
 

@@ -117,6 +117,17 @@ describe('the daemon', () => {
   });
 });
 
+describe('a UDP port with the userland proxy on', () => {
+  it('is a docker-proxy relay in the root namespace, from the host address to the container', () => {
+    const w = world('docker run --name a -p 5353:53/udp img\ndocker run --name b -p 127.0.0.1:5354:54/udp img');
+    const relays = w.services.filter((s) => s.relay !== undefined).map((s) => ({ ns: s.ns, port: s.port, addr: s.addr, relay: s.relay }));
+    expect(relays).toEqual([
+      { ns: 'h1', port: 5353, addr: undefined, relay: { addr: 0xac110002, port: 53 } },
+      { ns: 'h1', port: 5354, addr: 0x7f000001, relay: { addr: 0xac110003, port: 54 } },
+    ]);
+  });
+});
+
 describe('errors as dockerd gives them, at the docker line', () => {
   it.each([
     ['docker run --name a --ip 172.17.0.9 img', /supported on user defined networks only/],
@@ -126,7 +137,6 @@ describe('errors as dockerd gives them, at the docker line', () => {
     ['docker run --name a img\ndocker run --name a img', /The container name "\/a" is already in use/],
     ['docker run --name a --network nope img', /network nope not found/],
     ['docker run --name a -p 8000-8002:80-81 img', /invalid ranges specified/],
-    ['docker run --name a -p 53:53/udp img', /docker-proxy relays datagrams.*--userland-proxy=false/],
     ['docker run --name a img\ndockerd --userland-proxy=false', /already runs \(started at rb\.yaml:1\)/],
     ['docker network create --subnet 172.17.5.0/24 n', /overlaps/],
   ])('%s', (text, re) => {

@@ -19,6 +19,7 @@ import { loadDump } from '../../src/cli/rules.js';
 import { kubeProxyDump } from '../../src/netfilter/kubegen.js';
 import { traceRules, type RulesOutcome, type TraceProto } from '../../src/netfilter/trace.js';
 import { formatIpv4, parseIpv4 } from '../../src/wire/ipv4.js';
+import { scratchNetns } from '../netns.js';
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = [
@@ -32,34 +33,7 @@ if (missing.length > 0 && !required) {
 }
 const run = missing.length === 0 || required;
 
-const P = `npx-${process.pid.toString(36)}`;
-const created: string[] = [];
-
-function sh(cmd: string, input?: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return r.stdout;
-}
-const inNs = (ns: string, cmd: string, input?: string): string => sh(`ip netns exec ${ns} ${cmd}`, input);
-function netns(name: string): string {
-  const n = `${P}-${name}`;
-  sh(`ip netns add ${n}`);
-  created.push(n);
-  inNs(n, 'ip link set lo up');
-  return n;
-}
-/** veth from a to b; addresses "IP/len" on each side */
-function veth(a: string, aIf: string, aAddrs: string[], b: string, bIf: string, bAddrs: string[]): void {
-  const tmp = `v${Math.random().toString(36).slice(2, 9)}`;
-  sh(`ip link add ${tmp}a type veth peer name ${tmp}b`);
-  sh(`ip link set ${tmp}a netns ${a} && ip link set ${tmp}b netns ${b}`);
-  inNs(a, `ip link set ${tmp}a name ${aIf}`);
-  inNs(b, `ip link set ${tmp}b name ${bIf}`);
-  for (const x of aAddrs) inNs(a, `ip addr add ${x} dev ${aIf}`);
-  for (const x of bAddrs) inNs(b, `ip addr add ${x} dev ${bIf}`);
-  inNs(a, `ip link set ${aIf} up`);
-  inNs(b, `ip link set ${bIf} up`);
-}
+const { sh, inNs, netns, veth, cleanup } = scratchNetns(`npx-${process.pid.toString(36)}`);
 
 interface Observed {
   entry: boolean;
@@ -96,7 +70,7 @@ const ip = (t: string): number => parseIpv4(t)!;
 
 describe.runIf(run)('rules trace agrees with a real kernel (conntrack NAT tuples)', () => {
   afterAll(() => {
-    for (const n of created) spawnSync('ip', ['netns', 'del', n]);
+    cleanup();
   });
 
   describe('Docker dump', () => {

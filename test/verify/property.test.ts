@@ -25,6 +25,7 @@ import { outcomeKey, serviceMatrix, type MatrixRow } from '../../src/verify/matr
 import { rulesDiff } from '../../src/verify/rulesdiff.js';
 import { kubeProxyDump } from '../../src/netfilter/kubegen.js';
 import { inIntervals, prefixInterval } from '../../src/verify/space.js';
+import { ifaceClassOf } from '../../src/verify/dims.js';
 import { invariantSpaces, requestSource, verifyInvariant } from '../../src/verify/verify.js';
 import { resolveNsRef } from '../../src/world/build.js';
 import { ROOT, model } from '../helpers.js';
@@ -136,35 +137,75 @@ function dumpHints(text: string): { addrs: number[]; ports: number[] } {
 
 const inPrefixes = (ps: MatrixRow['src'], v: number): boolean => ps.some((p) => inIntervals(v, [prefixInterval(p)]));
 
+/** A dump whose rules tell interfaces (names and prefixes) and TCP flags apart, around a DNAT. */
+const DIMS_DUMP = [
+  '*nat',
+  ':PREROUTING ACCEPT [0:0]',
+  ':INPUT ACCEPT [0:0]',
+  ':OUTPUT ACCEPT [0:0]',
+  ':POSTROUTING ACCEPT [0:0]',
+  '-A PREROUTING -i veth+ -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.1.0.2:80',
+  '-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 8443 -j DNAT --to-destination 10.1.0.3:443',
+  'COMMIT',
+  '*filter',
+  ':INPUT ACCEPT [0:0]',
+  ':FORWARD DROP [0:0]',
+  ':OUTPUT ACCEPT [0:0]',
+  '-A INPUT -m conntrack --ctstate INVALID -j DROP',
+  '-A INPUT -i veth0 -p tcp -m tcp --tcp-flags SYN,ACK,PSH SYN,PSH -j REJECT --reject-with tcp-reset',
+  '-A INPUT -i eth0 -p tcp -m tcp ! --syn -j DROP',
+  '-A FORWARD -i veth+ ! -o eth1 -p tcp -m tcp --syn -j ACCEPT',
+  '-A FORWARD -i br-0 -p tcp -m tcp --tcp-flags FIN,URG NONE -j ACCEPT',
+  '-A FORWARD -i eth0 -p udp -m udp --dport 53 -j ACCEPT',
+  'COMMIT',
+  '',
+].join('\n');
+
+/**
+ * Without `dims`, the packets arrive on eth0 (--iif) as a SYN; with it, on any interface (a name
+ * the dump matches, a name next to one, a prefix's member, an unnamed one) with any flags.
+ */
 describe('rules matrix: every packet is in exactly one row and gets its outcome', () => {
-  for (const [file, local] of [
-    ['fixtures/iptables/docker.save', [0xac110001, 0xc0a80102]],
-    ['fixtures/iptables/kube-proxy.save', [0xc0a80102]],
+  for (const [file, local, dims] of [
+    ['fixtures/iptables/docker.save', [0xac110001, 0xc0a80102], false],
+    ['fixtures/iptables/kube-proxy.save', [0xc0a80102], false],
+    ['fixtures/iptables/docker.save', [0xac110001, 0xc0a80102], true],
+    ['dims (hand-written)', [0x0a000001], true],
   ] as const) {
-    it(file, () => {
-      const text = readFileSync(resolve(ROOT, file), 'utf8');
+    it(`${file}${dims ? ', interfaces and flags as dimensions' : ''}`, () => {
+      const text = file.startsWith('fixtures') ? readFileSync(resolve(ROOT, file), 'utf8') : DIMS_DUMP;
       const nf = applyRestore(emptyNfState(), parseIptablesRestore(text, file), false, { ...KERNEL, file });
       const protos: TraceProto[] = ['tcp', 'udp', 'icmp'];
-      const m = serviceMatrix({ nf, local, protos, iif: 'eth0' });
+      const m = serviceMatrix({ nf, local, protos, ...(dims ? { flags: 'all' as const } : { iif: 'eth0' }) });
       const h = dumpHints(text);
+      const names = [...new Set([...text.matchAll(/-i (\S+)/g)].map((x) => x[1]!))].flatMap((n) => (n.endsWith('+') ? [n.slice(0, -1), `${n.slice(0, -1)}7`] : [n, `${n}1`, n.slice(0, -1)]));
       const pkt = fc.record({
         proto: fc.constantFrom(...protos),
         src: valueIn(0, 0xffffffff, [...h.addrs, ...local]),
         dst: valueIn(0, 0xffffffff, [...h.addrs, ...local]),
         dport: valueIn(1, 65535, h.ports),
         sport: valueIn(1, 65535, h.ports),
+        iif: dims ? fc.option(fc.constantFrom(...names, 'eth9', 'lo'), { nil: undefined }) : fc.constant('eth0'),
+        flags: dims ? fc.integer({ min: 0, max: 63 }) : fc.constant(2),
       });
       fc.assert(
         fc.property(pkt, (p) => {
           const ported = p.proto !== 'icmp';
           const isLocal = p.src >>> 24 === 127 || (local as readonly number[]).includes(p.src);
+          const cls = ifaceClassOf(m.interfaces, p.iif);
           const rows = m.rows.filter(
-            (r) => r.proto === p.proto && inPrefixes(r.src, p.src) && inPrefixes(r.dst, p.dst) && (!ported || (inIntervals(p.dport, r.dport!) && inIntervals(p.sport, r.sport!))),
+            (r) =>
+              r.proto === p.proto &&
+              inPrefixes(r.src, p.src) &&
+              inPrefixes(r.dst, p.dst) &&
+              inIntervals(cls, r.iif) &&
+              (p.proto !== 'tcp' || inIntervals(p.flags, r.flags!)) &&
+              (!ported || (inIntervals(p.dport, r.dport!) && inIntervals(p.sport, r.sport!))),
           );
           // the host's own sources are not packets arriving from elsewhere: no row holds them
           expect(rows).toHaveLength(isLocal ? 0 : 1);
           if (isLocal) return;
-          const os = traceRules(nf, { src: p.src, dst: p.dst, proto: p.proto, ...(ported ? { dport: p.dport, sport: p.sport } : {}), iif: 'eth0', local });
+          const os = traceRules(nf, { src: p.src, dst: p.dst, proto: p.proto, ...(ported ? { dport: p.dport, sport: p.sport } : {}), ...(p.iif !== undefined ? { iif: p.iif } : {}), ...(p.proto === 'tcp' && p.flags !== 2 ? { tcpFlags: p.flags } : {}), local });
           expect(outcomeKey(os)).toBe(outcomeKey(rows[0]!.outcomes));
         }),
         { numRuns: RUNS, seed: 15 },
@@ -173,6 +214,42 @@ describe('rules matrix: every packet is in exactly one row and gets its outcome'
   }
 });
 
+
+describe('rules diff with interfaces and flags as dimensions: a first packet changes exactly when a change row holds it', () => {
+  it('dims (hand-written), one rule changed in interface and flags', () => {
+    const after = DIMS_DUMP.replace('-A INPUT -i eth0 -p tcp -m tcp ! --syn -j DROP', '-A INPUT -i eth+ -p tcp -m tcp --tcp-flags FIN,ACK ACK -j DROP');
+    expect(after).not.toBe(DIMS_DUMP);
+    const load = (t: string): ReturnType<typeof emptyNfState> => applyRestore(emptyNfState(), parseIptablesRestore(t, 'dims'), false, KERNEL);
+    const a = load(DIMS_DUMP);
+    const b = load(after);
+    const local = [0x0a000001];
+    const d = rulesDiff({ before: a, after: b, local, protos: ['tcp', 'udp'], flags: 'all' });
+    expect(d.changes.length).toBeGreaterThan(0);
+    const h = dumpHints(after);
+    const pkt = fc.record({
+      proto: fc.constantFrom('tcp' as const, 'udp' as const),
+      src: valueIn(0, 0xffffffff, h.addrs),
+      dst: valueIn(0, 0xffffffff, [...h.addrs, ...local]),
+      dport: valueIn(1, 65535, h.ports),
+      sport: valueIn(1, 65535, h.ports),
+      iif: fc.option(fc.constantFrom('eth0', 'eth1', 'et', 'veth0', 'veth', 'br-0'), { nil: undefined }),
+      flags: fc.integer({ min: 0, max: 63 }),
+    });
+    fc.assert(
+      fc.property(pkt, (p) => {
+        if (p.src >>> 24 === 127 || local.includes(p.src)) return;
+        const input = { src: p.src, dst: p.dst, proto: p.proto, dport: p.dport, sport: p.sport, ...(p.iif !== undefined ? { iif: p.iif } : {}), ...(p.proto === 'tcp' ? { tcpFlags: p.flags } : {}), local };
+        const before = outcomeKey(traceRules(a, input));
+        const afterKey = outcomeKey(traceRules(b, input));
+        const cls = ifaceClassOf(d.interfaces, p.iif);
+        const row = d.changes.find((c) => c.proto === p.proto && inPrefixes(c.src, p.src) && inPrefixes(c.dst, p.dst) && inIntervals(p.dport, c.dport!) && inIntervals(p.sport, c.sport!) && inIntervals(cls, c.iif) && (p.proto !== 'tcp' || inIntervals(p.flags, c.flags!)));
+        if (!row) expect(afterKey).toBe(before);
+        else expect([outcomeKey(row.before), outcomeKey(row.after)]).toEqual([before, afterKey]);
+      }),
+      { numRuns: RUNS, seed: 15 },
+    );
+  });
+});
 
 describe('rules diff: a first packet changes exactly when a change row holds it', () => {
   it('kube-proxy dumps of 40 and 41 services (the 41st has a node port)', () => {
