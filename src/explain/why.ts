@@ -305,7 +305,13 @@ function dropWhy(world: World, tr: ProbeTrace, p: Extract<Point, { kind: 'drop' 
   const what2 = reached ? `t${what.slice(1)}` : what;
   const after = tr.steps.slice(p.index + 1);
   const icmpSent = after.find((s) => s.kind === 'icmp' && s.ns === d.ns);
-  const sentIcmp = icmpSent && icmpSent.kind === 'icmp' ? ` ${n(d.ns)} sends ICMP ${icmpName(icmpSent.icmpType, icmpSent.icmpCode)} to ${formatIpv4(icmpSent.to)}.` : '';
+  // the error itself can die too (e.g. INVALID in INPUT: models/k-notrack-icmp-error.yaml)
+  const errDrop = icmpSent ? after.find((s) => s.kind === 'drop' && isIcmpError(s.drop.packet)) : undefined;
+  const errDied =
+    errDrop && errDrop.kind === 'drop'
+      ? ` That error dies in ${n(errDrop.drop.ns)}${errDrop.drop.dev !== undefined ? ` (${errDrop.drop.dev})` : ''} at ${errDrop.drop.stage}: ${reasonText(errDrop.drop.reason)}${errDrop.drop.origin && errDrop.drop.origin.line > 0 ? ` (${formatOrigin(errDrop.drop.origin)}: ${errDrop.drop.origin.text})` : ''}.`
+      : '';
+  const sentIcmp = icmpSent && icmpSent.kind === 'icmp' ? ` ${n(d.ns)} sends ICMP ${icmpName(icmpSent.icmpType, icmpSent.icmpCode)} to ${formatIpv4(icmpSent.to)}.${errDied}` : '';
   let cause: string;
   let origin: Origin | undefined = d.origin && d.origin.line > 0 ? d.origin : undefined;
   switch (d.code) {
