@@ -37,11 +37,8 @@ export function scratchNetns(prefix: string): Netns {
       return n;
     },
     veth(a, aIf, aAddrs, b, bIf, bAddrs) {
-      const tmp = `v${Math.random().toString(36).slice(2, 9)}`;
-      sh(`ip link add ${tmp}a type veth peer name ${tmp}b`);
-      sh(`ip link set ${tmp}a netns ${a} && ip link set ${tmp}b netns ${b}`);
-      inNs(a, `ip link set ${tmp}a name ${aIf}`);
-      inNs(b, `ip link set ${tmp}b name ${bIf}`);
+      // made inside the namespaces: nothing is ever created in the root namespace
+      sh(`ip -n ${a} link add ${aIf} type veth peer name ${bIf} netns ${b}`);
       for (const x of aAddrs) inNs(a, `ip addr add ${x} dev ${aIf}`);
       for (const x of bAddrs) inNs(b, `ip addr add ${x} dev ${bIf}`);
       inNs(a, `ip link set ${aIf} up`);
