@@ -131,7 +131,11 @@ export function runTableAt(sim: Sim, nsId: NsId, table: NfTableName, hook: Hook,
 export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx: HookCtx = {}): HookVerdict {
   const ns = sim.ns(nsId);
   const stages = stagesOf(ns, hook);
-  let cur = ifs;
+  // the hook's out device is fixed when the hook starts (nf_hook's state->out): a re-route by a
+  // mark or a DNAT in OUTPUT changes where the packet goes, but the later tables' -o/oifname still
+  // see the first route's device; POSTROUTING sees the new one (observed on Linux 6.18:
+  // models/k-output-oif-after-reroute.yaml)
+  const cur = ifs;
   for (let i = 0; i < stages.length; i++) {
     const st = stages[i]!;
     switch (st.kind) {
@@ -143,7 +147,6 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
         if (st.reroute && ctx.reroute && skb.mark !== mark0) {
           const err = ctx.reroute('mark');
           if (err !== undefined) return { kind: 'dropped', errno: err };
-          cur = withOif(cur, skb);
         }
         break;
       }
@@ -157,7 +160,6 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
         if (st.reroute && ctx.reroute && skb.mark !== mark0) {
           const err = ctx.reroute('mark');
           if (err !== undefined) return { kind: 'dropped', errno: err };
-          cur = withOif(cur, skb);
         }
         break;
       }
@@ -168,7 +170,6 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
         if (st.reroute && ctx.reroute && skb.pkt.dst !== dst0) {
           const err = ctx.reroute('dst');
           if (err !== undefined) return { kind: 'dropped', errno: err };
-          cur = withOif(cur, skb);
         }
         break;
       }
@@ -181,11 +182,6 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
     }
   }
   return ACCEPT;
-}
-
-function withOif(ifs: Ifs, skb: Skb): Ifs {
-  const oif = skb.rt?.dev.name;
-  return oif === ifs.oif ? ifs : { ...ifs, oif };
 }
 
 /** Runs one nft base chain for this hook; records its rules like an iptables table's. */
