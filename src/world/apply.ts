@@ -20,7 +20,7 @@ import type { Origin } from '../model/origin.js';
 import { KERNEL } from '../model/origin.js';
 import { ConfigError, assertNever, bug } from '../model/errors.js';
 import type { Op, LinkAddOp, LinkSetOp, AddrOp, AddrFlushOp, RouteOp, RouteFlushOp, RuleOp, NeighOp, SysctlOp } from '../plan/ops.js';
-import type { FibRule, Route, RouteScope } from '../route/types.js';
+import type { FibRule, Route, RouteScope, RouteType } from '../route/types.js';
 import { RT_TABLE } from '../route/types.js';
 import { broadcastOf, formatIpv4, inPrefix, networkOf } from '../wire/ipv4.js';
 import { applyIptables, applyRestore, emptyNfState } from '../netfilter/tables.js';
@@ -747,10 +747,12 @@ function routeOp(w: DWorld, op: RouteOp): void {
   if (typeHasNexthop) {
     if (oif === undefined && op.via === undefined)
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: No such device' : 'Error: Device for nexthop is not up.');
+    if (op.via !== undefined && op.onlink && localTableType(ns, op.via) !== 'unicast')
+      throw ConfigError.at(op.origin, 'kernel', 'Error: Nexthop has invalid gateway.');
     if (op.via !== undefined && !op.onlink) {
-      // fib_check_nh_v4_gw: the gateway must be reachable by a link-scope (on-link) route
+      // fib_check_nh_v4_gw: the gateway must be covered by a link- or host-scope route, unicast or local
       const gw = gatewayRoute(ns, op.via, oif, table);
-      if (!gw)
+      if (!gw || (gw.type !== 'unicast' && gw.type !== 'local'))
         throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: Network is unreachable' : 'Error: Nexthop has invalid gateway.');
       oif ??= gw.oif;
     }
@@ -807,9 +809,13 @@ function routeOp(w: DWorld, op: RouteOp): void {
 class RouteIndex {
   /** the keys (table, dst, metric) present: table -> metric -> dst address * 64 + length */
   private readonly keys = new Map<number, Map<number, Set<number>>>();
+  /** routes of scope link or host without a gateway (what a gateway lookup can find) */
   readonly onLink: Route[] = [];
   constructor(routes: readonly Route[]) {
     for (const r of routes) this.add(r);
+  }
+  hasTable(table: number): boolean {
+    return this.keys.has(table);
   }
   has(r: Route): boolean {
     return this.keys.get(r.table)?.get(r.metric)?.has(r.dst.addr * 64 + r.dst.len) ?? false;
@@ -820,7 +826,7 @@ class RouteIndex {
     let dsts = byMetric.get(r.metric);
     if (!dsts) byMetric.set(r.metric, (dsts = new Set()));
     dsts.add(r.dst.addr * 64 + r.dst.len);
-    if (r.type === 'unicast' && r.scope === 'link' && r.via === undefined) this.onLink.push(r);
+    if ((r.scope === 'link' || r.scope === 'host') && r.via === undefined) this.onLink.push(r);
   }
 }
 const routeIndexes = new WeakMap<readonly Route[], RouteIndex>();
@@ -831,17 +837,38 @@ function routeIndex(ns: DNetns): RouteIndex {
   return ix;
 }
 
-/** A route that puts `gw` on link (scope link, unicast) in `table` or main, through `oif` if given. */
+/**
+ * fib_check_nh_v4_gw: the route a gateway is found by, looked up among routes of scope link or host
+ * (flowi4_scope RT_SCOPE_LINK; link state ignored), through `oif` if given: in `table` when it is
+ * another table that exists, else (or when that finds nothing) as a full lookup would, local, main
+ * and default in turn. Undefined when none covers it; the caller refuses a route that is neither
+ * unicast nor local (a `broadcast` route on the gateway: "Nexthop has invalid gateway", observed:
+ * test/world/gateway.test.ts).
+ */
 function gatewayRoute(ns: DNetns, gw: number, oif: number | undefined, table: number): Route | undefined {
+  const ix = routeIndex(ns);
+  const inTable = (t: number): Route | undefined => {
+    let best: Route | undefined;
+    for (const r of ix.onLink) {
+      if (r.table !== t || (oif !== undefined && r.oif !== oif) || !inPrefix(gw, r.dst)) continue;
+      if (!best || r.dst.len > best.dst.len || (r.dst.len === best.dst.len && r.metric < best.metric)) best = r;
+    }
+    return best;
+  };
+  const own = table !== RT_TABLE.main && ix.hasTable(table) ? inTable(table) : undefined;
+  return own ?? inTable(RT_TABLE.local) ?? inTable(RT_TABLE.main) ?? inTable(RT_TABLE.default);
+}
+
+/**
+ * inet_addr_type_dev_table(net, dev, gw) for an onlink gateway: the type the local table gives the
+ * address (any device), unicast when no route of it covers the address.
+ */
+function localTableType(ns: DNetns, gw: number): RouteType | 'multicast' {
+  if (gw === 0 || gw === 0xffffffff) return 'broadcast';
+  if (gw >>> 28 === 0xe) return 'multicast';
   let best: Route | undefined;
-  for (const r of routeIndex(ns).onLink) {
-    if (r.table !== table && r.table !== RT_TABLE.main && r.table !== RT_TABLE.local) continue;
-    if (r.type !== 'unicast' || r.scope !== 'link' || r.via !== undefined) continue;
-    if (oif !== undefined && r.oif !== oif) continue;
-    if (!inPrefix(gw, r.dst)) continue;
-    if (!best || r.dst.len > best.dst.len) best = r;
-  }
-  return best;
+  for (const r of ns.routes as readonly Route[]) if (r.table === RT_TABLE.local && inPrefix(gw, r.dst) && (!best || r.dst.len > best.dst.len)) best = r;
+  return best?.type ?? 'unicast';
 }
 
 // ---------------------------------------------------------------------------------------------
