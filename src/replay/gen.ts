@@ -492,7 +492,16 @@ export function resolvePlan(plan: GenPlan, title = 'generated conformance case')
     const ctx: MutationCtx = { n, fi, addrs, subnets, own: own(n), onLink: onLink(n), neighbours: neighbours(n), routes: routes.get(n)!, nss, bridges, routesOf: (m) => routes.get(m)! };
     mutate(f, ctx);
   });
-  for (const n of nss) n.lines.unshift(...routes.get(n)!.flatMap((r) => (r.line !== null ? r.line.split('\n') : [])));
+  // a local or broadcast route on an address makes it no gateway (fib_check_nh_v4_gw: "Nexthop has
+  // invalid gateway"), so those come last, after every line that may use it as a gateway, unless a
+  // later line deletes them (test/world/gateway.test.ts)
+  for (const n of nss) {
+    const rs = routes.get(n)!;
+    const late = (r: { dst: string; line: string | null }): boolean => r.line !== null && /^ip route add (local|broadcast) /.test(r.line) && !rs.some((x) => x.line === `ip route del ${r.dst}`);
+    const text = (r: { line: string | null }): string[] => (r.line !== null ? r.line.split('\n') : []);
+    n.lines.unshift(...rs.filter((r) => !late(r)).flatMap(text));
+    n.lines.push(...rs.filter(late).flatMap(text));
+  }
 
   // the model text
   const out: string[] = [`# ${title}`, `name: ${title}`, 'hosts:'];
