@@ -174,19 +174,20 @@ const pcapRuns = [];
 const pcapngRuns = [];
 const pcapCpu = [];
 const pcapngCpu = [];
-const captureCpuMs = () => {
+/** ms of CPU this process used so far (user + system) */
+const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
 for (let r = 0; r < 6; r++) {
-  const c0 = captureCpuMs();
+  const c0 = cpuMs();
   const t0 = performance.now();
   writeCaptures(traces, join(tmp, 'pcap'));
   const t1 = performance.now();
-  const c1 = captureCpuMs();
+  const c1 = cpuMs();
   writeFileSync(join(tmp, 'all.pcapng'), pcapngBytes(traces));
   const t2 = performance.now();
-  const c2 = captureCpuMs();
+  const c2 = cpuMs();
   if (r > 0) pcapRuns.push(t1 - t0), pcapngRuns.push(t2 - t1), pcapCpu.push(c1 - c0), pcapngCpu.push(c2 - c1); // the first run warms up
 }
 const perPacket = (runs) => (stats(runs).min * 1000) / packets;
