@@ -21,7 +21,7 @@ import type { ProbeTrace } from '../trace/types.js';
 import { DEFAULT_SIM, Sim, type SimOptions } from './sim.js';
 import { injectTcp, tcpConnect } from './tcp.js';
 import { ipLocalOut } from './ip_output.js';
-import { isBroadcastRoute, sendable, socketDestination } from './route.js';
+import { isBroadcastRoute, routeError, sendable, socketDestination } from './route.js';
 import { looseSkb } from './skb.js';
 import { ICMP, type IpPacket, type TcpFlags } from './packet.js';
 import { facts, lookup, routeSource } from './derived.js';
@@ -120,6 +120,17 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
           : { src: flow.src ?? 0, dst: to, ttl: 64, id: sim.nextIpId(flow.from), l4: { kind: 'icmp', type: ICMP.ECHO, code: 0, id, seq: 1 } };
       sim.clientFlow = { ns: flow.from, proto: flow.proto, local: src ?? 0, lport: id, remote: to, rport: flow.port ?? 0 };
       sim.step({ kind: 'send', ns: flow.from, what: flow.proto === 'udp' ? 'sendto' : 'ping', to, ...(flow.proto === 'udp' ? { toPort: flow.port ?? 7 } : {}), packet: pkt, dir: 'request' });
+      // a connected UDP socket: ip_route_connect looks the route up again with the source it chose
+      // (a raw ICMP socket does not); that route's error is connect()'s
+      if (flow.proto === 'udp' && ok && flow.src === undefined && src !== undefined && src !== 0) {
+        const again = lookup(ns, to, src, 0, 'lo');
+        if (again.kind !== 'route' || !sendable(again.route.type)) {
+          const e = routeError(again, to, flow.from);
+          sim.drop(flow.from, looseSkb({ ...pkt, src }, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
+          sim.clientDone(e.errno);
+          break;
+        }
+      }
       if (ok && isBroadcastRoute(to, res.route.type)) {
         // udp_sendmsg / raw_sendmsg: a broadcast destination needs SO_BROADCAST (observed: bcast-zero.sh)
         sim.drop(flow.from, looseSkb(pkt, 'request'), 'broadcast-denied', 'output', { kind: 'broadcast', dst: to, tcp: false });

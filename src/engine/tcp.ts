@@ -75,6 +75,16 @@ export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, spor
   }
   // no usable source address: connect() goes on from 0.0.0.0 (fixtures/kernel/facts/src-noaddr.sh)
   const src = bindSrc ?? outputSource(ns, rt, dst) ?? 0;
+  // ip_route_connect looks the route up again with the source it chose: a rule `from` that source
+  // can send it elsewhere, and that route's error is connect()'s (models/k-connect-second-lookup.yaml)
+  if (bindSrc === undefined && src !== 0) {
+    const again = lookup(ns, dst, src, 0, 'lo');
+    if (again.kind !== 'route' || !sendable(again.route.type)) {
+      const e = routeError(again, dst, nsId);
+      sim.drop(nsId, looseSkb({ ...syn, src }, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
+      return e.errno;
+    }
+  }
   const conn: TcpConn = { ns: nsId, local: src, lport: sport, remote: dst, rport: dport, role: 'client', state: 'SYN_SENT', snd: (isn + 1) >>> 0, rcv: 0, pending: 0 };
   addConn(sim, conn);
   sim.clientFlow = { ns: nsId, proto: 'tcp', local: src, lport: sport, remote: dst, rport: dport };
