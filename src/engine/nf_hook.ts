@@ -134,15 +134,14 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
   // the hook's out device is fixed when the hook starts (nf_hook's state->out): a re-route by a
   // mark or a DNAT in OUTPUT changes where the packet goes, but the later tables' -o/oifname still
   // see the first route's device; POSTROUTING sees the new one (observed on Linux 6.18:
-  // models/k-output-oif-after-reroute.yaml)
-  const cur = ifs;
+  // models/k-output-oif-after-reroute.yaml): `ifs` is used unchanged for every stage
   for (let i = 0; i < stages.length; i++) {
     const st = stages[i]!;
     switch (st.kind) {
       case 'table': {
         if (!ns.nf[st.table].present) break;
         const mark0 = skb.mark;
-        const res = runTableAt(sim, nsId, st.table, hook, skb, cur);
+        const res = runTableAt(sim, nsId, st.table, hook, skb, ifs);
         if (res.verdict.kind !== 'ACCEPT') return { kind: 'verdict', table: st.table, res, origin: verdictOrigin(ns, st.table, hook, res) };
         if (st.reroute && ctx.reroute && skb.mark !== mark0) {
           const err = ctx.reroute('mark');
@@ -155,7 +154,7 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
         break;
       case 'nft': {
         const mark0 = skb.mark;
-        const res = runNftAt(sim, nsId, st, hook, skb, cur);
+        const res = runNftAt(sim, nsId, st, hook, skb, ifs);
         if (res.verdict.kind !== 'ACCEPT') return { kind: 'verdict', table: `${st.family} ${st.table}`, res, origin: res.decidedBy?.rule.origin };
         if (st.reroute && ctx.reroute && skb.mark !== mark0) {
           const err = ctx.reroute('mark');
@@ -165,7 +164,7 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
       }
       case 'nat': {
         const dst0 = skb.pkt.dst;
-        const v = natHook(sim, nsId, hook, st.manip, skb, cur, 'chains' in st ? st.chains : undefined);
+        const v = natHook(sim, nsId, hook, st.manip, skb, ifs, 'chains' in st ? st.chains : undefined);
         if (v.kind !== 'accept') return v;
         if (st.reroute && ctx.reroute && skb.pkt.dst !== dst0) {
           const err = ctx.reroute('dst');
@@ -175,7 +174,7 @@ export function nfHook(sim: Sim, nsId: NsId, hook: Hook, skb: Skb, ifs: Ifs, ctx
       }
       case 'confirm':
         if (!confirm(sim, nsId, skb)) {
-          sim.drop(nsId, skb, 'nf-drop', hook.toLowerCase(), { kind: 'ct-clash' }, { dev: cur.oif ?? cur.iif });
+          sim.drop(nsId, skb, 'nf-drop', hook.toLowerCase(), { kind: 'ct-clash' }, { dev: ifs.oif ?? ifs.iif });
           return { kind: 'dropped', errno: 'EPERM' };
         }
         break;

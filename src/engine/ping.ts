@@ -9,7 +9,7 @@ import type { Skb } from './skb.js';
 import { ICMP, isIcmpError, type IpPacket } from './packet.js';
 import { icmpErrno } from './icmp.js';
 import { ipLocalOut } from './ip_output.js';
-import { receivedAsBroadcast, specDst } from './route.js';
+import { isBroadcastRoute, specDst } from './route.js';
 
 export function icmpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const p = skb.pkt;
@@ -17,7 +17,7 @@ export function icmpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   if (l4.kind !== 'icmp') return;
   const flow = sim.clientFlow;
   if (l4.type === ICMP.ECHO) {
-    const bcast = receivedAsBroadcast(skb.rt, p.dst);
+    const bcast = isBroadcastRoute(p.dst, skb.rt?.type);
     // icmp_rcv drops an echo to a broadcast before icmp_echo looks at icmp_echo_ignore_all
     if (bcast && sim.ns(nsId).sysctl['net.ipv4.icmp_echo_ignore_broadcasts'] === '1') {
       sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'broadcast-ignored', proto: 'icmp' });

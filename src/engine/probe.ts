@@ -19,9 +19,9 @@ import { formatIpv4 } from '../wire/ipv4.js';
 import type { World } from '../world/types.js';
 import type { ProbeTrace } from '../trace/types.js';
 import { DEFAULT_SIM, Sim, type SimOptions } from './sim.js';
-import { injectTcp, tcpConnect } from './tcp.js';
+import { connectLookupAgain, connectRefused, injectTcp, tcpConnect } from './tcp.js';
 import { ipLocalOut } from './ip_output.js';
-import { isBroadcastRoute, routeError, sendable, socketDestination } from './route.js';
+import { isBroadcastRoute, sendable, socketDestination } from './route.js';
 import { looseSkb } from './skb.js';
 import { ICMP, type IpPacket, type TcpFlags } from './packet.js';
 import { facts, lookup, routeSource } from './derived.js';
@@ -88,10 +88,7 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
   const sim = new Sim(world, { ...opts, choices: opts.choices, fullTcp: opts.fullTcp && !craftedFlow });
   const ns = world.netns[flow.from];
   if (!ns) throw new Error(`netpath bug: probe from unknown namespace ${flow.from}`);
-  const range = (ns.sysctl['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number);
-  const lo = range[0] ?? 32768;
-  const hi = range[1] ?? 60999;
-  const sport = flow.sport ?? lo + (sim.random() % (hi - lo + 1));
+  const sport = flow.sport ?? sim.ephemeralPort(flow.from);
   switch (flow.proto) {
     case 'tcp': {
       if (flow.tcpFlags !== undefined || flow.state === 'established') {
@@ -122,12 +119,12 @@ function runOnce(world: World, flow: Flow, opts: SimOptions): Sim {
       sim.step({ kind: 'send', ns: flow.from, what: flow.proto === 'udp' ? 'sendto' : 'ping', to, ...(flow.proto === 'udp' ? { toPort: flow.port ?? 7 } : {}), packet: pkt, dir: 'request' });
       // a connected UDP socket: ip_route_connect looks the route up again with the source it chose
       // (a raw ICMP socket does not); that route's error is connect()'s
-      if (flow.proto === 'udp' && ok && flow.src === undefined && src !== undefined && src !== 0) {
-        const again = lookup(ns, to, src, 0, 'lo');
-        if (again.kind !== 'route' || !sendable(again.route.type)) {
-          const e = routeError(again, to, flow.from);
-          sim.drop(flow.from, looseSkb({ ...pkt, src }, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
-          sim.clientDone(e.errno);
+      // a connected UDP socket looks its route up again from the source it chose (a raw ICMP
+      // socket does not): that route's error is connect()'s
+      if (flow.proto === 'udp' && ok && flow.src === undefined && src !== undefined) {
+        const again = connectLookupAgain(ns, to, src);
+        if (again) {
+          sim.clientDone(connectRefused(sim, flow.from, { ...pkt, src }, again, to));
           break;
         }
       }

@@ -44,16 +44,6 @@ export function socketDestination(dst: number, bound: number | undefined): numbe
 }
 
 /**
- * RTCF_BROADCAST on a received packet (ip_route_input_slow's brd_input): it came in to the limited
- * broadcast or through a `broadcast` route. TCP never answers it (tcp_v4_conn_request, and
- * tcp_v4_send_reset only answers RTN_LOCAL), UDP sends no port unreachable for it
- * (__udp4_lib_mcast_deliver), ICMP echo ignores it by default (icmp_echo_ignore_broadcasts).
- */
-export function receivedAsBroadcast(rt: Rtable | undefined, dst: number): boolean {
-  return dst === LIMITED_BROADCAST || rt?.type === 'broadcast';
-}
-
-/**
  * fib_compute_spec_dst for a packet received as a broadcast: the preferred source of the route back
  * to its sender (the address an answer such as an echo reply leaves from).
  */
@@ -62,8 +52,14 @@ export function specDst(ns: Netns, sender: number): number | undefined {
   return res.kind === 'route' ? routeSource(ns, res.route, sender) : undefined;
 }
 
-/** RTCF_BROADCAST: the limited broadcast, or a `broadcast` route of the local table. */
-export function isBroadcastRoute(dst: number, t: RouteType): boolean {
+/**
+ * RTCF_BROADCAST: the limited broadcast, or a `broadcast` route of the local table (`t` undefined:
+ * a packet without a route yet). A received packet with it (ip_route_input_slow's brd_input) is
+ * never answered by TCP (tcp_v4_conn_request, and tcp_v4_send_reset only answers RTN_LOCAL), gets
+ * no port unreachable from UDP (__udp4_lib_mcast_deliver), and is ignored by ICMP echo by default
+ * (icmp_echo_ignore_broadcasts).
+ */
+export function isBroadcastRoute(dst: number, t: RouteType | undefined): boolean {
   return dst === LIMITED_BROADCAST || t === 'broadcast';
 }
 

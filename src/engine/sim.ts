@@ -193,6 +193,14 @@ export class Sim {
     return room;
   }
 
+  /** An ephemeral port: one of the namespace's net.ipv4.ip_local_port_range, drawn by the seed. */
+  ephemeralPort(nsId: NsId): number {
+    const range = (this.ns(nsId).sysctl['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number);
+    const lo = range[0] ?? 32768;
+    const hi = range[1] ?? 60999;
+    return lo + (this.random() % (hi - lo + 1));
+  }
+
   random(): number {
     // xorshift32: deterministic for a seed
     let x = this.rng;

@@ -7,9 +7,11 @@ import type { NsId } from '../model/link.js';
 import type { Sim } from './sim.js';
 import { looseSkb, type Dir, type Skb } from './skb.js';
 import { facts, lookup } from './derived.js';
+import type { FibResult } from '../route/fib.js';
+import type { Netns } from '../world/types.js';
 import type { IpPacket, TcpFlags, TcpHeader } from './packet.js';
 import { ipLocalOut } from './ip_output.js';
-import { isBroadcastRoute, loopbackSourceRefused, receivedAsBroadcast, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
+import { isBroadcastRoute, loopbackSourceRefused, outputSource, resolve, routeError, sendable, socketDestination } from './route.js';
 import { isMulticast } from '../wire/ipv4.js';
 
 export const HTTP_REQUEST = 'GET / HTTP/1.1\r\nHost: netpath\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
@@ -45,6 +47,28 @@ function addConn(sim: Sim, c: TcpConn): void {
   list.push(c);
 }
 
+/**
+ * A route connect() cannot use: the drop at `connect`, with the route's reason, and the errno
+ * connect() returns at once (routeError).
+ */
+export function connectRefused(sim: Sim, nsId: NsId, pkt: IpPacket, res: FibResult, dst: number): string {
+  const e = routeError(res, dst, nsId);
+  sim.drop(nsId, looseSkb(pkt, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
+  return e.errno;
+}
+
+/**
+ * ip_route_connect's second lookup: with no bound source, the route is looked up again from the
+ * source the first lookup chose, and a rule `from` that source can send it elsewhere; that
+ * route's error is connect()'s (models/k-connect-second-lookup.yaml). The failing lookup, or
+ * undefined when the route from `src` can be used.
+ */
+export function connectLookupAgain(ns: Netns, dst: number, src: number): FibResult | undefined {
+  if (src === 0) return undefined;
+  const again = lookup(ns, dst, src, 0, 'lo');
+  return again.kind !== 'route' || !sendable(again.route.type) ? again : undefined;
+}
+
 /** The client's connect(): a SYN with the options Linux sends. Returns the errno connect() gets at once. */
 export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, sport: number, bindSrc?: number): string | undefined {
   const isn = sim.random();
@@ -58,11 +82,7 @@ export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, spor
     return 'EADDRNOTAVAIL';
   }
   const res = lookup(ns, dst, bindSrc ?? 0, 0, 'lo');
-  if (res.kind !== 'route' || !sendable(res.route.type)) {
-    const e = routeError(res, dst, nsId);
-    sim.drop(nsId, looseSkb(syn, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
-    return e.errno;
-  }
+  if (res.kind !== 'route' || !sendable(res.route.type)) return connectRefused(sim, nsId, syn, res, dst);
   // tcp_v4_connect: a broadcast or multicast route is ENETUNREACH at once (observed: bcast-zero.sh)
   if (isBroadcastRoute(dst, res.route.type) || isMulticast(dst)) {
     sim.drop(nsId, looseSkb(syn, 'request'), 'no-route', 'connect', { kind: 'broadcast', dst, tcp: true });
@@ -75,16 +95,8 @@ export function tcpConnect(sim: Sim, nsId: NsId, to: number, dport: number, spor
   }
   // no usable source address: connect() goes on from 0.0.0.0 (fixtures/kernel/facts/src-noaddr.sh)
   const src = bindSrc ?? outputSource(ns, rt, dst) ?? 0;
-  // ip_route_connect looks the route up again with the source it chose: a rule `from` that source
-  // can send it elsewhere, and that route's error is connect()'s (models/k-connect-second-lookup.yaml)
-  if (bindSrc === undefined && src !== 0) {
-    const again = lookup(ns, dst, src, 0, 'lo');
-    if (again.kind !== 'route' || !sendable(again.route.type)) {
-      const e = routeError(again, dst, nsId);
-      sim.drop(nsId, looseSkb({ ...syn, src }, 'request'), e.code, 'connect', e.reason, { origin: e.origin, ...(e.code === 'no-route' ? { counter: 'OutNoRoutes' } : {}) });
-      return e.errno;
-    }
-  }
+  const again = bindSrc === undefined ? connectLookupAgain(ns, dst, src) : undefined;
+  if (again) return connectRefused(sim, nsId, { ...syn, src }, again, dst);
   const conn: TcpConn = { ns: nsId, local: src, lport: sport, remote: dst, rport: dport, role: 'client', state: 'SYN_SENT', snd: (isn + 1) >>> 0, rcv: 0, pending: 0 };
   addConn(sim, conn);
   sim.clientFlow = { ns: nsId, proto: 'tcp', local: src, lport: sport, remote: dst, rport: dport };
@@ -131,7 +143,7 @@ export function tcpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const l4 = p.l4;
   const c = findConn(sim, nsId, p.dst, l4.dport, p.src, l4.sport);
   if (c) return tcpSegment(sim, c, p, l4);
-  if (receivedAsBroadcast(skb.rt, p.dst)) {
+  if (isBroadcastRoute(p.dst, skb.rt?.type)) {
     // tcp_v4_conn_request: "never answer to SYNs send to broadcast or multicast"; tcp_v4_send_reset
     // answers only RTN_LOCAL (observed: models/k-broadcast-route.yaml)
     sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'broadcast-ignored', proto: 'tcp', port: l4.dport });

@@ -8,7 +8,7 @@ import type { Skb } from './skb.js';
 import { ICMP, type IpPacket } from './packet.js';
 import { icmpSend } from './icmp.js';
 import { ipLocalOut } from './ip_output.js';
-import { receivedAsBroadcast } from './route.js';
+import { isBroadcastRoute } from './route.js';
 
 /**
  * docker-proxy's socket towards the container for one client (udp_proxy_linux.go: a
@@ -44,14 +44,12 @@ export function udpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
     if (err) sim.step({ kind: 'socket', ns: nsId, dir: 'reply', event: 'send-failed', errno: err, what: 'udp-relay' });
     return;
   }
-  const bcast = receivedAsBroadcast(skb.rt, p.dst);
+  const bcast = isBroadcastRoute(p.dst, skb.rt?.type);
   const svc = sim.serviceAt(nsId, 'udp', l4.dport, p.dst);
   if (svc?.relay && !bcast) {
     // Run: a datagram from a new client opens a socket dialled to the backend (the route picks
     // its source address, the kernel an ephemeral port) and is written to it
-    const ns = sim.ns(nsId);
-    const [lo = 32768, hi = 60999] = (ns.sysctl['net.ipv4.ip_local_port_range'] ?? '32768\t60999').split(/\s+/).map(Number);
-    const relay: UdpRelay = { ns: nsId, lport: lo + (sim.random() % (hi - lo + 1)), backend: svc.relay, client: { addr: p.src, port: l4.sport }, listen: { addr: p.dst, port: l4.dport } };
+    const relay: UdpRelay = { ns: nsId, lport: sim.ephemeralPort(nsId), backend: svc.relay, client: { addr: p.src, port: l4.sport }, listen: { addr: p.dst, port: l4.dport } };
     sim.udpRelays.push(relay);
     sim.step({ kind: 'socket', ns: nsId, dir: skb.dir, event: 'udp-relay', port: l4.dport, len: l4.len, to: svc.relay.addr, toPort: svc.relay.port });
     const out: IpPacket = { src: 0, dst: svc.relay.addr, ttl: 64, id: sim.nextIpId(nsId), l4: { kind: 'udp', sport: relay.lport, dport: svc.relay.port, len: l4.len, ...data } };
