@@ -7,12 +7,45 @@
  */
 import { ConfigError } from '../model/errors.js';
 
-export type Tok =
-  | { readonly k: 'w'; readonly v: string; readonly line: number }
-  | { readonly k: 's'; readonly v: string; readonly line: number }
-  /** `pos`: where in the lexed text (what a later re-read of a `{ ... }` block cuts out) */
-  | { readonly k: 'p'; readonly v: string; readonly line: number; readonly pos: number }
-  | { readonly k: 'nl'; readonly v: '\n'; readonly line: number };
+/**
+ * A token: a word (`w`), a "string" (`s`, without its quotes), punctuation (`p`) or a newline
+ * (`nl`). `pos`: where in the lexed text it starts (what a later re-read of a `{ ... }` block
+ * cuts out). Every token has the one shape (the parser's reads of it stay monomorphic).
+ */
+export interface Tok {
+  readonly k: 'w' | 's' | 'p' | 'nl';
+  readonly v: string;
+  readonly line: number;
+  readonly pos: number;
+}
+type MutTok = { -readonly [K in keyof Tok]: Tok[K] };
+
+/**
+ * Tokens of one piece at a time, in token objects and an array that are used again for the next
+ * piece: a 100k-line ruleset makes a few hundred token objects, not a million. `n` tokens of
+ * `toks` are this piece's; what lies beyond is left from an earlier piece.
+ */
+export class TokBuf {
+  n = 0;
+  constructor(readonly toks: MutTok[] = []) {}
+  /** a buffer holding `toks` (kept, never written) */
+  static of(toks: readonly Tok[]): TokBuf {
+    const b = new TokBuf(toks as MutTok[]);
+    b.n = toks.length;
+    return b;
+  }
+  push(k: Tok['k'], v: string, line: number, pos: number): void {
+    const t = this.toks[this.n];
+    if (t === undefined) this.toks.push({ k, v, line, pos });
+    else {
+      t.k = k;
+      t.v = v;
+      t.line = line;
+      t.pos = pos;
+    }
+    this.n++;
+  }
+}
 
 /** word characters by char code (a table: the tokenizer runs over 100k-line rulesets) */
 const WORD = new Uint8Array(128);
@@ -66,8 +99,8 @@ interface Cursor {
  * Tokens of `text` from `c`, up to the end of the text or (when `piece`) up to and with the
  * first newline outside braces: one top-level piece (a table block is one piece).
  */
-function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: Words): Tok[] {
-  const out: Tok[] = [];
+function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: Words, out: TokBuf): void {
+  out.n = 0;
   let line = c.line;
   let bol = c.bol;
   let i = c.i;
@@ -76,7 +109,7 @@ function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: W
   while (i < n) {
     const code = text.charCodeAt(i);
     if (code === NL) {
-      out.push({ k: 'nl', v: '\n', line });
+      out.push('nl', '\n', line, i);
       line++;
       i++;
       bol = i;
@@ -104,7 +137,7 @@ function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: W
         const eol = text.indexOf('\n', bol);
         throw new ConfigError('syntax', file, line, `nft: unterminated string`, text.slice(bol, eol < 0 ? n : eol));
       }
-      out.push({ k: 's', v: text.slice(i + 1, j), line });
+      out.push('s', text.slice(i + 1, j), line, i);
       i = j + 1;
       continue;
     }
@@ -116,7 +149,7 @@ function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: W
         if (!isWord(cj)) break;
         h = (Math.imul(h, 31) + cj) | 0;
       }
-      out.push({ k: 'w', v: words.word(text, i, j, h), line });
+      out.push('w', words.word(text, i, j, h), line, i);
       i = j;
       continue;
     }
@@ -125,13 +158,13 @@ function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: W
       const next = text.charCodeAt(i + 1);
       const two = next === 61 || next === 60 || next === 62 ? TWO[one + text[i + 1]!] : undefined;
       if (two !== undefined) {
-        out.push({ k: 'p', v: two, line, pos: i });
+        out.push('p', two, line, i);
         i += 2;
         continue;
       }
       if (code === LBRACE) depth++;
       else if (code === RBRACE) depth--;
-      out.push({ k: 'p', v: one, line, pos: i });
+      out.push('p', one, line, i);
       i++;
       continue;
     }
@@ -140,21 +173,26 @@ function lexFrom(text: string, file: string, c: Cursor, piece: boolean, words: W
   c.i = i;
   c.line = line;
   c.bol = bol;
-  return out;
 }
 
-/** Tokens of `text`; line numbers start at `line0`. */
-export function lex(text: string, file: string, line0 = 1): Tok[] {
-  return lexFrom(text, file, { i: 0, line: line0, bol: 0 }, false, new Words(6));
+/** Tokens of `text` into `out` (by default a buffer of their own); line numbers start at `line0`. */
+export function lex(text: string, file: string, line0 = 1, out: TokBuf = new TokBuf()): TokBuf {
+  lexFrom(text, file, { i: 0, line: line0, bol: 0 }, false, new Words(6), out);
+  return out;
 }
 
 /**
  * The tokens of `text`, one top-level piece at a time (each a run of whole lines ending at a
  * newline outside braces, strings and comments; a table block is one piece): the parser takes
- * one piece at a time, so a 100k-line ruleset never holds all its tokens at once.
+ * one piece at a time, so a 100k-line ruleset never holds all its tokens at once. Every piece
+ * comes in the same buffer: its tokens are good until the next piece is asked for.
  */
-export function* lexPieces(text: string, file: string): Generator<Tok[]> {
+export function* lexPieces(text: string, file: string): Generator<TokBuf> {
   const c: Cursor = { i: 0, line: 1, bol: 0 };
   const words = new Words(14);
-  while (c.i < text.length) yield lexFrom(text, file, c, true, words);
+  const out = new TokBuf();
+  while (c.i < text.length) {
+    lexFrom(text, file, c, true, words, out);
+    yield out;
+  }
 }

@@ -10,7 +10,7 @@
 import { ConfigError } from '../model/errors.js';
 import type { Origin } from '../model/origin.js';
 import { badNftName } from './keywords.js';
-import { lex, lexPieces, type Tok } from './lex.js';
+import { lex, lexPieces, TokBuf, type Tok } from './lex.js';
 import type {
   NftAtom,
   NftBase,
@@ -132,6 +132,8 @@ class Shared {
   private readonly lefts = new Map<NftExpr, readonly NftExpr[]>();
   private readonly jumps = new Map<string, NftVerdict>();
   private readonly gotos = new Map<string, NftVerdict>();
+  /** the buffer that kept elements are read into when their set's types are known, one at a time */
+  readonly pendingToks = new TokBuf();
   payload(proto: string, field: string): NftSelector {
     let m = this.sels.get(proto);
     if (!m) this.sels.set(proto, (m = new Map()));
@@ -165,8 +167,11 @@ class Shared {
 class P {
   i = 0;
   private sharedValues: Shared | undefined;
+  /** the tokens: the first `n` of `toks` */
+  readonly toks: readonly Tok[];
+  readonly n: number;
   constructor(
-    readonly toks: readonly Tok[],
+    buf: TokBuf,
     readonly file: string,
     readonly lineText: (line: number) => string,
     /** the text the tokens were read from, when the tokens' `pos` are offsets in it */
@@ -174,23 +179,26 @@ class P {
     shared?: Shared,
   ) {
     this.sharedValues = shared;
+    this.toks = buf.toks;
+    this.n = buf.n;
   }
   get shared(): Shared {
     return (this.sharedValues ??= new Shared());
   }
   peek(o = 0): Tok | undefined {
-    return this.toks[this.i + o];
+    const at = this.i + o;
+    return at < this.n ? this.toks[at] : undefined;
   }
   word(o = 0): string | undefined {
-    const t = this.toks[this.i + o];
+    const t = this.peek(o);
     return t && t.k === 'w' ? t.v : undefined;
   }
   isP(v: string, o = 0): boolean {
-    const t = this.toks[this.i + o];
+    const t = this.peek(o);
     return t !== undefined && t.k === 'p' && t.v === v;
   }
   line(): number {
-    return (this.toks[this.i] ?? this.toks[this.i - 1])?.line ?? 1;
+    return (this.peek() ?? this.peek(-1))?.line ?? 1;
   }
   fail(detail: string): never {
     const line = this.line();
@@ -201,7 +209,7 @@ class P {
     throw new ConfigError('unsupported', this.file, line, `nft: ${detail}`, this.lineText(line));
   }
   next(): Tok {
-    const t = this.toks[this.i];
+    const t = this.peek();
     if (!t) this.fail('syntax error, unexpected end of file');
     this.i++;
     return t;
@@ -784,8 +792,9 @@ function verbCommand(p: P, out: NftCommand[], verb: string, origin: Origin): voi
       // until the batch is applied: a 10k-service map is filled by 10k such lines)
       const first = p.toks[start]!;
       const last = p.toks[p.i - 1]!;
+      // (the tokens themselves are copied: the buffer they are in is used again for the next piece)
       const pending: Pending =
-        p.src !== undefined && first.k === 'p' && last.k === 'p' ? { text: p.src.slice(first.pos, last.pos + 1), line: first.line } : p.toks.slice(start, p.i);
+        p.src !== undefined && first.k === 'p' && last.k === 'p' ? { text: p.src.slice(first.pos, last.pos + 1), line: first.line } : p.toks.slice(start, p.i).map((t) => ({ ...t }));
       out.push({ cmd: v === 'delete' ? 'delete-element' : 'add-element', family: fam, table, set, elements: [], origin, ...{ pending, file: p.file, shared: p.shared } } as NftCommand);
       return;
     }
@@ -802,7 +811,7 @@ type Pending = readonly Tok[] | { readonly text: string; readonly line: number }
 export function parsePendingElements(cmd: NftCommand, keyType: readonly NftType[], dataType: NftType | undefined): NftElement[] {
   const { pending, shared } = cmd as unknown as { pending?: Pending; shared?: Shared };
   if (!pending) return [...((cmd as { elements?: NftElement[] }).elements ?? [])];
-  const toks = 'text' in pending ? lex(pending.text, cmd.origin.file, pending.line) : pending;
+  const toks = 'text' in pending ? lex(pending.text, cmd.origin.file, pending.line, shared?.pendingToks) : TokBuf.of(pending);
   const p = new P(toks, cmd.origin.file, () => cmd.origin.text, undefined, shared);
   return elementBlock(p, keyType, dataType);
 }
