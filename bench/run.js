@@ -29,7 +29,7 @@ import { parseIptablesRestore } from '../dist/netfilter/restore.js';
 import { applyRestore, emptyNfState } from '../dist/netfilter/tables.js';
 import { traceRules } from '../dist/netfilter/trace.js';
 import { KERNEL } from '../dist/model/origin.js';
-import { writeStar } from './star.js';
+import { measureStar, reportStar, writeStar } from './star.js';
 import { benchExplain } from './explain.js';
 import { headerPlan, headersOnly } from './headers.js';
 
@@ -233,39 +233,12 @@ figure('start-up: netpath check seed, whole process', check.wall / bare.wall, '�
 // 4. scaling: a star of N containers on one bridge (bench/star.js)
 
 console.log('\n=== scaling: a star of N containers behind one bridge, one probe per container ===');
-const star = {};
-const starCpu = {};
-const starBuild = {};
-checkModel(writeStar(tmp, 64), { traces: false }); // warm-up: the first check compiles its path
-for (const n of [128, 256, 512]) {
-  const f = writeStar(tmp, n);
-  const builds = [];
-  const checks = [];
-  const cpus = [];
-  for (let r = 0; r < 3; r++) {
-    const t0 = performance.now();
-    buildWorld(loadModel(f));
-    builds.push(performance.now() - t0);
-    const c0 = performance.now();
-    const u0 = cpuMs();
-    checkModel(f, { traces: false }); // as `netpath check` without --pcap: reports only
-    cpus.push(cpuMs() - u0);
-    checks.push(performance.now() - c0);
-  }
-  star[n] = stats(checks).median;
-  starCpu[n] = stats(cpus).median;
-  starBuild[n] = stats(builds).median;
-  console.log(`${String(n).padStart(5)} containers: load + build ${fmt(starBuild[n])} ms, check (load + build + ${n} probes) ${fmt(star[n])} ms, CPU ${fmt(starCpu[n])} ms (medians of 3)`);
-}
-const marginal = (x) => [(x[256] - x[128]) / 128, (x[512] - x[256]) / 256];
-const [m1, m2] = marginal(star);
-const [c1, c2] = marginal(starCpu);
-const probesOnly = Object.fromEntries([128, 256, 512].map((n) => [n, star[n] - starBuild[n]]));
-const [p1, p2] = marginal(probesOnly);
-const [b1, b2] = marginal(starBuild);
-console.log(`marginal cost per container: 128→256 ${fmt(m1)} ms, 256→512 ${fmt(m2)} ms (CPU: ${fmt(c1)} and ${fmt(c2)} ms, ×${(c2 / c1).toFixed(2)})`);
-console.log(`  of which load + build: ${fmt(b1)} and ${fmt(b2)} ms (×${(b2 / b1).toFixed(2)}); the probes: ${fmt(p1)} and ${fmt(p2)} ms (×${(p2 / p1).toFixed(2)})`);
-figure('scaling: marginal per container 256→512 / 128→256', m2 / m1, '×', 1.3, 'lower', `128→256: ${fmt(m1)} ms per container (CPU: ×${(c2 / c1).toFixed(2)})`);
+const STAR_SIZES = [128, 256, 512, 1024, 2048];
+const STAR_ROUNDS = 7;
+const starRuns = measureStar({ loadModel, buildWorld, checkModel }, tmp, STAR_SIZES, STAR_ROUNDS);
+const starReport = reportStar(starRuns);
+for (const line of starReport.lines) console.log(line);
+figure('scaling: marginal per container 256→512 / 128→256', starReport.ratio, '×', 1.3, 'lower', starReport.baseline);
 const f1000 = writeStar(tmp, 1000);
 const b0 = performance.now();
 buildWorld(loadModel(f1000));

@@ -3,6 +3,7 @@
 // probe k: container k curls container k+1. Figures only; never asserts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 const addr = (k) => `10.1.${(k + 2) >> 8}.${(k + 2) & 255}`;
 
@@ -31,4 +32,87 @@ export function writeStar(dir, n, probes = n) {
   const f = join(dir, `star-${n}.yaml`);
   writeFileSync(f, starModel(n, probes));
   return f;
+}
+
+/** ms of CPU (user + system) this process used so far */
+function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Wall and CPU times (ms) of a star of each size in `sizes`: load + build, and `check` (load +
+ * build + one probe per container, reports only, as `netpath check` without --pcap), `rounds`
+ * samples of each (more of the sizes below 512: as many as fit in the time of one 512, since a
+ * small size's few milliseconds are the most disturbed by a pause). Every size is warmed up first
+ * (the first checks compile the path, and a size's first check also grows the heap to it), then
+ * the rounds interleave the sizes, each round in another order (it starts one size further and
+ * alternates direction), so that a drift of the machine's load or of the heap touches every size
+ * alike. `api`: loadModel, buildWorld and checkModel of the build to measure.
+ */
+export function measureStar(api, dir, sizes, rounds) {
+  const files = Object.fromEntries(sizes.map((n) => [n, writeStar(dir, n)]));
+  const runs = Object.fromEntries(sizes.map((n) => [n, { build: [], buildCpu: [], check: [], cpu: [] }]));
+  api.checkModel(writeStar(dir, 64), { traces: false });
+  for (const n of sizes) {
+    api.buildWorld(api.loadModel(files[n]));
+    api.checkModel(files[n], { traces: false });
+  }
+  for (let r = 0; r < rounds; r++) {
+    const order = sizes.map((_, i) => sizes[(r + i) % sizes.length]);
+    if (r % 2 === 1) order.reverse();
+    for (const n of order)
+      for (let k = Math.max(1, Math.round(512 / n)); k > 0; k--) {
+        const x = runs[n];
+        const t0 = performance.now();
+        const u0 = cpuMs();
+        api.buildWorld(api.loadModel(files[n]));
+        x.buildCpu.push(cpuMs() - u0);
+        x.build.push(performance.now() - t0);
+        const t1 = performance.now();
+        const u1 = cpuMs();
+        api.checkModel(files[n], { traces: false });
+        x.cpu.push(cpuMs() - u1);
+        x.check.push(performance.now() - t1);
+      }
+  }
+  return runs;
+}
+
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/**
+ * What measureStar's runs say, as lines to print, and the figure: the marginal cost per
+ * container from 256 to 512 over that from 128 to 256 (wall medians; CPU beside it). With sizes
+ * 1,024 and 2,048 measured, a line says whether the cost stays linear beyond.
+ */
+export function reportStar(runs) {
+  const sizes = Object.keys(runs).map(Number);
+  const median = (k) => Object.fromEntries(sizes.map((n) => [n, medianOf(runs[n][k])]));
+  const check = median('check');
+  const cpu = median('cpu');
+  const build = median('build');
+  const buildCpu = median('buildCpu');
+  const lines = sizes.map(
+    (n) =>
+      `${String(n).padStart(5)} containers: load + build ${fmt(build[n])} ms, check (load + build + ${n} probes) ${fmt(check[n])} ms, CPU ${fmt(cpu[n])} ms; per container ${fmt((check[n] / n) * 1000)} µs, CPU ${fmt((cpu[n] / n) * 1000)} µs (medians of ${runs[n].check.length}, sizes interleaved)`,
+  );
+  /** ms per container from size a to size 2a */
+  const per = (x, a) => (x[2 * a] - x[a]) / a;
+  const ratio = (x, a) => per(x, 2 * a) / per(x, a);
+  const probes = Object.fromEntries(sizes.map((n) => [n, check[n] - build[n]]));
+  const probesCpu = Object.fromEntries(sizes.map((n) => [n, cpu[n] - buildCpu[n]]));
+  lines.push(
+    `marginal cost per container: 128→256 ${fmt(per(check, 128))} ms, 256→512 ${fmt(per(check, 256))} ms, ×${ratio(check, 128).toFixed(2)} (CPU: ${fmt(per(cpu, 128))} and ${fmt(per(cpu, 256))} ms, ×${ratio(cpu, 128).toFixed(2)})`,
+    `  of which load + build: ${fmt(per(build, 128))} and ${fmt(per(build, 256))} ms (×${ratio(build, 128).toFixed(2)}; CPU ×${ratio(buildCpu, 128).toFixed(2)}); the probes: ${fmt(per(probes, 128))} and ${fmt(per(probes, 256))} ms (×${ratio(probes, 128).toFixed(2)}; CPU ×${ratio(probesCpu, 128).toFixed(2)})`,
+  );
+  let beyond = '';
+  if (check[1024] !== undefined && check[2048] !== undefined) {
+    lines.push(
+      `beyond: 2048 containers ×${(check[2048] / check[1024]).toFixed(2)} the check of 1024 (CPU ×${(cpu[2048] / cpu[1024]).toFixed(2)}; linear: ×2); marginal per container 512→1024 ${fmt(per(check, 512))} ms, 1024→2048 ${fmt(per(check, 1024))} ms, ×${ratio(check, 512).toFixed(2)} (CPU ×${ratio(cpu, 512).toFixed(2)})`,
+    );
+    beyond = `; 1024→2048 / 512→1024: ×${ratio(check, 512).toFixed(2)} (CPU ×${ratio(cpu, 512).toFixed(2)})`;
+  }
+  return { lines, ratio: ratio(check, 128), baseline: `128→256: ${fmt(per(check, 128))} ms per container (CPU: ×${ratio(cpu, 128).toFixed(2)})${beyond}` };
 }

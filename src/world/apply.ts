@@ -124,10 +124,10 @@ export function addLanNic(
   return produce(world, (w) => {
     const ns = w.netns[host];
     if (!ns) throw ConfigError.at(origin, 'model', `LAN ${lan}: unknown host "${host}" (hosts: ${w.hosts.join(', ')})`);
-    if (ns.links.some((l) => l.name === ifname))
+    if (linkNamed(ns, ifname))
       throw ConfigError.at(origin, 'model', `LAN ${lan}: ${host}/${ifname} is already on a LAN`);
     const ifindex = allocIfindex(ns);
-    ns.links.push({
+    pushLink(ns, {
       ifindex,
       name: ifname,
       kind: 'nic',
@@ -138,7 +138,7 @@ export function addLanNic(
       conf: { ...ns.confDefault },
       confSet: [],
       origin,
-    });
+    } as DLink);
     const l = (w.lans[lan] ??= { name: lan, ports: [], origin });
     l.ports.push({ ns: host, ifindex });
     if (addr) {
@@ -421,16 +421,74 @@ function nsOf(w: DWorld, op: Op): DNetns {
 }
 
 function findLink(ns: DNetns, name: string, origin: Origin): DLink {
-  const l = ns.links.find((x) => x.name === name);
+  const l = linkNamed(ns, name);
   if (!l) throw ConfigError.at(origin, 'kernel', `Cannot find device "${name}"`);
   return l;
 }
 
+/** The next ifindex as dev_index_reserve hands it out: from the namespace's counter, skipping those in use. */
 function allocIfindex(ns: DNetns): number {
+  const byIndex = linkIndex(ns).byIndex;
   let i = ns.nextIfindex;
-  while (ns.links.some((l) => l.ifindex === i)) i++;
+  while (byIndex.has(i)) i++;
   ns.nextIfindex = i + 1;
   return i;
+}
+
+/**
+ * A namespace's links by name and by ifindex (both unique in a namespace), made once per links
+ * array and kept up to date by the three ways the fold changes the array: pushLink, dropLink and
+ * renameLink. Looking a device up is O(1) per runbook line instead of a scan of every link.
+ */
+interface FoldLinkIndex {
+  readonly byName: Map<string, DLink>;
+  readonly byIndex: Map<number, DLink>;
+}
+const foldLinkIndexes = new WeakMap<readonly Link[], FoldLinkIndex>();
+
+function linkIndex(ns: DNetns): FoldLinkIndex {
+  let x = foldLinkIndexes.get(ns.links);
+  if (x) return x;
+  x = { byName: new Map(), byIndex: new Map() };
+  for (const l of ns.links) {
+    if (!x.byName.has(l.name)) x.byName.set(l.name, l);
+    if (!x.byIndex.has(l.ifindex)) x.byIndex.set(l.ifindex, l);
+  }
+  foldLinkIndexes.set(ns.links, x);
+  return x;
+}
+
+function linkNamed(ns: DNetns, name: string): DLink | undefined {
+  return linkIndex(ns).byName.get(name);
+}
+
+function linkAt(ns: DNetns, ifindex: number | undefined): DLink | undefined {
+  return ifindex === undefined ? undefined : linkIndex(ns).byIndex.get(ifindex);
+}
+
+/** Appends a device to the namespace's links (the order `ip link` lists them in). */
+function pushLink(ns: DNetns, l: DLink): void {
+  const x = linkIndex(ns);
+  ns.links.push(l);
+  x.byName.set(l.name, l);
+  x.byIndex.set(l.ifindex, l);
+}
+
+/** Removes the device with this ifindex from the namespace's links, keeping the others' order. */
+function dropLink(ns: DNetns, ifindex: number): void {
+  const x = linkIndex(ns);
+  const l = x.byIndex.get(ifindex);
+  if (l === undefined) return;
+  ns.links.splice(ns.links.indexOf(l), 1);
+  x.byIndex.delete(ifindex);
+  x.byName.delete(l.name);
+}
+
+function renameLink(ns: DNetns, l: DLink, name: string): void {
+  const x = linkIndex(ns);
+  x.byName.delete(l.name);
+  l.name = name;
+  x.byName.set(name, l);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +497,7 @@ function allocIfindex(ns: DNetns): number {
 function linkAdd(w: DWorld, op: LinkAddOp): void {
   const here = nsOf(w, op);
   const ns = op.netns !== undefined ? w.netns[resolveNs(w, op.host, op.netns, op.origin, op.byDocker)]! : here;
-  if (ns.links.some((l) => l.name === op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+  if (linkNamed(ns, op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
   const base = (ifindex: number, name: string, nsd: DNetns, kind: Link['kind']): Link => ({
     ifindex,
     name,
@@ -454,24 +512,30 @@ function linkAdd(w: DWorld, op: LinkAddOp): void {
   if (op.kind === 'veth') {
     const peerName = op.peer?.name ?? bug('veth without peer name (parser must name it)');
     const peerNs = op.peer?.netns !== undefined ? w.netns[resolveNs(w, op.host, op.peer.netns, op.origin, op.byDocker)]! : ns;
-    if (peerNs.links.some((l) => l.name === peerName) || (peerNs === ns && peerName === op.name))
+    if (linkNamed(peerNs, peerName) || (peerNs === ns && peerName === op.name))
       throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
     // veth_newlink registers the peer first, so the peer gets the lower ifindex
     const pIdx = allocIfindex(peerNs);
     const dIdx = allocIfindex(ns);
     const peer = { ...base(pIdx, peerName, peerNs, 'veth'), mac: macFor(`${peerNs.id}|${peerName}|${pIdx}|${op.origin.line}`), peer: { ns: ns.id, ifindex: dIdx } };
     const dev = { ...base(dIdx, op.name, ns, 'veth'), peer: { ns: peerNs.id, ifindex: pIdx } };
-    peerNs.links.push(peer as DLink);
-    ns.links.push(dev as DLink);
+    pushLink(peerNs, peer as DLink);
+    pushLink(ns, dev as DLink);
     return;
   }
-  ns.links.push(base(allocIfindex(ns), op.name, ns, op.kind) as DLink);
+  pushLink(ns, base(allocIfindex(ns), op.name, ns, op.kind) as DLink);
 }
 
 /** The device stops being a bridge port: its port options go with the port (br_del_if). */
 function unbridge(l: DLink): void {
   delete l.master;
   delete l.brport;
+}
+
+/** A bridge leaving its namespace releases its ports; only a bridge is ever a master. */
+function unbridgePorts(ns: DNetns, l: DLink): void {
+  if (l.kind !== 'bridge') return;
+  for (const x of ns.links) if (x.master === l.ifindex) unbridge(x);
 }
 
 function linkSet(w: DWorld, op: LinkSetOp): void {
@@ -482,7 +546,7 @@ function linkSet(w: DWorld, op: LinkSetOp): void {
   // when the same request names the master (observed: `ip link set w0 master br0 type
   // bridge_slave hairpin on` fails, Linux 6.18)
   if (op.brport !== undefined) {
-    const br = l.master !== undefined ? ns.links.find((x) => x.ifindex === l.master) : undefined;
+    const br = linkAt(ns, l.master);
     if (br?.kind !== 'bridge' || !l.brport)
       throw ConfigError.at(op.origin, 'kernel', `RTNETLINK answers: Operation not supported (${l.name} is not a bridge port)`);
     Object.assign(l.brport, op.brport);
@@ -493,15 +557,15 @@ function linkSet(w: DWorld, op: LinkSetOp): void {
     const target = w.netns[resolveNs(w, op.host, op.netns, op.origin, op.byDocker)]!;
     if (target !== ns) {
       if (l.kind === 'loopback') throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: Invalid argument');
-      if (target.links.some((x) => x.name === l.name))
+      if (linkNamed(target, l.name))
         throw ConfigError.at(op.origin, 'kernel', `RTNETLINK answers: File exists (${l.name} exists in ${op.netns})`);
       l = moveLink(w, ns, l, target);
       ns = target;
     }
   }
   if (op.name !== undefined && op.name !== l.name) {
-    if (ns.links.some((x) => x.name === op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
-    l.name = op.name;
+    if (linkNamed(ns, op.name)) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: File exists');
+    renameLink(ns, l, op.name);
     for (const a of ns.addrs) if (a.ifindex === l.ifindex && a.label === op.dev) a.label = op.name;
   }
   if (op.mtu !== undefined) l.mtu = op.mtu;
@@ -530,9 +594,9 @@ function moveLink(w: DWorld, from: DNetns, l: DLink, to: DNetns): DLink {
   removeRoutesVia(from, l.ifindex, true);
   from.addrs = from.addrs.filter((a) => a.ifindex !== l.ifindex);
   from.neighs = from.neighs.filter((n) => n.ifindex !== l.ifindex);
-  for (const x of from.links) if (x.master === l.ifindex) unbridge(x);
-  from.links = from.links.filter((x) => x !== l);
-  const ifindex = to.links.some((x) => x.ifindex === l.ifindex) ? allocIfindex(to) : l.ifindex;
+  unbridgePorts(from, l);
+  dropLink(from, l.ifindex);
+  const ifindex = linkAt(to, l.ifindex) ? allocIfindex(to) : l.ifindex;
   const moved: Link = {
     ifindex,
     name: l.name,
@@ -546,10 +610,10 @@ function moveLink(w: DWorld, from: DNetns, l: DLink, to: DNetns): DLink {
     confSet: [],
     origin: l.origin,
   };
-  to.links.push(moved as DLink);
+  pushLink(to, moved as DLink);
   if (moved.peer) {
     const peerNs = w.netns[moved.peer.ns];
-    const peer = peerNs?.links.find((x) => x.ifindex === moved.peer!.ifindex);
+    const peer = peerNs ? linkAt(peerNs, moved.peer.ifindex) : undefined;
     if (!peer) bug(`veth ${l.name} has no peer`);
     peer.peer = { ns: to.id, ifindex };
   }
@@ -561,11 +625,11 @@ function deleteLink(w: DWorld, ns: DNetns, l: DLink): void {
   removeRoutesVia(ns, l.ifindex, true);
   ns.addrs = ns.addrs.filter((a) => a.ifindex !== l.ifindex);
   ns.neighs = ns.neighs.filter((n) => n.ifindex !== l.ifindex);
-  for (const x of ns.links) if (x.master === l.ifindex) unbridge(x);
-  ns.links = ns.links.filter((x) => x.ifindex !== l.ifindex);
+  unbridgePorts(ns, l);
+  dropLink(ns, l.ifindex);
   if (l.peer) {
     const peerNs = w.netns[l.peer.ns];
-    const p = peerNs?.links.find((x) => x.ifindex === l.peer!.ifindex);
+    const p = peerNs ? linkAt(peerNs, l.peer.ifindex) : undefined;
     if (peerNs && p) {
       const { peer: _drop, ...rest } = p;
       void _drop;
@@ -594,7 +658,7 @@ function refreshKernelRoutes(w: DWorld | undefined, ns: DNetns): void {
   const user = ns.routes.filter((r) => !isKernelOwned(r));
   const kernel: Route[] = [];
   for (const a of ns.addrs) {
-    const l = ns.links.find((x) => x.ifindex === a.ifindex);
+    const l = linkAt(ns, a.ifindex);
     if (!l) continue;
     // fib_add_ifaddr: the local route exists even while the device is down (observed)
     // a secondary address's routes name its primary as source (fib_add_ifaddr uses `prim`)
@@ -756,7 +820,7 @@ function routeOp(w: DWorld, op: RouteOp): void {
         throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: Network is unreachable' : 'Error: Nexthop has invalid gateway.');
       oif ??= gw.oif;
     }
-    const dev = ns.links.find((l) => l.ifindex === oif);
+    const dev = linkAt(ns, oif);
     if (dev && !dev.up && !(op.type === 'local'))
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: Network is down' : op.via !== undefined ? 'Error: Nexthop device is not up.' : 'Error: Device for nexthop is not up.');
     if (op.onlink && dev && !dev.up) throw ConfigError.at(op.origin, 'kernel', 'Error: Nexthop device is not up.');
@@ -811,6 +875,8 @@ class RouteIndex {
   private readonly keys = new Map<number, Map<number, Set<number>>>();
   /** routes of scope link or host without a gateway (what a gateway lookup can find) */
   readonly onLink: Route[] = [];
+  /** table local by prefix length, then network: the first route of each (localTableType) */
+  private readonly local = new Map<number, Map<number, Route>>();
   constructor(routes: readonly Route[]) {
     for (const r of routes) this.add(r);
   }
@@ -827,6 +893,19 @@ class RouteIndex {
     if (!dsts) byMetric.set(r.metric, (dsts = new Set()));
     dsts.add(r.dst.addr * 64 + r.dst.len);
     if ((r.scope === 'link' || r.scope === 'host') && r.via === undefined) this.onLink.push(r);
+    if (r.table === RT_TABLE.local) {
+      let nets = this.local.get(r.dst.len);
+      if (!nets) this.local.set(r.dst.len, (nets = new Map()));
+      if (!nets.has(r.dst.addr)) nets.set(r.dst.addr, r);
+    }
+  }
+  /** The longest route of table local covering `addr` (the first of its length), as inPrefix compares. */
+  localCovering(addr: number): Route | undefined {
+    for (let len = 32; len >= 0; len--) {
+      const r = this.local.get(len)?.get(networkOf(addr, len));
+      if (r) return r;
+    }
+    return undefined;
   }
 }
 const routeIndexes = new WeakMap<readonly Route[], RouteIndex>();
@@ -866,9 +945,7 @@ function gatewayRoute(ns: DNetns, gw: number, oif: number | undefined, table: nu
 function localTableType(ns: DNetns, gw: number): RouteType | 'multicast' {
   if (gw === 0 || gw === 0xffffffff) return 'broadcast';
   if (gw >>> 28 === 0xe) return 'multicast';
-  let best: Route | undefined;
-  for (const r of ns.routes as readonly Route[]) if (r.table === RT_TABLE.local && inPrefix(gw, r.dst) && (!best || r.dst.len > best.dst.len)) best = r;
-  return best?.type ?? 'unicast';
+  return routeIndex(ns).localCovering(gw)?.type ?? 'unicast';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1056,7 +1133,7 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
     case 'ipv6':
       return; // IPv6 is not modelled at all; its settings cannot change an IPv4 packet's fate
     case 'no-effect':
-      if (k.dev !== undefined && !ns.links.some((x) => x.name === k.dev))
+      if (k.dev !== undefined && !linkNamed(ns, k.dev))
         throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
       ns.noEffect[op.key] = { value: op.value.trim(), why: k.why, origin: op.origin };
       return;
@@ -1092,7 +1169,7 @@ function sysctlOp(w: DWorld, op: SysctlOp): void {
       return;
     }
     case 'devconf': {
-      const l = ns.links.find((x) => x.name === k.dev);
+      const l = linkNamed(ns, k.dev);
       if (!l) throw ConfigError.at(op.origin, 'kernel', `sysctl: cannot stat /proc/sys/${op.key.replaceAll('.', '/')}: No such file or directory`);
       const v = devconfValue(k.key, op.value, op.key);
       if (typeof v === 'string') throw ConfigError.at(op.origin, v.startsWith('sysctl:') ? 'kernel' : 'unsupported', v);

@@ -2,9 +2,10 @@
 import type { Link } from '../model/link.js';
 import type { Netns, World } from './types.js';
 
-/** A namespace's links by ifindex and each bridge's ports, indexed once per (immutable) Netns. */
+/** A namespace's links by ifindex and by name, and each bridge's ports, indexed once per (immutable) Netns. */
 interface LinkIndex {
   readonly byIndex: ReadonlyMap<number, Link>;
+  readonly byName: ReadonlyMap<string, Link>;
   readonly ports: ReadonlyMap<number, readonly Link[]>;
 }
 
@@ -14,15 +15,17 @@ function linkIndex(ns: Netns): LinkIndex {
   let x = indexCache.get(ns);
   if (x) return x;
   const byIndex = new Map<number, Link>();
+  const byName = new Map<string, Link>();
   const ports = new Map<number, Link[]>();
   for (const l of ns.links) {
     if (!byIndex.has(l.ifindex)) byIndex.set(l.ifindex, l);
+    if (!byName.has(l.name)) byName.set(l.name, l);
     if (l.master === undefined) continue;
     let list = ports.get(l.master);
     if (!list) ports.set(l.master, (list = []));
     list.push(l);
   }
-  indexCache.set(ns, (x = { byIndex, ports }));
+  indexCache.set(ns, (x = { byIndex, byName, ports }));
   return x;
 }
 
@@ -36,7 +39,7 @@ export function bridgePorts(ns: Netns, br: Link): readonly Link[] {
 }
 
 export function linkByName(ns: Netns, name: string): Link | undefined {
-  return ns.links.find((l) => l.name === name);
+  return linkIndex(ns).byName.get(name);
 }
 
 /**
