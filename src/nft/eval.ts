@@ -186,15 +186,19 @@ interface Frame {
   k: number;
 }
 
+/** the values of one statement's left side (one array for every walk: a walk never runs inside another) */
+const VALS: (number | string | undefined)[] = [];
+const NO_HITS: readonly NftHit[] = [];
+
 class Walk {
   mark: number;
   ctmark: number;
   notrack = false;
-  hits: NftHit[] = [];
+  /** made at the first hit (most chains a packet passes hit nothing) */
+  hits: NftHit[] | undefined;
   logs: string[] | undefined;
   notes: string[] | undefined;
-  /** the values of one statement's left side (reused: no array per statement) */
-  readonly vals: (number | string | undefined)[] = [];
+  readonly vals = VALS;
   constructor(
     readonly ix: TableIndex,
     readonly p: NfPacket,
@@ -451,14 +455,14 @@ const DROP: NfVerdict = { kind: 'DROP' };
 
 /** the walk's result, built by assignment, not spreads (several chains per packet); the same properties in order */
 function result(w: Walk, verdict: NfVerdict, decidedBy: NftHit | undefined, policyChain: string | undefined): NftResult {
-  const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: w.hits, logs: NO_LOGS };
+  const r: { -readonly [K in keyof NftResult]: NftResult[K] } = { verdict, mark: 0, ctmark: 0, notrack: false, hits: NO_HITS, logs: NO_LOGS };
   if (decidedBy) r.decidedBy = decidedBy;
   if (policyChain !== undefined) r.policyChain = policyChain;
   r.mark = w.mark;
   r.ctmark = w.ctmark;
   r.notrack = w.notrack;
-  r.hits = w.hits;
-  r.logs = w.logs ?? [];
+  r.hits = w.hits ?? NO_HITS;
+  r.logs = w.logs ?? NO_LOGS;
   if (w.notes) r.notes = w.notes;
   return r;
 }
@@ -490,13 +494,13 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
   void hook;
   const w = new Walk(ix, p, env);
   const chains = w.ix.chains;
-  const stack: Frame[] = [];
+  let stack: Frame[] | undefined;
   let f: Frame = { chain: base, k: 0 };
   let steps = 0;
   for (;;) {
     if (++steps > 1_000_000) throw new Error(`netpath bug: nft chain walk in ${table}/${chain} does not end`);
     if (f.k >= f.chain.rules.length) {
-      const back = stack.pop();
+      const back = stack?.pop();
       if (back) {
         f = back;
         continue;
@@ -517,7 +521,9 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
     let verdict: NftVerdict | undefined;
     let broke = false;
     let terminal: NftResult | undefined;
-    for (const s of rule.stmts) {
+    const stmts = rule.stmts;
+    for (let j = 0; j < stmts.length; j++) {
+      const s = stmts[j]!;
       switch (s.k) {
         case 'match':
           if (!w.match(s)) broke = true;
@@ -537,7 +543,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
             break;
           }
           hit = { family, table, chain: chainName, index: idx + 1, rule };
-          w.hits.push(hit);
+          (w.hits ??= []).push(hit);
           terminal = result(w, { kind: 'REJECT', with: rejectWith(s) }, hit, undefined);
           break;
         case 'counter':
@@ -557,7 +563,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
             break;
           }
           hit = { family, table, chain: chainName, index: idx + 1, rule };
-          w.hits.push(hit);
+          (w.hits ??= []).push(hit);
           terminal = result(w, { kind: 'NAT', target: tg }, hit, undefined);
           break;
         }
@@ -582,7 +588,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
     if (terminal) return terminal;
     if (broke) continue;
     hit = { family, table, chain: chainName, index: idx + 1, rule };
-    w.hits.push(hit);
+    (w.hits ??= []).push(hit);
     if (!verdict) continue;
     switch (verdict.kind) {
       case 'accept':
@@ -592,7 +598,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
       case 'continue':
         continue;
       case 'return': {
-        const back = stack.pop();
+        const back = stack?.pop();
         f = back ?? { chain: base, k: base.rules.length };
         continue;
       }
@@ -601,6 +607,7 @@ export function runNftChain(state: NftState, family: NftFamily, table: string, c
         const next = chains.get(verdict.chain);
         if (!next) throw new Error(`netpath bug: nft chain ${verdict.chain} missing (the loader checks jumps)`);
         if (verdict.kind === 'jump') {
+          stack ??= [];
           if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: nft chain nesting deeper than ${MAX_DEPTH}`);
           stack.push(f);
         }
