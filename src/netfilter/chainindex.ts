@@ -53,8 +53,6 @@ function mask(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-const NONE: readonly number[] = [];
-
 /** two ascending lists as one (one of them returned as it is when the other is empty) */
 function merge2(a: readonly number[], b: readonly number[]): readonly number[] {
   if (b.length === 0) return a;
@@ -95,17 +93,32 @@ export function buildChainIndex(chain: NfChain): ChainIndex {
     }
   });
   const lens = [...byLen.entries()].map(([len, m]) => ({ mask: mask(len), m }));
+  // the key-less rules merged with one bucket, per bucket, made on first use: most packets fall
+  // into one bucket, so most lookups make no array
+  const withWild = new Map<readonly number[], readonly number[]>();
   return {
     keyed,
     candidates(dst, proto, dport) {
-      // merged pairwise, in place of one list of lists: per packet, usually the key-less rules
-      // and one bucket, often one of them empty (then no array is made at all)
-      let out: readonly number[] = wild;
+      let one: readonly number[] | undefined; // the first bucket the packet falls into
+      let more: readonly number[] | undefined; // all of them merged, once there are two
       for (let k = 0; k < lens.length; k++) {
         const l = lens[k]!;
-        out = merge2(out, l.m.get((dst & l.mask) >>> 0) ?? NONE);
+        const b = l.m.get((dst & l.mask) >>> 0);
+        if (b === undefined) continue;
+        if (one === undefined) one = b;
+        else more = merge2(more ?? one, b);
       }
-      if (dport !== undefined && byPort.size > 0) out = merge2(out, byPort.get(proto * 65536 + dport) ?? NONE);
+      if (dport !== undefined && byPort.size > 0) {
+        const b = byPort.get(proto * 65536 + dport);
+        if (b !== undefined) {
+          if (one === undefined) one = b;
+          else more = merge2(more ?? one, b);
+        }
+      }
+      if (more !== undefined) return merge2(wild, more);
+      if (one === undefined) return wild;
+      let out = withWild.get(one);
+      if (out === undefined) withWild.set(one, (out = merge2(wild, one)));
       return out;
     },
   };

@@ -11,7 +11,7 @@ import type { Ipv4 } from '../wire/ipv4.js';
 import { CONTINUE, RETURN, type WalkState } from './ext/api.js';
 import { matchDef, targetExt } from './ext/index.js';
 import type { RecentMatch } from './ext/recent.js';
-import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, RejectWith } from './types.js';
+import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, NfVerdictPolicy, RejectWith } from './types.js';
 import { formatRule } from './format.js';
 import { chainIndex } from './chainindex.js';
 import type { Ipsets } from './ipset.js';
@@ -124,26 +124,82 @@ export function runTableLinear(nf: NfState, table: NfTableName, hook: Hook, p: N
   return walk(nf, table, hook, p, env, false);
 }
 
-/** Where a walk stands in one chain: `cand` lists the rule positions to try (all when undefined). */
-interface Frame {
-  chain: NfChain;
-  cand: readonly number[] | undefined;
-  k: number;
+/** Receives each rule whose matches held, in walk order (`index` 0-based in `chain.rules`). */
+export interface NfHitSink {
+  hit(chain: NfChain, index: number, rule: NfRule): void;
+}
+
+/** runTable's sink: the hits as NfHit values */
+class HitList implements NfHitSink {
+  readonly hits: NfHit[] = [];
+  constructor(private readonly table: NfTableName) {}
+  hit(chain: NfChain, index: number, rule: NfRule): void {
+    this.hits.push({ table: this.table, chain: chain.name, index: index + 1, rule });
+  }
+}
+
+/** shared by every result without LOG lines (frozen: nobody may push to it) */
+const NO_LOGS: readonly string[] = Object.freeze([]);
+
+const ACCEPTED: NfVerdict = Object.freeze({ kind: 'ACCEPT' });
+
+/** the policy verdicts, one value per policy and hook (a walk that falls off makes none) */
+const POLICY_VERDICTS: Readonly<Record<NfVerdictPolicy, Readonly<Record<Hook, NfVerdict>>>> = {
+  ACCEPT: policyVerdicts('ACCEPT'),
+  DROP: policyVerdicts('DROP'),
+};
+function policyVerdicts(kind: NfVerdictPolicy): Readonly<Record<Hook, NfVerdict>> {
+  const v = (hook: Hook): NfVerdict => Object.freeze({ kind, policy: hook });
+  return { PREROUTING: v('PREROUTING'), INPUT: v('INPUT'), FORWARD: v('FORWARD'), OUTPUT: v('OUTPUT'), POSTROUTING: v('POSTROUTING') };
+}
+
+/** the environment of a walker between walks (never asked: it drops the caller's) */
+const NO_ENV: NfEnv = { addrType: () => 'UNICAST', choose: () => true };
+
+function recentViaOuter(this: TableWalk, m: RecentMatch, p: NfPacket): boolean {
+  return this.outer.recent!(m, p);
 }
 
 /**
- * The environment a walk hands to matchOne: the caller's, with the notes also collected for the
- * result. A class (one allocation, one shape) rather than a spread of the caller's object.
+ * One table's walk, ipt_do_table's loop, with what it leaves behind: the verdict, marks, LOG
+ * lines and notes (read them after `run`, before the next run). An instance is reused from walk
+ * to walk, so a walk allocates nothing per rule: the chain stack is three arrays kept between
+ * walks, the walker itself is the environment its matches see (the caller's, with the notes also
+ * collected) and the state its targets change, and the packet is copied only when a target has
+ * changed its mark or conntrack mark (once per change, not per rule).
  */
-class WalkEnv implements NfEnv {
-  notes: string[] | undefined;
-  // `declare`: no own property unless the caller's env has one (as the spread of it had)
-  declare readonly recent?: NonNullable<NfEnv['recent']>;
-  declare readonly ipsets?: Ipsets;
-  constructor(private readonly outer: NfEnv) {
-    if (outer.recent) (this as { recent?: NonNullable<NfEnv['recent']> }).recent = outer.recent.bind(outer);
-    if (outer.ipsets) (this as { ipsets?: Ipsets }).ipsets = outer.ipsets;
-  }
+export class TableWalk implements WalkState {
+  /** the verdict; ACCEPT when the table or the hook's chain is absent */
+  verdict: NfVerdict = ACCEPTED;
+  /** whether a rule's target decided (else a built-in chain's policy, or nothing) */
+  byRule = false;
+  /** the chain whose policy decided, when one did */
+  policyChain: string | undefined = undefined;
+  mark = 0;
+  ctmark = 0;
+  notrack = false;
+  logs: string[] | undefined = undefined;
+  /** the notes of this walk (also passed on to the caller's env as they come) */
+  notes: string[] | undefined = undefined;
+
+  /** the caller's environment, while a walk runs */
+  outer: NfEnv = NO_ENV;
+  /** what the matches see of the environment: set for each walk from the caller's */
+  recent: ((m: RecentMatch, p: NfPacket) => boolean) | undefined = undefined;
+  ipsets: Ipsets | undefined = undefined;
+
+  // the stack of return points: chain, its candidate positions (all rules when undefined), next position
+  private readonly stackChain: (NfChain | undefined)[] = [];
+  private readonly stackCand: (readonly number[] | undefined)[] = [];
+  private readonly stackK: number[] = [];
+  private deepest = 0;
+  /**
+   * The packet with the marks the targets have set, filled in (not made) when they change: what
+   * the matches after them see. A match or env callback reads it during its call only.
+   */
+  private readonly view: NfPacketFields = blankPacket();
+  private readonly viewCt: CtFields = { state: 'NEW', snat: false, dnat: false, origSrc: 0, origDst: 0, seenReply: false, confirmed: false, mark: 0 };
+
   addrType(addr: Ipv4, dev: string | undefined): AddrType {
     return this.outer.addrType(addr, dev);
   }
@@ -155,18 +211,173 @@ class WalkEnv implements NfEnv {
     else if (!this.notes.includes(text)) this.notes.push(text);
     this.outer.note?.(text);
   }
+
+  /**
+   * Runs `table`'s built-in chain for `hook` on `p`, every rule whose matches hold going to
+   * `sink`. Long chains are walked through their index when `indexed` (chainindex.ts).
+   */
+  run(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean, sink: NfHitSink): void {
+    const t = nf[table];
+    const base = Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
+    const ctmark0 = p.ct?.mark ?? 0;
+    this.verdict = ACCEPTED;
+    this.byRule = false;
+    this.policyChain = undefined;
+    this.mark = p.mark;
+    this.ctmark = ctmark0;
+    this.notrack = false;
+    this.logs = undefined;
+    this.notes = undefined;
+    if (!t.present || !base) return;
+    this.outer = outer;
+    this.recent = outer.recent ? recentViaOuter : undefined;
+    this.ipsets = outer.ipsets;
+    try {
+      this.loop(t.chains, base, table, hook, p, ctmark0, indexed, sink);
+    } finally {
+      this.outer = NO_ENV;
+      this.recent = undefined;
+      this.ipsets = undefined;
+      // keep no chain of this rule set alive between walks
+      for (let d = 0; d < this.deepest; d++) {
+        this.stackChain[d] = undefined;
+        this.stackCand[d] = undefined;
+      }
+    }
+  }
+
+  private loop(chains: NfState[NfTableName]['chains'], base: NfChain, table: NfTableName, hook: Hook, p: NfPacket, ctmark0: number, indexed: boolean, sink: NfHitSink): void {
+    const env = this as unknown as NfEnv;
+    const stackChain = this.stackChain;
+    const stackCand = this.stackCand;
+    const stackK = this.stackK;
+    let depth = 0;
+    // the packet the matches see: p, or p with the marks the targets set so far
+    let pv = p;
+    let pvMark = p.mark;
+    let pvCtmark = ctmark0;
+    let chain = base;
+    let cand = indexed ? candidates(chain, p) : undefined;
+    let k = 0;
+    let end = cand !== undefined ? cand.length : chain.rules.length;
+    let steps = 0;
+    for (;;) {
+      if (++steps > 1_000_000) throw new Error(`netpath bug: chain walk in ${table}/${hook} does not end`);
+      if (k >= end) {
+        // falling off: a user chain returns, a built-in chain (or, after a goto from it, the
+        // chain gone to) applies the built-in chain's policy
+        if (depth > 0) {
+          depth--;
+          chain = stackChain[depth]!;
+          cand = stackCand[depth];
+          k = stackK[depth]!;
+          end = cand !== undefined ? cand.length : chain.rules.length;
+          continue;
+        }
+        this.verdict = POLICY_VERDICTS[base.policy ?? 'ACCEPT'][hook];
+        this.policyChain = hook;
+        return;
+      }
+      const i = cand !== undefined ? cand[k]! : k;
+      const rule = chain.rules[i]!;
+      const ms = rule.matches;
+      k++;
+      if (ms.length > 0) {
+        if (this.mark !== pvMark || this.ctmark !== pvCtmark) {
+          pvMark = this.mark;
+          pvCtmark = this.ctmark;
+          pv = pvMark === p.mark && pvCtmark === ctmark0 ? p : fillWithMarks(this.view, this.viewCt, p, pvMark, pvCtmark);
+        }
+        let ok = true;
+        for (let j = 0; j < ms.length; j++) {
+          if (!matchOne(ms[j]!, pv, env)) {
+            ok = false;
+            break;
+          }
+        }
+        if (!ok) continue;
+      }
+      sink.hit(chain, i, rule);
+      const tg = rule.target;
+      if (!tg) continue;
+      if (tg.kind === 'jump' || tg.kind === 'goto') {
+        const next = chains[tg.chain];
+        if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
+        if (tg.kind === 'jump') {
+          if (depth >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table} (the loader refuses it)`);
+          stackChain[depth] = chain;
+          stackCand[depth] = cand;
+          stackK[depth] = k;
+          depth++;
+          if (depth > this.deepest) this.deepest = depth;
+        }
+        chain = next;
+        cand = indexed ? candidates(chain, p) : undefined;
+        k = 0;
+        end = cand !== undefined ? cand.length : chain.rules.length;
+        continue;
+      }
+      const r = targetExt(tg.kind)!.run(tg, this);
+      if (r === CONTINUE) continue;
+      if (r === RETURN) {
+        // as falling off the chain: back to the return point, or (none) the built-in chain's policy
+        k = end;
+        continue;
+      }
+      this.verdict = r;
+      this.byRule = true;
+      return;
+    }
+  }
 }
 
-/** shared by every result without LOG lines (frozen: nobody may push to it) */
-const NO_LOGS: readonly string[] = Object.freeze([]);
+/** every field of a packet, an absent one as undefined (what a match reads is the same) */
+export type NfPacketFields = { -readonly [K in keyof NfPacket]-?: NfPacket[K] | undefined };
 
-function enterChain(chain: NfChain, p: NfPacket, indexed: boolean): Frame {
-  const ix = indexed ? chainIndex(chain) : undefined;
-  return { chain, cand: ix === undefined ? undefined : ix.candidates(p.dst, p.proto, p.dport), k: 0 };
+/** an NfCtView to fill in */
+type CtFields = { -readonly [K in keyof NfCtView]: NfCtView[K] };
+
+/** a packet to fill in (every field undefined or zero) */
+export function blankPacket(): NfPacketFields {
+  return { src: 0, dst: 0, proto: 0, sport: undefined, dport: undefined, tcpFlags: undefined, icmpType: undefined, icmpCode: undefined, iif: undefined, oif: undefined, physIn: undefined, physOut: undefined, bridged: false, mark: 0, ct: undefined };
 }
 
-function frameEnd(f: Frame): number {
-  return f.cand !== undefined ? f.cand.length : f.chain.rules.length;
+/** `v` made `p` with the marks the walk's targets have set, as the matches after them see it */
+function fillWithMarks(v: NfPacketFields, vct: CtFields, p: NfPacket, mark: number, ctmark: number): NfPacket {
+  v.src = p.src;
+  v.dst = p.dst;
+  v.proto = p.proto;
+  v.sport = p.sport;
+  v.dport = p.dport;
+  v.tcpFlags = p.tcpFlags;
+  v.icmpType = p.icmpType;
+  v.icmpCode = p.icmpCode;
+  v.iif = p.iif;
+  v.oif = p.oif;
+  v.physIn = p.physIn;
+  v.physOut = p.physOut;
+  v.bridged = p.bridged;
+  v.mark = mark;
+  const ct = p.ct;
+  if (ct === undefined) v.ct = undefined;
+  else {
+    vct.state = ct.state;
+    vct.snat = ct.snat;
+    vct.dnat = ct.dnat;
+    vct.origSrc = ct.origSrc;
+    vct.origDst = ct.origDst;
+    vct.seenReply = ct.seenReply;
+    vct.confirmed = ct.confirmed;
+    vct.mark = ctmark;
+    v.ct = vct;
+  }
+  return v as NfPacket;
+}
+
+/** the rule positions of `chain` to try for `p` (undefined: all of them, in order) */
+function candidates(chain: NfChain, p: NfPacket): readonly number[] | undefined {
+  const ix = chainIndex(chain);
+  return ix === undefined ? undefined : ix.candidates(p.dst, p.proto, p.dport);
 }
 
 function result(verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain: string | undefined, mark: number, ctmark: number, notrack: boolean, hits: readonly NfHit[], logs: readonly string[], notes: readonly string[] | undefined): NfResult {
@@ -180,95 +391,22 @@ function result(verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain: s
   return notes !== undefined ? { verdict, mark, ctmark, notrack, hits, logs, notes } : { verdict, mark, ctmark, notrack, hits, logs };
 }
 
-/** what the targets of one walk have changed so far */
-class Changes implements WalkState {
-  logs: string[] | undefined = undefined;
-  notrack = false;
-  constructor(
-    public mark: number,
-    public ctmark: number,
-  ) {}
-}
+/** a walker for runTable, taken while a walk runs (a walk started from inside a walk makes its own) */
+let spare: TableWalk | undefined;
 
 function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean): NfResult {
   const t = nf[table];
   const base = Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
-  const hits: NfHit[] = [];
-  const ctmark0 = p.ct?.mark ?? 0;
-  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark: p.mark, ctmark: ctmark0, notrack: false, hits, logs: [] };
-  const w = new Changes(p.mark, ctmark0);
-  const env = new WalkEnv(outer);
-  const done = (verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain?: string): NfResult =>
-    result(verdict, decidedBy, policyChain, w.mark, w.ctmark, w.notrack, hits, w.logs ?? NO_LOGS, env.notes);
-  const enter = (chain: NfChain): Frame => enterChain(chain, p, indexed);
-  const end = frameEnd;
-
-  const stack: Frame[] = [];
-  const baseFrame = enter(base);
-  let f: Frame = baseFrame;
-  let steps = 0;
-  for (;;) {
-    if (++steps > 1_000_000) throw new Error(`netpath bug: chain walk in ${table}/${hook} does not end`);
-    if (f.k >= end(f)) {
-      // falling off: a user chain returns, a built-in chain applies its policy
-      const back = stack.pop();
-      if (back) {
-        f = back;
-        continue;
-      }
-      if (f.chain !== base) {
-        // only reachable after a goto from the base chain: the policy of the base chain applies
-        f = baseFrame;
-        f.k = end(f);
-        continue;
-      }
-      const policy = base.policy ?? 'ACCEPT';
-      return done({ kind: policy, policy: hook }, undefined, hook);
-    }
-    const i = f.cand ? f.cand[f.k]! : f.k;
-    const chain = f.chain;
-    const rule = chain.rules[i]!;
-    const ms = rule.matches;
-    let ok = true;
-    if (ms.length > 0) {
-      const mark = w.mark;
-      const ctmark = w.ctmark;
-      const pv: NfPacket = mark === p.mark && ctmark === ctmark0 ? p : { ...p, mark, ...(p.ct ? { ct: { ...p.ct, mark: ctmark } } : {}) };
-      for (let j = 0; j < ms.length; j++) {
-        if (!matchOne(ms[j]!, pv, env)) {
-          ok = false;
-          break;
-        }
-      }
-    }
-    f.k++;
-    if (!ok) continue;
-    const hit: NfHit = { table, chain: chain.name, index: i + 1, rule };
-    hits.push(hit);
-    const tg = rule.target;
-    if (!tg) continue;
-    if (tg.kind === 'jump' || tg.kind === 'goto') {
-      const next = t.chains[tg.chain];
-      if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
-      if (tg.kind === 'jump') {
-        if (stack.length >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table} (the loader refuses it)`);
-        stack.push(f);
-      }
-      f = enter(next);
-      continue;
-    }
-    const r = targetExt(tg.kind)!.run(tg, w);
-    if (r === CONTINUE) continue;
-    if (r === RETURN) {
-      const back = stack.pop();
-      if (back) f = back;
-      else {
-        f = baseFrame;
-        f.k = end(f);
-      }
-      continue;
-    }
-    return done(r, hit);
+  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark: p.mark, ctmark: p.ct?.mark ?? 0, notrack: false, hits: [], logs: [] };
+  const w = spare ?? new TableWalk();
+  spare = undefined;
+  try {
+    const list = new HitList(table);
+    w.run(nf, table, hook, p, outer, indexed, list);
+    const hits = list.hits;
+    return result(w.verdict, w.byRule ? hits[hits.length - 1] : undefined, w.policyChain, w.mark, w.ctmark, w.notrack, hits, w.logs ?? NO_LOGS, w.notes);
+  } finally {
+    spare = w;
   }
 }
 

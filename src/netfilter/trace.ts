@@ -19,11 +19,11 @@
  */
 import { ConfigError } from '../model/errors.js';
 import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
-import { runTable, runTableLinear, type Hook, type NfCtView, type NfEnv, type NfPacket, type NfResult } from './eval.js';
+import { blankPacket, TableWalk, type Hook, type NatTarget, type NfCtView, type NfEnv, type NfHitSink, type NfPacket, type NfPacketFields } from './eval.js';
 import type { Ipsets } from './ipset.js';
 import { hookTables } from './hooks.js';
 import { natPort } from './nat.js';
-import type { AddrType, NfMatch, NfRule, NfState, NfTableName, RejectWith } from './types.js';
+import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, RejectWith } from './types.js';
 
 export type TraceProto = 'tcp' | 'udp' | 'sctp' | 'icmp';
 const PROTO_NUM: Readonly<Record<TraceProto, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
@@ -94,13 +94,10 @@ function isLocal(a: Ipv4, local: readonly Ipv4[]): boolean {
 }
 
 function addrTypeOf(a: Ipv4, local: readonly Ipv4[]): AddrType {
-  if (isLocal(a)) return 'LOCAL';
+  if (isLocal(a, local)) return 'LOCAL';
   if (a === 0xffffffff) return 'BROADCAST';
   if (a >>> 28 === 14) return 'MULTICAST';
   return 'UNICAST';
-  function isLocal(x: Ipv4): boolean {
-    return x >>> 24 === 127 || local.includes(x);
-  }
 }
 
 /**
@@ -124,6 +121,7 @@ const TABLES_OF: Readonly<Record<Hook, readonly NfTableName[]>> = {
   OUTPUT: hookTables('OUTPUT'),
   POSTROUTING: hookTables('POSTROUTING'),
 };
+const HOOK_SLOT: Readonly<Record<Hook, number>> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
 
 /** a step's `-A CHAIN ...` text, made once per rule (a rule belongs to one chain) */
 const stepTexts = new WeakMap<NfRule, string>();
@@ -133,190 +131,334 @@ function stepText(chain: string, rule: NfRule): string {
   return t;
 }
 
-const endpoint = (a: Ipv4, port: number | undefined): string => (port === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${port}`);
-
-interface Run {
-  outcome: Omit<RulesOutcome, 'probability' | 'choices'>;
-  choices: { probability: number; matched: boolean; what: string }[];
+/**
+ * A step of a path. Its `text` is printed when first read (a trace that is only counted or
+ * compared never prints a rule): an own enumerable accessor, so JSON, spreads, structuredClone
+ * and deep equality see the same five properties, in the same order, as a plain object; every
+ * step shares the one getter (one hidden class), which finds the rule in a non-enumerable
+ * symbol-keyed property.
+ */
+const STEP_RULE = Symbol('rule');
+interface StepRecord {
+  readonly chain: string;
+  readonly [STEP_RULE]: NfRule;
+}
+const STEP_TEXT: PropertyDescriptor = {
+  get(this: StepRecord): string {
+    return stepText(this.chain, this[STEP_RULE]);
+  },
+  enumerable: true,
+  configurable: true,
+};
+function makeStep(hook: Hook, table: NfTableName, chain: string, rule: number, r: NfRule): RulesTraceStep {
+  const s: Record<string | symbol, unknown> = { hook, table, chain, rule };
+  Object.defineProperty(s, 'text', STEP_TEXT);
+  Object.defineProperty(s, STEP_RULE, { value: r });
+  return s as unknown as RulesTraceStep;
 }
 
-/** One walk with the statistic answers forced for the first `forced.length` coins (true after). */
-function walkOnce(nf: NfState, input: RulesTraceInput, forced: readonly boolean[]): Run {
-  const notes: string[] = [];
-  const note = (t: string): void => {
-    if (!notes.includes(t)) notes.push(t);
-  };
-  const choices: Run['choices'] = [];
-  let recent: Map<string, Map<number, number>> | undefined;
-  const env: NfEnv = {
-    addrType: (a) => addrTypeOf(a, input.local),
-    choose: (probability, what) => {
-      const matched = forced[choices.length] ?? true;
-      choices.push({ probability, matched, what });
-      return matched;
-    },
-    recent: (m, p) => recentMatch((recent ??= new Map()), m, p, note),
-    ...(input.ipsets ? { ipsets: input.ipsets } : {}),
-    note,
-  };
-  const run = input.linear ? runTableLinear : runTable;
-  const path: RulesTraceStep[] = [];
-  const proto = PROTO_NUM[input.proto];
-  let src = input.src;
-  let dst = input.dst;
-  let sport = input.sport;
-  let dport = input.dport;
-  let mark = 0;
-  let ctmark = 0;
-  let tracked = true;
-  const tcpFlags = input.tcpFlags ?? 2;
-  // no conntrack entry: INVALID to every match, and no NAT (nf_nat_inet_fn needs a ct)
-  const invalid = proto === 6 && !tcpStartsConnection(tcpFlags);
-  let dnat: string | undefined;
-  let snat: string | undefined;
-  let masquerade = false;
-  const origSrc = src;
-  const origDst = dst;
-  const localSrc = isLocal(src, input.local);
+/**
+ * Steps are values: one per rule position of a chain and hook, made on the first hit and shared
+ * by every path through it (chains are immutable, so a position keeps its rule). Per chain: one
+ * array per hook, as long as the chain.
+ */
+const chainSteps = new WeakMap<NfChain, (RulesTraceStep | undefined)[][]>();
 
-  // the packet as the tables see it, made again only after the walk changed it (most tables of
-  // a walk see the same packet)
-  let last: NfPacket | undefined;
-  const changed = (): void => {
-    last = undefined;
-  };
-  const packet = (iif: string | undefined, oif: string | undefined): NfPacket => {
-    if (last !== undefined && last.iif === iif && last.oif === oif) return last;
-    last = build(iif, oif);
-    return last;
-  };
-  const build = (iif: string | undefined, oif: string | undefined): NfPacket => {
-    const ct: NfCtView | undefined = tracked && invalid ? undefined : {
-      state: tracked ? 'NEW' : 'UNTRACKED',
-      snat: snat !== undefined || masquerade,
-      dnat: dnat !== undefined,
-      origSrc,
-      origDst,
-      seenReply: false,
-      confirmed: false,
-      mark: ctmark,
-    };
-    // built by assignment, not spreads (one packet per table per hook per walk); same properties
-    const pk: { -readonly [K in keyof NfPacket]: NfPacket[K] } = { src, dst, proto, bridged: false, mark };
-    if (ct !== undefined) pk.ct = ct;
-    if (sport !== undefined && proto !== 1) pk.sport = sport;
-    if (dport !== undefined && proto !== 1) pk.dport = dport;
-    if (proto === 6) pk.tcpFlags = tcpFlags;
-    if (proto === 1) {
-      pk.icmpType = 8;
-      pk.icmpCode = 0;
-    }
-    if (iif !== undefined) pk.iif = iif;
-    if (oif !== undefined) pk.oif = oif;
-    return pk;
-  };
-
-  type Stop = Omit<RulesOutcome, 'probability' | 'choices'>;
-  const finish = (verdict: RulesOutcome['verdict'], delivery: RulesOutcome['delivery'], extra: { rejectWith?: RejectWith; policy?: string } = {}): Stop => ({
-    verdict,
-    ...(extra.rejectWith !== undefined ? { rejectWith: extra.rejectWith } : {}),
-    delivery,
-    ...(dnat !== undefined ? { dnat } : {}),
-    ...(snat !== undefined ? { snat } : {}),
-    masquerade,
-    ...(mark !== 0 ? { mark: `0x${mark.toString(16)}` } : {}),
-    ...(extra.policy !== undefined ? { policy: extra.policy } : {}),
-    path,
-    notes,
-  });
-
-  /** runs the tables of one hook; returns a final outcome when the packet stops there */
-  const hook = (h: Hook, iif: string | undefined, oif: string | undefined, skipNat = false): Stop | undefined => {
-    for (const table of TABLES_OF[h]) {
-      if (table === 'nat' && (skipNat || !tracked || invalid)) continue;
-      if (!nf[table].present) continue;
-      const res: NfResult = run(nf, table, h, packet(iif, oif), env);
-      const hits = res.hits;
-      for (let k = 0; k < hits.length; k++) {
-        const hit = hits[k]!;
-        path.push({ hook: h, table, chain: hit.chain, rule: hit.index, text: stepText(hit.chain, hit.rule) });
-      }
-      for (let k = 0; k < hits.length; k++) {
-        const hit = hits[k]!;
-        if (hit.rule.matches.some(isLimit)) note(`-m limit assumed to match (one packet never exceeds a rate): ${hit.rule.text}`);
-      }
-      if (res.notes !== undefined) for (const n of res.notes) note(n);
-      if (res.mark !== mark || res.ctmark !== ctmark || (res.notrack && tracked)) changed();
-      mark = res.mark;
-      ctmark = res.ctmark;
-      if (res.notrack) tracked = false;
-      const v = res.verdict;
-      if (v.kind === 'NAT') changed();
-      const policy = res.policyChain !== undefined ? `${table} ${res.policyChain}` : undefined;
-      if (v.kind === 'DROP') return finish('DROP', 'dropped', policy !== undefined ? { policy } : {});
-      if (v.kind === 'REJECT') return finish('REJECT', 'dropped', { rejectWith: v.with });
-      if (v.kind !== 'NAT') continue;
-      const tg = v.target;
-      switch (tg.kind) {
-        case 'DNAT': {
-          const r = tg.range;
-          if (r.addr) {
-            dst = r.addr.min;
-            if (r.addr.max !== r.addr.min) note(`DNAT to a range ${formatIpv4(r.addr.min)}-${formatIpv4(r.addr.max)}: the kernel picks one address per connection; shown: the first`);
-          }
-          if (r.ports && proto !== 1 && dport !== undefined) dport = natPort(dport, r.ports);
-          dnat = endpoint(dst, proto === 1 ? undefined : dport);
-          break;
-        }
-        case 'REDIRECT': {
-          // nf_nat_redirect_ipv4: 127.0.0.1 from OUTPUT, else the first address of the incoming interface
-          dst = h === 'OUTPUT' ? 0x7f000001 : (input.local[0] ?? 0x7f000001);
-          if (h !== 'OUTPUT') note(`REDIRECT goes to the first address of the incoming interface; shown: ${formatIpv4(dst)} (the first --local address)`);
-          if (tg.ports && proto !== 1 && dport !== undefined) dport = natPort(dport, tg.ports);
-          dnat = endpoint(dst, proto === 1 ? undefined : dport);
-          break;
-        }
-        case 'SNAT': {
-          const r = tg.range;
-          if (r.addr) src = r.addr.min;
-          if (r.ports && proto !== 1) sport = natPort(sport ?? r.ports.min, r.ports);
-          snat = endpoint(src, r.ports && proto !== 1 ? sport : undefined);
-          break;
-        }
-        case 'MASQUERADE':
-          masquerade = true;
-          note('MASQUERADE: the source becomes the outgoing interface\'s address for this route (not known from a dump)');
-          break;
-      }
-    }
-    return undefined;
-  };
-
-  if (!localSrc) {
-    const stop = hook('PREROUTING', input.iif, undefined);
-    if (stop) return { outcome: stop, choices };
-    if (isLocal(dst, input.local)) {
-      const s2 = hook('INPUT', input.iif, undefined);
-      return { outcome: s2 ?? finish('ACCEPT', 'local'), choices };
-    }
-    if (input.oif === undefined) note('no --oif given: rules with -o match no interface name (! -o matches)');
-    const s2 = hook('FORWARD', input.iif, input.oif) ?? hook('POSTROUTING', undefined, input.oif);
-    return { outcome: s2 ?? finish('ACCEPT', 'forward'), choices };
+/** `IP[:PORT]` texts of NAT results, made once per address and port */
+const endpointTexts = new Map<number, string>();
+function endpoint(a: Ipv4, port: number | undefined): string {
+  const key = a * 65537 + (port === undefined ? 0 : port + 1);
+  let t = endpointTexts.get(key);
+  if (t === undefined) {
+    t = port === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${port}`;
+    if (endpointTexts.size >= 65536) endpointTexts.clear();
+    endpointTexts.set(key, t);
   }
-  const outIf = (): string | undefined => (isLocal(dst, input.local) ? 'lo' : input.oif);
-  if (input.oif === undefined && !isLocal(dst, input.local)) note('no --oif given: rules with -o match no interface name (! -o matches)');
-  const s1 = hook('OUTPUT', undefined, outIf());
-  if (s1) return { outcome: s1, choices };
-  const s2 = hook('POSTROUTING', undefined, outIf());
-  if (s2) return { outcome: s2, choices };
-  if (!isLocal(dst, input.local)) return { outcome: finish('ACCEPT', 'output'), choices };
-  const s3 = hook('PREROUTING', 'lo', undefined, true) ?? hook('INPUT', 'lo', undefined, true);
-  return { outcome: s3 ?? finish('ACCEPT', 'local'), choices };
+  return t;
+}
+
+const NO_COINS: readonly boolean[] = [];
+
+/**
+ * The walks of one traced packet, one at a time: what a walk has done to the packet so far, the
+ * path, notes and statistic answers it collects, and, for its table walks, the environment
+ * (addresses, coins, -m recent lists, ipsets, notes) and the sink of the rules that matched.
+ * One instance serves every walk of a traceRules call; each walk gets fresh path, notes and
+ * choices (they become its outcome).
+ */
+class Tracer implements NfHitSink {
+  private readonly run: TableWalk = new TableWalk();
+  private readonly indexed: boolean;
+  private readonly proto: number;
+  private readonly tcpFlags: number;
+  /** no conntrack entry: INVALID to every match, and no NAT (nf_nat_inet_fn needs a ct) */
+  private readonly invalid: boolean;
+  /** the environment's ipsets, for `-m set` (undefined: none given) */
+  readonly ipsets: Ipsets | undefined;
+
+  // one walk: what it has found and changed so far
+  private forced: readonly boolean[] = NO_COINS;
+  notes: string[] = [];
+  choices: RulesChoice[] = [];
+  path: RulesTraceStep[] = [];
+  private recentLists: Map<string, Map<number, number>> | undefined = undefined;
+  private src: Ipv4;
+  private dst: Ipv4;
+  private sport: number | undefined;
+  private dport: number | undefined;
+  mark = 0;
+  private ctmark = 0;
+  private tracked = true;
+  dnat: string | undefined = undefined;
+  snat: string | undefined = undefined;
+  masquerade = false;
+  /**
+   * The packet as the tables see it: filled in (not made) again when the walk has changed it or
+   * a hook sees other interfaces; a table walk reads it while it runs only.
+   */
+  private readonly pk: NfPacketFields = blankPacket();
+  private readonly pkCt: { -readonly [K in keyof NfCtView]: NfCtView[K] };
+  private pkValid = false;
+  // where the walk stopped
+  verdict: RulesOutcome['verdict'] = 'ACCEPT';
+  delivery: RulesOutcome['delivery'] = 'local';
+  rejectWith: RejectWith | undefined = undefined;
+  policy: string | undefined = undefined;
+
+  // the table being walked, for the sink
+  private hook: Hook = 'PREROUTING';
+  private table: NfTableName = 'filter';
+  private lastChain: NfChain | undefined = undefined;
+  private lastSteps: (RulesTraceStep | undefined)[] | undefined = undefined;
+  /** rules with -m limit hit in this table walk (noted after it, as before) */
+  private limited: NfRule[] | undefined = undefined;
+
+  constructor(
+    private readonly nf: NfState,
+    private readonly input: RulesTraceInput,
+  ) {
+    this.indexed = input.linear !== true;
+    this.proto = PROTO_NUM[input.proto];
+    this.tcpFlags = input.tcpFlags ?? 2;
+    this.invalid = this.proto === 6 && !tcpStartsConnection(this.tcpFlags);
+    this.ipsets = input.ipsets;
+    this.src = input.src;
+    this.dst = input.dst;
+    this.pkCt = { state: 'NEW', snat: false, dnat: false, origSrc: input.src, origDst: input.dst, seenReply: false, confirmed: false, mark: 0 };
+  }
+
+  // the environment of the table walks (NfEnv)
+  addrType(a: Ipv4): AddrType {
+    return addrTypeOf(a, this.input.local);
+  }
+  choose(probability: number, what: string): boolean {
+    const matched = this.forced[this.choices.length] ?? true;
+    this.choices.push({ what, probability, matched });
+    return matched;
+  }
+  recent(m: Extract<NfMatch, { kind: 'recent' }>, p: NfPacket): boolean {
+    return recentMatch((this.recentLists ??= new Map()), m, p, this);
+  }
+  note(t: string): void {
+    if (!this.notes.includes(t)) this.notes.push(t);
+  }
+
+  // the sink of the table walks (NfHitSink)
+  hit(chain: NfChain, index: number, rule: NfRule): void {
+    let steps = this.lastChain === chain ? this.lastSteps! : undefined;
+    if (steps === undefined) {
+      let perHook = chainSteps.get(chain);
+      if (perHook === undefined) chainSteps.set(chain, (perHook = [[], [], [], [], []]));
+      const slot = HOOK_SLOT[this.hook];
+      steps = perHook[slot]!;
+      if (steps.length !== chain.rules.length) perHook[slot] = steps = new Array<RulesTraceStep | undefined>(chain.rules.length);
+      this.lastChain = chain;
+      this.lastSteps = steps;
+    }
+    let s = steps[index];
+    if (s === undefined || s.table !== this.table) {
+      s = makeStep(this.hook, this.table, chain.name, index + 1, rule);
+      steps[index] ??= s;
+    }
+    this.path.push(s);
+    if (rule.matches.some(isLimit)) (this.limited ??= []).push(rule);
+  }
+
+  /** One walk with the statistic answers forced for the first `forced.length` coins (true after). */
+  walk(forced: readonly boolean[]): void {
+    const input = this.input;
+    this.forced = forced;
+    this.notes = [];
+    this.choices = [];
+    this.path = [];
+    this.recentLists = undefined;
+    this.src = input.src;
+    this.dst = input.dst;
+    this.sport = input.sport;
+    this.dport = input.dport;
+    this.mark = 0;
+    this.ctmark = 0;
+    this.tracked = true;
+    this.dnat = undefined;
+    this.snat = undefined;
+    this.masquerade = false;
+    this.pkValid = false;
+    this.rejectWith = undefined;
+    this.policy = undefined;
+    if (!isLocal(input.src, input.local)) {
+      if (this.hookRun('PREROUTING', input.iif, undefined, false)) return;
+      if (isLocal(this.dst, input.local)) {
+        if (!this.hookRun('INPUT', input.iif, undefined, false)) this.stop('ACCEPT', 'local');
+        return;
+      }
+      if (input.oif === undefined) this.note('no --oif given: rules with -o match no interface name (! -o matches)');
+      if (!this.hookRun('FORWARD', input.iif, input.oif, false) && !this.hookRun('POSTROUTING', undefined, input.oif, false)) this.stop('ACCEPT', 'forward');
+      return;
+    }
+    if (input.oif === undefined && !isLocal(this.dst, input.local)) this.note('no --oif given: rules with -o match no interface name (! -o matches)');
+    if (this.hookRun('OUTPUT', undefined, this.outIf())) return;
+    if (this.hookRun('POSTROUTING', undefined, this.outIf())) return;
+    if (!isLocal(this.dst, input.local)) {
+      this.stop('ACCEPT', 'output');
+      return;
+    }
+    if (!this.hookRun('PREROUTING', 'lo', undefined, true) && !this.hookRun('INPUT', 'lo', undefined, true)) this.stop('ACCEPT', 'local');
+  }
+
+  private outIf(): string | undefined {
+    return isLocal(this.dst, this.input.local) ? 'lo' : this.input.oif;
+  }
+
+  private stop(verdict: RulesOutcome['verdict'], delivery: RulesOutcome['delivery']): void {
+    this.verdict = verdict;
+    this.delivery = delivery;
+  }
+
+  /** the packet as the tables see it (the last one again while the walk has not changed it) */
+  private packet(iif: string | undefined, oif: string | undefined): NfPacket {
+    const pk = this.pk;
+    if (this.pkValid && pk.iif === iif && pk.oif === oif) return pk as NfPacket;
+    const proto = this.proto;
+    const ported = proto !== 1;
+    pk.src = this.src;
+    pk.dst = this.dst;
+    pk.proto = proto;
+    pk.sport = ported ? this.sport : undefined;
+    pk.dport = ported ? this.dport : undefined;
+    pk.tcpFlags = proto === 6 ? this.tcpFlags : undefined;
+    pk.icmpType = ported ? undefined : 8;
+    pk.icmpCode = ported ? undefined : 0;
+    pk.iif = iif;
+    pk.oif = oif;
+    pk.mark = this.mark;
+    if (this.tracked && this.invalid) pk.ct = undefined;
+    else {
+      const ct = this.pkCt;
+      ct.state = this.tracked ? 'NEW' : 'UNTRACKED';
+      ct.snat = this.snat !== undefined || this.masquerade;
+      ct.dnat = this.dnat !== undefined;
+      ct.mark = this.ctmark;
+      pk.ct = ct;
+    }
+    this.pkValid = true;
+    return pk as NfPacket;
+  }
+
+  /** runs the tables of one hook; true when the packet stops there (verdict and delivery set) */
+  private hookRun(h: Hook, iif: string | undefined, oif: string | undefined, skipNat = false): boolean {
+    const nf = this.nf;
+    const res = this.run;
+    const env = this as unknown as NfEnv;
+    const tables = TABLES_OF[h];
+    for (let ti = 0; ti < tables.length; ti++) {
+      const table = tables[ti]!;
+      if (table === 'nat' && (skipNat || !this.tracked || this.invalid)) continue;
+      if (!nf[table].present) continue;
+      this.hook = h;
+      this.table = table;
+      this.lastChain = undefined;
+      this.limited = undefined;
+      res.run(nf, table, h, this.packet(iif, oif), env, this.indexed, this);
+      const limited = this.limited as NfRule[] | undefined; // set by hit() during the run
+      if (limited !== undefined) for (const r of limited) this.note(`-m limit assumed to match (one packet never exceeds a rate): ${r.text}`);
+      if (res.mark !== this.mark || res.ctmark !== this.ctmark || (res.notrack && this.tracked)) this.pkValid = false;
+      this.mark = res.mark;
+      this.ctmark = res.ctmark;
+      if (res.notrack) this.tracked = false;
+      const v = res.verdict;
+      if (v.kind === 'DROP') {
+        if (res.policyChain !== undefined) this.policy = `${table} ${res.policyChain}`;
+        this.stop('DROP', 'dropped');
+        return true;
+      }
+      if (v.kind === 'REJECT') {
+        this.rejectWith = v.with;
+        this.stop('REJECT', 'dropped');
+        return true;
+      }
+      if (v.kind !== 'NAT') continue;
+      this.pkValid = false;
+      this.nat(v.target, h);
+    }
+    return false;
+  }
+
+  private nat(tg: NatTarget, h: Hook): void {
+    const proto = this.proto;
+    switch (tg.kind) {
+      case 'DNAT': {
+        const r = tg.range;
+        if (r.addr) {
+          this.dst = r.addr.min;
+          if (r.addr.max !== r.addr.min) this.note(`DNAT to a range ${formatIpv4(r.addr.min)}-${formatIpv4(r.addr.max)}: the kernel picks one address per connection; shown: the first`);
+        }
+        if (r.ports && proto !== 1 && this.dport !== undefined) this.dport = natPort(this.dport, r.ports);
+        this.dnat = endpoint(this.dst, proto === 1 ? undefined : this.dport);
+        break;
+      }
+      case 'REDIRECT': {
+        // nf_nat_redirect_ipv4: 127.0.0.1 from OUTPUT, else the first address of the incoming interface
+        this.dst = h === 'OUTPUT' ? 0x7f000001 : (this.input.local[0] ?? 0x7f000001);
+        if (h !== 'OUTPUT') this.note(`REDIRECT goes to the first address of the incoming interface; shown: ${formatIpv4(this.dst)} (the first --local address)`);
+        if (tg.ports && proto !== 1 && this.dport !== undefined) this.dport = natPort(this.dport, tg.ports);
+        this.dnat = endpoint(this.dst, proto === 1 ? undefined : this.dport);
+        break;
+      }
+      case 'SNAT': {
+        const r = tg.range;
+        if (r.addr) this.src = r.addr.min;
+        if (r.ports && proto !== 1) this.sport = natPort(this.sport ?? r.ports.min, r.ports);
+        this.snat = endpoint(this.src, r.ports && proto !== 1 ? this.sport : undefined);
+        break;
+      }
+      case 'MASQUERADE':
+        this.masquerade = true;
+        this.note('MASQUERADE: the source becomes the outgoing interface\'s address for this route (not known from a dump)');
+        break;
+    }
+  }
+
+  /** the outcome of the last walk, with its probability (the walk's path, notes and choices) */
+  outcome(probability: number): RulesOutcome {
+    // built by assignment in the order of the properties before (probability, verdict, ...)
+    const o: { -readonly [K in keyof RulesOutcome]: RulesOutcome[K] } = { probability, verdict: this.verdict } as RulesOutcome;
+    if (this.rejectWith !== undefined) o.rejectWith = this.rejectWith;
+    o.delivery = this.delivery;
+    if (this.dnat !== undefined) o.dnat = this.dnat;
+    if (this.snat !== undefined) o.snat = this.snat;
+    o.masquerade = this.masquerade;
+    if (this.mark !== 0) o.mark = `0x${this.mark.toString(16)}`;
+    if (this.policy !== undefined) o.policy = this.policy;
+    o.path = this.path;
+    o.notes = this.notes;
+    o.choices = this.choices;
+    return o;
+  }
 }
 
 /** xt_recent against lists that start empty for this walk (what a dump cannot show). */
-function recentMatch(lists: Map<string, Map<number, number>>, m: Extract<NfMatch, { kind: 'recent' }>, p: NfPacket, note: (t: string) => void): boolean {
-  note(`-m recent --name ${m.name}: the kernel's list is runtime state; assumed empty before this packet`);
+function recentMatch(lists: Map<string, Map<number, number>>, m: Extract<NfMatch, { kind: 'recent' }>, p: NfPacket, notes: { note(t: string): void }): boolean {
+  notes.note(`-m recent --name ${m.name}: the kernel's list is runtime state; assumed empty before this packet`);
   let list = lists.get(m.name);
   if (!list) lists.set(m.name, (list = new Map()));
   const key = ((m.side === 'source' ? p.src : p.dst) & m.mask) >>> 0;
@@ -351,25 +493,32 @@ export function traceRules(nf: NfState, input: RulesTraceInput): RulesOutcome[] 
   if (input.proto !== 'icmp' && input.dport === undefined) throw new ConfigError('model', '--dst', 0, `${input.proto} needs --dst IP:PORT`);
   const out: RulesOutcome[] = [];
   const todo: boolean[][] = [[]];
+  const t = new Tracer(nf, input);
   let cut = false;
   while (todo.length > 0) {
     const forced = todo.pop()!;
-    const r = walkOnce(nf, input, forced);
+    t.walk(forced);
+    const choices = t.choices;
     // the answers taken by default (beyond `forced`) each open the other branch
-    for (let k = r.choices.length - 1; k >= forced.length; k--) {
+    for (let k = choices.length - 1; k >= forced.length; k--) {
       if (out.length + todo.length >= MAX_OUTCOMES) {
         cut = true;
         break;
       }
-      todo.push([...r.choices.slice(0, k).map((c) => c.matched), false]);
+      const next = new Array<boolean>(k + 1);
+      for (let j = 0; j < k; j++) next[j] = choices[j]!.matched;
+      next[k] = false;
+      todo.push(next);
     }
     let probability = 1;
-    for (const c of r.choices) probability *= c.matched ? c.probability : 1 - c.probability;
+    let nth = false;
+    for (const c of choices) {
+      probability *= c.matched ? c.probability : 1 - c.probability;
+      if (c.what.startsWith('statistic nth')) nth = true;
+    }
     if (probability <= 0) continue;
-    const nth = r.choices.some((c) => c.what.startsWith('statistic nth'));
-    const notes = [...r.outcome.notes];
-    if (nth) notes.push('-m statistic --mode nth counts packets; taken here as probability 1/every');
-    out.push({ probability, ...r.outcome, notes, choices: r.choices.map((c) => ({ what: c.what, probability: c.probability, matched: c.matched })) });
+    if (nth) t.notes.push('-m statistic --mode nth counts packets; taken here as probability 1/every');
+    out.push(t.outcome(probability));
   }
   if (cut) for (const o of out) (o.notes as string[]).push(`more than ${MAX_OUTCOMES} statistic branches: the rest were not explored`);
   return out;

@@ -123,6 +123,21 @@ export const CONTINUE = 0;
 export const RETURN = 1;
 export type TargetResult = NfVerdict | typeof CONTINUE | typeof RETURN;
 
+/** the NAT verdicts and the REJECT verdicts, one value per target value (target values are immutable) */
+const verdicts = new WeakMap<object, TargetResult>();
+/** `{ kind: 'NAT', target: t }` for a SNAT, DNAT, MASQUERADE or REDIRECT target value */
+export function natVerdict(t: { readonly kind: string }): TargetResult {
+  let v = verdicts.get(t);
+  if (v === undefined) verdicts.set(t, (v = { kind: 'NAT', target: t } as unknown as TargetResult));
+  return v;
+}
+/** `{ kind: 'REJECT', with: t.with }` for a REJECT target value */
+export function rejectVerdict(t: { readonly kind: string; readonly with: string }): TargetResult {
+  let v = verdicts.get(t);
+  if (v === undefined) verdicts.set(t, (v = { kind: 'REJECT', with: t.with } as unknown as TargetResult));
+  return v;
+}
+
 export interface TargetExt<T extends { readonly kind: string }> {
   /** `-j NAME` (also the value's kind) */
   readonly name: T['kind'];

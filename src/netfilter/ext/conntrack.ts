@@ -2,7 +2,7 @@
  * `-m conntrack` and its older form `-m state` (both libxt_conntrack, xt_conntrack / xt_state):
  * the connection's state, original addresses and status bits.
  */
-import { formatIpv4, inPrefix, parseIpv4 } from '../../wire/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../../wire/ipv4.js';
 import type { NfCtView } from '../eval.js';
 import type { CtAddr, CtState, CtStatus } from '../types.js';
 import { fail, once, opt, unsupported, type MatchExt } from './api.js';
@@ -44,12 +44,29 @@ function ctAddrText(name: string, a: CtAddr | undefined): string {
   return ` ${not(a.invert)}--${name} ${formatIpv4(a.addr)}${a.len === 32 ? '' : `/${a.len}`}`;
 }
 
-function ctStates(ct: NfCtView | undefined): CtState[] {
-  if (!ct) return ['INVALID'];
-  const s: CtState[] = [ct.state];
-  if (ct.snat) s.push('SNAT');
-  if (ct.dnat) s.push('DNAT');
-  return s;
+/** whether the connection is in one of `states`: its state, and SNAT / DNAT when NAT is set up on it (no entry: INVALID) */
+function inStates(ct: NfCtView | undefined, states: readonly CtState[]): boolean {
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i]!;
+    if (ct === undefined ? s === 'INVALID' : s === ct.state || (s === 'SNAT' && ct.snat) || (s === 'DNAT' && ct.dnat)) return true;
+  }
+  return false;
+}
+
+/** --ctorigsrc / --ctorigdst: the address under the option's prefix length */
+function inCtAddr(addr: number, a: CtAddr): boolean {
+  const mask = maskBits(a.len);
+  return ((addr & mask) >>> 0) === ((a.addr & mask) >>> 0);
+}
+
+/** --ctstatus: any of the bits (netpath's entries know SEEN_REPLY and CONFIRMED); NONE: none of them */
+function hasStatus(ct: NfCtView, statuses: readonly CtStatus[]): boolean {
+  if (statuses.length === 0) return !ct.seenReply && !ct.confirmed;
+  for (let i = 0; i < statuses.length; i++) {
+    const s = statuses[i]!;
+    if ((s === 'SEEN_REPLY' && ct.seenReply) || (s === 'CONFIRMED' && ct.confirmed)) return true;
+  }
+  return false;
 }
 
 const UNMODELLED = ['ctproto', 'ctreplsrc', 'ctrepldst', 'ctorigsrcport', 'ctorigdstport', 'ctreplsrcport', 'ctrepldstport', 'ctexpire', 'ctdir'];
@@ -130,28 +147,18 @@ export const conntrack: MatchExt<ConntrackMatch> = {
     return ctstatus !== undefined ? { kind: 'conntrack', ctstatus } : undefined;
   },
   match(m, p) {
-    if (m.ctstate) {
-      const states = ctStates(p.ct);
-      const hit = m.ctstate.states.some((s) => states.includes(s));
-      if (hit === m.ctstate.invert) return false;
-    }
+    if (m.ctstate && inStates(p.ct, m.ctstate.states) === m.ctstate.invert) return false;
     if (m.ctorigsrc) {
       if (!p.ct) return false;
-      const hit = inPrefix(p.ct.origSrc, { addr: (m.ctorigsrc.addr & maskBits(m.ctorigsrc.len)) >>> 0, len: m.ctorigsrc.len });
-      if (hit === m.ctorigsrc.invert) return false;
+      if (inCtAddr(p.ct.origSrc, m.ctorigsrc) === m.ctorigsrc.invert) return false;
     }
     if (m.ctorigdst) {
       if (!p.ct) return false;
-      const hit = inPrefix(p.ct.origDst, { addr: (m.ctorigdst.addr & maskBits(m.ctorigdst.len)) >>> 0, len: m.ctorigdst.len });
-      if (hit === m.ctorigdst.invert) return false;
+      if (inCtAddr(p.ct.origDst, m.ctorigdst) === m.ctorigdst.invert) return false;
     }
     if (m.ctstatus) {
       if (!p.ct) return false;
-      const have = new Set<string>();
-      if (p.ct.seenReply) have.add('SEEN_REPLY');
-      if (p.ct.confirmed) have.add('CONFIRMED');
-      const hit = m.ctstatus.statuses.length === 0 ? have.size === 0 : m.ctstatus.statuses.some((s) => have.has(s));
-      if (hit === m.ctstatus.invert) return false;
+      if (hasStatus(p.ct, m.ctstatus.statuses) === m.ctstatus.invert) return false;
     }
     return true;
   },
@@ -181,7 +188,6 @@ export const state: MatchExt<StateMatch> = {
     return states === undefined ? undefined : { kind: 'state', invert, states };
   },
   match(m, p) {
-    const states = ctStates(p.ct);
-    return m.states.some((s) => states.includes(s)) !== m.invert;
+    return inStates(p.ct, m.states) !== m.invert;
   },
 };

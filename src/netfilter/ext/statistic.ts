@@ -43,6 +43,14 @@ function readProbability(): number {
   return formatProbability(u32) === text && r.sep() ? u32 : -1;
 }
 
+/** what a coin is called (RulesChoice.what), made once per match value */
+const coinTexts = new WeakMap<StatisticMatch, string>();
+function coinText(m: StatisticMatch, prob: number): string {
+  let t = coinTexts.get(m);
+  if (t === undefined) coinTexts.set(m, (t = m.mode === 'random' ? `statistic random ${prob.toFixed(5)}` : `statistic nth every ${m.every} packet ${m.packet}`));
+  return t;
+}
+
 export const statistic: MatchExt<StatisticMatch> = {
   name: 'statistic',
   opts: [opt('mode', 'mode', true, false), opt('probability'), opt('every'), opt('packet', 'packet', true, false)],
@@ -117,7 +125,6 @@ export const statistic: MatchExt<StatisticMatch> = {
   },
   match(m, p, env) {
     const prob = m.mode === 'random' ? m.probability / 0x80000000 : 1 / m.every;
-    const what = m.mode === 'random' ? `statistic random ${prob.toFixed(5)}` : `statistic nth every ${m.every} packet ${m.packet}`;
-    return env.choose(prob, what) !== m.invert;
+    return env.choose(prob, coinText(m, prob)) !== m.invert;
   },
 };

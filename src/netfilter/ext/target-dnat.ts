@@ -1,6 +1,6 @@
 /** `-t nat -j DNAT --to-destination A[-B][:p[-q]] [--random] [--persistent]` (libxt_DNAT, xt_nat). */
 import type { NatRange } from '../types.js';
-import { fail, flag, once, opt, type TargetExt } from './api.js';
+import { fail, flag, once, opt, natVerdict, type TargetExt } from './api.js';
 import { natRangeText, parseNatRange, readNatRange } from './natrange.js';
 import * as r from './reader.js';
 
@@ -39,5 +39,5 @@ export const DNAT: TargetExt<DnatTarget> = {
     const persistent = r.word('--persistent');
     return { kind: 'DNAT', range, random, persistent };
   },
-  run: (t) => ({ kind: 'NAT', target: t }),
+  run: natVerdict,
 };

@@ -1,6 +1,6 @@
 /** `-t nat -j MASQUERADE [--to-ports p[-q]] [--random] [--random-fully]` (libxt_MASQUERADE, xt_MASQUERADE). */
 import type { PortRange } from '../types.js';
-import { flag, once, opt, type TargetExt } from './api.js';
+import { flag, once, opt, natVerdict, type TargetExt } from './api.js';
 import { parseToPorts, readToPorts, toPortsText } from './natrange.js';
 import * as r from './reader.js';
 
@@ -35,5 +35,5 @@ export const MASQUERADE: TargetExt<MasqueradeTarget> = {
     const randomFully = r.word('--random-fully');
     return ports !== undefined ? { kind: 'MASQUERADE', ports, random, randomFully } : { kind: 'MASQUERADE', random, randomFully };
   },
-  run: (t) => ({ kind: 'NAT', target: t }),
+  run: natVerdict,
 };

@@ -1,6 +1,6 @@
 /** `-t nat -j REDIRECT [--to-ports p[-q]] [--random]` (libxt_REDIRECT, xt_REDIRECT): DNAT to the host itself. */
 import type { PortRange } from '../types.js';
-import { flag, once, opt, type TargetExt } from './api.js';
+import { flag, once, opt, natVerdict, type TargetExt } from './api.js';
 import { parseToPorts, readToPorts, toPortsText } from './natrange.js';
 import * as r from './reader.js';
 
@@ -29,5 +29,5 @@ export const REDIRECT: TargetExt<RedirectTarget> = {
     const random = r.word('--random');
     return ports !== undefined ? { kind: 'REDIRECT', ports, random } : { kind: 'REDIRECT', random };
   },
-  run: (t) => ({ kind: 'NAT', target: t }),
+  run: natVerdict,
 };

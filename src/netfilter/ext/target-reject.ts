@@ -1,6 +1,6 @@
 /** `-j REJECT [--reject-with TYPE]` (libipt_REJECT, ipt_REJECT): filter table only. */
 import type { RejectWith } from '../types.js';
-import { fail, opt, type TargetExt } from './api.js';
+import { fail, opt, rejectVerdict, type TargetExt } from './api.js';
 import * as r from './reader.js';
 
 export type RejectTarget = { readonly kind: 'REJECT'; readonly with: RejectWith };
@@ -50,5 +50,5 @@ export const REJECT: TargetExt<RejectTarget> = {
     if (!p || p.kind !== 'protocol' || p.proto !== 6 || p.invert) return 'REJECT: TCP_RESET invalid for non-tcp';
     return undefined;
   },
-  run: (t) => ({ kind: 'REJECT', with: t.with }),
+  run: rejectVerdict,
 };

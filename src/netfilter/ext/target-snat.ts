@@ -1,6 +1,6 @@
 /** `-t nat -j SNAT --to-source A[-B][:p[-q]] [--random] [--random-fully] [--persistent]` (libxt_SNAT, xt_nat). */
 import type { NatRange } from '../types.js';
-import { fail, flag, once, opt, type TargetExt } from './api.js';
+import { fail, flag, once, opt, natVerdict, type TargetExt } from './api.js';
 import { natRangeText, parseNatRange, readNatRange } from './natrange.js';
 import * as r from './reader.js';
 
@@ -47,5 +47,5 @@ export const SNAT: TargetExt<SnatTarget> = {
     const persistent = r.word('--persistent');
     return { kind: 'SNAT', range, random, randomFully, persistent };
   },
-  run: (t) => ({ kind: 'NAT', target: t }),
+  run: natVerdict,
 };

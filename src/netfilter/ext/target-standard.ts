@@ -22,7 +22,11 @@ const ACCEPT_VALUE: AcceptTarget = { kind: 'ACCEPT' };
 const DROP_VALUE: DropTarget = { kind: 'DROP' };
 const RETURN_VALUE: ReturnTarget = { kind: 'RETURN' };
 
-export const ACCEPT = simpleTarget(ACCEPT_VALUE, () => ({ kind: 'ACCEPT' }));
+/** the verdicts, one value each */
+const ACCEPTED: { readonly kind: 'ACCEPT' } = Object.freeze({ kind: 'ACCEPT' });
+const DROPPED: { readonly kind: 'DROP' } = Object.freeze({ kind: 'DROP' });
+
+export const ACCEPT = simpleTarget(ACCEPT_VALUE, () => ACCEPTED);
 // the nat table refuses DROP (the full parser says why): the fast path declines it there
-export const DROP = simpleTarget(DROP_VALUE, () => ({ kind: 'DROP' }), { fast: (c) => (c.table === 'nat' ? undefined : DROP_VALUE) });
+export const DROP = simpleTarget(DROP_VALUE, () => DROPPED, { fast: (c) => (c.table === 'nat' ? undefined : DROP_VALUE) });
 export const RETURN = simpleTarget(RETURN_VALUE, () => POP);
