@@ -112,9 +112,9 @@ export function writeFrame(b: Uint8Array, at: number, frame: Frame, l: FrameLayo
     b[o + 4] = 6;
     b[o + 5] = 4;
     put16(b, o + 6, a.op === 'request' ? ARP_OP.request : ARP_OP.reply);
-    putMac(b, o + 8, a.sha);
+    putMac(b, o + 8, a.sha, LAST_ARP);
     put32(b, o + 14, a.spa);
-    putMac(b, o + 18, a.tha);
+    putMac(b, o + 18, a.tha, LAST_ARP);
     put32(b, o + 24, a.tpa);
     return;
   }
@@ -259,20 +259,52 @@ function checksumOf(b: Uint8Array, from: number, to: number, acc: number): numbe
 }
 
 function putEthernet(b: Uint8Array, at: number, dst: string, src: string, ethertype: number): void {
-  putMac(b, at, dst);
-  putMac(b, at + 6, src);
+  putMac(b, at, dst, LAST_DST);
+  putMac(b, at + 6, src, LAST_SRC);
   put16(b, at + 12, ethertype);
 }
 
+/** Each MAC seen (a few per model) as its 48-bit number, parsed once. */
+const macs = new Map<string, number>();
+
+/** A MAC and its number, the last written in one place of a frame (its next capture has it again). */
+interface LastMac {
+  mac: string;
+  value: number;
+}
+const LAST_DST: LastMac = { mac: '', value: 0 };
+const LAST_SRC: LastMac = { mac: '', value: 0 };
+const LAST_ARP: LastMac = { mac: '', value: 0 };
+
 /** A MAC as `ip link` prints it (six lowercase or uppercase hex pairs and colons), into b[at, at+6). */
-function putMac(b: Uint8Array, at: number, mac: string): void {
+function putMac(b: Uint8Array, at: number, mac: string, last: LastMac): void {
+  let v = last.value;
+  if (mac !== last.mac) {
+    const known = macs.get(mac);
+    if (known !== undefined) v = known;
+    else {
+      if (macs.size > 4096) macs.clear();
+      macs.set(mac, (v = parseMac(mac)));
+    }
+    last.mac = mac;
+    last.value = v;
+  }
+  const hi = Math.floor(v / 0x1_0000_0000);
+  b[at] = hi >>> 8;
+  b[at + 1] = hi & 0xff;
+  put32(b, at + 2, v >>> 0);
+}
+
+function parseMac(mac: string): number {
   if (mac.length !== 17) throw new Error(`not a MAC address: ${mac}`);
+  let v = 0;
   for (let k = 0; k < 6; k++) {
     const hi = hexDigit(mac.charCodeAt(3 * k));
     const lo = hexDigit(mac.charCodeAt(3 * k + 1));
     if (hi < 0 || lo < 0 || (k < 5 && mac.charCodeAt(3 * k + 2) !== 0x3a)) throw new Error(`not a MAC address: ${mac}`);
-    b[at + k] = (hi << 4) | lo;
+    v = v * 256 + ((hi << 4) | lo);
   }
+  return v;
 }
 
 function hexDigit(c: number): number {
@@ -317,20 +349,30 @@ function flagBits(l4: TcpHeader): number {
   return (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
 }
 
+/** A segment by what NAT and forwarding do not change, the time of its first capture, and its extras once worked out. */
+interface Segment {
+  readonly ack: number;
+  readonly bits: number;
+  readonly len: number;
+  readonly id: number;
+  readonly t: number;
+  x: TcpExtras | undefined;
+}
+
 /**
  * Segments by what NAT and forwarding do not change (sequence and acknowledgement numbers, flags,
  * length, IP ID; addresses, ports and TTL may change), each with the time of its first capture.
  * Keyed by the sequence number, then a short scan: no string keys.
  */
 class Segments {
-  private readonly bySeq = new Map<number, number[]>();
-  /** the first capture time of the segment, or undefined */
-  time(p: IpPacket, l4: TcpHeader): number | undefined {
+  private readonly bySeq = new Map<number, Segment[]>();
+  /** the segment, or undefined */
+  find(p: IpPacket, l4: TcpHeader): Segment | undefined {
     const l = this.bySeq.get(l4.seq >>> 0);
     if (l === undefined) return undefined;
     const ack = l4.ack >>> 0;
     const bits = flagBits(l4);
-    for (let i = 0; i < l.length; i += 5) if (l[i] === ack && l[i + 1] === bits && l[i + 2] === l4.len && l[i + 3] === p.id) return l[i + 4];
+    for (const g of l) if (g.ack === ack && g.bits === bits && g.len === l4.len && g.id === p.id) return g;
     return undefined;
   }
   /** records the segment's first capture time (a later one is ignored) */
@@ -338,12 +380,12 @@ class Segments {
     const seq = l4.seq >>> 0;
     let l = this.bySeq.get(seq);
     if (l === undefined) this.bySeq.set(seq, (l = []));
-    else if (this.time(p, l4) !== undefined) return;
-    l.push(l4.ack >>> 0, flagBits(l4), l4.len, p.id, t);
+    else if (this.find(p, l4) !== undefined) return;
+    l.push({ ack: l4.ack >>> 0, bits: flagBits(l4), len: l4.len, id: p.id, t, x: undefined });
   }
   /** every segment: its sequence number and first capture time */
   forEach(f: (seq: number, t: number) => void): void {
-    for (const [seq, l] of this.bySeq) for (let i = 0; i < l.length; i += 5) f(seq, l[i + 4]!);
+    for (const [seq, l] of this.bySeq) for (const g of l) f(seq, g.t);
   }
 }
 
@@ -405,12 +447,7 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
   for (const h of halves) h.sends.sort((a, b) => a - b);
   const tsval = (h: Half, t: number): number => (h.off + Math.floor(t / 1000)) >>> 0;
 
-  return (p, l4) => {
-    const f = l4.flags;
-    if (f.rst) return { window: 0, sackPermitted: false };
-    const h = halfOf(l4.seq >>> 0);
-    if (!h) return { window: LINUX_TCP.clientWindow, sackPermitted: false };
-    const t = sendT.time(p, l4) ?? 0;
+  const extrasOf = (h: Half, f: TcpHeader['flags'], t: number): TcpExtras => {
     if (h.peer === undefined) h.peer = h.peerIsn !== undefined ? (halves.find((x) => x.isn === h.peerIsn) ?? null) : null;
     const peer = h.peer;
     let ecr = 0;
@@ -429,7 +466,24 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
       };
     return { window: h.role === 'client' ? LINUX_TCP.clientWindow : LINUX_TCP.serverWindow, sackPermitted: false, timestamp };
   };
+
+  // a segment has the same extras at every capture point: worked out at the first
+  return (p, l4) => {
+    const f = l4.flags;
+    if (f.rst) return RST_EXTRAS;
+    const seg = sendT.find(p, l4);
+    if (seg !== undefined && seg.x !== undefined) return seg.x;
+    const h = halfOf(l4.seq >>> 0);
+    const x = h ? extrasOf(h, f, seg?.t ?? 0) : NO_CONNECTION_EXTRAS;
+    if (seg !== undefined) seg.x = x;
+    return x;
+  };
 }
+
+/** tcp_v4_send_reset: window 0, no options */
+const RST_EXTRAS: TcpExtras = { window: 0, sackPermitted: false };
+/** a segment of no known connection */
+const NO_CONNECTION_EXTRAS: TcpExtras = { window: LINUX_TCP.clientWindow, sackPermitted: false };
 
 /** The last of the ascending `times` that is ≤ t (binary search). */
 function lastAtOrBefore(times: readonly number[], t: number): number | undefined {
