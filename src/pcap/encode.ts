@@ -142,7 +142,11 @@ function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
   }
 }
 
-/** The IPv4 header at `at`, then the transport header and payload after it. */
+/**
+ * The IPv4 header at `at`, then the transport header and payload after it. The checksums are
+ * summed from the fields as they are written (and the payload's sum kept with its bytes), not
+ * read back from the buffer; ICMP errors sum their quote from the bytes.
+ */
 function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
   const l4 = p.l4;
   const t = at + IPV4_HEADER_LEN;
@@ -154,18 +158,22 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       protocol = IP_PROTO.tcp;
       const x = l.x!;
       const h = l.tcpHeaderLen!;
+      const seq = l4.seq >>> 0;
+      const ack = l4.ack >>> 0;
       put16(b, t, l4.sport);
       put16(b, t + 2, l4.dport);
-      put32(b, t + 4, l4.seq >>> 0);
-      put32(b, t + 8, l4.ack >>> 0);
+      put32(b, t + 4, seq);
+      put32(b, t + 8, ack);
       const f = l4.flags;
       const bits = (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
-      put16(b, t + 12, ((h / 4) << 12) | bits);
+      const offFlags = ((h / 4) << 12) | bits;
+      put16(b, t + 12, offFlags);
       put16(b, t + 14, x.window);
-      // checksum at t + 16 and urgent pointer at t + 18 stay 0 until the sum
-      writeTcpOptions(b, t + TCP_HEADER_LEN, x);
-      writeData(b, t + h, l4.data, l4.len);
-      put16(b, t + 16, checksumOf(b, t, t + l.l4Len, pseudoHeaderSum(p.src, p.dst, IP_PROTO.tcp, l.l4Len)));
+      // checksum at t + 16 and urgent pointer at t + 18: 0 in the sum
+      let sum = (l4.sport & 0xffff) + (l4.dport & 0xffff) + (seq >>> 16) + (seq & 0xffff) + (ack >>> 16) + (ack & 0xffff) + (offFlags & 0xffff) + (x.window & 0xffff);
+      sum += writeTcpOptions(b, t + TCP_HEADER_LEN, x);
+      sum += writeData(b, t + h, l4.data, l4.len);
+      put16(b, t + 16, fold(sum + pseudoHeaderSum(p.src, p.dst, IP_PROTO.tcp, l.l4Len)));
       break;
     }
     case 'udp': {
@@ -173,8 +181,8 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       put16(b, t, l4.sport);
       put16(b, t + 2, l4.dport);
       put16(b, t + 4, l.l4Len);
-      writeData(b, t + UDP_HEADER_LEN, l4.data, l4.len);
-      const c = checksumOf(b, t, t + l.l4Len, pseudoHeaderSum(p.src, p.dst, IP_PROTO.udp, l.l4Len));
+      const sum = (l4.sport & 0xffff) + (l4.dport & 0xffff) + (l.l4Len & 0xffff) + writeData(b, t + UDP_HEADER_LEN, l4.data, l4.len);
+      const c = fold(sum + pseudoHeaderSum(p.src, p.dst, IP_PROTO.udp, l.l4Len));
       put16(b, t + 6, c === 0 ? 0xffff : c);
       break;
     }
@@ -184,9 +192,12 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       b[t + 1] = l4.code;
       if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) {
         dontFrag = l4.type === ICMP.ECHO;
-        put16(b, t + 4, l4.id ?? 0);
-        put16(b, t + 6, l4.seq ?? 0);
+        const id = l4.id ?? 0;
+        const seq = l4.seq ?? 0;
+        put16(b, t + 4, id);
+        put16(b, t + 6, seq);
         b.set(PING_DATA, t + ICMP_HEADER_LEN);
+        put16(b, t + 2, fold((((l4.type & 0xff) << 8) | (l4.code & 0xff)) + (id & 0xffff) + (seq & 0xffff) + PING_SUM));
       } else {
         // errors and other types: the 4 "rest" bytes are 0, then the quote if any
         dontFrag = false;
@@ -194,21 +205,26 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
           tos = 0xc0;
           b.set(l.quoted.subarray(0, ICMP_QUOTE_LEN), t + ICMP_HEADER_LEN);
         }
+        put16(b, t + 2, fold(wordSum(b, t, t + l.l4Len)));
       }
-      put16(b, t + 2, checksumOf(b, t, t + l.l4Len, 0));
       break;
     }
   }
+  const len = IPV4_HEADER_LEN + l.l4Len;
+  const id = p.id & 0xffff;
+  const frag = dontFrag ? DF : 0;
   b[at] = 0x45; // version 4, IHL 5
   b[at + 1] = tos;
-  put16(b, at + 2, IPV4_HEADER_LEN + l.l4Len);
-  put16(b, at + 4, p.id & 0xffff);
-  put16(b, at + 6, dontFrag ? DF : 0);
+  put16(b, at + 2, len);
+  put16(b, at + 4, id);
+  put16(b, at + 6, frag);
   b[at + 8] = p.ttl;
   b[at + 9] = protocol;
   put32(b, at + 12, p.src);
   put32(b, at + 16, p.dst);
-  put16(b, at + 10, checksumOf(b, at, at + IPV4_HEADER_LEN, 0));
+  const src = p.src >>> 0;
+  const dst = p.dst >>> 0;
+  put16(b, at + 10, fold(((0x45 << 8) | tos) + (len & 0xffff) + id + frag + (((p.ttl & 0xff) << 8) | protocol) + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff)));
 }
 
 /** Options as Linux orders them: MSS, SACK-permitted or NOPs, timestamps, NOP and window scale. */
@@ -216,28 +232,39 @@ function tcpOptionsLen(x: TcpExtras): number {
   return (x.mss !== undefined ? 4 : 0) + (x.timestamp ? 12 : x.sackPermitted ? 4 : 0) + (x.windowScale !== undefined ? 4 : 0);
 }
 
-function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): void {
+/** Writes the options; returns the sum of their 16-bit words (they start at an even offset). */
+function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): number {
   let i = at;
+  let sum = 0;
   if (x.mss !== undefined) {
     b[i] = TCP_OPT.mss;
     b[i + 1] = 4;
     put16(b, i + 2, x.mss);
+    sum += ((TCP_OPT.mss << 8) | 4) + (x.mss & 0xffff);
     i += 4;
   }
   if (x.timestamp) {
     if (x.sackPermitted) {
       b[i] = TCP_OPT.sackPerm;
       b[i + 1] = 2;
-    } else b[i] = b[i + 1] = TCP_OPT.nop;
+      sum += (TCP_OPT.sackPerm << 8) | 2;
+    } else {
+      b[i] = b[i + 1] = TCP_OPT.nop;
+      sum += (TCP_OPT.nop << 8) | TCP_OPT.nop;
+    }
     b[i + 2] = TCP_OPT.timestamp;
     b[i + 3] = 10;
-    put32(b, i + 4, x.timestamp.val);
-    put32(b, i + 8, x.timestamp.ecr);
+    const val = x.timestamp.val >>> 0;
+    const ecr = x.timestamp.ecr >>> 0;
+    put32(b, i + 4, val);
+    put32(b, i + 8, ecr);
+    sum += ((TCP_OPT.timestamp << 8) | 10) + (val >>> 16) + (val & 0xffff) + (ecr >>> 16) + (ecr & 0xffff);
     i += 12;
   } else if (x.sackPermitted) {
     b[i] = b[i + 1] = TCP_OPT.nop;
     b[i + 2] = TCP_OPT.sackPerm;
     b[i + 3] = 2;
+    sum += ((TCP_OPT.nop << 8) | TCP_OPT.nop) + ((TCP_OPT.sackPerm << 8) | 2);
     i += 4;
   }
   if (x.windowScale !== undefined) {
@@ -245,15 +272,22 @@ function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): void {
     b[i + 1] = TCP_OPT.wscale;
     b[i + 2] = 3;
     b[i + 3] = x.windowScale;
+    sum += ((TCP_OPT.nop << 8) | TCP_OPT.wscale) + ((3 << 8) | (x.windowScale & 0xff));
   }
+  return sum;
 }
 
-/** The Internet checksum (RFC 1071) of b[from, to) with `acc` (a pseudo-header sum) added. */
-function checksumOf(b: Uint8Array, from: number, to: number, acc: number): number {
-  let s = acc;
+/** The sum of b[from, to) as big-endian 16-bit words (an odd last byte is the high byte of one). */
+function wordSum(b: Uint8Array, from: number, to: number): number {
+  let s = 0;
   let i = from;
   for (; i + 1 < to; i += 2) s += (b[i]! << 8) | b[i + 1]!;
   if (i < to) s += b[i]! << 8;
+  return s;
+}
+
+/** The Internet checksum (RFC 1071) of words summing to `s`: folded to 16 bits, complemented. */
+function fold(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
   return ~s & 0xffff;
 }
@@ -315,17 +349,40 @@ function hexDigit(c: number): number {
 
 /** ping's default 56 data bytes (iputils fills them with 0, 1, 2, ...; netpath keeps the clock out). */
 const PING_DATA = Uint8Array.from({ length: 56 }, (_, i) => i);
+const PING_SUM = wordSum(PING_DATA, 0, PING_DATA.length);
 const PING_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN + PING_DATA.length };
 const ICMP_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN };
 
 const utf8 = new TextEncoder();
 
-/** The payload text in UTF-8, cut to `len` bytes (inside a character too) or zero-padded (the buffer is zeroed). */
-function writeData(b: Uint8Array, at: number, data: string | undefined, len: number): void {
-  if (data === undefined || len === 0) return;
-  const r = utf8.encodeInto(data, b.subarray(at, at + len));
-  // encodeInto stops before a character that does not fit whole: the cut keeps its first bytes
-  if (r.read < data.length && r.written < len) b.set(utf8.encode(data).subarray(r.written, len), at + r.written);
+/** A payload text in UTF-8 and the sum of its bytes as 16-bit words. */
+interface Payload {
+  readonly bytes: Uint8Array;
+  readonly sum: number;
+}
+
+/** Each payload text seen (a few per model: a segment's comes again at each capture point). */
+const payloads = new Map<string, Payload>();
+
+/**
+ * The payload text in UTF-8, cut to `len` bytes (inside a character too) or zero-padded (the
+ * buffer is zeroed), at an even offset of the transport header; returns the sum of the bytes
+ * written as 16-bit words.
+ */
+function writeData(b: Uint8Array, at: number, data: string | undefined, len: number): number {
+  if (data === undefined || len === 0) return 0;
+  let d = payloads.get(data);
+  if (d === undefined) {
+    if (payloads.size > 256) payloads.clear();
+    const bytes = utf8.encode(data);
+    payloads.set(data, (d = { bytes, sum: wordSum(bytes, 0, bytes.length) }));
+  }
+  if (d.bytes.length <= len) {
+    b.set(d.bytes, at);
+    return d.sum;
+  }
+  b.set(d.bytes.subarray(0, len), at);
+  return wordSum(d.bytes, 0, len);
 }
 
 // ---------------------------------------------------------------------------------------------
