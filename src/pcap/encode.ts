@@ -22,8 +22,7 @@ import { ETHERNET_HEADER_LEN, ETHERTYPE } from '../wire/ethernet.js';
 import { ARP_OP } from '../wire/arp.js';
 import { IP_PROTO, IPV4_HEADER_LEN } from '../wire/ipv4-packet.js';
 import { TCP_HEADER_LEN, type TcpTimestamp } from '../wire/tcp.js';
-import { pseudoHeaderSum } from '../wire/checksum.js';
-import { put16, put32 } from '../wire/result.js';
+import { put16 } from '../wire/result.js';
 
 /** What the engine leaves out of a TCP segment and Linux sends anyway. */
 export interface TcpExtras {
@@ -113,9 +112,11 @@ export function writeFrame(b: Uint8Array, at: number, frame: Frame, l: FrameLayo
     b[o + 5] = 4;
     put16(b, o + 6, a.op === 'request' ? ARP_OP.request : ARP_OP.reply);
     putMac(b, o + 8, a.sha, LAST_ARP);
-    put32(b, o + 14, a.spa);
+    put16(b, o + 14, a.spa >>> 16);
+    put16(b, o + 16, a.spa & 0xffff);
     putMac(b, o + 18, a.tha, LAST_ARP);
-    put32(b, o + 24, a.tpa);
+    put16(b, o + 24, a.tpa >>> 16);
+    put16(b, o + 26, a.tpa & 0xffff);
     return;
   }
   putEthernet(b, at, frame.dst, frame.src, ETHERTYPE.ipv4);
@@ -145,11 +146,15 @@ function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
 /**
  * The IPv4 header at `at`, then the transport header and payload after it. The checksums are
  * summed from the fields as they are written (and the payload's sum kept with its bytes), not
- * read back from the buffer; ICMP errors sum their quote from the bytes.
+ * read back from the buffer; ICMP errors sum their quote from the bytes. 32-bit fields are
+ * written as 16-bit halves: a number past 2^30 handed to a call that is not inlined is boxed.
  */
 function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
   const l4 = p.l4;
   const t = at + IPV4_HEADER_LEN;
+  const src = p.src >>> 0;
+  const dst = p.dst >>> 0;
+  const addrs = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
   let protocol: number;
   let dontFrag = true;
   let tos = 0;
@@ -162,8 +167,10 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       const ack = l4.ack >>> 0;
       put16(b, t, l4.sport);
       put16(b, t + 2, l4.dport);
-      put32(b, t + 4, seq);
-      put32(b, t + 8, ack);
+      put16(b, t + 4, seq >>> 16);
+      put16(b, t + 6, seq & 0xffff);
+      put16(b, t + 8, ack >>> 16);
+      put16(b, t + 10, ack & 0xffff);
       const f = l4.flags;
       const bits = (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
       const offFlags = ((h / 4) << 12) | bits;
@@ -173,7 +180,7 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       let sum = (l4.sport & 0xffff) + (l4.dport & 0xffff) + (seq >>> 16) + (seq & 0xffff) + (ack >>> 16) + (ack & 0xffff) + (offFlags & 0xffff) + (x.window & 0xffff);
       sum += writeTcpOptions(b, t + TCP_HEADER_LEN, x);
       sum += writeData(b, t + h, l4.data, l4.len);
-      put16(b, t + 16, fold(sum + pseudoHeaderSum(p.src, p.dst, IP_PROTO.tcp, l.l4Len)));
+      put16(b, t + 16, fold(sum + addrs + IP_PROTO.tcp + l.l4Len));
       break;
     }
     case 'udp': {
@@ -182,7 +189,7 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       put16(b, t + 2, l4.dport);
       put16(b, t + 4, l.l4Len);
       const sum = (l4.sport & 0xffff) + (l4.dport & 0xffff) + (l.l4Len & 0xffff) + writeData(b, t + UDP_HEADER_LEN, l4.data, l4.len);
-      const c = fold(sum + pseudoHeaderSum(p.src, p.dst, IP_PROTO.udp, l.l4Len));
+      const c = fold(sum + addrs + IP_PROTO.udp + l.l4Len);
       put16(b, t + 6, c === 0 ? 0xffff : c);
       break;
     }
@@ -220,11 +227,11 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
   put16(b, at + 6, frag);
   b[at + 8] = p.ttl;
   b[at + 9] = protocol;
-  put32(b, at + 12, p.src);
-  put32(b, at + 16, p.dst);
-  const src = p.src >>> 0;
-  const dst = p.dst >>> 0;
-  put16(b, at + 10, fold(((0x45 << 8) | tos) + (len & 0xffff) + id + frag + (((p.ttl & 0xff) << 8) | protocol) + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff)));
+  put16(b, at + 12, src >>> 16);
+  put16(b, at + 14, src & 0xffff);
+  put16(b, at + 16, dst >>> 16);
+  put16(b, at + 18, dst & 0xffff);
+  put16(b, at + 10, fold(((0x45 << 8) | tos) + (len & 0xffff) + id + frag + (((p.ttl & 0xff) << 8) | protocol) + addrs));
 }
 
 /** Options as Linux orders them: MSS, SACK-permitted or NOPs, timestamps, NOP and window scale. */
@@ -256,8 +263,10 @@ function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): number {
     b[i + 3] = 10;
     const val = x.timestamp.val >>> 0;
     const ecr = x.timestamp.ecr >>> 0;
-    put32(b, i + 4, val);
-    put32(b, i + 8, ecr);
+    put16(b, i + 4, val >>> 16);
+    put16(b, i + 6, val & 0xffff);
+    put16(b, i + 8, ecr >>> 16);
+    put16(b, i + 10, ecr & 0xffff);
     sum += ((TCP_OPT.timestamp << 8) | 10) + (val >>> 16) + (val & 0xffff) + (ecr >>> 16) + (ecr & 0xffff);
     i += 12;
   } else if (x.sackPermitted) {
@@ -298,47 +307,57 @@ function putEthernet(b: Uint8Array, at: number, dst: string, src: string, ethert
   put16(b, at + 12, ethertype);
 }
 
-/** Each MAC seen (a few per model) as its 48-bit number, parsed once. */
-const macs = new Map<string, number>();
+/** A MAC's first and last three bytes, each as a number. */
+interface MacBytes {
+  readonly hi: number;
+  readonly lo: number;
+}
 
-/** A MAC and its number, the last written in one place of a frame (its next capture has it again). */
+/** Each MAC seen (a few per model), parsed once. */
+const macs = new Map<string, MacBytes>();
+
+/** A MAC and its bytes, the last written in one place of a frame (its next capture has it again). */
 interface LastMac {
   mac: string;
-  value: number;
+  bytes: MacBytes;
 }
-const LAST_DST: LastMac = { mac: '', value: 0 };
-const LAST_SRC: LastMac = { mac: '', value: 0 };
-const LAST_ARP: LastMac = { mac: '', value: 0 };
+const LAST_DST: LastMac = { mac: '', bytes: { hi: 0, lo: 0 } };
+const LAST_SRC: LastMac = { mac: '', bytes: { hi: 0, lo: 0 } };
+const LAST_ARP: LastMac = { mac: '', bytes: { hi: 0, lo: 0 } };
 
 /** A MAC as `ip link` prints it (six lowercase or uppercase hex pairs and colons), into b[at, at+6). */
 function putMac(b: Uint8Array, at: number, mac: string, last: LastMac): void {
-  let v = last.value;
+  let m = last.bytes;
   if (mac !== last.mac) {
     const known = macs.get(mac);
-    if (known !== undefined) v = known;
+    if (known !== undefined) m = known;
     else {
       if (macs.size > 4096) macs.clear();
-      macs.set(mac, (v = parseMac(mac)));
+      macs.set(mac, (m = parseMac(mac)));
     }
     last.mac = mac;
-    last.value = v;
+    last.bytes = m;
   }
-  const hi = Math.floor(v / 0x1_0000_0000);
-  b[at] = hi >>> 8;
-  b[at + 1] = hi & 0xff;
-  put32(b, at + 2, v >>> 0);
+  b[at] = m.hi >>> 16;
+  b[at + 1] = (m.hi >>> 8) & 0xff;
+  b[at + 2] = m.hi & 0xff;
+  b[at + 3] = m.lo >>> 16;
+  b[at + 4] = (m.lo >>> 8) & 0xff;
+  b[at + 5] = m.lo & 0xff;
 }
 
-function parseMac(mac: string): number {
+function parseMac(mac: string): MacBytes {
   if (mac.length !== 17) throw new Error(`not a MAC address: ${mac}`);
-  let v = 0;
+  let hi = 0;
+  let lo = 0;
   for (let k = 0; k < 6; k++) {
-    const hi = hexDigit(mac.charCodeAt(3 * k));
-    const lo = hexDigit(mac.charCodeAt(3 * k + 1));
-    if (hi < 0 || lo < 0 || (k < 5 && mac.charCodeAt(3 * k + 2) !== 0x3a)) throw new Error(`not a MAC address: ${mac}`);
-    v = v * 256 + ((hi << 4) | lo);
+    const h = hexDigit(mac.charCodeAt(3 * k));
+    const l = hexDigit(mac.charCodeAt(3 * k + 1));
+    if (h < 0 || l < 0 || (k < 5 && mac.charCodeAt(3 * k + 2) !== 0x3a)) throw new Error(`not a MAC address: ${mac}`);
+    if (k < 3) hi = hi * 256 + ((h << 4) | l);
+    else lo = lo * 256 + ((h << 4) | l);
   }
-  return v;
+  return { hi, lo };
 }
 
 function hexDigit(c: number): number {
@@ -408,12 +427,15 @@ function flagBits(l4: TcpHeader): number {
 
 /** A segment by what NAT and forwarding do not change, the time of its first capture, and its extras once worked out. */
 interface Segment {
+  readonly seq: number;
   readonly ack: number;
   readonly bits: number;
   readonly len: number;
   readonly id: number;
   readonly t: number;
   x: TcpExtras | undefined;
+  /** the next segment of the same sequence number */
+  next: Segment | undefined;
 }
 
 /**
@@ -422,27 +444,30 @@ interface Segment {
  * Keyed by the sequence number, then a short scan: no string keys.
  */
 class Segments {
-  private readonly bySeq = new Map<number, Segment[]>();
+  private readonly bySeq = new Map<number, Segment>();
   /** the segment, or undefined */
   find(p: IpPacket, l4: TcpHeader): Segment | undefined {
-    const l = this.bySeq.get(l4.seq >>> 0);
-    if (l === undefined) return undefined;
     const ack = l4.ack >>> 0;
     const bits = flagBits(l4);
-    for (const g of l) if (g.ack === ack && g.bits === bits && g.len === l4.len && g.id === p.id) return g;
+    for (let g = this.bySeq.get(l4.seq >>> 0); g !== undefined; g = g.next) if (g.ack === ack && g.bits === bits && g.len === l4.len && g.id === p.id) return g;
     return undefined;
   }
   /** records the segment's first capture time (a later one is ignored) */
   add(p: IpPacket, l4: TcpHeader, t: number): void {
     const seq = l4.seq >>> 0;
-    let l = this.bySeq.get(seq);
-    if (l === undefined) this.bySeq.set(seq, (l = []));
-    else if (this.find(p, l4) !== undefined) return;
-    l.push({ ack: l4.ack >>> 0, bits: flagBits(l4), len: l4.len, id: p.id, t, x: undefined });
+    const first = this.bySeq.get(seq);
+    if (first !== undefined && this.find(p, l4) !== undefined) return;
+    const g: Segment = { seq, ack: l4.ack >>> 0, bits: flagBits(l4), len: l4.len, id: p.id, t, x: undefined, next: undefined };
+    if (first === undefined) this.bySeq.set(seq, g);
+    else {
+      let last = first;
+      while (last.next !== undefined) last = last.next;
+      last.next = g;
+    }
   }
   /** every segment: its sequence number and first capture time */
   forEach(f: (seq: number, t: number) => void): void {
-    for (const [seq, l] of this.bySeq) for (const g of l) f(seq, g.t);
+    for (const first of this.bySeq.values()) for (let g: Segment | undefined = first; g !== undefined; g = g.next) f(g.seq, g.t);
   }
 }
 
@@ -501,7 +526,7 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     const h = halfOf(seq);
     if (h) h.sends.push(t);
   });
-  for (const h of halves) h.sends.sort((a, b) => a - b);
+  for (const h of halves) if (!ascending(h.sends)) h.sends.sort((a, b) => a - b);
   const tsval = (h: Half, t: number): number => (h.off + Math.floor(t / 1000)) >>> 0;
 
   const extrasOf = (h: Half, f: TcpHeader['flags'], t: number): TcpExtras => {
@@ -541,6 +566,11 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
 const RST_EXTRAS: TcpExtras = { window: 0, sackPermitted: false };
 /** a segment of no known connection */
 const NO_CONNECTION_EXTRAS: TcpExtras = { window: LINUX_TCP.clientWindow, sackPermitted: false };
+
+function ascending(times: readonly number[]): boolean {
+  for (let i = 1; i < times.length; i++) if (times[i]! < times[i - 1]!) return false;
+  return true;
+}
 
 /** The last of the ascending `times` that is ≤ t (binary search). */
 function lastAtOrBefore(times: readonly number[], t: number): number | undefined {
