@@ -141,7 +141,7 @@ interface NsSteps {
 }
 
 /** Up to this many `recv` and NAT steps in a namespace, `lastBack` compares them all (no hashing). */
-const LINEAR_BACK = 16;
+const LINEAR_BACK = 64;
 
 /**
  * Whether a comment is made of or searched by steps of this kind (`ingress`, `afterDelivery`,
