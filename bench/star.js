@@ -44,7 +44,7 @@ function cpuMs() {
 /**
  * Wall and CPU times (ms) of a star of each size in `sizes`: load + build, and `check` (load +
  * build + one probe per container, reports only, as `netpath check` without --pcap), `rounds`
- * samples of each (more of the sizes below 512: as many as fit in the time of one 512, since a
+ * samples of each (more of the sizes below 1,024: as many as fit in the time of one 1,024, since a
  * small size's few milliseconds are the most disturbed by a pause). Every size is warmed up first
  * (the first checks compile the path, and a size's first check also grows the heap to it), then
  * the rounds interleave the sizes, each round in another order (it starts one size further and
@@ -63,7 +63,7 @@ export function measureStar(api, dir, sizes, rounds) {
     const order = sizes.map((_, i) => sizes[(r + i) % sizes.length]);
     if (r % 2 === 1) order.reverse();
     for (const n of order)
-      for (let k = Math.max(1, Math.round(512 / n)); k > 0; k--) {
+      for (let k = Math.max(1, Math.round(1024 / n)); k > 0; k--) {
         const x = runs[n];
         const t0 = performance.now();
         const u0 = cpuMs();
