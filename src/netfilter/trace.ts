@@ -19,10 +19,11 @@
  */
 import { ConfigError } from '../model/errors.js';
 import { formatIpv4, type Ipv4 } from '../wire/ipv4.js';
-import { blankPacket, TableWalk, type Hook, type NatTarget, type NfCtView, type NfEnv, type NfHitSink, type NfPacket, type NfPacketFields } from './eval.js';
+import { blankPacket, TableWalk, type Hook, type NatTarget, type NfCtView, type NfEnv, type HitSlot, type NfHitSink, type NfPacket, type NfPacketFields } from './eval.js';
 import type { Ipsets } from './ipset.js';
 import { hookTables } from './hooks.js';
 import { natPort } from './nat.js';
+import { emptyNfState } from './tables.js';
 import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, RejectWith } from './types.js';
 
 export type TraceProto = 'tcp' | 'udp' | 'sctp' | 'icmp';
@@ -136,7 +137,9 @@ function stepText(chain: string, rule: NfRule): string {
  * compared never prints a rule): an own enumerable accessor, so JSON, spreads, structuredClone
  * and deep equality see the same five properties, in the same order, as a plain object; every
  * step shares the one getter (one hidden class), which finds the rule in a non-enumerable
- * symbol-keyed property.
+ * symbol-keyed property. Steps are values: one per rule position of a chain value and hook, made
+ * on the first hit and kept in the walk's slot for that position (Tracer.hit), shared by every
+ * path through it (chains are immutable, so a position keeps its rule).
  */
 const STEP_RULE = Symbol('rule');
 interface StepRecord {
@@ -157,13 +160,6 @@ function makeStep(hook: Hook, table: NfTableName, chain: string, rule: number, r
   return s as unknown as RulesTraceStep;
 }
 
-/**
- * Steps are values: one per rule position of a chain and hook, made on the first hit and shared
- * by every path through it (chains are immutable, so a position keeps its rule). Per chain: one
- * array per hook, as long as the chain.
- */
-const chainSteps = new WeakMap<NfChain, (RulesTraceStep | undefined)[][]>();
-
 /** `IP[:PORT]` texts of NAT results, made once per address and port */
 const endpointTexts = new Map<number, string>();
 function endpoint(a: Ipv4, port: number | undefined): string {
@@ -178,6 +174,15 @@ function endpoint(a: Ipv4, port: number | undefined): string {
 }
 
 const NO_COINS: readonly boolean[] = [];
+// what a Tracer holds between traces (frozen: nothing may be added to them)
+const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
+const NO_CHOICES: RulesChoice[] = Object.freeze([]) as unknown as RulesChoice[];
+const NO_PATH: RulesTraceStep[] = Object.freeze([]) as unknown as RulesTraceStep[];
+const NO_STATE: NfState = emptyNfState();
+const NO_INPUT: RulesTraceInput = { src: 0, dst: 0, proto: 'tcp', local: [] };
+
+/** a tracer for traceRules, taken while a trace runs (a trace started from inside one makes its own) */
+let spare: Tracer | undefined;
 
 /**
  * The walks of one traced packet, one at a time: what a walk has done to the packet so far, the
@@ -188,24 +193,27 @@ const NO_COINS: readonly boolean[] = [];
  */
 class Tracer implements NfHitSink {
   private readonly run: TableWalk = new TableWalk();
-  private readonly indexed: boolean;
-  private readonly proto: number;
-  private readonly tcpFlags: number;
+  // the traced packet (start() sets them)
+  private nf: NfState = NO_STATE;
+  private input: RulesTraceInput = NO_INPUT;
+  private indexed = true;
+  private proto = 6;
+  private tcpFlags = 2;
   /** no conntrack entry: INVALID to every match, and no NAT (nf_nat_inet_fn needs a ct) */
-  private readonly invalid: boolean;
+  private invalid = false;
   /** the environment's ipsets, for `-m set` (undefined: none given) */
-  readonly ipsets: Ipsets | undefined;
+  ipsets: Ipsets | undefined = undefined;
 
   // one walk: what it has found and changed so far
   private forced: readonly boolean[] = NO_COINS;
-  notes: string[] = [];
-  choices: RulesChoice[] = [];
-  path: RulesTraceStep[] = [];
+  notes: string[] = NO_NOTES;
+  choices: RulesChoice[] = NO_CHOICES;
+  path: RulesTraceStep[] = NO_PATH;
   private recentLists: Map<string, Map<number, number>> | undefined = undefined;
-  private src: Ipv4;
-  private dst: Ipv4;
-  private sport: number | undefined;
-  private dport: number | undefined;
+  private src: Ipv4 = 0;
+  private dst: Ipv4 = 0;
+  private sport: number | undefined = undefined;
+  private dport: number | undefined = undefined;
   mark = 0;
   private ctmark = 0;
   private tracked = true;
@@ -217,7 +225,7 @@ class Tracer implements NfHitSink {
    * a hook sees other interfaces; a table walk reads it while it runs only.
    */
   private readonly pk: NfPacketFields = blankPacket();
-  private readonly pkCt: { -readonly [K in keyof NfCtView]: NfCtView[K] };
+  private readonly pkCt: { -readonly [K in keyof NfCtView]: NfCtView[K] } = { state: 'NEW', snat: false, dnat: false, origSrc: 0, origDst: 0, seenReply: false, confirmed: false, mark: 0 };
   private pkValid = false;
   // where the walk stopped
   verdict: RulesOutcome['verdict'] = 'ACCEPT';
@@ -228,23 +236,38 @@ class Tracer implements NfHitSink {
   // the table being walked, for the sink
   private hook: Hook = 'PREROUTING';
   private table: NfTableName = 'filter';
-  private lastChain: NfChain | undefined = undefined;
-  private lastSteps: (RulesTraceStep | undefined)[] | undefined = undefined;
   /** rules with -m limit hit in this table walk (noted after it, as before) */
   private limited: NfRule[] | undefined = undefined;
 
-  constructor(
-    private readonly nf: NfState,
-    private readonly input: RulesTraceInput,
-  ) {
+  /** takes a packet to trace */
+  start(nf: NfState, input: RulesTraceInput): void {
+    this.nf = nf;
+    this.input = input;
     this.indexed = input.linear !== true;
     this.proto = PROTO_NUM[input.proto];
     this.tcpFlags = input.tcpFlags ?? 2;
     this.invalid = this.proto === 6 && !tcpStartsConnection(this.tcpFlags);
     this.ipsets = input.ipsets;
-    this.src = input.src;
-    this.dst = input.dst;
-    this.pkCt = { state: 'NEW', snat: false, dnat: false, origSrc: input.src, origDst: input.dst, seenReply: false, confirmed: false, mark: 0 };
+    this.pkCt.origSrc = input.src;
+    this.pkCt.origDst = input.dst;
+  }
+
+  /** lets go of the packet, its rule set and its outcomes */
+  end(): void {
+    this.nf = NO_STATE;
+    this.input = NO_INPUT;
+    this.ipsets = undefined;
+    this.forced = NO_COINS;
+    this.notes = NO_NOTES;
+    this.choices = NO_CHOICES;
+    this.path = NO_PATH;
+    this.recentLists = undefined;
+    this.limited = undefined;
+    this.dnat = undefined;
+    this.snat = undefined;
+    this.pkValid = false;
+    this.pk.iif = undefined;
+    this.pk.oif = undefined;
   }
 
   // the environment of the table walks (NfEnv)
@@ -263,22 +286,15 @@ class Tracer implements NfHitSink {
     if (!this.notes.includes(t)) this.notes.push(t);
   }
 
-  // the sink of the table walks (NfHitSink)
-  hit(chain: NfChain, index: number, rule: NfRule): void {
-    let steps = this.lastChain === chain ? this.lastSteps! : undefined;
-    if (steps === undefined) {
-      let perHook = chainSteps.get(chain);
-      if (perHook === undefined) chainSteps.set(chain, (perHook = [[], [], [], [], []]));
-      const slot = HOOK_SLOT[this.hook];
-      steps = perHook[slot]!;
-      if (steps.length !== chain.rules.length) perHook[slot] = steps = new Array<RulesTraceStep | undefined>(chain.rules.length);
-      this.lastChain = chain;
-      this.lastSteps = steps;
-    }
-    let s = steps[index];
+  // the sink of the table walks (NfHitSink): a step per rule position and hook, kept in the slot
+  hit(chain: NfChain, index: number, rule: NfRule, slot: HitSlot): void {
+    const h = HOOK_SLOT[this.hook];
+    let steps = slot.memo as (RulesTraceStep | undefined)[] | undefined;
+    if (steps === undefined) slot.memo = steps = [undefined, undefined, undefined, undefined, undefined];
+    let s = steps[h];
     if (s === undefined || s.table !== this.table) {
       s = makeStep(this.hook, this.table, chain.name, index + 1, rule);
-      steps[index] ??= s;
+      steps[h] ??= s;
     }
     this.path.push(s);
     if (rule.matches.some(isLimit)) (this.limited ??= []).push(rule);
@@ -376,7 +392,6 @@ class Tracer implements NfHitSink {
       if (!nf[table].present) continue;
       this.hook = h;
       this.table = table;
-      this.lastChain = undefined;
       this.limited = undefined;
       res.run(nf, table, h, this.packet(iif, oif), env, this.indexed, this);
       const limited = this.limited as NfRule[] | undefined; // set by hit() during the run
@@ -493,7 +508,18 @@ export function traceRules(nf: NfState, input: RulesTraceInput): RulesOutcome[] 
   if (input.proto !== 'icmp' && input.dport === undefined) throw new ConfigError('model', '--dst', 0, `${input.proto} needs --dst IP:PORT`);
   const out: RulesOutcome[] = [];
   const todo: boolean[][] = [[]];
-  const t = new Tracer(nf, input);
+  const t = spare ?? new Tracer();
+  spare = undefined;
+  try {
+    t.start(nf, input);
+    return outcomes(t, out, todo);
+  } finally {
+    t.end();
+    spare = t;
+  }
+}
+
+function outcomes(t: Tracer, out: RulesOutcome[], todo: boolean[][]): RulesOutcome[] {
   let cut = false;
   while (todo.length > 0) {
     const forced = todo.pop()!;
