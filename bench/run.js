@@ -29,7 +29,7 @@ import { parseIptablesRestore } from '../dist/netfilter/restore.js';
 import { applyRestore, emptyNfState } from '../dist/netfilter/tables.js';
 import { traceRules } from '../dist/netfilter/trace.js';
 import { KERNEL } from '../dist/model/origin.js';
-import { measureStar, reportStar, writeStar } from './star.js';
+import { writeStar } from './star.js';
 import { benchExplain } from './explain.js';
 import { headerPlan, headersOnly } from './headers.js';
 
@@ -233,18 +233,16 @@ figure('start-up: netpath check seed, whole process', check.wall / bare.wall, '�
 // 4. scaling: a star of N containers on one bridge (bench/star.js)
 
 console.log('\n=== scaling: a star of N containers behind one bridge, one probe per container ===');
-const STAR_SIZES = [128, 256, 512, 1024, 2048];
-const STAR_ROUNDS = 7;
-const starRuns = measureStar({ loadModel, buildWorld, checkModel }, tmp, STAR_SIZES, STAR_ROUNDS);
-const starReport = reportStar(starRuns);
-for (const line of starReport.lines) console.log(line);
-figure('scaling: marginal per container 256→512 / 128→256', starReport.ratio, '×', 1.3, 'lower', starReport.baseline);
+// in a process of its own, as the nftables section (bench/star.js)
+{
+  const r = spawnSync(process.execPath, ['bench/star.js', '--figures'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`bench/star.js: exit ${r.status}: ${r.stderr}`);
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('FIGURE ')) figure(...JSON.parse(line.slice(7)));
+    else if (line !== '') console.log(line);
+  }
+}
 const f1000 = writeStar(tmp, 1000);
-const b0 = performance.now();
-buildWorld(loadModel(f1000));
-const build1000 = performance.now() - b0;
-console.log(` 1000 namespaces: build ${fmt(build1000)} ms`);
-figure('scaling: build a model of 1,000 namespaces', build1000, 'ms', 1000, 'lower', `seed model build: see the engine section`);
 const [star1000] = processes([[process.execPath, 'bin/netpath.js', 'check', f1000]], 3);
 console.log(` 1000 containers, netpath check whole process: wall ${fmt(star1000.wall)} ms, CPU ${fmt(star1000.cpu)} ms`);
 figure('scaling: netpath check star of 1,000, whole process', star1000.wall, 'ms', 2000, 'lower', `node -e 0: ${fmt(bare.wall)} ms; CPU ${fmt(star1000.cpu)} ms`);
@@ -355,6 +353,13 @@ if (beforeAt > 0 && process.argv[beforeAt + 1]) {
     const f = writeStar(tmp, n);
     const [b, a] = processes([[process.execPath, join(dir, 'bin/netpath.js'), 'check', f], [process.execPath, 'bin/netpath.js', 'check', f]], 1);
     console.log(`netpath check star of ${String(n).padEnd(4)} (whole process)    before ${fmt(b.wall)} ms wall, ${fmt(b.cpu)} ms CPU   after ${fmt(a.wall)} ms wall, ${fmt(a.cpu)} ms CPU   (CPU ×${(b.cpu / a.cpu).toFixed(2)})`);
+  }
+  // the scaling section of both builds, before then after, each in a process of its own
+  for (const [label, args] of [['before', ['--dist', join(dir, 'dist')]], ['after', []]]) {
+    const r = spawnSync(process.execPath, ['bench/star.js', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`bench/star.js ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+    console.log(`scaling, ${label}:`);
+    for (const line of r.stdout.split('\n')) if (line !== '') console.log(`  ${line}`);
   }
 }
 

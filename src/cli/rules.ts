@@ -131,7 +131,6 @@ export function cmdRulesTrace(file: string | undefined, opts: RulesTraceOptions,
       iptFile = file;
     }
   }
-  if (tcpFlags !== undefined && nftFile !== undefined) throw optionError('--flags', 'TCP flags are walked through iptables-save dumps only (an nft ruleset is walked with a SYN)');
   if (iptFile === undefined && nftFile === undefined) throw new ConfigError('model', 'rules trace', 0, 'give a rules file (iptables-save or nft list ruleset output), or --iptables FILE and/or --nft FILE');
   // the file already read is not read again (stdin could not be)
   const loaded = iptFile !== undefined ? loadDumpWarned(iptFile, iptFile === file ? fileText : undefined) : undefined;

@@ -66,7 +66,7 @@ export interface NfEnv {
    */
   recent?(m: RecentMatch, p: NfPacket): boolean;
   /** the namespace's ipsets, for `-m set`; when absent (or the set is missing) the match fails and `notes` say so */
-  readonly ipsets?: Ipsets;
+  readonly ipsets?: Ipsets | undefined;
   /** receives the caveats a walk has to make (also collected into NfResult.notes) */
   note?(text: string): void;
 }

@@ -36,7 +36,6 @@ import type { ProbeTrace } from '../trace/types.js';
 import { captureComments } from './comments.js';
 import { frameBytes, frameLayout, linuxTcpExtras, writeFrame } from './encode.js';
 import { LINKTYPE_ETHERNET, SNAPLEN } from './pcap.js';
-import { utf8Length } from './pcapng.js';
 
 export type NameOf = (ns: NsId) => string;
 
@@ -106,10 +105,13 @@ export function pcapFiles(traces: readonly ProbeTrace[], nameOf: NameOf = (ns) =
 class Bytes {
   b: Uint8Array;
   v: DataView;
+  /** the same bytes as a Buffer, for its UTF-8 writer (`text`) */
+  s: Buffer;
   at = 0;
   constructor(size: number) {
     this.b = new Uint8Array(size);
     this.v = new DataView(this.b.buffer);
+    this.s = Buffer.from(this.b.buffer, 0, size);
   }
   /** makes room for `n` more bytes after `at` */
   room(n: number): void {
@@ -118,9 +120,18 @@ class Bytes {
     b.set(this.b.subarray(0, this.at));
     this.b = b;
     this.v = new DataView(b.buffer);
+    this.s = Buffer.from(b.buffer, 0, b.length);
   }
+  /**
+   * Writes `s` in UTF-8 at `at` (room made for 3 bytes per UTF-16 unit); returns the bytes
+   * written. Buffer's writer: a lone surrogate becomes U+FFFD, as with TextEncoder.
+   */
+  text(at: number, s: string): number {
+    return this.s.write(s, at);
+  }
+  /** the bytes so far: a view, which later writes (only ever past `at`) leave as it is */
   bytes(): Uint8Array {
-    return this.b.slice(0, this.at);
+    return this.b.subarray(0, this.at);
   }
 }
 
@@ -135,23 +146,17 @@ interface Iface {
 }
 
 const PCAP_RECORD = 16;
+/**
+ * Bytes left free in front of the pcapng's packets for the Section Header Block and the Interface
+ * Description Blocks, written last (about 150 bytes an interface): the file is not copied when
+ * they fit.
+ */
+const HEAD_ROOM = 32 * 1024;
 /** Enhanced Packet Block: type, length, interface, time (2), captured and original length */
 const EPB_HEAD = 28;
 /** epb_flags option, end of options, trailing length */
 const EPB_FLAGS = 8;
 const EPB_TAIL = 8;
-const utf8 = new TextEncoder();
-
-/** Writes `s` in UTF-8 at b[at...] (room for 3 bytes per UTF-16 unit); returns the bytes written. */
-function putText(b: Uint8Array, at: number, s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return i + utf8.encodeInto(s.slice(i), b.subarray(at + i, at + 3 * n)).written; // not ASCII: the rest by TextEncoder
-    b[at + i] = c;
-  }
-  return n;
-}
 
 /**
  * Captures as files, one trace at a time: `add` each trace (or `addAll`), then take `pcapFiles`
@@ -164,11 +169,43 @@ export class CaptureWriter {
   private readonly index = new Map<NsId, Map<string, number>>();
   private base: number;
   private packets = 0;
+  /** the comments of the trace being added in UTF-8, comment i at [ends[i], ends[i + 1]) (pcapng) */
+  private readonly notes: Bytes | undefined;
+  private ends = new Int32Array(64);
+  /** whether `pcapngBytes` wrote its blocks into the room in front of the packets */
+  private headPlaced = false;
 
   constructor(opts: { readonly pcap?: boolean; readonly pcapng?: boolean; readonly epochUs?: number }) {
     this.wantPcap = opts.pcap ?? false;
     this.ng = opts.pcapng ? new Bytes(1 << 16) : undefined;
+    if (this.ng !== undefined) this.ng.at = HEAD_ROOM;
+    this.notes = opts.pcapng ? new Bytes(1 << 12) : undefined;
     this.base = opts.epochUs ?? DEFAULT_EPOCH_US;
+  }
+
+  /**
+   * Encodes `comments` (`label` heads the first) into `notes` and their bounds into `ends`: all
+   * of them in one UTF-8 write when they are ASCII (as nearly always: a write per comment costs
+   * more than the copy of its bytes), one write each otherwise.
+   */
+  private encodeComments(notes: Bytes, comments: readonly string[], label: string | undefined): Int32Array {
+    const n = comments.length;
+    if (this.ends.length <= n) this.ends = new Int32Array(2 * n + 2);
+    const ends = this.ends;
+    const head = label && n > 0 ? `[${label}] ` : '';
+    const all = head + comments.join('');
+    notes.at = 0;
+    notes.room(3 * all.length);
+    ends[0] = 0;
+    if (notes.text(0, all) === all.length) {
+      // ASCII: a byte per UTF-16 unit
+      let at = head.length;
+      for (let i = 0; i < n; i++) ends[i + 1] = at += comments[i]!.length;
+      return ends;
+    }
+    let at = 0;
+    for (let i = 0; i < n; i++) ends[i + 1] = at += notes.text(at, i === 0 ? head + comments[0]! : comments[i]!);
+    return ends;
   }
 
   /** frames written so far */
@@ -188,7 +225,8 @@ export class CaptureWriter {
     const caps = trace.captures;
     const tcp = linuxTcpExtras(caps);
     const ng = this.ng;
-    const comments = ng !== undefined ? captureComments(trace) : undefined;
+    const notes = this.notes;
+    const ends = ng !== undefined && notes !== undefined ? this.encodeComments(notes, captureComments(trace), label) : undefined;
     const base = this.base;
     let last = 0;
     let f: Iface | undefined;
@@ -218,11 +256,10 @@ export class CaptureWriter {
         pc.at = data + len;
       }
       if (ng !== undefined) {
-        let comment = comments![i] ?? '';
-        if (i === 0 && label) comment = `[${label}] ${comment}`;
+        const from = ends![i]!;
+        const note = ends![i + 1]! - from;
         const padded = (len + 3) & ~3;
-        // a comment takes at most 3 bytes per UTF-16 unit
-        ng.room(EPB_HEAD + padded + (comment ? 4 + comment.length * 3 + 3 : 0) + EPB_FLAGS + EPB_TAIL);
+        ng.room(EPB_HEAD + padded + (note > 0 ? 4 + note + 3 : 0) + EPB_FLAGS + EPB_TAIL);
         const v = ng.v;
         const start = ng.at;
         v.setUint32(start, 0x00000006, true);
@@ -235,11 +272,16 @@ export class CaptureWriter {
         if (db !== undefined) ng.b.set(db.subarray(data, data + len), at);
         else writeFrame(ng.b, at, c.frame, l);
         let o = at + padded;
-        if (comment) {
-          const n = putText(ng.b, o + 4, comment);
+        if (note > 0) {
+          // the comment's bytes, four at a time
+          const t = notes!.v;
+          const to = o + 4;
+          let k = 0;
+          for (; k + 4 <= note; k += 4) v.setUint32(to + k, t.getUint32(from + k));
+          for (; k < note; k++) ng.b[to + k] = notes!.b[from + k]!;
           v.setUint16(o, 1, true); // opt_comment
-          v.setUint16(o + 2, n, true);
-          o += 4 + ((n + 3) & ~3);
+          v.setUint16(o + 2, note, true);
+          o += 4 + ((note + 3) & ~3);
         }
         v.setUint16(o, 2, true); // epb_flags: inbound 1, outbound 2
         v.setUint16(o + 2, 4, true);
@@ -297,11 +339,10 @@ export class CaptureWriter {
     if (ng === undefined) throw new Error('netpath bug: CaptureWriter made without pcapng');
     const head = new Bytes(256);
     const textOpt = (code: number, s: string): void => {
-      const n = utf8Length(s);
-      head.room(4 + n + 3);
+      head.room(4 + 3 * s.length + 3);
+      const n = head.text(head.at + 4, s);
       head.v.setUint16(head.at, code, true);
       head.v.setUint16(head.at + 2, n, true);
-      utf8.encodeInto(s, head.b.subarray(head.at + 4, head.at + 4 + n));
       head.at += 4 + ((n + 3) & ~3);
     };
     const close = (start: number): void => {
@@ -339,9 +380,16 @@ export class CaptureWriter {
       head.at += 8;
       close(start);
     }
-    const out = new Uint8Array(head.at + ng.at);
+    // the blocks go in front of the packets, into the room left for them (once: a view of the
+    // file is returned, which a later call must not change)
+    if (!this.headPlaced && head.at <= HEAD_ROOM) {
+      this.headPlaced = true;
+      ng.b.set(head.b.subarray(0, head.at), HEAD_ROOM - head.at);
+      return ng.b.subarray(HEAD_ROOM - head.at, ng.at);
+    }
+    const out = new Uint8Array(head.at + ng.at - HEAD_ROOM);
     out.set(head.b.subarray(0, head.at));
-    out.set(ng.b.subarray(0, ng.at), head.at);
+    out.set(ng.b.subarray(HEAD_ROOM, ng.at), head.at);
     return out;
   }
 }

@@ -14,7 +14,7 @@
  *   ARP                          the neighbour step (`neighbour X dev D INCOMPLETE ...`, `... REACHABLE`)
  */
 import { basename } from 'node:path';
-import type { IpPacket } from '../engine/packet.js';
+import type { ArpPacket, IpPacket } from '../engine/packet.js';
 import type { Origin } from '../model/origin.js';
 import type { Capture, ProbeTrace, Step } from '../trace/types.js';
 import { stepText } from '../trace/text.js';
@@ -83,6 +83,8 @@ function where(o: Origin | undefined): string {
   return ` [${b}:${o.line}]`;
 }
 
+type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
+
 interface Indexed {
   readonly s: Step;
   /** s.t and s.kind, read once (steps come in many shapes; an Indexed has one) */
@@ -99,6 +101,9 @@ interface Indexed {
 const isPkt = (x: Indexed, p: IpPacket): boolean => x.pkt !== undefined && samePacket(x.pkt, p);
 const isBefore = (x: Indexed, p: IpPacket): boolean => x.before !== undefined && samePacket(x.before, p);
 const textOf = (x: Indexed): string => (x.text ??= stepText(x.s));
+
+/** `out` and `part` joined by `; `, as `[...parts, part].join('; ')` would (`out` undefined: no part yet). */
+const more = (out: string | undefined, part: string): string => (out === undefined ? part : `${out}; ${part}`);
 
 /**
  * A number equal for packets `samePacket` calls the same (the fields it compares, mixed), so that
@@ -129,73 +134,100 @@ interface NsSteps {
   /** whether the steps' times ascend (searches are binary then), and the last time seen */
   sorted: boolean;
   last: number;
-  /** by packetHash of their packet: the ascending indices of `recv` steps and of NAT steps */
-  readonly back: Map<number, number[]>;
+  /** the ascending indices of the `recv` steps and of the NAT steps */
+  readonly back: number[];
+  /** `back` by packetHash of the steps' packets, made when a long `back` is first searched */
+  byHash: Map<number, number[]> | undefined;
 }
 
-/**
- * The kinds of steps a comment is made of or searched by (`ingress`, `afterDelivery`, `egress`,
- * `arpComment`); the others (routing lookups, conntrack, ...) can be left out of the lists when
- * times ascend, as no search then stops on them.
- */
-const USED: ReadonlySet<Step['kind']> = new Set<Step['kind']>(['nat', 'nf', 'bridge', 'drop', 'icmp', 'xmit', 'deliver', 'recv', 'socket', 'neigh']);
+/** Up to this many `recv` and NAT steps in a namespace, `lastBack` compares them all (no hashing). */
+const LINEAR_BACK = 64;
 
-/** The steps of each namespace in order; only the USED kinds, unless `all`. */
-function stepsByNs(trace: ProbeTrace, all: boolean): { byNs: Map<string, NsSteps>; sorted: boolean } {
+/**
+ * Whether a comment is made of or searched by steps of this kind (`ingress`, `afterDelivery`,
+ * `egress`, `arpComment`); the others (routing lookups, conntrack, ...) can be left out of the
+ * lists when times ascend, as no search then stops on them.
+ */
+function used(kind: Step['kind']): boolean {
+  switch (kind) {
+    case 'nat':
+    case 'nf':
+    case 'bridge':
+    case 'drop':
+    case 'icmp':
+    case 'xmit':
+    case 'deliver':
+    case 'recv':
+    case 'socket':
+    case 'neigh':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The steps of each namespace in order; only the kinds `used`, unless `all`. */
+function stepsByNs(steps: readonly Step[], all: boolean): { byNs: Map<string, NsSteps>; sorted: boolean } {
   const byNs = new Map<string, NsSteps>();
   let sorted = true;
   let n: NsSteps | undefined;
   let ns: string | undefined;
-  for (const s of trace.steps) {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
     const t = s.t;
     const kind = s.kind;
     if (n === undefined || s.ns !== ns) {
       ns = s.ns;
       n = byNs.get(ns);
-      if (n === undefined) byNs.set(ns, (n = { steps: [], sorted: true, last: t, back: new Map() }));
+      if (n === undefined) byNs.set(ns, (n = { steps: [], sorted: true, last: t, back: [], byHash: undefined }));
     }
     if (n.last > t) sorted = n.sorted = false;
     n.last = t;
-    if (!all && !USED.has(kind)) continue;
+    if (!all && !used(kind)) continue;
     const l = n.steps;
     const pkt = s.packet;
-    const before = s.kind === 'nat' ? s.before : undefined;
-    if (pkt !== undefined && (kind === 'recv' || before !== undefined)) {
-      const h = packetHash(pkt);
-      const at = n.back.get(h);
-      if (at === undefined) n.back.set(h, [l.length]);
-      else at.push(l.length);
-    }
+    const before = kind === 'nat' ? (s as StepOf<'nat'>).before : undefined;
+    if (pkt !== undefined && (kind === 'recv' || before !== undefined)) n.back.push(l.length);
     l.push({ s, t, kind, pkt, before, text: undefined });
   }
   return { byNs, sorted };
 }
 
-const NO_STEPS: NsSteps = { steps: [], sorted: true, last: 0, back: new Map() };
+const NO_STEPS: NsSteps = { steps: [], sorted: true, last: 0, back: [], byHash: undefined };
 
 /** The comment of each capture of `trace`, index for index. */
 export function captureComments(trace: ProbeTrace): string[] {
-  let { byNs, sorted } = stepsByNs(trace, false);
+  let { byNs, sorted } = stepsByNs(trace.steps, false);
   // times that go back in a namespace: every step kept, searches linear there
-  if (!sorted) byNs = stepsByNs(trace, true).byNs;
-  const arpSeen = new Map<string, number>();
-  return trace.captures.map((c) => {
-    const n = byNs.get(c.ns) ?? NO_STEPS;
+  if (!sorted) byNs = stepsByNs(trace.steps, true).byNs;
+  const caps = trace.captures;
+  const arp: ArpState = { requests: [], capsAscend: undefined };
+  const out: string[] = [];
+  let ns: string | undefined;
+  let n = NO_STEPS;
+  for (let i = 0; i < caps.length; i++) {
+    const c = caps[i]!;
+    if (c.ns !== ns) {
+      ns = c.ns;
+      n = byNs.get(ns) ?? NO_STEPS;
+    }
     const steps = n.steps;
-    if (c.frame.payload.kind === 'arp') return n.sorted ? arpComment(c, steps, firstAt(steps, c.t, true), lastAt(steps, c.t) + 1, arpSeen, trace.captures) : arpComment(c, steps, 0, steps.length, arpSeen, trace.captures);
-    const p = c.frame.payload.ip;
-    return c.dir === 'in' ? ingress(c, p, steps, n.sorted) : egress(c, p, n);
-  });
+    const f = c.frame.payload;
+    if (f.kind === 'arp')
+      out.push(n.sorted ? arpComment(c, f.arp, steps, firstAt(steps, c.t, true), lastAt(steps, c.t) + 1, arp, caps, i) : arpComment(c, f.arp, steps, 0, steps.length, arp, caps, i));
+    else out.push(c.dir === 'in' ? ingress(c, f.ip, steps, n.sorted) : egress(c, f.ip, n));
+  }
+  return out;
 }
 
 /** The index of the first step at time `t` or later (steps.length if none); steps ascend in time when `sorted`. */
 function firstAt(steps: readonly Indexed[], t: number, sorted: boolean): number {
-  if (!sorted) {
-    const i = steps.findIndex((x) => x.t >= t);
-    return i < 0 ? steps.length : i;
-  }
   let lo = 0;
   let hi = steps.length;
+  if (!sorted) {
+    while (lo < hi && steps[lo]!.t < t) lo++;
+    return lo;
+  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (steps[mid]!.t < t) lo = mid + 1;
@@ -217,58 +249,52 @@ function lastAt(steps: readonly Indexed[], t: number): number {
 }
 
 function ingress(c: Capture, key: IpPacket, steps: readonly Indexed[], sorted: boolean): string {
-  const parts: string[] = [];
+  let out: string | undefined;
   let k = key;
-  const first = firstAt(steps, c.t, sorted);
-  const start = first < steps.length ? first : -1;
-  if (start < 0) return '';
-  for (let j = start; j < steps.length; j++) {
-    const { s } = steps[j]!;
+  for (let j = firstAt(steps, c.t, sorted); j < steps.length; j++) {
     const x = steps[j]!;
     if (x.kind === 'nat' && x.pkt !== undefined && isBefore(x, k)) {
-      parts.push(textOf(x));
+      out = more(out, textOf(x));
       k = x.pkt;
       continue;
     }
     if (!isPkt(x, k)) continue;
-    switch (s.kind) {
-      case 'nf':
-        if (s.nf.verdict === 'DROP' || s.nf.verdict === 'REJECT') parts.push(`${textOf(x)}${where(s.origin)}`);
+    switch (x.kind) {
+      case 'nf': {
+        const v = (x.s as StepOf<'nf'>).nf.verdict;
+        if (v === 'DROP' || v === 'REJECT') out = more(out, `${textOf(x)}${where(x.s.origin)}`);
         break;
+      }
       case 'bridge':
-        parts.push(textOf(x));
+        out = more(out, textOf(x));
         break;
       case 'drop':
-        parts.push(`dropped: ${textOf(x)}${where(s.origin)}`);
-        return parts.join('; ');
+        return more(out, `dropped: ${textOf(x)}${where(x.s.origin)}`);
       case 'icmp':
-        parts.push(`answered with ${textOf(x)}`);
+        out = more(out, `answered with ${textOf(x)}`);
         break;
-      case 'xmit':
-        if (s.dev !== undefined && s.dev !== c.dev) parts.push(`forwarded to ${s.dev}`);
-        return parts.join('; ');
+      case 'xmit': {
+        const dev = x.s.dev;
+        return dev !== undefined && dev !== c.dev ? more(out, `forwarded to ${dev}`) : (out ?? '');
+      }
       case 'deliver':
-        parts.push('delivered locally');
-        parts.push(...afterDelivery(steps, j));
-        return parts.join('; ');
+        return afterDelivery(steps, j, more(out, 'delivered locally'));
       default:
         break;
     }
   }
-  return parts.join('; ');
+  return out ?? '';
 }
 
-/** What the local stack did in answer, up to the next frame it received: socket events, drops. */
-function afterDelivery(steps: readonly Indexed[], from: number): string[] {
-  const out: string[] = [];
-  const t = steps[from]!.s.t;
+/** `out`, then what the local stack did in answer, up to the next frame it received: socket events, drops. */
+function afterDelivery(steps: readonly Indexed[], from: number, out: string): string {
+  const t = steps[from]!.t;
   for (let j = from + 1; j < steps.length; j++) {
     const x = steps[j]!;
-    const s = x.s;
-    if (s.t !== t || s.kind === 'recv') break;
-    if (s.kind === 'socket') out.push(textOf(x));
-    if (s.kind === 'drop') out.push(`answer dropped: ${textOf(x)}${where(s.origin)}`);
-    if (s.kind === 'icmp') out.push(`answered with ${textOf(x)}`);
+    if (x.t !== t || x.kind === 'recv') break;
+    if (x.kind === 'socket') out = `${out}; ${textOf(x)}`;
+    else if (x.kind === 'drop') out = `${out}; answer dropped: ${textOf(x)}${where(x.s.origin)}`;
+    else if (x.kind === 'icmp') out = `${out}; answered with ${textOf(x)}`;
   }
   return out;
 }
@@ -279,80 +305,163 @@ function afterDelivery(steps: readonly Indexed[], from: number): string[] {
  */
 function egress(c: Capture, key: IpPacket, n: NsSteps): string {
   const steps = n.steps;
-  const nats: string[] = [];
   let k = key;
-  let from: string | undefined;
+  // `; NAT ...` for each NAT step, the earliest first
+  let nats = '';
   let end = steps.length - 1;
   if (n.sorted) end = lastAt(steps, c.t);
-  else while (end >= 0 && steps[end]!.s.t > c.t) end--;
+  else while (end >= 0 && steps[end]!.t > c.t) end--;
   for (let j = lastBack(n, k, end); j >= 0; j = lastBack(n, k, j - 1)) {
     const x = steps[j]!;
-    const s = x.s;
-    if (s.kind === 'nat' && x.before !== undefined) {
-      const before = x.before;
-      let rule: Indexed | undefined;
-      for (let r = j - 1; r >= 0 && rule === undefined; r--) {
-        const y = steps[r]!;
-        if (y.kind === 'nf' && y.t === s.t && y.s.kind === 'nf' && y.s.nf.table === 'nat' && isPkt(y, before)) rule = y;
-      }
-      const by = rule && rule.s.kind === 'nf' ? ` by ${rule.s.nf.chain} rule ${rule.s.nf.rule ?? '?'}: -A ${rule.s.nf.chain} ${rule.s.nf.text ?? ''}${where(rule.s.origin)}` : '';
-      nats.unshift(`${textOf(x)}${by}`);
+    const before = x.before;
+    if (x.kind === 'nat' && before !== undefined) {
+      nats = `; ${textOf(x)}${natRule(n, j, before)}${nats}`;
       k = before;
       continue;
     }
-    from = s.dev;
-    break;
+    const from = x.s.dev;
+    return from !== undefined ? `forwarded from ${from}${nats}` : `local output${nats}`;
   }
-  const head = from !== undefined ? `forwarded from ${from}` : 'local output';
-  return nats.length === 0 ? head : [head, ...nats].join('; ');
+  return `local output${nats}`;
+}
+
+/**
+ * ` by CHAIN rule N: -A CHAIN RULE [file:line]`: the nat table's rule (the last step before the
+ * NAT step `j` at its time) whose packet is `before`; '' if none.
+ */
+function natRule(n: NsSteps, j: number, before: IpPacket): string {
+  const steps = n.steps;
+  const t = steps[j]!.t;
+  for (let r = j - 1; r >= 0; r--) {
+    const y = steps[r]!;
+    if (y.t !== t) {
+      if (n.sorted && y.t < t) break; // every step before it is earlier too
+      continue;
+    }
+    if (y.kind !== 'nf') continue;
+    const nf = (y.s as StepOf<'nf'>).nf;
+    if (nf.table === 'nat' && isPkt(y, before)) return ` by ${nf.chain} rule ${nf.rule ?? '?'}: -A ${nf.chain} ${nf.text ?? ''}${where(y.s.origin)}`;
+  }
+  return '';
 }
 
 /** The index of the last `recv` or NAT step at or before `j` whose packet is `p`, or -1. */
 function lastBack(n: NsSteps, p: IpPacket, j: number): number {
-  const at = n.back.get(packetHash(p));
+  const back = n.back;
+  const steps = n.steps;
+  if (back.length <= LINEAR_BACK) {
+    for (let i = back.length - 1; i >= 0; i--) {
+      const k = back[i]!;
+      if (k <= j && samePacket(steps[k]!.pkt!, p)) return k;
+    }
+    return -1;
+  }
+  const at = (n.byHash ??= hashBack(n)).get(packetHash(p));
   if (at === undefined) return -1;
   for (let i = at.length - 1; i >= 0; i--) {
     const k = at[i]!;
-    if (k <= j && samePacket(n.steps[k]!.pkt!, p)) return k;
+    if (k <= j && samePacket(steps[k]!.pkt!, p)) return k;
   }
   return -1;
 }
 
-const ARP_REQUEST_OUT = ['incomplete'];
-const WHO_HAS = ['incomplete', 'not-local', 'ignored', 'source-refused', 'proxy-reply', 'filtered'];
-const ARP_REPLY_IN = ['reachable', 'static', 'failed'];
+/** `n.back` by packetHash of the steps' packets, each list ascending. */
+function hashBack(n: NsSteps): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (const k of n.back) {
+    const h = packetHash(n.steps[k]!.pkt!);
+    const at = m.get(h);
+    if (at === undefined) m.set(h, [k]);
+    else at.push(k);
+  }
+  return m;
+}
+
+/** What the ARP comments of a trace keep. */
+interface ArpState {
+  /** the requests sent so far from each namespace and device for each address */
+  readonly requests: { readonly ns: string; readonly dev: string; readonly addr: number; n: number }[];
+  /** whether the trace's captures ascend in time (known once asked) */
+  capsAscend: boolean | undefined;
+}
+
+/** Which neighbour events tell of a frame: an ARP request going out, one coming in (who-has), a reply coming in. */
+const REQUEST_OUT = 0;
+const WHO_HAS = 1;
+const REPLY_IN = 2;
+
+function tells(event: StepOf<'neigh'>['event'], frame: number): boolean {
+  switch (event) {
+    case 'incomplete':
+      return frame !== REPLY_IN;
+    case 'not-local':
+    case 'ignored':
+    case 'source-refused':
+    case 'proxy-reply':
+    case 'filtered':
+      return frame === WHO_HAS;
+    case 'reachable':
+    case 'static':
+    case 'failed':
+      return frame === REPLY_IN;
+    default:
+      return false;
+  }
+}
 
 /** `steps[from, to)`: the capture's namespace's steps (at least those at the capture's time). */
-function arpComment(c: Capture, steps: readonly Indexed[], from: number, to: number, seen: Map<string, number>, all: readonly Capture[]): string {
-  if (c.frame.payload.kind !== 'arp') return '';
-  const a = c.frame.payload.arp;
-  // the neighbour step at the frame's time and on its device about this frame's target address
-  // (a request) or sender (a reply)
-  const about = (addr: number, events: readonly string[]): string | undefined => {
-    for (let j = from; j < to; j++) {
-      const x = steps[j]!;
-      if (x.t !== c.t || x.kind !== 'neigh') continue;
-      const n = x.s;
-      if (n.kind === 'neigh' && n.dev === c.dev && events.includes(n.event) && 'addr' in n && n.addr === addr) return textOf(x);
-    }
-    return undefined;
-  };
+function arpComment(c: Capture, a: ArpPacket, steps: readonly Indexed[], from: number, to: number, st: ArpState, caps: readonly Capture[], i: number): string {
   if (a.op === 'request') {
-    const tpa = formatIpv4(a.tpa);
     if (c.dir === 'out') {
-      const k = `${c.ns}|${c.dev}|${tpa}`;
-      const n = (seen.get(k) ?? 0) + 1;
-      seen.set(k, n);
-      return about(a.tpa, ARP_REQUEST_OUT) ?? `neighbour ${tpa} dev ${c.dev} INCOMPLETE: ARP request ${n}`;
+      const n = requestsSent(st, c, a.tpa);
+      return neighText(c, steps, from, to, a.tpa, REQUEST_OUT) ?? `neighbour ${formatIpv4(a.tpa)} dev ${c.dev} INCOMPLETE: ARP request ${n}`;
     }
-    const d = about(a.tpa, WHO_HAS);
+    const d = neighText(c, steps, from, to, a.tpa, WHO_HAS);
     if (d) return d;
-    const answered = all.some(
-      (o) => o.ns === c.ns && o.dev === c.dev && o.t === c.t && o.dir === 'out' && o.frame.payload.kind === 'arp' && o.frame.payload.arp.op === 'reply' && o.frame.payload.arp.spa === a.tpa && o.frame.payload.arp.tpa === a.spa,
-    );
-    return answered ? `ARP who-has ${tpa}: a local address, answered` : `ARP who-has ${tpa}`;
+    return answered(st, c, a, caps, i) ? `ARP who-has ${formatIpv4(a.tpa)}: a local address, answered` : `ARP who-has ${formatIpv4(a.tpa)}`;
   }
-  const spa = formatIpv4(a.spa);
-  if (c.dir === 'out') return `ARP reply: ${spa} is-at ${a.sha}`;
-  return about(a.spa, ARP_REPLY_IN) ?? `ARP reply: ${spa} is-at ${a.sha}`;
+  if (c.dir === 'out') return `ARP reply: ${formatIpv4(a.spa)} is-at ${a.sha}`;
+  return neighText(c, steps, from, to, a.spa, REPLY_IN) ?? `ARP reply: ${formatIpv4(a.spa)} is-at ${a.sha}`;
+}
+
+/**
+ * The neighbour step at the frame's time and on its device about `addr` (a request's target
+ * address, a reply's sender) that tells of this kind of frame, in `steps[from, to)`.
+ */
+function neighText(c: Capture, steps: readonly Indexed[], from: number, to: number, addr: number, frame: number): string | undefined {
+  for (let j = from; j < to; j++) {
+    const x = steps[j]!;
+    if (x.t !== c.t || x.kind !== 'neigh') continue;
+    const s = x.s as StepOf<'neigh'>;
+    if (s.dev === c.dev && tells(s.event, frame) && 'addr' in s && s.addr === addr) return textOf(x);
+  }
+  return undefined;
+}
+
+/** Counts the request out of `c` for `addr`: how many the namespace sent on the device so far, this one included. */
+function requestsSent(st: ArpState, c: Capture, addr: number): number {
+  for (const r of st.requests) if (r.addr === addr && r.dev === c.dev && r.ns === c.ns) return ++r.n;
+  st.requests.push({ ns: c.ns, dev: c.dev, addr, n: 1 });
+  return 1;
+}
+
+/** Whether the request `caps[i]` (`a`, coming in) was answered: a reply out of the same device at the same time, from the address asked for to the asker. */
+function answered(st: ArpState, c: Capture, a: ArpPacket, caps: readonly Capture[], i: number): boolean {
+  st.capsAscend ??= ascending(caps);
+  if (!st.capsAscend) return caps.some((o) => answers(o, c, a));
+  // captures ascend in time: those at c's time are next to it
+  for (let j = i + 1; j < caps.length && caps[j]!.t === c.t; j++) if (answers(caps[j]!, c, a)) return true;
+  for (let j = i - 1; j >= 0 && caps[j]!.t === c.t; j--) if (answers(caps[j]!, c, a)) return true;
+  return false;
+}
+
+function answers(o: Capture, c: Capture, a: ArpPacket): boolean {
+  if (o.t !== c.t || o.dir !== 'out' || o.dev !== c.dev || o.ns !== c.ns) return false;
+  const f = o.frame.payload;
+  return f.kind === 'arp' && f.arp.op === 'reply' && f.arp.spa === a.tpa && f.arp.tpa === a.spa;
+}
+
+function ascending(caps: readonly Capture[]): boolean {
+  for (let j = 1; j < caps.length; j++) if (caps[j]!.t < caps[j - 1]!.t) return false;
+  return true;
 }

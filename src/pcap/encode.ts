@@ -22,8 +22,7 @@ import { ETHERNET_HEADER_LEN, ETHERTYPE } from '../wire/ethernet.js';
 import { ARP_OP } from '../wire/arp.js';
 import { IP_PROTO, IPV4_HEADER_LEN } from '../wire/ipv4-packet.js';
 import { TCP_HEADER_LEN, type TcpTimestamp } from '../wire/tcp.js';
-import { pseudoHeaderSum } from '../wire/checksum.js';
-import { put16, put32 } from '../wire/result.js';
+import { put16 } from '../wire/result.js';
 
 /** What the engine leaves out of a TCP segment and Linux sends anyway. */
 export interface TcpExtras {
@@ -112,10 +111,12 @@ export function writeFrame(b: Uint8Array, at: number, frame: Frame, l: FrameLayo
     b[o + 4] = 6;
     b[o + 5] = 4;
     put16(b, o + 6, a.op === 'request' ? ARP_OP.request : ARP_OP.reply);
-    putMac(b, o + 8, a.sha);
-    put32(b, o + 14, a.spa);
-    putMac(b, o + 18, a.tha);
-    put32(b, o + 24, a.tpa);
+    putMac(b, o + 8, a.sha, LAST_ARP);
+    put16(b, o + 14, a.spa >>> 16);
+    put16(b, o + 16, a.spa & 0xffff);
+    putMac(b, o + 18, a.tha, LAST_ARP);
+    put16(b, o + 24, a.tpa >>> 16);
+    put16(b, o + 26, a.tpa & 0xffff);
     return;
   }
   putEthernet(b, at, frame.dst, frame.src, ETHERTYPE.ipv4);
@@ -142,10 +143,18 @@ function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
   }
 }
 
-/** The IPv4 header at `at`, then the transport header and payload after it. */
+/**
+ * The IPv4 header at `at`, then the transport header and payload after it. The checksums are
+ * summed from the fields as they are written (and the payload's sum kept with its bytes), not
+ * read back from the buffer; ICMP errors sum their quote from the bytes. 32-bit fields are
+ * written as 16-bit halves: a number past 2^30 handed to a call that is not inlined is boxed.
+ */
 function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
   const l4 = p.l4;
   const t = at + IPV4_HEADER_LEN;
+  const src = p.src >>> 0;
+  const dst = p.dst >>> 0;
+  const addrs = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
   let protocol: number;
   let dontFrag = true;
   let tos = 0;
@@ -154,18 +163,24 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       protocol = IP_PROTO.tcp;
       const x = l.x!;
       const h = l.tcpHeaderLen!;
+      const seq = l4.seq >>> 0;
+      const ack = l4.ack >>> 0;
       put16(b, t, l4.sport);
       put16(b, t + 2, l4.dport);
-      put32(b, t + 4, l4.seq >>> 0);
-      put32(b, t + 8, l4.ack >>> 0);
+      put16(b, t + 4, seq >>> 16);
+      put16(b, t + 6, seq & 0xffff);
+      put16(b, t + 8, ack >>> 16);
+      put16(b, t + 10, ack & 0xffff);
       const f = l4.flags;
       const bits = (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
-      put16(b, t + 12, ((h / 4) << 12) | bits);
+      const offFlags = ((h / 4) << 12) | bits;
+      put16(b, t + 12, offFlags);
       put16(b, t + 14, x.window);
-      // checksum at t + 16 and urgent pointer at t + 18 stay 0 until the sum
-      writeTcpOptions(b, t + TCP_HEADER_LEN, x);
-      writeData(b, t + h, l4.data, l4.len);
-      put16(b, t + 16, checksumOf(b, t, t + l.l4Len, pseudoHeaderSum(p.src, p.dst, IP_PROTO.tcp, l.l4Len)));
+      // checksum at t + 16 and urgent pointer at t + 18: 0 in the sum
+      let sum = (l4.sport & 0xffff) + (l4.dport & 0xffff) + (seq >>> 16) + (seq & 0xffff) + (ack >>> 16) + (ack & 0xffff) + (offFlags & 0xffff) + (x.window & 0xffff);
+      sum += writeTcpOptions(b, t + TCP_HEADER_LEN, x);
+      sum += writeData(b, t + h, l4.data, l4.len);
+      put16(b, t + 16, fold(sum + addrs + IP_PROTO.tcp + l.l4Len));
       break;
     }
     case 'udp': {
@@ -173,8 +188,8 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       put16(b, t, l4.sport);
       put16(b, t + 2, l4.dport);
       put16(b, t + 4, l.l4Len);
-      writeData(b, t + UDP_HEADER_LEN, l4.data, l4.len);
-      const c = checksumOf(b, t, t + l.l4Len, pseudoHeaderSum(p.src, p.dst, IP_PROTO.udp, l.l4Len));
+      const sum = (l4.sport & 0xffff) + (l4.dport & 0xffff) + (l.l4Len & 0xffff) + writeData(b, t + UDP_HEADER_LEN, l4.data, l4.len);
+      const c = fold(sum + addrs + IP_PROTO.udp + l.l4Len);
       put16(b, t + 6, c === 0 ? 0xffff : c);
       break;
     }
@@ -184,9 +199,12 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
       b[t + 1] = l4.code;
       if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) {
         dontFrag = l4.type === ICMP.ECHO;
-        put16(b, t + 4, l4.id ?? 0);
-        put16(b, t + 6, l4.seq ?? 0);
+        const id = l4.id ?? 0;
+        const seq = l4.seq ?? 0;
+        put16(b, t + 4, id);
+        put16(b, t + 6, seq);
         b.set(PING_DATA, t + ICMP_HEADER_LEN);
+        put16(b, t + 2, fold((((l4.type & 0xff) << 8) | (l4.code & 0xff)) + (id & 0xffff) + (seq & 0xffff) + PING_SUM));
       } else {
         // errors and other types: the 4 "rest" bytes are 0, then the quote if any
         dontFrag = false;
@@ -194,21 +212,26 @@ function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
           tos = 0xc0;
           b.set(l.quoted.subarray(0, ICMP_QUOTE_LEN), t + ICMP_HEADER_LEN);
         }
+        put16(b, t + 2, fold(wordSum(b, t, t + l.l4Len)));
       }
-      put16(b, t + 2, checksumOf(b, t, t + l.l4Len, 0));
       break;
     }
   }
+  const len = IPV4_HEADER_LEN + l.l4Len;
+  const id = p.id & 0xffff;
+  const frag = dontFrag ? DF : 0;
   b[at] = 0x45; // version 4, IHL 5
   b[at + 1] = tos;
-  put16(b, at + 2, IPV4_HEADER_LEN + l.l4Len);
-  put16(b, at + 4, p.id & 0xffff);
-  put16(b, at + 6, dontFrag ? DF : 0);
+  put16(b, at + 2, len);
+  put16(b, at + 4, id);
+  put16(b, at + 6, frag);
   b[at + 8] = p.ttl;
   b[at + 9] = protocol;
-  put32(b, at + 12, p.src);
-  put32(b, at + 16, p.dst);
-  put16(b, at + 10, checksumOf(b, at, at + IPV4_HEADER_LEN, 0));
+  put16(b, at + 12, src >>> 16);
+  put16(b, at + 14, src & 0xffff);
+  put16(b, at + 16, dst >>> 16);
+  put16(b, at + 18, dst & 0xffff);
+  put16(b, at + 10, fold(((0x45 << 8) | tos) + (len & 0xffff) + id + frag + (((p.ttl & 0xff) << 8) | protocol) + addrs));
 }
 
 /** Options as Linux orders them: MSS, SACK-permitted or NOPs, timestamps, NOP and window scale. */
@@ -216,28 +239,41 @@ function tcpOptionsLen(x: TcpExtras): number {
   return (x.mss !== undefined ? 4 : 0) + (x.timestamp ? 12 : x.sackPermitted ? 4 : 0) + (x.windowScale !== undefined ? 4 : 0);
 }
 
-function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): void {
+/** Writes the options; returns the sum of their 16-bit words (they start at an even offset). */
+function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): number {
   let i = at;
+  let sum = 0;
   if (x.mss !== undefined) {
     b[i] = TCP_OPT.mss;
     b[i + 1] = 4;
     put16(b, i + 2, x.mss);
+    sum += ((TCP_OPT.mss << 8) | 4) + (x.mss & 0xffff);
     i += 4;
   }
   if (x.timestamp) {
     if (x.sackPermitted) {
       b[i] = TCP_OPT.sackPerm;
       b[i + 1] = 2;
-    } else b[i] = b[i + 1] = TCP_OPT.nop;
+      sum += (TCP_OPT.sackPerm << 8) | 2;
+    } else {
+      b[i] = b[i + 1] = TCP_OPT.nop;
+      sum += (TCP_OPT.nop << 8) | TCP_OPT.nop;
+    }
     b[i + 2] = TCP_OPT.timestamp;
     b[i + 3] = 10;
-    put32(b, i + 4, x.timestamp.val);
-    put32(b, i + 8, x.timestamp.ecr);
+    const val = x.timestamp.val >>> 0;
+    const ecr = x.timestamp.ecr >>> 0;
+    put16(b, i + 4, val >>> 16);
+    put16(b, i + 6, val & 0xffff);
+    put16(b, i + 8, ecr >>> 16);
+    put16(b, i + 10, ecr & 0xffff);
+    sum += ((TCP_OPT.timestamp << 8) | 10) + (val >>> 16) + (val & 0xffff) + (ecr >>> 16) + (ecr & 0xffff);
     i += 12;
   } else if (x.sackPermitted) {
     b[i] = b[i + 1] = TCP_OPT.nop;
     b[i + 2] = TCP_OPT.sackPerm;
     b[i + 3] = 2;
+    sum += ((TCP_OPT.nop << 8) | TCP_OPT.nop) + ((TCP_OPT.sackPerm << 8) | 2);
     i += 4;
   }
   if (x.windowScale !== undefined) {
@@ -245,34 +281,83 @@ function writeTcpOptions(b: Uint8Array, at: number, x: TcpExtras): void {
     b[i + 1] = TCP_OPT.wscale;
     b[i + 2] = 3;
     b[i + 3] = x.windowScale;
+    sum += ((TCP_OPT.nop << 8) | TCP_OPT.wscale) + ((3 << 8) | (x.windowScale & 0xff));
   }
+  return sum;
 }
 
-/** The Internet checksum (RFC 1071) of b[from, to) with `acc` (a pseudo-header sum) added. */
-function checksumOf(b: Uint8Array, from: number, to: number, acc: number): number {
-  let s = acc;
+/** The sum of b[from, to) as big-endian 16-bit words (an odd last byte is the high byte of one). */
+function wordSum(b: Uint8Array, from: number, to: number): number {
+  let s = 0;
   let i = from;
   for (; i + 1 < to; i += 2) s += (b[i]! << 8) | b[i + 1]!;
   if (i < to) s += b[i]! << 8;
+  return s;
+}
+
+/** The Internet checksum (RFC 1071) of words summing to `s`: folded to 16 bits, complemented. */
+function fold(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
   return ~s & 0xffff;
 }
 
 function putEthernet(b: Uint8Array, at: number, dst: string, src: string, ethertype: number): void {
-  putMac(b, at, dst);
-  putMac(b, at + 6, src);
+  putMac(b, at, dst, LAST_DST);
+  putMac(b, at + 6, src, LAST_SRC);
   put16(b, at + 12, ethertype);
 }
 
+/** A MAC's first and last three bytes, each as a number. */
+interface MacBytes {
+  readonly hi: number;
+  readonly lo: number;
+}
+
+/** Each MAC seen (a few per model), parsed once. */
+const macs = new Map<string, MacBytes>();
+
+/** A MAC and its bytes, the last written in one place of a frame (its next capture has it again). */
+interface LastMac {
+  mac: string;
+  bytes: MacBytes;
+}
+const LAST_DST: LastMac = { mac: '', bytes: { hi: 0, lo: 0 } };
+const LAST_SRC: LastMac = { mac: '', bytes: { hi: 0, lo: 0 } };
+const LAST_ARP: LastMac = { mac: '', bytes: { hi: 0, lo: 0 } };
+
 /** A MAC as `ip link` prints it (six lowercase or uppercase hex pairs and colons), into b[at, at+6). */
-function putMac(b: Uint8Array, at: number, mac: string): void {
-  if (mac.length !== 17) throw new Error(`not a MAC address: ${mac}`);
-  for (let k = 0; k < 6; k++) {
-    const hi = hexDigit(mac.charCodeAt(3 * k));
-    const lo = hexDigit(mac.charCodeAt(3 * k + 1));
-    if (hi < 0 || lo < 0 || (k < 5 && mac.charCodeAt(3 * k + 2) !== 0x3a)) throw new Error(`not a MAC address: ${mac}`);
-    b[at + k] = (hi << 4) | lo;
+function putMac(b: Uint8Array, at: number, mac: string, last: LastMac): void {
+  let m = last.bytes;
+  if (mac !== last.mac) {
+    const known = macs.get(mac);
+    if (known !== undefined) m = known;
+    else {
+      if (macs.size > 4096) macs.clear();
+      macs.set(mac, (m = parseMac(mac)));
+    }
+    last.mac = mac;
+    last.bytes = m;
   }
+  b[at] = m.hi >>> 16;
+  b[at + 1] = (m.hi >>> 8) & 0xff;
+  b[at + 2] = m.hi & 0xff;
+  b[at + 3] = m.lo >>> 16;
+  b[at + 4] = (m.lo >>> 8) & 0xff;
+  b[at + 5] = m.lo & 0xff;
+}
+
+function parseMac(mac: string): MacBytes {
+  if (mac.length !== 17) throw new Error(`not a MAC address: ${mac}`);
+  let hi = 0;
+  let lo = 0;
+  for (let k = 0; k < 6; k++) {
+    const h = hexDigit(mac.charCodeAt(3 * k));
+    const l = hexDigit(mac.charCodeAt(3 * k + 1));
+    if (h < 0 || l < 0 || (k < 5 && mac.charCodeAt(3 * k + 2) !== 0x3a)) throw new Error(`not a MAC address: ${mac}`);
+    if (k < 3) hi = hi * 256 + ((h << 4) | l);
+    else lo = lo * 256 + ((h << 4) | l);
+  }
+  return { hi, lo };
 }
 
 function hexDigit(c: number): number {
@@ -283,17 +368,40 @@ function hexDigit(c: number): number {
 
 /** ping's default 56 data bytes (iputils fills them with 0, 1, 2, ...; netpath keeps the clock out). */
 const PING_DATA = Uint8Array.from({ length: 56 }, (_, i) => i);
+const PING_SUM = wordSum(PING_DATA, 0, PING_DATA.length);
 const PING_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN + PING_DATA.length };
 const ICMP_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN };
 
 const utf8 = new TextEncoder();
 
-/** The payload text in UTF-8, cut to `len` bytes (inside a character too) or zero-padded (the buffer is zeroed). */
-function writeData(b: Uint8Array, at: number, data: string | undefined, len: number): void {
-  if (data === undefined || len === 0) return;
-  const r = utf8.encodeInto(data, b.subarray(at, at + len));
-  // encodeInto stops before a character that does not fit whole: the cut keeps its first bytes
-  if (r.read < data.length && r.written < len) b.set(utf8.encode(data).subarray(r.written, len), at + r.written);
+/** A payload text in UTF-8 and the sum of its bytes as 16-bit words. */
+interface Payload {
+  readonly bytes: Uint8Array;
+  readonly sum: number;
+}
+
+/** Each payload text seen (a few per model: a segment's comes again at each capture point). */
+const payloads = new Map<string, Payload>();
+
+/**
+ * The payload text in UTF-8, cut to `len` bytes (inside a character too) or zero-padded (the
+ * buffer is zeroed), at an even offset of the transport header; returns the sum of the bytes
+ * written as 16-bit words.
+ */
+function writeData(b: Uint8Array, at: number, data: string | undefined, len: number): number {
+  if (data === undefined || len === 0) return 0;
+  let d = payloads.get(data);
+  if (d === undefined) {
+    if (payloads.size > 256) payloads.clear();
+    const bytes = utf8.encode(data);
+    payloads.set(data, (d = { bytes, sum: wordSum(bytes, 0, bytes.length) }));
+  }
+  if (d.bytes.length <= len) {
+    b.set(d.bytes, at);
+    return d.sum;
+  }
+  b.set(d.bytes.subarray(0, len), at);
+  return wordSum(d.bytes, 0, len);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,33 +425,49 @@ function flagBits(l4: TcpHeader): number {
   return (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0);
 }
 
+/** A segment by what NAT and forwarding do not change, the time of its first capture, and its extras once worked out. */
+interface Segment {
+  readonly seq: number;
+  readonly ack: number;
+  readonly bits: number;
+  readonly len: number;
+  readonly id: number;
+  readonly t: number;
+  x: TcpExtras | undefined;
+  /** the next segment of the same sequence number */
+  next: Segment | undefined;
+}
+
 /**
  * Segments by what NAT and forwarding do not change (sequence and acknowledgement numbers, flags,
  * length, IP ID; addresses, ports and TTL may change), each with the time of its first capture.
  * Keyed by the sequence number, then a short scan: no string keys.
  */
 class Segments {
-  private readonly bySeq = new Map<number, number[]>();
-  /** the first capture time of the segment, or undefined */
-  time(p: IpPacket, l4: TcpHeader): number | undefined {
-    const l = this.bySeq.get(l4.seq >>> 0);
-    if (l === undefined) return undefined;
+  private readonly bySeq = new Map<number, Segment>();
+  /** the segment, or undefined */
+  find(p: IpPacket, l4: TcpHeader): Segment | undefined {
     const ack = l4.ack >>> 0;
     const bits = flagBits(l4);
-    for (let i = 0; i < l.length; i += 5) if (l[i] === ack && l[i + 1] === bits && l[i + 2] === l4.len && l[i + 3] === p.id) return l[i + 4];
+    for (let g = this.bySeq.get(l4.seq >>> 0); g !== undefined; g = g.next) if (g.ack === ack && g.bits === bits && g.len === l4.len && g.id === p.id) return g;
     return undefined;
   }
   /** records the segment's first capture time (a later one is ignored) */
   add(p: IpPacket, l4: TcpHeader, t: number): void {
     const seq = l4.seq >>> 0;
-    let l = this.bySeq.get(seq);
-    if (l === undefined) this.bySeq.set(seq, (l = []));
-    else if (this.time(p, l4) !== undefined) return;
-    l.push(l4.ack >>> 0, flagBits(l4), l4.len, p.id, t);
+    const first = this.bySeq.get(seq);
+    if (first !== undefined && this.find(p, l4) !== undefined) return;
+    const g: Segment = { seq, ack: l4.ack >>> 0, bits: flagBits(l4), len: l4.len, id: p.id, t, x: undefined, next: undefined };
+    if (first === undefined) this.bySeq.set(seq, g);
+    else {
+      let last = first;
+      while (last.next !== undefined) last = last.next;
+      last.next = g;
+    }
   }
   /** every segment: its sequence number and first capture time */
   forEach(f: (seq: number, t: number) => void): void {
-    for (const [seq, l] of this.bySeq) for (let i = 0; i < l.length; i += 5) f(seq, l[i + 4]!);
+    for (const first of this.bySeq.values()) for (let g: Segment | undefined = first; g !== undefined; g = g.next) f(g.seq, g.t);
   }
 }
 
@@ -402,15 +526,10 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
     const h = halfOf(seq);
     if (h) h.sends.push(t);
   });
-  for (const h of halves) h.sends.sort((a, b) => a - b);
+  for (const h of halves) if (!ascending(h.sends)) h.sends.sort((a, b) => a - b);
   const tsval = (h: Half, t: number): number => (h.off + Math.floor(t / 1000)) >>> 0;
 
-  return (p, l4) => {
-    const f = l4.flags;
-    if (f.rst) return { window: 0, sackPermitted: false };
-    const h = halfOf(l4.seq >>> 0);
-    if (!h) return { window: LINUX_TCP.clientWindow, sackPermitted: false };
-    const t = sendT.time(p, l4) ?? 0;
+  const extrasOf = (h: Half, f: TcpHeader['flags'], t: number): TcpExtras => {
     if (h.peer === undefined) h.peer = h.peerIsn !== undefined ? (halves.find((x) => x.isn === h.peerIsn) ?? null) : null;
     const peer = h.peer;
     let ecr = 0;
@@ -429,6 +548,28 @@ export function linuxTcpExtras(captures: readonly Capture[]): TcpExtrasFor {
       };
     return { window: h.role === 'client' ? LINUX_TCP.clientWindow : LINUX_TCP.serverWindow, sackPermitted: false, timestamp };
   };
+
+  // a segment has the same extras at every capture point: worked out at the first
+  return (p, l4) => {
+    const f = l4.flags;
+    if (f.rst) return RST_EXTRAS;
+    const seg = sendT.find(p, l4);
+    if (seg !== undefined && seg.x !== undefined) return seg.x;
+    const h = halfOf(l4.seq >>> 0);
+    const x = h ? extrasOf(h, f, seg?.t ?? 0) : NO_CONNECTION_EXTRAS;
+    if (seg !== undefined) seg.x = x;
+    return x;
+  };
+}
+
+/** tcp_v4_send_reset: window 0, no options */
+const RST_EXTRAS: TcpExtras = { window: 0, sackPermitted: false };
+/** a segment of no known connection */
+const NO_CONNECTION_EXTRAS: TcpExtras = { window: LINUX_TCP.clientWindow, sackPermitted: false };
+
+function ascending(times: readonly number[]): boolean {
+  for (let i = 1; i < times.length; i++) if (times[i]! < times[i - 1]!) return false;
+  return true;
 }
 
 /** The last of the ascending `times` that is ≤ t (binary search). */

@@ -36,11 +36,22 @@ export function natText(a: IpPacket, b: IpPacket): string {
     if (p.l4.kind === 'icmp') return addr;
     return `${addr}:${which === 'src' ? p.l4.sport : p.l4.dport}`;
   };
-  const parts: string[] = [];
-  if (ep(a, 'src') !== ep(b, 'src')) parts.push(`src ${ep(a, 'src')} -> ${ep(b, 'src')}`);
-  if (ep(a, 'dst') !== ep(b, 'dst')) parts.push(`dst ${ep(a, 'dst')} -> ${ep(b, 'dst')}`);
-  if (parts.length === 0 && a.l4.kind === 'icmp' && b.l4.kind === 'icmp' && a.l4.quoted && b.l4.quoted) parts.push('quoted packet translated back');
-  return parts.join(', ') || 'no change';
+  // an endpoint's text changes exactly when its address or port does (ICMP has no port): only
+  // changed ones are formatted
+  const same = (which: 'src' | 'dst'): boolean => {
+    if (a[which] !== b[which]) return false;
+    const x = a.l4;
+    const y = b.l4;
+    if (x.kind === 'icmp' || y.kind === 'icmp') return x.kind === y.kind;
+    return which === 'src' ? x.sport === y.sport : x.dport === y.dport;
+  };
+  const src = same('src') ? '' : `src ${ep(a, 'src')} -> ${ep(b, 'src')}`;
+  const dst = same('dst') ? '' : `dst ${ep(a, 'dst')} -> ${ep(b, 'dst')}`;
+  if (src !== '' && dst !== '') return `${src}, ${dst}`;
+  if (src !== '' || dst !== '') return src || dst;
+  const x = a.l4;
+  const y = b.l4;
+  return x.kind === 'icmp' && y.kind === 'icmp' && x.quoted && y.quoted ? 'quoted packet translated back' : 'no change';
 }
 
 export function routeText(r: RouteView): string {

@@ -1,7 +1,8 @@
 /**
  * Input interfaces and TCP flags of `rules matrix --flags all` against a real kernel: a dump whose
  * rules test `-i` names and prefixes, `--syn`, `! --syn`, `--tcp-flags` and `--ctstate INVALID`
- * around a DNAT is loaded into a scratch host namespace with two client links (eth0, veth1); one
+ * around a DNAT (and, in the raw table, which runs before conntrack, `--ctstate INVALID` and NEW:
+ * the kernel counts every packet there as INVALID) is loaded into a scratch host namespace with two client links (eth0, veth1); one
  * raw TCP segment of each of the 64 flag combinations is sent on each link to a local port and to
  * the DNATed one. The host's rule counters (iptables-save -c) say which rules the kernel matched
  * and whether the FORWARD policy decided: the rules tracer's walk of that packet (its interface,
@@ -40,7 +41,13 @@ const run = missing.length === 0 || required;
 
 const { sh, inNs, netns, veth, cleanup } = scratchNetns(`np-dims-${process.pid.toString(36)}`);
 
-const DUMP = `*nat
+const DUMP = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p tcp -m conntrack --ctstate INVALID
+-A PREROUTING -p tcp -m conntrack --ctstate NEW
+COMMIT
+*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
@@ -136,7 +143,7 @@ describe.runIf(run)('rules matrix --flags all agrees with a real kernel, per int
         for (let flags = 0; flags < 64; flags++) {
           sport++;
           // counters zeroed, the segment sent, the counters read: one shell
-          const kernel = counted(sh(`ip netns exec ${h} sh -c 'iptables -Z && iptables -t nat -Z' && echo '${src} ${dst} ${sport} ${dport} ${flags}' | ip netns exec ${ns} python3 ${sender} && ip netns exec ${h} iptables-save -c`));
+          const kernel = counted(sh(`ip netns exec ${h} sh -c 'iptables -Z && iptables -t nat -Z && iptables -t raw -Z' && echo '${src} ${dst} ${sport} ${dport} ${flags}' | ip netns exec ${ns} python3 ${sender} && ip netns exec ${h} iptables-save -c`));
           const row = m.rows.find(
             (r) =>
               r.src.some((p) => inIntervals(parseIpv4(src)!, [prefixInterval(p)])) &&

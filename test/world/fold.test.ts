@@ -63,3 +63,45 @@ describe('batched iptables -A lines', () => {
     expect(Object.isFrozen(b.world.netns['h/a']!.links)).toBe(true);
   });
 });
+
+describe('device lookups in one fold', () => {
+  const links = (b: ReturnType<typeof inline>, ns: string): Record<string, number> => Object.fromEntries(b.world.netns[ns]!.links.map((l) => [l.name, l.ifindex]));
+  const lines = [
+    'ip link add a0 type dummy',
+    'ip link add b0 type veth peer name b1',
+    'ip link set a0 name a1',
+    'ip link add a0 type dummy',
+    'ip netns add n',
+    'ip link set b1 netns n',
+    'ip link add b1 type dummy',
+    'ip link del a1',
+    'ip link add c0 type dummy',
+    'ip netns exec n ip link set b1 name e0',
+    'ip netns exec n ip link add b1 type dummy',
+    'ip netns exec n ip link add f0 type dummy',
+    'ip netns add m',
+    'ip netns exec m ip link add z0 type dummy',
+    'ip netns exec m ip link del z0',
+    'ip netns exec n ip link set b1 netns m',
+  ];
+  it('follow renames, moves and deletions: a freed name can be taken again, a new ifindex comes from the counter', () => {
+    const b = inline(model(lines));
+    // the peer registers first (3), a moved device keeps its free ifindex, a deleted one's (2) is
+    // not handed out again, the counter skips an ifindex in use (3 in n), and a device moved where
+    // its ifindex was freed keeps it (2 in m)
+    expect(links(b, 'h')).toEqual({ lo: 1, b0: 4, a0: 5, b1: 6, c0: 7 });
+    expect(links(b, 'h/n')).toEqual({ lo: 1, e0: 3, f0: 4 });
+    expect(links(b, 'h/m')).toEqual({ lo: 1, b1: 2 });
+    expect(b.world.netns['h']!.links.find((l) => l.name === 'b0')!.peer).toEqual({ ns: 'h/n', ifindex: 3 });
+  });
+  it('a renamed, moved or deleted device is no longer found by its old name, which is free again', () => {
+    // a1: a0 renamed, then deleted; e0: b1 moved to n and renamed there; b1 in n: moved on to m
+    for (const [gone, where] of [['a1', ''], ['e0', ''], ['b1', 'ip netns exec n '], ['z0', 'ip netns exec m ']] as const) {
+      const e = error([...lines, `${where}ip link set ${gone} up`]);
+      expect(e.detail).toBe(`Cannot find device "${gone}"`);
+    }
+    expect(() => inline(model([...lines, 'ip link add e0 type dummy', 'ip link add a1 type dummy']))).not.toThrow();
+    expect(error([...lines, 'ip netns exec n ip link add e0 type dummy']).detail).toBe('RTNETLINK answers: File exists');
+    expect(error([...lines, 'ip link add b1 type dummy']).detail).toBe('RTNETLINK answers: File exists');
+  });
+});
