@@ -8,12 +8,12 @@
  * ask (address types, the statistic match's coin), and the result lists every rule that matched.
  */
 import type { Ipv4 } from '../wire/ipv4.js';
-import { CONTINUE, RETURN, type WalkState } from './ext/api.js';
+import { CONTINUE, RETURN, type MatchExt, type TargetExt, type TargetResult, type WalkState } from './ext/api.js';
 import { matchDef, targetExt } from './ext/index.js';
 import type { RecentMatch } from './ext/recent.js';
 import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, NfVerdictPolicy, RejectWith } from './types.js';
 import { formatRule } from './format.js';
-import { chainIndex } from './chainindex.js';
+import { chainIndex, INDEX_MIN_RULES, type ChainIndex } from './chainindex.js';
 import type { Ipsets } from './ipset.js';
 
 export { flagBits } from './ext/tcp.js';
@@ -124,9 +124,16 @@ export function runTableLinear(nf: NfState, table: NfTableName, hook: Hook, p: N
   return walk(nf, table, hook, p, env, false);
 }
 
-/** Receives each rule whose matches held, in walk order (`index` 0-based in `chain.rules`). */
+/**
+ * Receives each rule whose matches held, in walk order (`index` 0-based in `chain.rules`).
+ * `slot.memo` is the sink's to keep what it makes of that rule position (the walks keep it with
+ * the chain value: the same position of the same chain gets the same slot).
+ */
 export interface NfHitSink {
-  hit(chain: NfChain, index: number, rule: NfRule): void;
+  hit(chain: NfChain, index: number, rule: NfRule, slot: HitSlot): void;
+}
+export interface HitSlot {
+  memo: unknown;
 }
 
 /** runTable's sink: the hits as NfHit values */
@@ -188,8 +195,8 @@ export class TableWalk implements WalkState {
   recent: ((m: RecentMatch, p: NfPacket) => boolean) | undefined = undefined;
   ipsets: Ipsets | undefined = undefined;
 
-  // the stack of return points: chain, its candidate positions (all rules when undefined), next position
-  private readonly stackChain: (NfChain | undefined)[] = [];
+  // the stack of return points: chain (its plan), its candidate positions (all rules when undefined), next position
+  private readonly stackPlan: (ChainPlan | undefined)[] = [];
   private readonly stackCand: (readonly number[] | undefined)[] = [];
   private readonly stackK: number[] = [];
   private deepest = 0;
@@ -240,7 +247,7 @@ export class TableWalk implements WalkState {
       this.ipsets = undefined;
       // keep no chain of this rule set alive between walks
       for (let d = 0; d < this.deepest; d++) {
-        this.stackChain[d] = undefined;
+        this.stackPlan[d] = undefined;
         this.stackCand[d] = undefined;
       }
     }
@@ -248,7 +255,7 @@ export class TableWalk implements WalkState {
 
   private loop(chains: NfState[NfTableName]['chains'], base: NfChain, table: NfTableName, hook: Hook, p: NfPacket, ctmark0: number, indexed: boolean, sink: NfHitSink): void {
     const env = this as unknown as NfEnv;
-    const stackChain = this.stackChain;
+    const stackPlan = this.stackPlan;
     const stackCand = this.stackCand;
     const stackK = this.stackK;
     let depth = 0;
@@ -256,10 +263,10 @@ export class TableWalk implements WalkState {
     let pv = p;
     let pvMark = p.mark;
     let pvCtmark = ctmark0;
-    let chain = base;
-    let cand = indexed ? candidates(chain, p) : undefined;
+    let plan = planOf(base);
+    let cand = indexed ? candidates(plan, p) : undefined;
     let k = 0;
-    let end = cand !== undefined ? cand.length : chain.rules.length;
+    let end = cand !== undefined ? cand.length : plan.chain.rules.length;
     let steps = 0;
     for (;;) {
       if (++steps > 1_000_000) throw new Error(`netpath bug: chain walk in ${table}/${hook} does not end`);
@@ -268,10 +275,10 @@ export class TableWalk implements WalkState {
         // chain gone to) applies the built-in chain's policy
         if (depth > 0) {
           depth--;
-          chain = stackChain[depth]!;
+          plan = stackPlan[depth]!;
           cand = stackCand[depth];
           k = stackK[depth]!;
-          end = cand !== undefined ? cand.length : chain.rules.length;
+          end = cand !== undefined ? cand.length : plan.chain.rules.length;
           continue;
         }
         this.verdict = POLICY_VERDICTS[base.policy ?? 'ACCEPT'][hook];
@@ -279,45 +286,49 @@ export class TableWalk implements WalkState {
         return;
       }
       const i = cand !== undefined ? cand[k]! : k;
-      const rule = chain.rules[i]!;
-      const ms = rule.matches;
       k++;
-      if (ms.length > 0) {
+      const rp = plan.rules[i] ?? rulePlan(plan, i);
+      const tests = rp.tests;
+      if (tests.length > 0) {
         if (this.mark !== pvMark || this.ctmark !== pvCtmark) {
           pvMark = this.mark;
           pvCtmark = this.ctmark;
           pv = pvMark === p.mark && pvCtmark === ctmark0 ? p : fillWithMarks(this.view, this.viewCt, p, pvMark, pvCtmark);
         }
         let ok = true;
-        for (let j = 0; j < ms.length; j++) {
-          if (!matchOne(ms[j]!, pv, env)) {
+        for (let j = 0; j < tests.length; j += 2) {
+          if (!(tests[j + 1] as MatchTest).match(tests[j] as NfMatch, pv, env)) {
             ok = false;
             break;
           }
         }
         if (!ok) continue;
       }
-      sink.hit(chain, i, rule);
-      const tg = rule.target;
+      sink.hit(plan.chain, i, rp.rule, rp);
+      const tg = rp.rule.target;
       if (!tg) continue;
       if (tg.kind === 'jump' || tg.kind === 'goto') {
-        const next = chains[tg.chain];
-        if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
+        if (rp.chains !== chains) {
+          const next = chains[tg.chain];
+          if (!next) throw new Error(`netpath bug: ${table} chain ${tg.chain} missing (the loader checks jumps)`);
+          rp.next = planOf(next);
+          rp.chains = chains;
+        }
         if (tg.kind === 'jump') {
           if (depth >= MAX_DEPTH) throw new Error(`netpath bug: chain nesting deeper than ${MAX_DEPTH} in ${table} (the loader refuses it)`);
-          stackChain[depth] = chain;
+          stackPlan[depth] = plan;
           stackCand[depth] = cand;
           stackK[depth] = k;
           depth++;
           if (depth > this.deepest) this.deepest = depth;
         }
-        chain = next;
-        cand = indexed ? candidates(chain, p) : undefined;
+        plan = rp.next!;
+        cand = indexed ? candidates(plan, p) : undefined;
         k = 0;
-        end = cand !== undefined ? cand.length : chain.rules.length;
+        end = cand !== undefined ? cand.length : plan.chain.rules.length;
         continue;
       }
-      const r = targetExt(tg.kind)!.run(tg, this);
+      const r = rp.answer ?? rp.ext!.run(tg, this);
       if (r === CONTINUE) continue;
       if (r === RETURN) {
         // as falling off the chain: back to the return point, or (none) the built-in chain's policy
@@ -329,6 +340,66 @@ export class TableWalk implements WalkState {
       return;
     }
   }
+}
+
+type MatchTest = Pick<MatchExt<NfMatch>, 'match'>;
+
+/**
+ * What walks keep of a chain value (made on its first walk): its index, and per rule, made on
+ * the rule's first test, what testing it takes.
+ */
+interface ChainPlan {
+  readonly chain: NfChain;
+  readonly ix: ChainIndex | undefined;
+  readonly rules: (RulePlan | undefined)[];
+}
+
+interface RulePlan extends HitSlot {
+  readonly rule: NfRule;
+  /** the matches to test, each followed by its extension: [m0, ext0, m1, ext1, ...] (without those every packet passes) */
+  readonly tests: readonly (NfMatch | MatchTest)[];
+  /** the target's extension (undefined for none, a jump or a goto) */
+  readonly ext: TargetExt<NfTarget & { readonly kind: string }> | undefined;
+  /** a pure target's answer (the same for every packet), kept */
+  readonly answer: TargetResult | undefined;
+  /** a jump's or goto's chain, and the table's chains it was looked up in (a rule set's chains value) */
+  next: ChainPlan | undefined;
+  chains: object | undefined;
+}
+
+const plans = new WeakMap<NfChain, ChainPlan>();
+
+/** what a pure target is run on once (it reads none of it) */
+const NO_STATE: WalkState = { mark: 0, ctmark: 0, notrack: false, logs: undefined };
+
+function planOf(chain: NfChain): ChainPlan {
+  let plan = plans.get(chain);
+  if (plan === undefined) {
+    const n = chain.rules.length;
+    plans.set(chain, (plan = { chain, ix: n >= INDEX_MIN_RULES ? chainIndex(chain) : undefined, rules: new Array<RulePlan | undefined>(n) }));
+  }
+  return plan;
+}
+
+function rulePlan(plan: ChainPlan, i: number): RulePlan {
+  const rule = plan.chain.rules[i]!;
+  const tests: (NfMatch | MatchTest)[] = [];
+  for (const m of rule.matches) {
+    const def = matchDef(m);
+    if (def.passesAll !== true) tests.push(m, def as MatchTest);
+  }
+  const tg = rule.target;
+  const ext = tg === undefined || tg.kind === 'jump' || tg.kind === 'goto' ? undefined : (targetExt(tg.kind) as RulePlan['ext']);
+  const answer = ext?.pure === true ? ext.run(tg!, NO_STATE) : undefined;
+  const rp: RulePlan = { rule, tests, ext, answer, next: undefined, chains: undefined, memo: undefined };
+  plan.rules[i] = rp;
+  return rp;
+}
+
+/** the rule positions of the plan's chain to try for `p` (undefined: all of them, in order) */
+function candidates(plan: ChainPlan, p: NfPacket): readonly number[] | undefined {
+  const ix = plan.ix;
+  return ix === undefined ? undefined : ix.candidates(p.dst, p.proto, p.dport);
 }
 
 /** every field of a packet, an absent one as undefined (what a match reads is the same) */
@@ -374,11 +445,6 @@ function fillWithMarks(v: NfPacketFields, vct: CtFields, p: NfPacket, mark: numb
   return v as NfPacket;
 }
 
-/** the rule positions of `chain` to try for `p` (undefined: all of them, in order) */
-function candidates(chain: NfChain, p: NfPacket): readonly number[] | undefined {
-  const ix = chainIndex(chain);
-  return ix === undefined ? undefined : ix.candidates(p.dst, p.proto, p.dport);
-}
 
 function result(verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain: string | undefined, mark: number, ctmark: number, notrack: boolean, hits: readonly NfHit[], logs: readonly string[], notes: readonly string[] | undefined): NfResult {
   // the same properties, in the same order, as before: verdict, decidedBy | policyChain, then the rest

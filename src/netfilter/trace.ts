@@ -8,7 +8,7 @@
  *   FORWARD mangle, filter                       OUTPUT raw, (conntrack), mangle, nat, filter
  *   POSTROUTING mangle, nat
  */
-import { TableWalk, type Hook, type NfHitSink, type NfPacket } from './eval.js';
+import { TableWalk, type HitSlot, type Hook, type NfHitSink, type NfPacket } from './eval.js';
 import { PIPELINE } from './hooks.js';
 import type { NfChain, NfMatch, NfRule, NfState, NfTableName } from './types.js';
 import { traceWalk, type RulesChoice, type RulesTraceInput, type TraceProto, type WalkChain, type WalkContext, type WalkOutcome, type WalkPipeline, type WalkStage } from './walk.js';
@@ -44,7 +44,9 @@ function stepText(chain: string, rule: NfRule): string {
  * compared never prints a rule): an own enumerable accessor, so JSON, spreads, structuredClone
  * and deep equality see the same five properties, in the same order, as a plain object; every
  * step shares the one getter (one hidden class), which finds the rule in a non-enumerable
- * symbol-keyed property.
+ * symbol-keyed property. Steps are values: one per rule position of a chain value and hook, made
+ * on the first hit and kept in the walk's slot for that position (IptablesChain.hit), shared by
+ * every path through it (chains are immutable, so a position keeps its rule).
  */
 const STEP_RULE = Symbol('rule');
 interface StepRecord {
@@ -65,13 +67,6 @@ function makeStep(hook: Hook, table: NfTableName, chain: string, rule: number, r
   return s as unknown as RulesTraceStep;
 }
 
-/**
- * Steps are values: one per rule position of a chain and hook, made on the first hit and shared
- * by every path through it (chains are immutable, so a position keeps its rule). Per chain: one
- * array per hook, as long as the chain.
- */
-const chainSteps = new WeakMap<NfChain, (RulesTraceStep | undefined)[][]>();
-
 /** the one table walker of every trace (a walk never runs inside another) */
 const TABLE_WALK = new TableWalk();
 
@@ -83,8 +78,6 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
   // the run in progress, for the sink
   private hook: Hook = 'PREROUTING';
   private path: RulesTraceStep[] = [];
-  private lastChain: NfChain | undefined = undefined;
-  private lastSteps: (RulesTraceStep | undefined)[] | undefined = undefined;
   /** rules with -m limit hit in this run (noted after it) */
   private limited: NfRule[] | undefined = undefined;
 
@@ -97,7 +90,6 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
   run(h: Hook, p: NfPacket, w: WalkContext<RulesTraceStep>): TableWalk {
     this.hook = h;
     this.path = w.path;
-    this.lastChain = undefined;
     this.limited = undefined;
     TABLE_WALK.run(this.nf, this.table, h, p, w, this.indexed, this);
     const limited = this.limited as NfRule[] | undefined; // set by hit() during the run
@@ -109,21 +101,14 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
     return `${this.table} ${chain}`;
   }
 
-  hit(chain: NfChain, index: number, rule: NfRule): void {
-    let steps = this.lastChain === chain ? this.lastSteps! : undefined;
-    if (steps === undefined) {
-      let perHook = chainSteps.get(chain);
-      if (perHook === undefined) chainSteps.set(chain, (perHook = [[], [], [], [], []]));
-      const slot = HOOK_SLOT[this.hook];
-      steps = perHook[slot]!;
-      if (steps.length !== chain.rules.length) perHook[slot] = steps = new Array<RulesTraceStep | undefined>(chain.rules.length);
-      this.lastChain = chain;
-      this.lastSteps = steps;
-    }
-    let s = steps[index];
+  hit(chain: NfChain, index: number, rule: NfRule, slot: HitSlot): void {
+    const h = HOOK_SLOT[this.hook];
+    let steps = slot.memo as (RulesTraceStep | undefined)[] | undefined;
+    if (steps === undefined) slot.memo = steps = [undefined, undefined, undefined, undefined, undefined];
+    let s = steps[h];
     if (s === undefined || s.table !== this.table) {
       s = makeStep(this.hook, this.table, chain.name, index + 1, rule);
-      steps[index] ??= s;
+      steps[h] ??= s;
     }
     this.path.push(s);
     if (rule.matches.some(isLimit)) (this.limited ??= []).push(rule);

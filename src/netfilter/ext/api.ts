@@ -106,6 +106,8 @@ export interface MatchExt<M extends { readonly kind: string }> {
   /** reads save()'s words after `-m NAME `; undefined to decline (the full parser then reads the line) */
   fast?(c: FastCtx): M | undefined;
   match(m: M, p: NfPacket, env: NfEnv): boolean;
+  /** every packet passes it (`-m comment`): a walk need not test it */
+  readonly passesAll?: boolean;
   /** the kernel's checkentry for a rule in built-in chain `hook`: the reason it refuses, or undefined */
   checkHook?(m: M, hook: string): string | undefined;
 }
@@ -123,19 +125,13 @@ export const CONTINUE = 0;
 export const RETURN = 1;
 export type TargetResult = NfVerdict | typeof CONTINUE | typeof RETURN;
 
-/** the NAT verdicts and the REJECT verdicts, one value per target value (target values are immutable) */
-const verdicts = new WeakMap<object, TargetResult>();
 /** `{ kind: 'NAT', target: t }` for a SNAT, DNAT, MASQUERADE or REDIRECT target value */
 export function natVerdict(t: { readonly kind: string }): TargetResult {
-  let v = verdicts.get(t);
-  if (v === undefined) verdicts.set(t, (v = { kind: 'NAT', target: t } as unknown as TargetResult));
-  return v;
+  return { kind: 'NAT', target: t } as unknown as TargetResult;
 }
 /** `{ kind: 'REJECT', with: t.with }` for a REJECT target value */
 export function rejectVerdict(t: { readonly kind: string; readonly with: string }): TargetResult {
-  let v = verdicts.get(t);
-  if (v === undefined) verdicts.set(t, (v = { kind: 'REJECT', with: t.with } as unknown as TargetResult));
-  return v;
+  return { kind: 'REJECT', with: t.with } as unknown as TargetResult;
 }
 
 export interface TargetExt<T extends { readonly kind: string }> {
@@ -154,6 +150,8 @@ export interface TargetExt<T extends { readonly kind: string }> {
   /** the target's checkentry on the whole rule: the reason it refuses, or undefined */
   check?(t: T, rule: NfRule): string | undefined;
   run(t: T, w: WalkState): TargetResult;
+  /** run() neither reads nor changes the walk's state: its answer is the same for every packet (a walk may keep it) */
+  readonly pure?: boolean;
 }
 
 /** the value type an extension builds */

@@ -93,4 +93,5 @@ export const comment: MatchExt<CommentMatch> = {
     return m;
   },
   match: () => true,
+  passesAll: true,
 };

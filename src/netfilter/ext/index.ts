@@ -84,14 +84,14 @@ export type { BaseMatch };
 /** how every match kind (base or extension) prints and tests */
 const BASE = [source, destination, inInterface, outInterface, protocol, fragment] as const;
 
-type AnyMatchDef = Pick<MatchExt<{ kind: string }>, 'save' | 'match'>;
+type AnyMatchDef = Pick<MatchExt<{ kind: string }>, 'save' | 'match' | 'passesAll'>;
 const BY_KIND = new Map<string, AnyMatchDef>();
 for (const b of BASE) BY_KIND.set(b.kind, b as unknown as AnyMatchDef);
 for (const e of Object.values(MATCH_EXTS)) BY_KIND.set(e.name, e as unknown as AnyMatchDef);
 
 /** the extension (or base match) of a match value */
-export function matchDef<M extends BaseMatch | ExtMatch>(m: M): Pick<MatchExt<M>, 'save' | 'match'> {
-  return BY_KIND.get(m.kind) as unknown as Pick<MatchExt<M>, 'save' | 'match'>;
+export function matchDef<M extends BaseMatch | ExtMatch>(m: M): Pick<MatchExt<M>, 'save' | 'match' | 'passesAll'> {
+  return BY_KIND.get(m.kind) as unknown as Pick<MatchExt<M>, 'save' | 'match' | 'passesAll'>;
 }
 
 /** a `-m NAME` extension by name, or undefined */

@@ -43,11 +43,15 @@ function readProbability(): number {
   return formatProbability(u32) === text && r.sep() ? u32 : -1;
 }
 
-/** what a coin is called (RulesChoice.what), made once per match value */
-const coinTexts = new WeakMap<StatisticMatch, string>();
+/** what a random coin is called (RulesChoice.what), made once per probability (a few in a dump) */
+const coinTexts = new Map<number, string>();
 function coinText(m: StatisticMatch, prob: number): string {
-  let t = coinTexts.get(m);
-  if (t === undefined) coinTexts.set(m, (t = m.mode === 'random' ? `statistic random ${prob.toFixed(5)}` : `statistic nth every ${m.every} packet ${m.packet}`));
+  if (m.mode !== 'random') return `statistic nth every ${m.every} packet ${m.packet}`;
+  let t = coinTexts.get(m.probability);
+  if (t === undefined) {
+    t = `statistic random ${prob.toFixed(5)}`;
+    if (coinTexts.size < 4096) coinTexts.set(m.probability, t);
+  }
   return t;
 }
 

@@ -40,4 +40,5 @@ export const DNAT: TargetExt<DnatTarget> = {
     return { kind: 'DNAT', range, random, persistent };
   },
   run: natVerdict,
+  pure: true,
 };

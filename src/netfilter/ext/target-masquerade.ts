@@ -36,4 +36,5 @@ export const MASQUERADE: TargetExt<MasqueradeTarget> = {
     return ports !== undefined ? { kind: 'MASQUERADE', ports, random, randomFully } : { kind: 'MASQUERADE', random, randomFully };
   },
   run: natVerdict,
+  pure: true,
 };

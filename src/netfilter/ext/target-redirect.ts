@@ -30,4 +30,5 @@ export const REDIRECT: TargetExt<RedirectTarget> = {
     return ports !== undefined ? { kind: 'REDIRECT', ports, random } : { kind: 'REDIRECT', random };
   },
   run: natVerdict,
+  pure: true,
 };

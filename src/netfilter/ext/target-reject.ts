@@ -51,4 +51,5 @@ export const REJECT: TargetExt<RejectTarget> = {
     return undefined;
   },
   run: rejectVerdict,
+  pure: true,
 };

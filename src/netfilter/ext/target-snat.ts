@@ -48,4 +48,5 @@ export const SNAT: TargetExt<SnatTarget> = {
     return { kind: 'SNAT', range, random, randomFully, persistent };
   },
   run: natVerdict,
+  pure: true,
 };

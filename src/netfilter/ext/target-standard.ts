@@ -26,7 +26,7 @@ const RETURN_VALUE: ReturnTarget = { kind: 'RETURN' };
 const ACCEPTED: { readonly kind: 'ACCEPT' } = Object.freeze({ kind: 'ACCEPT' });
 const DROPPED: { readonly kind: 'DROP' } = Object.freeze({ kind: 'DROP' });
 
-export const ACCEPT = simpleTarget(ACCEPT_VALUE, () => ACCEPTED);
+export const ACCEPT = simpleTarget(ACCEPT_VALUE, () => ACCEPTED, { pure: true });
 // the nat table refuses DROP (the full parser says why): the fast path declines it there
-export const DROP = simpleTarget(DROP_VALUE, () => DROPPED, { fast: (c) => (c.table === 'nat' ? undefined : DROP_VALUE) });
-export const RETURN = simpleTarget(RETURN_VALUE, () => POP);
+export const DROP = simpleTarget(DROP_VALUE, () => DROPPED, { pure: true, fast: (c) => (c.table === 'nat' ? undefined : DROP_VALUE) });
+export const RETURN = simpleTarget(RETURN_VALUE, () => POP, { pure: true });
