@@ -1,6 +1,7 @@
 // npm run bench, rules section: generated kube-proxy dumps of 1k, 10k and 20k services —
-// load time (parse + build tables), per-packet trace time (median, p99) with the chain index
-// and with the plain linear walk, and the speed-up. Figures only; never asserts.
+// load time (parse + build tables), per-packet trace time (median, p99) and bytes allocated per
+// trace with the chain index, the time with the plain linear walk, and the speed-up. Figures
+// only; never asserts. bench/run.js takes its dump figures from timeTraces and bytesPerTrace.
 import { performance } from 'node:perf_hooks';
 import { kubeProxyDump } from '../dist/netfilter/kubegen.js';
 import { parseIptablesRestore } from '../dist/netfilter/restore.js';
@@ -14,15 +15,28 @@ function stats(samples) {
   return { median: q(0.5), p99: q(0.99) };
 }
 
-/** packets to the services spread over the dump, from outside the pod network */
-function packets(dump, n) {
+/**
+ * packets to `n` services spread over the dump, from outside the pod network; `offset` (less
+ * than the spacing) picks other services at the same spacing: none of their chains is the
+ * packets' of offset 0 but the ones every service passes
+ */
+export function packets(dump, n, offset = 0) {
   const out = [];
   const step = Math.max(1, Math.floor(dump.services.length / n));
-  for (let k = 0; k < dump.services.length && out.length < n; k += step) {
-    const s = dump.services[k];
-    out.push({ src: 0x0a000002, sport: 40000 + (k % 20000), dst: s.clusterIp, dport: s.port, proto: s.proto, iif: 'eth0', oif: 'cni0', local: [0x0a000001, 0x0af40001] });
-  }
+  for (let k = offset; k < dump.services.length && out.length < n; k += step) out.push(servicePacket(dump.services[k], k));
   return out;
+}
+
+function servicePacket(s, k) {
+  return { src: 0x0a000002, sport: 40000 + (k % 20000), dst: s.clusterIp, dport: s.port, proto: s.proto, iif: 'eth0', oif: 'cni0', local: [0x0a000001, 0x0af40001] };
+}
+
+/**
+ * Packets to the services `from` .. `from + n - 1` of the dump: consecutive services share no
+ * chain but the ones every service passes (KUBE-SERVICES, KUBE-MARK-MASQ, the built-in chains).
+ */
+export function servicePackets(dump, from, n) {
+  return dump.services.slice(from, from + n).map((s, k) => servicePacket(s, from + k));
 }
 
 const cpuMs = () => {
@@ -30,19 +44,44 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-/** wall-clock median and p99 per trace, and the mean CPU time (not inflated by a busy machine) */
-function time(fn, pkts, linear, reps) {
-  for (const p of pkts.slice(0, 50)) fn({ ...p, linear }); // warm-up
+/**
+ * Wall-clock median and p99 per traced packet over `reps` passes of `pkts` (every trace counted,
+ * the first pass walking the packets' own chains for the first time), and the mean CPU time (not
+ * inflated by a busy machine). Before them, `warm` (packets to other services) are traced three
+ * times, so that what is measured is the compiled tracer: with a few dozen traces of warm-up the
+ * first pass still ran while V8 was compiling it, and the p99 was the compiler's.
+ */
+export function timeTraces(nf, pkts, warm, reps, linear = false) {
+  for (let r = 0; r < 3; r++) for (const p of warm) traceRules(nf, { ...p, linear });
+  const ins = pkts.map((p) => ({ ...p, linear }));
   const t = [];
   const c0 = cpuMs();
   for (let r = 0; r < reps; r++) {
-    for (const p of pkts) {
+    for (const p of ins) {
       const t0 = performance.now();
-      fn({ ...p, linear });
+      traceRules(nf, p);
       t.push((performance.now() - t0) * 1000);
     }
   }
-  return { ...stats(t), cpu: ((cpuMs() - c0) * 1000) / t.length };
+  return { ...stats(t), n: t.length, cpu: ((cpuMs() - c0) * 1000) / t.length };
+}
+
+/**
+ * Bytes allocated per traced packet: the heap's growth over a pass of `pkts` (already traced
+ * once), the median of five passes (a pass during which a collection ran shrinks the heap, and
+ * is left out).
+ */
+export function bytesPerTrace(nf, pkts) {
+  const ins = pkts.map((p) => ({ ...p }));
+  for (const p of ins) traceRules(nf, p);
+  const per = [];
+  for (let r = 0; r < 7 && per.length < 5; r++) {
+    const h0 = process.memoryUsage().heapUsed;
+    for (const p of ins) traceRules(nf, p);
+    const d = process.memoryUsage().heapUsed - h0;
+    if (d > 0) per.push(d / ins.length);
+  }
+  return per.length === 0 ? NaN : stats(per).median;
 }
 
 export function benchRules(sizes = [1000, 10000, 20000]) {
@@ -55,12 +94,13 @@ export function benchRules(sizes = [1000, 10000, 20000]) {
     const load = performance.now() - t0;
     const loadCpu = cpuMs() - c0;
     const pkts = packets(dump, 500);
-    const trace = (input) => traceRules(nf, input);
-    const ix = time(trace, pkts, false, 3);
-    const lin = time(trace, pkts, true, n >= 10000 ? 1 : 2);
+    const warm = packets(dump, 500, 1);
+    const ix = timeTraces(nf, pkts, warm, 3);
+    const lin = timeTraces(nf, pkts, warm.slice(0, 50), n >= 10000 ? 1 : 2, true);
+    const bytes = bytesPerTrace(nf, pkts);
     console.log(
       `${String(n).padStart(6)} services ${String(dump.rules).padStart(7)} rules  load ${load.toFixed(0).padStart(5)} ms (cpu ${loadCpu.toFixed(0)} ms)   ` +
-        `trace median ${ix.median.toFixed(1).padStart(6)} µs p99 ${ix.p99.toFixed(1).padStart(7)} µs (cpu mean ${ix.cpu.toFixed(1)} µs)   ` +
+        `trace median ${ix.median.toFixed(1).padStart(6)} µs p99 ${ix.p99.toFixed(1).padStart(7)} µs (cpu mean ${ix.cpu.toFixed(1)} µs, ${(bytes / 1024).toFixed(1)} kB allocated)   ` +
         `linear median ${lin.median.toFixed(0).padStart(6)} µs p99 ${lin.p99.toFixed(0).padStart(6)} µs (cpu mean ${lin.cpu.toFixed(0)} µs)   speed-up ×${(lin.median / ix.median).toFixed(1)}`,
     );
   }
