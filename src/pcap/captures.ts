@@ -264,8 +264,9 @@ export class CaptureWriter {
         const start = ng.at;
         v.setUint32(start, 0x00000006, true);
         v.setUint32(start + 8, f.index, true);
-        v.setUint32(start + 12, Math.floor(tUs / 2 ** 32), true);
-        v.setUint32(start + 16, tUs % 2 ** 32, true);
+        const hi = Math.floor(tUs / 2 ** 32);
+        v.setUint32(start + 12, hi, true);
+        v.setUint32(start + 16, tUs - hi * 2 ** 32, true); // not %: a floating-point remainder is a call
         v.setUint32(start + 20, len, true);
         v.setUint32(start + 24, len, true);
         const at = start + EPB_HEAD;

@@ -72,8 +72,11 @@ export function ipPacketBytes(p: IpPacket, tcp: TcpExtrasFor = linuxTcpExtras([]
   return b;
 }
 
-/** What sizing a packet decides, kept for writing it. */
-interface Layout {
+/** A frame's size and what writing it needs (`frameLayout`, then `writeFrame`): one object a frame. */
+export interface FrameLayout {
+  /** bytes of the whole frame (Ethernet header included) */
+  readonly len: number;
+  /** bytes after the IPv4 header (0 for ARP) */
   readonly l4Len: number;
   /** TCP: the extras and the header length with options */
   readonly x?: TcpExtras;
@@ -82,21 +85,15 @@ interface Layout {
   readonly quoted?: Uint8Array;
 }
 
-/** A frame's size and what writing it needs (`frameLayout`, then `writeFrame`). */
-export interface FrameLayout {
-  /** bytes of the whole frame */
-  readonly len: number;
-  readonly ip?: Layout;
-}
+/** The length of a frame carrying `l4Len` bytes after its IPv4 header. */
+const ipFrame = (l4Len: number): number => ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + l4Len;
 
-const ARP_LAYOUT: FrameLayout = { len: ETHERNET_HEADER_LEN + ARP_LEN };
+const ARP_LAYOUT: FrameLayout = { len: ETHERNET_HEADER_LEN + ARP_LEN, l4Len: 0 };
 
 /** Sizes a frame: `writeFrame` then writes exactly `len` bytes. */
 export function frameLayout(frame: Frame, tcp: TcpExtrasFor): FrameLayout {
   const p = frame.payload;
-  if (p.kind === 'arp') return ARP_LAYOUT;
-  const ip = ipLayout(p.ip, tcp);
-  return { len: ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + ip.l4Len, ip };
+  return p.kind === 'arp' ? ARP_LAYOUT : ipLayout(p.ip, tcp);
 }
 
 /** Writes the frame sized by `l` into b[at, at + l.len), which must hold zeros. */
@@ -120,24 +117,25 @@ export function writeFrame(b: Uint8Array, at: number, frame: Frame, l: FrameLayo
     return;
   }
   putEthernet(b, at, frame.dst, frame.src, ETHERTYPE.ipv4);
-  writeIp(b, at + ETHERNET_HEADER_LEN, p.ip, l.ip!);
+  writeIp(b, at + ETHERNET_HEADER_LEN, p.ip, l);
 }
 
-function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
+function ipLayout(p: IpPacket, tcp: TcpExtrasFor): FrameLayout {
   const l4 = p.l4;
   switch (l4.kind) {
     case 'tcp': {
       const x = tcp(p, l4);
       const h = TCP_HEADER_LEN + tcpOptionsLen(x);
-      return { l4Len: h + l4.len, x, tcpHeaderLen: h };
+      return { len: ipFrame(h + l4.len), l4Len: h + l4.len, x, tcpHeaderLen: h };
     }
     case 'udp':
-      return { l4Len: UDP_HEADER_LEN + l4.len };
+      return { len: ipFrame(UDP_HEADER_LEN + l4.len), l4Len: UDP_HEADER_LEN + l4.len };
     case 'icmp':
       if (l4.type === ICMP.ECHO || l4.type === ICMP.ECHOREPLY) return PING_LAYOUT;
       if ((l4.type === ICMP.DEST_UNREACH || l4.type === ICMP.TIME_EXCEEDED) && l4.quoted) {
         const quoted = ipPacketBytes(l4.quoted, tcp);
-        return { l4Len: ICMP_HEADER_LEN + Math.min(quoted.length, ICMP_QUOTE_LEN), quoted };
+        const l4Len = ICMP_HEADER_LEN + Math.min(quoted.length, ICMP_QUOTE_LEN);
+        return { len: ipFrame(l4Len), l4Len, quoted };
       }
       return ICMP_LAYOUT;
   }
@@ -149,7 +147,7 @@ function ipLayout(p: IpPacket, tcp: TcpExtrasFor): Layout {
  * read back from the buffer; ICMP errors sum their quote from the bytes. 32-bit fields are
  * written as 16-bit halves: a number past 2^30 handed to a call that is not inlined is boxed.
  */
-function writeIp(b: Uint8Array, at: number, p: IpPacket, l: Layout): void {
+function writeIp(b: Uint8Array, at: number, p: IpPacket, l: FrameLayout): void {
   const l4 = p.l4;
   const t = at + IPV4_HEADER_LEN;
   const src = p.src >>> 0;
@@ -369,8 +367,8 @@ function hexDigit(c: number): number {
 /** ping's default 56 data bytes (iputils fills them with 0, 1, 2, ...; netpath keeps the clock out). */
 const PING_DATA = Uint8Array.from({ length: 56 }, (_, i) => i);
 const PING_SUM = wordSum(PING_DATA, 0, PING_DATA.length);
-const PING_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN + PING_DATA.length };
-const ICMP_LAYOUT: Layout = { l4Len: ICMP_HEADER_LEN };
+const PING_LAYOUT: FrameLayout = { len: ipFrame(ICMP_HEADER_LEN + PING_DATA.length), l4Len: ICMP_HEADER_LEN + PING_DATA.length };
+const ICMP_LAYOUT: FrameLayout = { len: ipFrame(ICMP_HEADER_LEN), l4Len: ICMP_HEADER_LEN };
 
 const utf8 = new TextEncoder();
 
