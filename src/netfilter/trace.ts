@@ -31,40 +31,40 @@ export type RulesOutcome = WalkOutcome<RulesTraceStep>;
 const isLimit = (m: NfMatch): boolean => m.kind === 'limit';
 const HOOK_SLOT: Readonly<Record<Hook, number>> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
 
-/** a step's `-A CHAIN ...` text, made once per rule (a rule belongs to one chain) */
-const stepTexts = new WeakMap<NfRule, string>();
-function stepText(chain: string, rule: NfRule): string {
-  let t = stepTexts.get(rule);
-  if (t === undefined) stepTexts.set(rule, (t = rule.text === '' ? `-A ${chain}` : `-A ${chain} ${rule.text}`));
-  return t;
-}
-
 /**
  * A step of a path. Its `text` is printed when first read (a trace that is only counted or
  * compared never prints a rule): an own enumerable accessor, so JSON, spreads, structuredClone
  * and deep equality see the same five properties, in the same order, as a plain object; every
- * step shares the one getter (one hidden class), which finds the rule in a non-enumerable
- * symbol-keyed property. Steps are values: one per rule position of a chain value and hook, made
- * on the first hit and kept in the walk's slot for that position (IptablesChain.hit), shared by
- * every path through it (chains are immutable, so a position keeps its rule).
+ * step shares the one getter (one hidden class), which prints the rule kept in a private field
+ * (no property at all) and keeps the text there. Steps are values: one per rule position of a
+ * chain value and hook, made on the first hit and kept in the walk's slot for that position
+ * (IptablesChain.hit), shared by every path through it (chains are immutable, so a position
+ * keeps its rule).
  */
-const STEP_RULE = Symbol('rule');
-interface StepRecord {
+class Step implements RulesTraceStep {
+  readonly hook: Hook;
+  readonly table: NfTableName;
   readonly chain: string;
-  readonly [STEP_RULE]: NfRule;
-}
-const STEP_TEXT: PropertyDescriptor = {
-  get(this: StepRecord): string {
-    return stepText(this.chain, this[STEP_RULE]);
-  },
-  enumerable: true,
-  configurable: true,
-};
-function makeStep(hook: Hook, table: NfTableName, chain: string, rule: number, r: NfRule): RulesTraceStep {
-  const s: Record<string | symbol, unknown> = { hook, table, chain, rule };
-  Object.defineProperty(s, 'text', STEP_TEXT);
-  Object.defineProperty(s, STEP_RULE, { value: r });
-  return s as unknown as RulesTraceStep;
+  readonly rule: number;
+  declare readonly text: string;
+  readonly #rule: NfRule;
+  #text: string | undefined = undefined;
+  private static readonly TEXT: PropertyDescriptor = {
+    get(this: Step): string {
+      if (this.#text === undefined) this.#text = this.#rule.text === '' ? `-A ${this.chain}` : `-A ${this.chain} ${this.#rule.text}`;
+      return this.#text;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+  constructor(hook: Hook, table: NfTableName, chain: string, rule: number, r: NfRule) {
+    this.hook = hook;
+    this.table = table;
+    this.chain = chain;
+    this.rule = rule;
+    this.#rule = r;
+    Object.defineProperty(this, 'text', Step.TEXT);
+  }
 }
 
 /** the one table walker of every trace (a walk never runs inside another) */
@@ -107,7 +107,7 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
     if (steps === undefined) slot.memo = steps = [undefined, undefined, undefined, undefined, undefined];
     let s = steps[h];
     if (s === undefined || s.table !== this.table) {
-      s = makeStep(this.hook, this.table, chain.name, index + 1, rule);
+      s = new Step(this.hook, this.table, chain.name, index + 1, rule);
       steps[h] ??= s;
     }
     this.path.push(s);

@@ -173,6 +173,15 @@ function endpoint(a: Ipv4, port: number | undefined): string {
 }
 
 const NO_COINS: readonly boolean[] = [];
+// what a Walker holds between traces (frozen: nothing may be added to them)
+const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
+const NO_CHOICES: RulesChoice[] = Object.freeze([]) as unknown as RulesChoice[];
+const NO_PATH: WalkStep[] = Object.freeze([]) as unknown as WalkStep[];
+const NO_INPUT: RulesTraceInput = { src: 0, dst: 0, proto: 'tcp', local: [] };
+const NO_PIPELINE: WalkPipeline = { stages: () => [], oifRules: '' };
+
+/** the walker of traceWalk, taken while a trace runs (a trace started from inside one makes its own) */
+let spare: Walker<WalkStep> | undefined;
 
 /**
  * The walks of one traced packet, one at a time: what a walk has done to the packet so far, the
@@ -181,23 +190,26 @@ const NO_COINS: readonly boolean[] = [];
  * each walk gets fresh path, notes and choices (they become its outcome).
  */
 class Walker<S extends WalkStep> implements WalkContext<S> {
-  private readonly proto: number;
-  private readonly tcpFlags: number;
+  // the traced packet and its rules (start() sets them)
+  private input: RulesTraceInput = NO_INPUT;
+  private pipeline: WalkPipeline<S> = NO_PIPELINE as WalkPipeline<S>;
+  private proto = 6;
+  private tcpFlags = 2;
   /** a TCP packet conntrack makes no entry for: INVALID to every match, and no NAT (nf_nat_inet_fn needs a ct) */
-  private readonly invalid: boolean;
+  private invalid = false;
   /** the environment's ipsets, for `-m set` (undefined: none given) */
-  readonly ipsets: Ipsets | undefined;
+  ipsets: Ipsets | undefined = undefined;
 
   // one walk: what it has found and changed so far
   private forced: readonly boolean[] = NO_COINS;
-  notes: string[] = [];
-  choices: RulesChoice[] = [];
-  path: S[] = [];
+  notes: string[] = NO_NOTES;
+  choices: RulesChoice[] = NO_CHOICES;
+  path: S[] = NO_PATH as S[];
   private recentLists: Map<string, Map<number, number>> | undefined = undefined;
-  private src: Ipv4;
-  private dst: Ipv4;
-  private sport: number | undefined;
-  private dport: number | undefined;
+  private src: Ipv4 = 0;
+  private dst: Ipv4 = 0;
+  private sport: number | undefined = undefined;
+  private dport: number | undefined = undefined;
   private mark = 0;
   private ctmark = 0;
   private tracked = true;
@@ -211,27 +223,43 @@ class Walker<S extends WalkStep> implements WalkContext<S> {
    * a hook sees other interfaces; a chain reads it while it runs only.
    */
   private readonly pk: NfPacketFields = blankPacket();
-  private readonly pkCt: { -readonly [K in keyof NfCtView]: NfCtView[K] };
+  private readonly pkCt: { -readonly [K in keyof NfCtView]: NfCtView[K] } = { state: 'NEW', snat: false, dnat: false, origSrc: 0, origDst: 0, seenReply: false, confirmed: false, mark: 0 };
   private pkValid = false;
   // where the walk stopped
   private verdict: WalkOutcome['verdict'] = 'ACCEPT';
   private delivery: WalkOutcome['delivery'] = 'local';
   private rejectWith: RejectWith | undefined = undefined;
   private policy: string | undefined = undefined;
-  private readonly noOif: string;
+  private noOif = '';
+  private oifRules = '';
 
-  constructor(
-    private readonly input: RulesTraceInput,
-    private readonly pipeline: WalkPipeline<S>,
-  ) {
+  /** takes the packet to trace and the stages its hooks run */
+  start(input: RulesTraceInput, pipeline: WalkPipeline<S>): void {
+    this.input = input;
     this.proto = PROTO_NUM[input.proto];
     this.tcpFlags = input.tcpFlags ?? 2;
     this.invalid = this.proto === 6 && !tcpStartsConnection(this.tcpFlags);
     this.ipsets = input.ipsets;
-    this.src = input.src;
-    this.dst = input.dst;
-    this.pkCt = { state: 'NEW', snat: false, dnat: false, origSrc: input.src, origDst: input.dst, seenReply: false, confirmed: false, mark: 0 };
-    this.noOif = `no --oif given: rules with ${pipeline.oifRules} match no interface name (! -o matches)`;
+    this.pkCt.origSrc = input.src;
+    this.pkCt.origDst = input.dst;
+    if (pipeline.oifRules !== this.oifRules || this.noOif === '') {
+      this.oifRules = pipeline.oifRules;
+      this.noOif = `no --oif given: rules with ${pipeline.oifRules} match no interface name (! -o matches)`;
+    }
+    this.pipeline = pipeline;
+  }
+
+  /** lets go of the packet, its rules and its outcomes */
+  end(): void {
+    this.input = NO_INPUT;
+    this.pipeline = NO_PIPELINE as WalkPipeline<S>;
+    this.ipsets = undefined;
+    this.forced = NO_COINS;
+    this.notes = NO_NOTES;
+    this.choices = NO_CHOICES;
+    this.path = NO_PATH as S[];
+    this.recentLists = undefined;
+    this.pkValid = false;
   }
 
   // the environment of the chains (NfEnv)
@@ -473,7 +501,18 @@ export function traceWalk<S extends WalkStep>(input: RulesTraceInput, pipeline: 
   if (input.proto !== 'icmp' && input.dport === undefined) throw new ConfigError('model', '--dst', 0, `${input.proto} needs --dst IP:PORT`);
   const out: WalkOutcome<S>[] = [];
   const todo: boolean[][] = [[]];
-  const w = new Walker(input, pipeline);
+  const w = (spare ?? new Walker()) as Walker<S>;
+  spare = undefined;
+  try {
+    w.start(input, pipeline);
+    return walkAll(w, out, todo);
+  } finally {
+    w.end();
+    spare = w as unknown as Walker<WalkStep>;
+  }
+}
+
+function walkAll<S extends WalkStep>(w: Walker<S>, out: WalkOutcome<S>[], todo: boolean[][]): WalkOutcome<S>[] {
   let cut = false;
   while (todo.length > 0) {
     const forced = todo.pop()!;
