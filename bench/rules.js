@@ -47,12 +47,13 @@ const cpuMs = () => {
 /**
  * Wall-clock median and p99 per traced packet over `reps` passes of `pkts` (every trace counted,
  * the first pass walking the packets' own chains for the first time), and the mean CPU time (not
- * inflated by a busy machine). Before them, `warm` (packets to other services) are traced three
+ * inflated by a busy machine). Before them, `warm` (packets to other services) are traced six
  * times, so that what is measured is the compiled tracer: with a few dozen traces of warm-up the
- * first pass still ran while V8 was compiling it, and the p99 was the compiler's.
+ * first pass still ran while V8 was compiling it, and the p99 was the compiler's; after three
+ * passes of 500 V8 still (re)compiled the walk now and then while the figure was measured.
  */
 export function timeTraces(nf, pkts, warm, reps, linear = false) {
-  for (let r = 0; r < 3; r++) for (const p of warm) traceRules(nf, { ...p, linear });
+  for (let r = 0; r < 6; r++) for (const p of warm) traceRules(nf, { ...p, linear });
   const ins = pkts.map((p) => ({ ...p, linear }));
   const t = [];
   const c0 = cpuMs();
@@ -96,7 +97,7 @@ export function benchRules(sizes = [1000, 10000, 20000]) {
     const pkts = packets(dump, 500);
     const warm = packets(dump, 500, 1);
     const ix = timeTraces(nf, pkts, warm, 3);
-    const lin = timeTraces(nf, pkts, warm.slice(0, 50), n >= 10000 ? 1 : 2, true);
+    const lin = timeTraces(nf, pkts, warm.slice(0, 25), n >= 10000 ? 1 : 2, true);
     const bytes = bytesPerTrace(nf, pkts);
     console.log(
       `${String(n).padStart(6)} services ${String(dump.rules).padStart(7)} rules  load ${load.toFixed(0).padStart(5)} ms (cpu ${loadCpu.toFixed(0)} ms)   ` +

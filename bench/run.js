@@ -272,7 +272,7 @@ console.log(`10k services: netpath rules trace whole process ${fmt(rulesProc.wal
 figure('dumps: netpath rules trace 10k services, whole process', rulesProc.wall, 'ms', 800, 'lower', `node -e 0: ${fmt(bare.wall)} ms; CPU ${fmt(rulesProc.cpu)} ms`);
 const nf10 = applyRestore(emptyNfState(), parseIptablesRestore(d10.text, 'kube.rules'), false, KERNEL);
 // packets to the first 500 services, three passes, every trace counted (the first pass walks their
-// chains for the first time); before them the tracer is warmed up on the next 500 services (three
+// chains for the first time); before them the tracer is warmed up on the next 500 services (six
 // passes), so that the figure is the compiled tracer's and not V8's compiling it (bench/rules.js)
 const tr10 = timeTraces(nf10, servicePackets(d10, 0, 500), servicePackets(d10, 500, 500), 3);
 const bytes10 = bytesPerTrace(nf10, servicePackets(d10, 0, 500));
