@@ -36,7 +36,7 @@ export function facts(ns: Netns): NsFacts {
   const localAddrs = new Set<number>();
   for (const r of ns.routes) if (r.table === RT_TABLE.local && r.type === 'local' && r.dst.len === 32) localAddrs.add(r.dst.addr);
   const hasCustomRules = ns.rules.some((r) => r.origin.line > 0);
-  const hasCustomLocalRoutes = ns.routes.some((r) => r.table === RT_TABLE.local && r.proto !== 'kernel');
+  const hasCustomLocalRoutes = ns.customLocalRoutes === true;
   const bridgeMacs = new Map<number, Set<string>>();
   for (const l of ns.links) {
     if (l.kind === 'bridge') bridgeMacs.set(l.ifindex, new Set([l.mac, ...bridgePorts(ns, l).map((p) => p.mac)]));

@@ -122,6 +122,7 @@ export function l3Input(sim: Sim, nsId: NsId, dev: Link, frame: Frame, dir: Dir)
     arpRcv(sim, nsId, dev, frame.payload.arp, dir);
     return;
   }
-  if (frame.dst === BROADCAST_MAC || isMulticastMac(frame.dst)) return; // no IPv4 broadcast or multicast traffic in probes
-  ipRcv(sim, nsId, dev, frame.payload.ip, dir);
+  if (frame.dst !== BROADCAST_MAC && isMulticastMac(frame.dst)) return; // no IPv4 multicast traffic in probes
+  // a packet sent through a broadcast route comes to every host of the link (PACKET_BROADCAST)
+  ipRcv(sim, nsId, dev, frame.payload.ip, dir, frame.dst === BROADCAST_MAC);
 }

@@ -26,7 +26,8 @@ function attachedCt(skb: Skb, state: 'RELATED' | 'ESTABLISHED'): SkbCt | undefin
 /** icmp_send: an error about `skb` back to its source. */
 export function icmpSend(sim: Sim, nsId: NsId, skb: Skb, type: number, code: number): void {
   const p = skb.pkt;
-  if (isIcmpError(p) || p.src === 0 || isMulticast(p.dst) || p.dst === 0xffffffff) return;
+  // __icmp_send: no error about an ICMP error, nor about a frame to a link-layer broadcast address
+  if (isIcmpError(p) || p.src === 0 || isMulticast(p.dst) || p.dst === 0xffffffff || skb.l2Broadcast) return;
   const ns = sim.ns(nsId);
   // a packet that was for us answers from its destination; otherwise the route picks the source
   const src = skb.rt?.local || facts(ns).localAddrs.has(p.dst) ? p.dst : 0;

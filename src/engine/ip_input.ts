@@ -18,8 +18,9 @@ import { ipForward } from './ip_forward.js';
 import { deliver } from './socket.js';
 
 /** ip_rcv: PREROUTING, then routing (br_netfilter's frames join at ipRcvFinish: bridge.ts). */
-export function ipRcv(sim: Sim, nsId: NsId, dev: Link, pkt: IpPacket, dir: Dir): void {
+export function ipRcv(sim: Sim, nsId: NsId, dev: Link, pkt: IpPacket, dir: Dir, l2Broadcast = false): void {
   const skb = newSkb(pkt, dir, dev.name);
+  skb.l2Broadcast = l2Broadcast;
   sim.step({ kind: 'recv', ns: nsId, dev: dev.name, packet: pkt, dir });
   // ip_route_input_slow's martian checks on addresses
   if (isMulticast(pkt.src) || pkt.src === 0xffffffff || pkt.src === 0) {
@@ -83,6 +84,11 @@ export function ipRcvFinish(sim: Sim, nsId: NsId, dev: Link, skb: Skb): void {
   const rt = resolve(ns, res.route, res.rule, p.dst);
   skb.rt = rt;
   sim.step({ kind: 'route', ns: nsId, input: true, local: false, reroute: false, dst: p.dst, route: routeView(ns, rt), origin: res.route.origin, dev: dev.name, packet: p, dir: skb.dir });
+  if (skb.l2Broadcast) {
+    // ip_forward: "if (skb->pkt_type != PACKET_HOST) goto drop"
+    sim.drop(nsId, skb, 'not-for-us', 'forward', { kind: 'l2-broadcast', dev: dev.name, layer: 'forward' }, { dev: dev.name });
+    return;
+  }
   ipForward(sim, nsId, dev, skb);
 }
 

@@ -39,10 +39,16 @@ export interface Skb {
   rt: Rtable | undefined;
   /** hops so far, for the engine's own loop guard */
   hops: number;
+  /**
+   * PACKET_BROADCAST: the frame came to the link-layer broadcast address. IPv4 takes it (a
+   * unicast destination too: drop_unicast_in_l2_multicast is 0), but ip_forward forwards only
+   * PACKET_HOST frames, tcp_v4_rcv discards it and icmp_send sends no error about it.
+   */
+  l2Broadcast: boolean;
 }
 
 export function newSkb(pkt: IpPacket, dir: Dir, iif?: string): Skb {
-  return { pkt, mark: 0, ct: undefined, untracked: false, attached: false, dir, iif, physIn: undefined, mac: undefined, rt: undefined, hops: 0 };
+  return { pkt, mark: 0, ct: undefined, untracked: false, attached: false, dir, iif, physIn: undefined, mac: undefined, rt: undefined, hops: 0, l2Broadcast: false };
 }
 
 /** A packet that never entered the stack (dropped on a link, refused before routing). */

@@ -140,6 +140,11 @@ function tcpSend(sim: Sim, c: TcpConn, flags: TcpFlags, data: string, dir: Dir):
 export function tcpRcv(sim: Sim, nsId: NsId, skb: Skb): void {
   const p = skb.pkt;
   if (p.l4.kind !== 'tcp') return;
+  if (skb.l2Broadcast) {
+    // tcp_v4_rcv: "if (skb->pkt_type != PACKET_HOST) goto discard_it" (no RST)
+    sim.drop(nsId, skb, 'not-for-us', 'input', { kind: 'l2-broadcast', dev: skb.iif ?? '', layer: 'tcp' }, {});
+    return;
+  }
   const l4 = p.l4;
   const c = findConn(sim, nsId, p.dst, l4.dport, p.src, l4.sport);
   if (c) return tcpSegment(sim, c, p, l4);

@@ -94,6 +94,10 @@ export function reasonText(r: DropReason): string {
       return r.peer ? `${r.dev}'s peer is down (NO-CARRIER)` : `${r.dev} is down`;
     case 'otherhost':
       return `frame for ${r.lladdr}, not ${r.dev}'s MAC (PACKET_OTHERHOST)`;
+    case 'l2-broadcast':
+      return r.layer === 'forward'
+        ? `it came to ${r.dev} as a link-layer broadcast (sent through a broadcast route): ip_forward forwards only frames addressed to the host (PACKET_HOST)`
+        : `a TCP segment that came to ${r.dev} as a link-layer broadcast (sent through a broadcast route): tcp_v4_rcv discards it, no RST (PACKET_HOST only)`;
     case 'martian-source':
       if (r.why === 'local')
         return r.backType !== undefined ? `martian source ${formatIpv4(r.src)} (the route back is ${r.backType})` : `martian source ${formatIpv4(r.src)}: a local address arriving on ${r.dev} (accept_local=0)`;

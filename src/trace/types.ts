@@ -143,6 +143,8 @@ export type DropReason =
   | { readonly kind: 'neigh-failed'; readonly nexthop: number; readonly dev: string }
   | { readonly kind: 'link-down'; readonly dev: string; readonly peer: boolean }
   | { readonly kind: 'otherhost'; readonly lladdr: string; readonly dev: string }
+  /** PACKET_BROADCAST: a frame to the link-layer broadcast address, not forwarded (ip_forward) or not taken by TCP (tcp_v4_rcv) */
+  | { readonly kind: 'l2-broadcast'; readonly dev: string; readonly layer: 'forward' | 'tcp' }
   | { readonly kind: 'martian-source'; readonly src: number; readonly why: 'multicast' | 'zero' | 'limited-broadcast' | 'local' | 'loopback'; readonly dev: string; readonly backType?: string }
   | { readonly kind: 'martian-destination'; readonly dst: number; readonly dev: string }
   | { readonly kind: 'rp-filter'; readonly src: number; readonly mode: number; readonly dev: string; readonly back?: string }

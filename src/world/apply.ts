@@ -843,11 +843,17 @@ function routeOp(w: DWorld, op: RouteOp): void {
 
   // same key = same table, dst, tos and priority (fib_table_insert)
   const ix = routeIndex(ns);
+  // inet_rtm_newroute: a local route a command added makes fib_validate_source check every source
+  // from then on (net.ipv4.fib_has_custom_local_routes, never cleared; SIOCADDRT does not set it)
+  const markLocal = (): void => {
+    if (op.type === 'local' && op.syntax !== 'net-tools') ns.customLocalRoutes = true;
+  };
   if (op.op === 'route-add' || op.op === 'route-append') {
     if (op.op === 'route-add' && ix.has(route))
       throw ConfigError.at(op.origin, 'kernel', op.syntax === 'net-tools' ? 'SIOCADDRT: File exists' : 'RTNETLINK answers: File exists');
     ns.routes.push(route as Draft<Route>);
     ix.add(route);
+    markLocal();
     return;
   }
   const sameKey = (r: Route): boolean => r.table === table && r.dst.addr === op.dst.addr && r.dst.len === op.dst.len && r.metric === route.metric;
@@ -857,10 +863,12 @@ function routeOp(w: DWorld, op: RouteOp): void {
     case 'route-replace':
       if (idx >= 0) ns.routes[idx] = route as Draft<Route>;
       else ns.routes.push(route as Draft<Route>);
+      markLocal();
       return;
     case 'route-change':
       if (idx < 0) throw ConfigError.at(op.origin, 'kernel', 'RTNETLINK answers: No such file or directory');
       ns.routes[idx] = route as Draft<Route>;
+      markLocal();
       return;
   }
 }

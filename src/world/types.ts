@@ -34,6 +34,14 @@ export interface Netns {
   readonly nft?: NftState;
   /** next ifindex the kernel would hand out in this namespace */
   readonly nextIfindex: number;
+  /**
+   * fib_has_custom_local_routes: an `ip route add|replace|append|change` of a route of type local
+   * (in any table) succeeded here. The kernel sets it in inet_rtm_newroute and never clears it,
+   * also when the route is deleted again; the kernel's own local routes (addresses) do not set
+   * it, nor do routes of other types. Without it (and without custom rules) fib_validate_source
+   * with rp_filter 0 only refuses a local source address.
+   */
+  readonly customLocalRoutes?: true;
   readonly origin: Origin;
 }
 
