@@ -93,6 +93,19 @@ function figure(name, measured, unit, target, better, baseline) {
 }
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
+/**
+ * Runs a bench file in a process of its own (a fresh heap: the sections before it leave theirs):
+ * its printed lines are passed on, and its `FIGURE [...]` lines go into the summary.
+ */
+function ownProcess(file, ...args) {
+  const r = spawnSync(process.execPath, [file, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${file}: exit ${r.status}: ${r.stderr}`);
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('FIGURE ')) figure(...JSON.parse(line.slice(7)));
+    else if (line !== '') console.log(line);
+  }
+}
+
 function printSummary() {
   const head = { name: 'figure', measured: 'measured', target: 'target', ratio: 'measured/target', met: '', baseline: 'baseline (same run)' };
   const all = [head, ...rows];
@@ -234,14 +247,7 @@ figure('start-up: netpath check seed, whole process', check.wall / bare.wall, 'Ã
 
 console.log('\n=== scaling: a star of N containers behind one bridge, one probe per container ===');
 // in a process of its own, as the nftables section (bench/star.js)
-{
-  const r = spawnSync(process.execPath, ['bench/star.js', '--figures'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bench/star.js: exit ${r.status}: ${r.stderr}`);
-  for (const line of r.stdout.split('\n')) {
-    if (line.startsWith('FIGURE ')) figure(...JSON.parse(line.slice(7)));
-    else if (line !== '') console.log(line);
-  }
-}
+ownProcess('bench/star.js', '--figures');
 const f1000 = writeStar(tmp, 1000);
 const [star1000] = processes([[process.execPath, 'bin/netpath.js', 'check', f1000]], 3);
 console.log(` 1000 containers, netpath check whole process: wall ${fmt(star1000.wall)} ms, CPU ${fmt(star1000.cpu)} ms`);
@@ -300,14 +306,7 @@ benchRunbooks(figure);
 // a process of its own (the heap the sections above leave behind is not a user's)
 
 const { benchNft } = await import('./nft.js');
-{
-  const r = spawnSync(process.execPath, ['bench/nft.js', '10000', '--figures'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bench/nft.js: exit ${r.status}: ${r.stderr}`);
-  for (const line of r.stdout.split('\n')) {
-    if (line.startsWith('FIGURE ')) figure(...JSON.parse(line.slice(7)));
-    else if (line !== '') console.log(line);
-  }
-}
+ownProcess('bench/nft.js', '10000', '--figures');
 
 printSummary();
 

@@ -32,6 +32,9 @@ export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING'
 
 export const HOOKS: readonly Hook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
 
+/** each hook's position in HOOKS (an array slot per hook, for per-hook caches) */
+export const HOOK_SLOT: Readonly<Record<Hook, number>> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
+
 export const NF_IP_PRI_RAW = -300;
 export const NF_IP_PRI_CONNTRACK = -200;
 export const NF_IP_PRI_MANGLE = -150;

@@ -9,7 +9,7 @@
  *   POSTROUTING mangle, nat
  */
 import { TableWalk, type HitSlot, type Hook, type NfHitSink, type NfPacket } from './eval.js';
-import { PIPELINE } from './hooks.js';
+import { HOOK_SLOT, HOOKS, PIPELINE } from './hooks.js';
 import type { NfChain, NfMatch, NfRule, NfState, NfTableName } from './types.js';
 import { traceWalk, type RulesChoice, type RulesTraceInput, type TraceProto, type WalkChain, type WalkContext, type WalkOutcome, type WalkPipeline, type WalkStage } from './walk.js';
 
@@ -29,7 +29,6 @@ export interface RulesTraceStep {
 export type RulesOutcome = WalkOutcome<RulesTraceStep>;
 
 const isLimit = (m: NfMatch): boolean => m.kind === 'limit';
-const HOOK_SLOT: Readonly<Record<Hook, number>> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
 
 /**
  * A step of a path. Its `text` is printed when first read (a trace that is only counted or
@@ -135,7 +134,7 @@ function makePipeline(nf: NfState, indexed: boolean): WalkPipeline<RulesTraceSte
     return c;
   };
   const stages = [] as (readonly WalkStage<RulesTraceStep>[])[];
-  for (const h of Object.keys(HOOK_SLOT) as Hook[]) {
+  for (const h of HOOKS) {
     const out: WalkStage<RulesTraceStep>[] = [];
     for (const s of PIPELINE[h]) {
       if (s.kind === 'conntrack') out.push({ kind: 'conntrack' });

@@ -137,7 +137,7 @@ export interface WalkPipeline<S extends WalkStep = WalkStep> {
   readonly oifRules: string;
 }
 
-export function isLocalAddr(a: Ipv4, local: readonly Ipv4[]): boolean {
+function isLocalAddr(a: Ipv4, local: readonly Ipv4[]): boolean {
   return a >>> 24 === 127 || local.includes(a);
 }
 

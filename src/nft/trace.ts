@@ -7,6 +7,7 @@
  * `FAMILY NAME` (`ip kube-proxy`) and its text is the rule as `nft list ruleset` prints it.
  */
 import type { Hook, NfPacket } from '../netfilter/eval.js';
+import { HOOK_SLOT } from '../netfilter/hooks.js';
 import { iptablesChain } from '../netfilter/trace.js';
 import type { NfState, NfTableName } from '../netfilter/types.js';
 import { traceWalk, type RulesTraceInput, type WalkChain, type WalkContext, type WalkOutcome, type WalkPipeline, type WalkStage, type WalkStep } from '../netfilter/walk.js';
@@ -23,8 +24,6 @@ export interface HostRules {
 export type HostTraceStep = WalkStep;
 
 export type HostOutcome = WalkOutcome<HostTraceStep>;
-
-const HOOK_SLOT: Readonly<Record<Hook, number>> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
 
 /** One nft base chain, as the walk runs it. */
 class NftChain implements WalkChain {
