@@ -77,8 +77,9 @@ function target(intern: Interner): NfTarget | undefined {
     const ext = FAST_TARGETS[k]!;
     if (r.word(ext.name)) return ext.fast!(CTX);
   }
-  const name = r.name();
-  if (name === undefined || !r.sep() || TARGET_NAMES.has(name)) return undefined;
+  const read = r.name();
+  if (read === undefined || !r.sep() || TARGET_NAMES.has(read)) return undefined;
+  const name = intern.names?.get(read) ?? read;
   if (r.atEnd()) {
     intern.lastJump = name;
     intern.lastJumpTarget = { kind: 'jump', chain: name };
@@ -173,7 +174,7 @@ export function parseCanonicalRule(table: NfTableName, line: string, origin: Ori
   } else if (r.word('-g')) {
     const name = r.name();
     if (name === undefined || TARGET_NAMES.has(name) || !r.sep()) return undefined;
-    tg = { kind: 'goto', chain: name };
+    tg = { kind: 'goto', chain: intern.names?.get(name) ?? name };
   }
   if (!r.atEnd()) return undefined;
   const text = textStart === N ? '' : line.slice(textStart);

@@ -112,12 +112,14 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
       if (name === 'security') throw restoreError(origin, "table 'security' is not modelled by netpath", 'unsupported');
       if (!(TABLES as readonly string[]).includes(name)) throw restoreError(origin, `line ${k + 1} table name '${name}' invalid`);
       block = { table: name as NfTableName, origin, chains: [], rules: [] };
+      intern.names = new Map();
       continue;
     }
     if (!block) throw restoreError(origin, `no table (*filter, *nat ...) open at line ${k + 1}`);
     if (trimmed === 'COMMIT') {
       out.push(block);
       block = undefined;
+      intern.names = undefined;
       continue;
     }
     if (trimmed.startsWith(':')) {
@@ -125,6 +127,7 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
       const user = trimmed.endsWith(' - [0:0]') ? trimmed.slice(1, -8) : undefined;
       if (user !== undefined && user !== '' && !/[ \t]/.test(user)) {
         block.chains.push({ name: user, origin });
+        intern.names?.set(user, user);
         continue;
       }
       const words = trimmed.slice(1).split(/[ \t]+/);
@@ -133,6 +136,7 @@ export function parseIptablesRestore(text: string, file: string, opts?: { readon
       if (policy === undefined) throw restoreError(origin, `line ${k + 1}: policy missing for chain ${name}`);
       if (counters !== undefined && !/^\[\d+:\d+\]$/.test(counters)) throw restoreError(origin, `line ${k + 1}: bad counters \`${counters}'`);
       if (rest.length > 0) throw restoreError(origin, `Bad argument \`${rest[0]}'`);
+      intern.names?.set(name, name);
       if (policy === '-') block.chains.push({ name, origin });
       else if (policy === 'ACCEPT' || policy === 'DROP') block.chains.push({ name, policy, origin });
       else throw restoreError(origin, `line ${k + 1} failed: Bad policy name.`, 'kernel');

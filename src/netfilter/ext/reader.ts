@@ -18,6 +18,12 @@ export const SP = 32;
  * object, not new copies; matches are never mutated.
  */
 export class Interner {
+  /**
+   * The chain names the table being read declares (`:NAME` lines), each the string its chains
+   * record will be keyed by: a jump names its chain with that same string, so a walk's lookup of
+   * the jump's chain finds an internalized key (no string table probe on a first walk).
+   */
+  names: Map<string, string> | undefined = undefined;
   lastChain = '';
   lastJump = '';
   lastJumpTarget: { readonly kind: 'jump'; readonly chain: string } | undefined = undefined;
