@@ -7,9 +7,9 @@
  * The walk is pure: the packet is a value, the environment answers the questions a match may
  * ask (address types, the statistic match's coin), and the result lists every rule that matched.
  */
-import type { Ipv4 } from '../wire/ipv4.js';
+import { maskOf, type Ipv4 } from '../wire/ipv4.js';
 import { CONTINUE, RETURN, type MatchExt, type TargetExt, type TargetResult, type WalkState } from './ext/api.js';
-import { matchDef, targetExt } from './ext/index.js';
+import { matchDef, matchKinds, targetExt, targetKinds } from './ext/index.js';
 import type { RecentMatch } from './ext/recent.js';
 import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, NfVerdictPolicy, RejectWith } from './types.js';
 import { formatRule } from './format.js';
@@ -134,6 +134,8 @@ export interface NfHitSink {
 }
 export interface HitSlot {
   memo: unknown;
+  /** the rule has a `-m limit` match (which a walk takes as matching) */
+  readonly limited: boolean;
 }
 
 /** runTable's sink: the hits as NfHit values */
@@ -225,7 +227,14 @@ export class TableWalk implements WalkState {
    */
   run(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean, sink: NfHitSink): void {
     const t = nf[table];
-    const base = Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
+    this.runBase(t.chains, t.present && Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined, table, hook, p, outer, indexed, sink);
+  }
+
+  /**
+   * As run, for a caller that has looked up the table's chains and its built-in chain for `hook`
+   * already (undefined: the table is absent or has no chain there, and accepts).
+   */
+  runBase(chains: NfState[NfTableName]['chains'], base: NfChain | undefined, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean, sink: NfHitSink): void {
     const ctmark0 = p.ct?.mark ?? 0;
     this.verdict = ACCEPTED;
     this.byRule = false;
@@ -235,12 +244,12 @@ export class TableWalk implements WalkState {
     this.notrack = false;
     this.logs = undefined;
     this.notes = undefined;
-    if (!t.present || !base) return;
+    if (!base) return;
     this.outer = outer;
     this.recent = outer.recent ? recentViaOuter : undefined;
     this.ipsets = outer.ipsets;
     try {
-      this.loop(t.chains, base, table, hook, p, ctmark0, indexed, sink);
+      this.loop(chains, base, table, hook, p, ctmark0, indexed, sink);
     } finally {
       this.outer = NO_ENV;
       this.recent = undefined;
@@ -288,6 +297,8 @@ export class TableWalk implements WalkState {
       const i = cand !== undefined ? cand[k]! : k;
       k++;
       const rp = plan.rules[i] ?? rulePlan(plan, i);
+      // the rule's addresses and protocol, as ip_packet_match tests struct ipt_ip before any match
+      if (((((p.src & rp.smsk) >>> 0) === rp.src) === rp.sinv) || ((((p.dst & rp.dmsk) >>> 0) === rp.dst) === rp.dinv) || ((rp.proto === 0 || p.proto === rp.proto) === rp.pinv)) continue;
       const tests = rp.tests;
       if (tests.length > 0) {
         if (this.mark !== pvMark || this.ctmark !== pvCtmark) {
@@ -356,7 +367,22 @@ interface ChainPlan {
 
 interface RulePlan extends HitSlot {
   readonly rule: NfRule;
-  /** the matches to test, each followed by its extension: [m0, ext0, m1, ext1, ...] (without those every packet passes) */
+  /**
+   * `-s`, `-d` and `-p` (the first base matches, struct ipt_ip's part of the rule) kept as
+   * numbers: a packet matches when (src & smsk) === src differs from sinv, and so on; 0/0/false
+   * (any) when the rule has none. Tested before `tests`, as the kernel does, without reading the
+   * match values again.
+   */
+  readonly smsk: number;
+  readonly src: number;
+  readonly sinv: boolean;
+  readonly dmsk: number;
+  readonly dst: number;
+  readonly dinv: boolean;
+  /** 0: any */
+  readonly proto: number;
+  readonly pinv: boolean;
+  /** the other matches to test, each followed by its extension: [m0, ext0, m1, ext1, ...] (without those every packet passes) */
   readonly tests: readonly (NfMatch | MatchTest)[];
   /** the target's extension (undefined for none, a jump or a goto) */
   readonly ext: TargetExt<NfTarget & { readonly kind: string }> | undefined;
@@ -372,6 +398,23 @@ const plans = new WeakMap<NfChain, ChainPlan>();
 /** what a pure target is run on once (it reads none of it) */
 const NO_STATE: WalkState = { mark: 0, ctmark: 0, notrack: false, logs: undefined };
 
+/** the test of each match kind a walk must test (a kind every packet passes, `-m comment`, has none) */
+const MATCH_TESTS = new Map<string, MatchTest>();
+for (const kind of matchKinds()) {
+  const def = matchDef({ kind } as NfMatch);
+  if (def.passesAll !== true) MATCH_TESTS.set(kind, def as MatchTest);
+}
+
+/** each target kind's extension and whether its answer is the same for every packet (jumps and gotos have none) */
+const TARGET_PLANS = new Map<string, { readonly ext: NonNullable<RulePlan['ext']>; readonly pure: boolean }>();
+for (const kind of targetKinds()) {
+  const ext = targetExt(kind) as NonNullable<RulePlan['ext']>;
+  TARGET_PLANS.set(kind, { ext, pure: ext.pure === true });
+}
+
+/** the tests of a rule without any (shared) */
+const NO_TESTS: readonly (NfMatch | MatchTest)[] = Object.freeze([]);
+
 function planOf(chain: NfChain): ChainPlan {
   let plan = plans.get(chain);
   if (plan === undefined) {
@@ -384,14 +427,46 @@ function planOf(chain: NfChain): ChainPlan {
 function rulePlan(plan: ChainPlan, i: number): RulePlan {
   const rule = plan.chain.rules[i]!;
   const tests: (NfMatch | MatchTest)[] = [];
+  let smsk = 0;
+  let src = 0;
+  let sinv = false;
+  let dmsk = 0;
+  let dst = 0;
+  let dinv = false;
+  let proto = 0;
+  let pinv = false;
+  // the base matches come first, -s -d -i -o -p -f (types.ts NfRule.matches)
+  let base = true;
+  let limited = false;
   for (const m of rule.matches) {
-    const def = matchDef(m);
-    if (def.passesAll !== true) tests.push(m, def as MatchTest);
+    const kind = m.kind;
+    if (base && kind === 'source') {
+      smsk = maskOf(m.prefix.len);
+      src = m.prefix.addr;
+      sinv = m.invert;
+      continue;
+    }
+    if (base && kind === 'destination') {
+      dmsk = maskOf(m.prefix.len);
+      dst = m.prefix.addr;
+      dinv = m.invert;
+      continue;
+    }
+    if (base && kind === 'protocol') {
+      proto = m.proto;
+      pinv = m.invert;
+      continue;
+    }
+    if (kind !== 'in-interface' && kind !== 'out-interface' && kind !== 'fragment') base = false;
+    if (kind === 'limit') limited = true;
+    const test = MATCH_TESTS.get(kind);
+    if (test !== undefined) tests.push(m, test);
   }
   const tg = rule.target;
-  const ext = tg === undefined || tg.kind === 'jump' || tg.kind === 'goto' ? undefined : (targetExt(tg.kind) as RulePlan['ext']);
-  const answer = ext?.pure === true ? ext.run(tg!, NO_STATE) : undefined;
-  const rp: RulePlan = { rule, tests, ext, answer, next: undefined, chains: undefined, memo: undefined };
+  const tp = tg === undefined ? undefined : TARGET_PLANS.get(tg.kind);
+  const ext = tp?.ext;
+  const answer = tp?.pure === true ? tp.ext.run(tg!, NO_STATE) : undefined;
+  const rp: RulePlan = { rule, smsk, src, sinv, dmsk, dst, dinv, proto, pinv, tests: tests.length === 0 ? NO_TESTS : tests, ext, answer, next: undefined, chains: undefined, memo: undefined, limited };
   plan.rules[i] = rp;
   return rp;
 }

@@ -10,7 +10,7 @@
  */
 import { TableWalk, type HitSlot, type Hook, type NfHitSink, type NfPacket } from './eval.js';
 import { HOOK_SLOT, HOOKS, PIPELINE } from './hooks.js';
-import type { NfChain, NfMatch, NfRule, NfState, NfTableName } from './types.js';
+import type { NfChain, NfRule, NfState, NfTableName } from './types.js';
 import { traceWalk, type RulesChoice, type RulesTraceInput, type TraceProto, type WalkChain, type WalkContext, type WalkOutcome, type WalkPipeline, type WalkStage } from './walk.js';
 
 export { MAX_OUTCOMES, tcpStartsConnection } from './walk.js';
@@ -28,42 +28,14 @@ export interface RulesTraceStep {
 
 export type RulesOutcome = WalkOutcome<RulesTraceStep>;
 
-const isLimit = (m: NfMatch): boolean => m.kind === 'limit';
-
 /**
- * A step of a path. Its `text` is printed when first read (a trace that is only counted or
- * compared never prints a rule): an own enumerable accessor, so JSON, spreads, structuredClone
- * and deep equality see the same five properties, in the same order, as a plain object; every
- * step shares the one getter (one hidden class), which prints the rule kept in a private field
- * (no property at all) and keeps the text there. Steps are values: one per rule position of a
- * chain value and hook, made on the first hit and kept in the walk's slot for that position
- * (IptablesChain.hit), shared by every path through it (chains are immutable, so a position
- * keeps its rule).
+ * A step of a path: one per rule position of a chain value, hook and table, made on the first hit
+ * and kept in the walk's slot for that position (IptablesChain.hit), shared by every path through
+ * it (chains are immutable, so a position keeps its rule). Its text is joined, not printed: the
+ * rule's own text behind `-A CHAIN`, flattened only when something reads it.
  */
-class Step implements RulesTraceStep {
-  readonly hook: Hook;
-  readonly table: NfTableName;
-  readonly chain: string;
-  readonly rule: number;
-  declare readonly text: string;
-  readonly #rule: NfRule;
-  #text: string | undefined = undefined;
-  private static readonly TEXT: PropertyDescriptor = {
-    get(this: Step): string {
-      if (this.#text === undefined) this.#text = this.#rule.text === '' ? `-A ${this.chain}` : `-A ${this.chain} ${this.#rule.text}`;
-      return this.#text;
-    },
-    enumerable: true,
-    configurable: true,
-  };
-  constructor(hook: Hook, table: NfTableName, chain: string, rule: number, r: NfRule) {
-    this.hook = hook;
-    this.table = table;
-    this.chain = chain;
-    this.rule = rule;
-    this.#rule = r;
-    Object.defineProperty(this, 'text', Step.TEXT);
-  }
+function step(hook: Hook, table: NfTableName, chain: string, rule: number, r: NfRule): RulesTraceStep {
+  return { hook, table, chain, rule, text: r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}` };
 }
 
 /** the one table walker of every trace (a walk never runs inside another) */
@@ -79,18 +51,25 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
   private path: RulesTraceStep[] = [];
   /** rules with -m limit hit in this run (noted after it) */
   private limited: NfRule[] | undefined = undefined;
+  /** the table's chains, and its built-in chain of each hook (HOOK_SLOT), looked up once */
+  private readonly chains: NfState[NfTableName]['chains'];
+  private readonly base: (NfChain | undefined)[];
 
   constructor(
-    private readonly nf: NfState,
+    nf: NfState,
     private readonly table: NfTableName,
     private readonly indexed: boolean,
-  ) {}
+  ) {
+    const t = nf[table];
+    this.chains = t.chains;
+    this.base = HOOKS.map((h) => builtinChain(nf, table, h));
+  }
 
   run(h: Hook, p: NfPacket, w: WalkContext<RulesTraceStep>): TableWalk {
     this.hook = h;
     this.path = w.path;
     this.limited = undefined;
-    TABLE_WALK.run(this.nf, this.table, h, p, w, this.indexed, this);
+    TABLE_WALK.runBase(this.chains, this.base[HOOK_SLOT[h]], this.table, h, p, w, this.indexed, this);
     const limited = this.limited as NfRule[] | undefined; // set by hit() during the run
     if (limited !== undefined) for (const r of limited) w.note?.(`-m limit assumed to match (one packet never exceeds a rate): ${r.text}`);
     return TABLE_WALK;
@@ -101,17 +80,43 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
   }
 
   hit(chain: NfChain, index: number, rule: NfRule, slot: HitSlot): void {
-    const h = HOOK_SLOT[this.hook];
-    let steps = slot.memo as (RulesTraceStep | undefined)[] | undefined;
-    if (steps === undefined) slot.memo = steps = [undefined, undefined, undefined, undefined, undefined];
-    let s = steps[h];
-    if (s === undefined || s.table !== this.table) {
-      s = new Step(this.hook, this.table, chain.name, index + 1, rule);
-      steps[h] ??= s;
+    // the slot keeps the step of the first hook that hit the position, and (a rule of a user
+    // chain reached from several hooks) an array of them by HOOK_SLOT once another hook hits it
+    const memo = slot.memo as RulesTraceStep | (RulesTraceStep | undefined)[] | undefined;
+    let s: RulesTraceStep | undefined;
+    if (memo === undefined) slot.memo = s = step(this.hook, this.table, chain.name, index + 1, rule);
+    else if (!Array.isArray(memo)) {
+      if (memo.hook === this.hook) s = memo;
+      else {
+        const steps: (RulesTraceStep | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+        steps[HOOK_SLOT[memo.hook]] = memo;
+        steps[HOOK_SLOT[this.hook]] = s = step(this.hook, this.table, chain.name, index + 1, rule);
+        slot.memo = steps;
+      }
+    } else {
+      const h = HOOK_SLOT[this.hook];
+      s = memo[h] ??= step(this.hook, this.table, chain.name, index + 1, rule);
     }
+    if (s.table !== this.table) s = step(this.hook, this.table, chain.name, index + 1, rule);
     this.path.push(s);
-    if (rule.matches.some(isLimit)) (this.limited ??= []).push(rule);
+    if (slot.limited) (this.limited ??= []).push(rule);
   }
+}
+
+/** the table's built-in chain for the hook, when the table is present and has one */
+function builtinChain(nf: NfState, table: NfTableName, h: Hook): NfChain | undefined {
+  const t = nf[table];
+  return t.present && Object.hasOwn(t.chains, h) ? t.chains[h] : undefined;
+}
+
+/**
+ * Whether the table's chain for the hook can change nothing: absent, or without rules and with
+ * policy ACCEPT (its run would accept, leave the marks and hit no rule). The walk leaves such
+ * stages out.
+ */
+function inert(nf: NfState, table: NfTableName, h: Hook): boolean {
+  const c = builtinChain(nf, table, h);
+  return c === undefined || (c.rules.length === 0 && c.policy !== 'DROP');
 }
 
 /** One iptables table's chain for a hook, as the walk runs it (for walks that also hold nft chains). */
@@ -138,8 +143,8 @@ function makePipeline(nf: NfState, indexed: boolean): WalkPipeline<RulesTraceSte
     const out: WalkStage<RulesTraceStep>[] = [];
     for (const s of PIPELINE[h]) {
       if (s.kind === 'conntrack') out.push({ kind: 'conntrack' });
-      else if (s.kind === 'table' && nf[s.table].present) out.push({ kind: 'chain', chain: chainOf(s.table) });
-      else if (s.kind === 'nat' && nf.nat.present) out.push({ kind: 'nat', chains: [chainOf('nat')] });
+      else if (s.kind === 'table' && !inert(nf, s.table, h)) out.push({ kind: 'chain', chain: chainOf(s.table) });
+      else if (s.kind === 'nat' && !inert(nf, 'nat', h)) out.push({ kind: 'nat', chains: [chainOf('nat')] });
     }
     stages[HOOK_SLOT[h]] = out;
   }

@@ -120,3 +120,31 @@ describe('TCP flags through an nft ruleset', () => {
     }
   });
 });
+
+describe('the stages a walk runs', () => {
+  it('a built-in chain without rules still applies its DROP policy (only empty ACCEPT chains are left out)', () => {
+    const nf = iptables('*mangle\n:FORWARD DROP [0:0]\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n');
+    const [o] = traceRules(nf, syn('10.9.0.3', 80, { oif: 'eth1' }));
+    expect(o).toMatchObject({ verdict: 'DROP', delivery: 'dropped', policy: 'mangle FORWARD', path: [] });
+    const [ok] = traceRules(iptables('*mangle\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'), syn('10.9.0.3', 80, { oif: 'eth1' }));
+    expect(ok).toMatchObject({ verdict: 'ACCEPT', delivery: 'forward', path: [] });
+  });
+
+  it('one rule of a user chain reached from two hooks is a step of each hook, trace after trace', () => {
+    // OUTPUT and, back in through lo, INPUT both jump to C (the same rule position, two steps)
+    const nf = iptables('*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:C - [0:0]\n-A INPUT -j C\n-A OUTPUT -j C\n-A C -p tcp -m tcp --dport 81\nCOMMIT\n');
+    const input = syn('127.0.0.1', 81, { src: ip('127.0.0.1'), iif: undefined as never });
+    for (let k = 0; k < 2; k++) {
+      const [o] = traceRules(nf, input);
+      expect(o!.path.map((s) => `${s.hook} ${s.chain} ${s.rule} ${s.text}`)).toEqual([
+        'OUTPUT OUTPUT 1 -A OUTPUT -j C',
+        'OUTPUT C 1 -A C -p tcp -m tcp --dport 81',
+        'INPUT INPUT 1 -A INPUT -j C',
+        'INPUT C 1 -A C -p tcp -m tcp --dport 81',
+      ]);
+      // steps are plain values: five properties, as JSON prints them
+      expect(Object.keys(o!.path[1]!)).toEqual(['hook', 'table', 'chain', 'rule', 'text']);
+      expect({ ...o!.path[3]! }).toEqual({ hook: 'INPUT', table: 'filter', chain: 'C', rule: 1, text: '-A C -p tcp -m tcp --dport 81' });
+    }
+  });
+});
