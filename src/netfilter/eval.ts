@@ -298,7 +298,7 @@ export class TableWalk implements WalkState {
       k++;
       const rp = plan.rules[i] ?? rulePlan(plan, i);
       // the rule's addresses and protocol, as ip_packet_match tests struct ipt_ip before any match
-      if (((((p.src & rp.smsk) >>> 0) === rp.src) === rp.sinv) || ((((p.dst & rp.dmsk) >>> 0) === rp.dst) === rp.dinv) || ((rp.proto === 0 || p.proto === rp.proto) === rp.pinv)) continue;
+      if (((p.src & rp.smsk) === rp.src) === rp.sinv || ((p.dst & rp.dmsk) === rp.dst) === rp.dinv || (rp.proto === 0 || p.proto === rp.proto) === rp.pinv) continue;
       const tests = rp.tests;
       if (tests.length > 0) {
         if (this.mark !== pvMark || this.ctmark !== pvCtmark) {
@@ -369,7 +369,8 @@ interface RulePlan extends HitSlot {
   readonly rule: NfRule;
   /**
    * `-s`, `-d` and `-p` (the first base matches, struct ipt_ip's part of the rule) kept as
-   * numbers: a packet matches when (src & smsk) === src differs from sinv, and so on; 0/0/false
+   * signed 32-bit numbers (small integers, never boxed): a packet matches when
+   * (src & smsk) === src differs from sinv, and so on; 0/0/false
    * (any) when the rule has none. Tested before `tests`, as the kernel does, without reading the
    * match values again.
    */
@@ -438,17 +439,19 @@ function rulePlan(plan: ChainPlan, i: number): RulePlan {
   // the base matches come first, -s -d -i -o -p -f (types.ts NfRule.matches)
   let base = true;
   let limited = false;
-  for (const m of rule.matches) {
+  const ms = rule.matches;
+  for (let k = 0; k < ms.length; k++) {
+    const m = ms[k]!;
     const kind = m.kind;
     if (base && kind === 'source') {
-      smsk = maskOf(m.prefix.len);
-      src = m.prefix.addr;
+      smsk = maskOf(m.prefix.len) | 0;
+      src = m.prefix.addr | 0;
       sinv = m.invert;
       continue;
     }
     if (base && kind === 'destination') {
-      dmsk = maskOf(m.prefix.len);
-      dst = m.prefix.addr;
+      dmsk = maskOf(m.prefix.len) | 0;
+      dst = m.prefix.addr | 0;
       dinv = m.invert;
       continue;
     }
