@@ -286,7 +286,7 @@ function ipNetns(a: Args, ctx: Ctx, exec: ExecNested): Op[] {
     const pid = a.argv[2];
     if (name === undefined || pid === undefined) return fail(ctx, 'syntax', 'No netns name and PID specified');
     if (!/^\d+$/.test(pid)) return fail(ctx, 'syntax', `Invalid pid "${pid}"`);
-    return [{ op: 'netns-bind', ...base, name, pid }];
+    return [{ op: 'netns-bind', ...base, name, pid, attach: true }];
   }
   return fail(ctx, 'syntax', `Command "${sub}" is unknown, try "ip netns help".`);
 }

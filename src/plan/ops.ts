@@ -50,8 +50,18 @@ export interface DockerRunOp extends OpBase {
   readonly image: string;
   readonly proxies?: readonly ProxyListen[];
 }
-/** `ln -s /proc/PID/ns/net /var/run/netns/NAME`: makes a container's netns reachable as NAME. */
-export interface NetnsBindOp extends OpBase { readonly op: 'netns-bind'; readonly name: string; readonly pid: string }
+/**
+ * `ln -s /proc/PID/ns/net /var/run/netns/NAME` or `ip netns attach NAME PID`: makes a container's
+ * netns reachable as NAME. `force`: `ln -sf` (replaces a symlink of that name); `attach`: made by
+ * `ip netns attach` (a namespace file, as `ip netns add` makes, not a symlink).
+ */
+export interface NetnsBindOp extends OpBase {
+  readonly op: 'netns-bind';
+  readonly name: string;
+  readonly pid: string;
+  readonly force?: true;
+  readonly attach?: true;
+}
 
 export interface LinkAddOp extends OpBase {
   readonly op: 'link-add';

@@ -610,12 +610,15 @@ function dockerExec(args: readonly string[], ctx: Ctx, nested: (a: readonly stri
 /** `ln -s /proc/PID/ns/net /var/run/netns/NAME` (also /run/netns, -sf). */
 function parseLn(argv: readonly string[], ctx: Ctx): Op[] {
   let symbolic = false;
+  let force = false;
   const pos: string[] = [];
   for (const a of argv.slice(1)) {
     if (/^-[sfnvT]+$/.test(a)) {
       if (a.includes('s')) symbolic = true;
+      if (a.includes('f')) force = true;
     } else if (a === '--symbolic') symbolic = true;
-    else if (a === '--force' || a === '--no-dereference') continue;
+    else if (a === '--force') force = true;
+    else if (a === '--no-dereference') continue;
     else if (a.startsWith('-')) return fail(ctx, 'unsupported', `ln option "${a}" is not supported`);
     else pos.push(a);
   }
@@ -626,6 +629,6 @@ function parseLn(argv: readonly string[], ctx: Ctx): Op[] {
     return fail(ctx, 'unsupported', '"ln" is only modelled as "ln -s /proc/PID/ns/net /var/run/netns/NAME"');
   }
   if (!symbolic) return fail(ctx, 'kernel', `ln: failed to create hard link '${link}' => '${target}': Invalid cross-device link`);
-  return [{ op: 'netns-bind', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name: l[1]!, pid: m[1]! }];
+  return [{ op: 'netns-bind', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name: l[1]!, pid: m[1]!, ...(force ? { force: true as const } : {}) }];
 }
 

@@ -202,6 +202,7 @@ function thaw(world: World, hosts: ReadonlySet<string>): DWorld {
     lans: structuredClone(world.lans),
     services: [...world.services],
     bindings: structuredClone(world.bindings),
+    ...(world.attached !== undefined ? { attached: structuredClone(world.attached) } : {}),
   } as DWorld;
 }
 
@@ -228,10 +229,20 @@ type AppendOp = Extract<Op, { op: 'iptables' }> & { readonly cmd: 'A' };
 class Fold {
   /** `iptables -A` ops not applied yet, per namespace id, in runbook order */
   private readonly pending = new Map<NsId, AppendOp[]>();
+  /**
+   * Per host, the containers no `ip netns` name is bound to yet (what `ln -s /proc/PID/ns/net`
+   * can name), made on the host's first bind and kept up to date by docker run, the binds and
+   * netns deletions: a bind costs the same with a thousand containers as with one.
+   */
+  private readonly unbound = new Map<string, Set<NsId>>();
   constructor(private readonly w: DWorld) {}
 
   apply(op: Op): void {
     try {
+      if (op.op === 'netns-bind') {
+        this.bind(op);
+        return;
+      }
       if (op.op === 'iptables' && op.cmd === 'A') {
         const id = resolveNs(this.w, op.host, op.ns, op.origin, op.byDocker);
         const list = this.pending.get(id);
@@ -239,16 +250,76 @@ class Fold {
         else this.pending.set(id, [op]);
         return;
       }
+      let gone: NsId | undefined;
       if (op.op === 'iptables' || op.op === 'iptables-restore' || op.op === 'netns-del') {
         const id = op.op === 'netns-del' ? resolveNs(this.w, op.host, op.name, op.origin) : resolveNs(this.w, op.host, op.ns, op.origin, op.byDocker);
         this.flush(id);
+        if (op.op === 'netns-del') gone = id;
       }
       applyDraft(this.w, op);
+      if (op.op === 'docker-run') this.unbound.get(op.host)?.add(nsIdOf(op.host, op.name));
+      else if (gone !== undefined) this.unbound.get(op.host)?.delete(gone);
     } catch (e) {
       // an earlier line's error comes first: settle every pending line before reporting this one
       this.flushAll();
       throw e;
     }
+  }
+
+  /** the containers of `host` without a bound name */
+  private unboundOf(host: string): Set<NsId> {
+    let set = this.unbound.get(host);
+    if (set === undefined) {
+      const bound = new Set(Object.values(this.w.bindings[host] ?? {}));
+      set = new Set();
+      for (const id in this.w.netns) {
+        const n = this.w.netns[id]!;
+        if (n.host === host && n.container && !bound.has(id)) set.add(id);
+      }
+      this.unbound.set(host, set);
+    }
+    return set;
+  }
+
+  /**
+   * `ln -s[f] /proc/PID/ns/net /var/run/netns/NAME` or `ip netns attach NAME PID`. A name already
+   * there is refused as ln and ip refuse it (observed: Linux 6.18, coreutils ln, iproute2 6.1):
+   * `ln -s` and `ip netns attach` over any name: File exists; `ln -sf` replaces a symlink but not
+   * a namespace file (`ip netns add`, `ip netns attach`): Device or resource busy.
+   */
+  private bind(op: Extract<Op, { op: 'netns-bind' }>): void {
+    const w = this.w;
+    const host = op.host;
+    const name = op.name;
+    const linked = w.bindings[host]?.[name];
+    const own = w.netns[nsIdOf(host, name)];
+    const file = w.attached?.[host]?.[name] === true || (own !== undefined && !own.container && linked === undefined);
+    if (linked !== undefined || file) {
+      if (op.attach === true) throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/run/netns/${name}": File exists`);
+      const path = /(?:\/var)?\/run\/netns\/[^\s'"]+/.exec(op.origin.text)?.[0] ?? `/var/run/netns/${name}`;
+      if (op.force !== true) throw ConfigError.at(op.origin, 'kernel', `ln: failed to create symbolic link '${path}': File exists`);
+      if (file) throw ConfigError.at(op.origin, 'kernel', `ln: failed to create symbolic link '${path}': Device or resource busy`);
+    }
+    const set = this.unboundOf(host);
+    // the container of that name (one lookup), else the only container not named yet
+    const named = nsIdOf(host, name);
+    const target = set.has(named) ? named : set.size === 1 ? set.values().next().value! : undefined;
+    if (target === undefined) {
+      const containers = Object.values(w.netns).filter((n) => set.has(n.id));
+      throw ConfigError.at(
+        op.origin,
+        'unsupported',
+        containers.length === 0
+          ? `no container on ${host} for /proc/${op.pid}/ns/net: start one with docker run --network none first`
+          : `cannot tell which container has PID ${op.pid} (${containers.map((c) => c.name).join(', ')}): name the link after the container`,
+      );
+    }
+    const b = (w.bindings[host] ??= {});
+    b[name] = target;
+    set.delete(target);
+    if (op.attach === true) ((w.attached ??= {})[host] ??= {})[name] = true;
+    // `ln -sf` over a symlink: the container it named is free again unless another name holds it
+    if (linked !== undefined && linked !== target && w.netns[linked]?.container === true && !Object.values(b).includes(linked)) set.add(linked);
   }
 
   flushAll(): void {
@@ -309,7 +380,13 @@ function applyDraft(w: DWorld, op: Op): void {
       for (const l of [...ns.links]) if (l.kind === 'veth') deleteLink(w, ns, l);
       delete w.netns[id];
       const b = w.bindings[op.host];
-      if (b) for (const [k, v] of Object.entries(b)) if (v === id) delete b[k];
+      const att = w.attached?.[op.host];
+      if (b)
+        for (const [k, v] of Object.entries(b))
+          if (v === id) {
+            delete b[k];
+            if (att) delete att[k];
+          }
       return;
     }
     case 'docker-run': {
@@ -324,23 +401,8 @@ function applyDraft(w: DWorld, op: Op): void {
       }
       return;
     }
-    case 'netns-bind': {
-      const host = op.host;
-      const bound = new Set(Object.values(w.bindings[host] ?? {}));
-      const containers = Object.values(w.netns).filter((n) => n.host === host && n.container && !bound.has(n.id));
-      const byName = containers.find((n) => n.name === op.name);
-      const target = byName ?? (containers.length === 1 ? containers[0] : undefined);
-      if (!target)
-        throw ConfigError.at(
-          op.origin,
-          'unsupported',
-          containers.length === 0
-            ? `no container on ${host} for /proc/${op.pid}/ns/net: start one with docker run --network none first`
-            : `cannot tell which container has PID ${op.pid} (${containers.map((c) => c.name).join(', ')}): name the link after the container`,
-        );
-      (w.bindings[host] ??= {})[op.name] = target.id;
-      return;
-    }
+    case 'netns-bind':
+      return bug('netns-bind is folded by Fold.bind');
     case 'link-add':
       return linkAdd(w, op);
     case 'link-set':

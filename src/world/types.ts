@@ -74,4 +74,6 @@ export interface World {
   readonly services: readonly Service[];
   /** `ip netns` names bound by `ln -s /proc/PID/ns/net /var/run/netns/NAME`, per host: name -> ns id */
   readonly bindings: Readonly<Record<string, Readonly<Record<string, NsId>>>>;
+  /** the names of `bindings` made by `ip netns attach` (namespace files, not symlinks), per host */
+  readonly attached?: Readonly<Record<string, Readonly<Record<string, true>>>>;
 }

@@ -287,7 +287,7 @@ describe('ip netns', () => {
   it('add/del/attach', () => {
     expect(one('ip netns add ns1')).toEqual({ op: 'netns-add', ns: null, name: 'ns1' });
     expect(one('ip netns delete ns1')).toEqual({ op: 'netns-del', ns: null, name: 'ns1' });
-    expect(one('ip netns attach ngx1 869389')).toEqual({ op: 'netns-bind', ns: null, name: 'ngx1', pid: '869389' });
+    expect(one('ip netns attach ngx1 869389')).toEqual({ op: 'netns-bind', ns: null, name: 'ngx1', pid: '869389', attach: true });
     expect(err('ip netns add').detail).toBe('No netns name specified');
     expect(err('ip netns add a/b').detail).toBe('Invalid netns name "a/b"');
     expect(err('ip netns frob x').detail).toBe('Command "frob" is unknown, try "ip netns help".');

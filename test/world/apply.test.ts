@@ -55,6 +55,28 @@ describe('the world refuses what the kernel refuses', () => {
   it('a docker container is only an ip netns name after ln -s', () => {
     expect(fails(['docker run --name c1 --rm --network none -d nginx', 'ip netns exec c1 ip link set lo up']).detail).toContain('after ln -s /proc/PID/ns/net /var/run/netns/c1');
   });
+  it('a name under /var/run/netns is taken once (observed: coreutils ln and iproute2 6.1 on Linux 6.18)', () => {
+    const run = 'docker run --name c1 --rm --network none -d nginx';
+    const run2 = 'docker run --name c2 --rm --network none -d nginx';
+    // ln -s and ip netns attach over a name already there: File exists
+    expect(fails([run, 'ln -s /proc/11/ns/net /var/run/netns/c1', run2, 'ln -s /proc/12/ns/net /var/run/netns/c1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/c1': File exists");
+    expect(fails([run, 'ln -s /proc/11/ns/net /run/netns/c1', 'ip netns attach c1 11']).detail).toBe('Cannot create namespace file "/run/netns/c1": File exists');
+    expect(fails(['ip netns add n1', run, 'ln -s /proc/11/ns/net /var/run/netns/n1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/n1': File exists");
+    expect(fails([run, 'ip netns attach c1 11', run2, 'ln -s /proc/12/ns/net /var/run/netns/c1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/c1': File exists");
+    // ln -sf replaces a symlink, not a namespace file (ip netns add, ip netns attach)
+    expect(fails(['ip netns add n1', run, 'ln -sf /proc/11/ns/net /var/run/netns/n1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/n1': Device or resource busy");
+    expect(fails([run, 'ip netns attach c1 11', run2, 'ln -sf /proc/12/ns/net /var/run/netns/c1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/c1': Device or resource busy");
+    const b = inline(`hosts:\n  h:\n    run: |\n      ${run}\n      ln -s /proc/11/ns/net /var/run/netns/x\n      ${run2}\n      ln -sf /proc/12/ns/net /var/run/netns/x\n      ln -s /proc/11/ns/net /var/run/netns/c1\n`);
+    // x now names c2; c1 was free again and is named by the last line
+    expect(b.world.bindings['h']).toEqual({ x: 'h/c2', c1: 'h/c1' });
+  });
+  it('ln -s names the container of that name, else the only one not named yet', () => {
+    const lines = (n: number): string[] => Array.from({ length: n }, (_, k) => [`docker run --name c${k} --rm --network none -d nginx`]).flat();
+    const b = inline(`hosts:\n  h:\n    run: |\n${[...lines(3), 'ln -s /proc/1/ns/net /var/run/netns/c2', 'ln -s /proc/2/ns/net /var/run/netns/c0', 'ln -s /proc/3/ns/net /var/run/netns/web', 'ip netns del c0', 'docker run --name d --rm --network none -d nginx', 'ln -s /proc/4/ns/net /var/run/netns/dd'].map((l) => `      ${l}`).join('\n')}\n`);
+    expect(b.world.bindings['h']).toEqual({ c2: 'h/c2', web: 'h/c1', dd: 'h/d' });
+    expect(fails([...lines(3), 'ln -s /proc/1/ns/net /var/run/netns/web']).detail).toBe('cannot tell which container has PID 1 (c0, c1, c2): name the link after the container');
+    expect(fails([...lines(1), 'ln -s /proc/1/ns/net /var/run/netns/c0', 'ln -s /proc/2/ns/net /var/run/netns/web']).detail).toBe('no container on h for /proc/2/ns/net: start one with docker run --network none first');
+  });
   it('a sysctl netpath does not model is refused, not ignored', () => {
     const e = fails(['sysctl -w net.ipv4.tcp_timestamps=0']);
     expect(e.code).toBe('unsupported');
