@@ -9,11 +9,12 @@ import { performance } from 'node:perf_hooks';
 const addr = (k) => `10.1.${(k + 2) >> 8}.${(k + 2) & 255}`;
 
 /** The model file text of a star of `n` containers (`probes`: how many, from container 0 on). */
-export function starModel(n, probes = n) {
+/** the runbook of a star: br0, then per container the lines that make namespace k, and its veth into br0 */
+function starRun(n, made) {
   const run = ['$ ip link add br0 type bridge', '$ ip addr add 10.1.0.1/16 dev br0', '$ ip link set br0 up'];
   for (let k = 0; k < n; k++) {
     run.push(
-      `$ ip netns add c${k}`,
+      ...made(k),
       `$ ip link add veth${k} type veth peer name vp${k}`,
       `$ ip link set veth${k} netns c${k}`,
       `$ ip link set vp${k} master br0`,
@@ -22,11 +23,45 @@ export function starModel(n, probes = n) {
       `$ ip netns exec c${k} ip link set veth${k} up`,
     );
   }
+  return run;
+}
+
+export function starModel(n, probes = n) {
+  const run = starRun(n, (k) => [`$ ip netns add c${k}`]);
   const lines = [`name: star of ${n} containers on br0`, 'hosts:', '  web2:', '    run: |', ...run.map((l) => `      ${l}`), 'services:'];
   for (let k = 0; k < n; k++) lines.push(`  - {at: c${k}, listen: tcp/80}`);
   lines.push('probes:');
   for (let k = 0; k < Math.min(n, probes); k++) lines.push(`  - {name: c${k} curl c${(k + 1) % n}, from: c${k}, to: "${addr((k + 1) % n)}:80", proto: tcp, expect: reachable}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The same star made the Docker way (the seed article's): each container `docker run --network
+ * none`, named for `ip netns` with `ln -s /proc/PID/ns/net /var/run/netns/NAME`, then wired with
+ * a veth into br0. No probes: what it measures is the fold.
+ */
+export function dockerStarModel(n) {
+  const run = starRun(n, (k) => [`$ docker run --name c${k} --rm --network none -d nginx:1.18-alpine`, `$ ln -s /proc/${1000 + k}/ns/net /var/run/netns/c${k}`]);
+  return [`name: docker star of ${n} containers on br0`, 'hosts:', '  web2:', '    run: |', ...run.map((l) => `      ${l}`)].join('\n') + '\n';
+}
+
+/**
+ * CPU ms (medians) of load + build of the Docker-way star at each size, `rounds` runs each,
+ * sizes interleaved after a warm-up of each.
+ */
+export function measureDockerStar(api, dir, sizes, rounds) {
+  const files = Object.fromEntries(sizes.map((n) => [n, join(dir, `docker-star-${n}.yaml`)]));
+  for (const n of sizes) writeFileSync(files[n], dockerStarModel(n));
+  for (const n of sizes) api.buildWorld(api.loadModel(files[n]));
+  const cpu = Object.fromEntries(sizes.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const n of r % 2 === 0 ? sizes : [...sizes].reverse()) {
+      const u0 = cpuMs();
+      api.buildWorld(api.loadModel(files[n]));
+      cpu[n].push(cpuMs() - u0);
+    }
+  }
+  return Object.fromEntries(sizes.map((n) => [n, medianOf(cpu[n])]));
 }
 
 export function writeStar(dir, n, probes = n) {
@@ -155,6 +190,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const build1000 = performance.now() - t0;
     console.log(` 1000 namespaces: build ${fmt(build1000)} ms`);
     figures.push(['scaling: build a model of 1,000 namespaces', build1000, 'ms', 1000, 'lower', 'seed model build: see the engine section']);
+    const docker = measureDockerStar(api, dir, [1000, 2000], 5);
+    const perK = (n) => (docker[n] / n) * 1000;
+    console.log(` docker way (docker run, ln -s, veth into br0): 1000 containers ${fmt(docker[1000])} ms CPU, 2000 ${fmt(docker[2000])} ms CPU; per container ${fmt(perK(1000))} and ${fmt(perK(2000))} µs`);
+    figures.push(['scaling: docker-way star, per container 2,000 / 1,000', perK(2000) / perK(1000), '×', 1.3, 'lower', `CPU of load + build; 1,000 containers: ${fmt(docker[1000])} ms`]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
