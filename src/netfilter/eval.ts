@@ -413,6 +413,12 @@ for (const kind of targetKinds()) {
   TARGET_PLANS.set(kind, { ext, pure: ext.pure === true });
 }
 
+/**
+ * rulePlan's scratch list of tests: a plan keeps an exact-size copy (a list grown by push keeps
+ * room for 17 entries, and a dump's plans are kept)
+ */
+const TESTS: (NfMatch | MatchTest)[] = [];
+
 /** the tests of a rule without any (shared) */
 const NO_TESTS: readonly (NfMatch | MatchTest)[] = Object.freeze([]);
 
@@ -427,7 +433,8 @@ function planOf(chain: NfChain): ChainPlan {
 
 function rulePlan(plan: ChainPlan, i: number): RulePlan {
   const rule = plan.chain.rules[i]!;
-  const tests: (NfMatch | MatchTest)[] = [];
+  const tests = TESTS;
+  tests.length = 0;
   let smsk = 0;
   let src = 0;
   let sinv = false;
@@ -469,7 +476,7 @@ function rulePlan(plan: ChainPlan, i: number): RulePlan {
   const tp = tg === undefined ? undefined : TARGET_PLANS.get(tg.kind);
   const ext = tp?.ext;
   const answer = tp?.pure === true ? tp.ext.run(tg!, NO_STATE) : undefined;
-  const rp: RulePlan = { rule, smsk, src, sinv, dmsk, dst, dinv, proto, pinv, tests: tests.length === 0 ? NO_TESTS : tests, ext, answer, next: undefined, chains: undefined, memo: undefined, limited };
+  const rp: RulePlan = { rule, smsk, src, sinv, dmsk, dst, dinv, proto, pinv, tests: tests.length === 0 ? NO_TESTS : tests.slice(), ext, answer, next: undefined, chains: undefined, memo: undefined, limited };
   plan.rules[i] = rp;
   return rp;
 }
