@@ -9,7 +9,7 @@
  */
 import { maskOf, type Ipv4 } from '../wire/ipv4.js';
 import { CONTINUE, RETURN, type MatchExt, type TargetExt, type TargetResult, type WalkState } from './ext/api.js';
-import { matchDef, matchKinds, targetExt, targetKinds } from './ext/index.js';
+import { matchDef, matchDefs, TARGET_EXTS, targetExt } from './ext/index.js';
 import type { RecentMatch } from './ext/recent.js';
 import type { AddrType, NfChain, NfMatch, NfRule, NfState, NfTableName, NfTarget, NfVerdictPolicy, RejectWith } from './types.js';
 import { formatRule } from './format.js';
@@ -108,6 +108,12 @@ const MAX_DEPTH = 64;
 /** Does match `m` hold for packet `p`? (its extension's match, ext/) */
 export function matchOne(m: NfMatch, p: NfPacket, env: NfEnv): boolean {
   return matchDef(m).match(m, p, env);
+}
+
+/** the table's built-in chain for the hook, when the table is present and has one */
+export function builtinChain(nf: NfState, table: NfTableName, hook: Hook): NfChain | undefined {
+  const t = nf[table];
+  return t.present && Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
 }
 
 /**
@@ -226,8 +232,7 @@ export class TableWalk implements WalkState {
    * `sink`. Long chains are walked through their index when `indexed` (chainindex.ts).
    */
   run(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean, sink: NfHitSink): void {
-    const t = nf[table];
-    this.runBase(t.chains, t.present && Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined, table, hook, p, outer, indexed, sink);
+    this.runBase(nf[table].chains, builtinChain(nf, table, hook), table, hook, p, outer, indexed, sink);
   }
 
   /**
@@ -401,14 +406,11 @@ const NO_STATE: WalkState = { mark: 0, ctmark: 0, notrack: false, logs: undefine
 
 /** the test of each match kind a walk must test (a kind every packet passes, `-m comment`, has none) */
 const MATCH_TESTS = new Map<string, MatchTest>();
-for (const kind of matchKinds()) {
-  const def = matchDef({ kind } as NfMatch);
-  if (def.passesAll !== true) MATCH_TESTS.set(kind, def as MatchTest);
-}
+for (const [kind, def] of matchDefs()) if (def.passesAll !== true) MATCH_TESTS.set(kind, def as MatchTest);
 
 /** each target kind's extension and whether its answer is the same for every packet (jumps and gotos have none) */
 const TARGET_PLANS = new Map<string, { readonly ext: NonNullable<RulePlan['ext']>; readonly pure: boolean }>();
-for (const kind of targetKinds()) {
+for (const kind of Object.keys(TARGET_EXTS)) {
   const ext = targetExt(kind) as NonNullable<RulePlan['ext']>;
   TARGET_PLANS.set(kind, { ext, pure: ext.pure === true });
 }
@@ -546,9 +548,8 @@ function result(verdict: NfVerdict, decidedBy: NfHit | undefined, policyChain: s
 let spare: TableWalk | undefined;
 
 function walk(nf: NfState, table: NfTableName, hook: Hook, p: NfPacket, outer: NfEnv, indexed: boolean): NfResult {
-  const t = nf[table];
-  const base = Object.hasOwn(t.chains, hook) ? t.chains[hook] : undefined;
-  if (!t.present || !base) return { verdict: { kind: 'ACCEPT' }, mark: p.mark, ctmark: p.ct?.mark ?? 0, notrack: false, hits: [], logs: [] };
+  const base = builtinChain(nf, table, hook);
+  if (!base) return { verdict: { kind: 'ACCEPT' }, mark: p.mark, ctmark: p.ct?.mark ?? 0, notrack: false, hits: [], logs: [] };
   const w = spare ?? new TableWalk();
   spare = undefined;
   try {

@@ -8,7 +8,7 @@
  *   FORWARD mangle, filter                       OUTPUT raw, (conntrack), mangle, nat, filter
  *   POSTROUTING mangle, nat
  */
-import { TableWalk, type HitSlot, type Hook, type NfHitSink, type NfPacket } from './eval.js';
+import { builtinChain, TableWalk, type HitSlot, type Hook, type NfHitSink, type NfPacket } from './eval.js';
 import { HOOK_SLOT, HOOKS, PIPELINE } from './hooks.js';
 import type { NfChain, NfRule, NfState, NfTableName } from './types.js';
 import { traceWalk, type RulesChoice, type RulesTraceInput, type TraceProto, type WalkChain, type WalkContext, type WalkOutcome, type WalkPipeline, type WalkStage } from './walk.js';
@@ -101,12 +101,6 @@ class IptablesChain implements WalkChain<RulesTraceStep>, NfHitSink {
     this.path.push(s);
     if (slot.limited) (this.limited ??= []).push(rule);
   }
-}
-
-/** the table's built-in chain for the hook, when the table is present and has one */
-function builtinChain(nf: NfState, table: NfTableName, h: Hook): NfChain | undefined {
-  const t = nf[table];
-  return t.present && Object.hasOwn(t.chains, h) ? t.chains[h] : undefined;
 }
 
 /**

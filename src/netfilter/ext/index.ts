@@ -89,14 +89,9 @@ const BY_KIND = new Map<string, AnyMatchDef>();
 for (const b of BASE) BY_KIND.set(b.kind, b as unknown as AnyMatchDef);
 for (const e of Object.values(MATCH_EXTS)) BY_KIND.set(e.name, e as unknown as AnyMatchDef);
 
-/** every match kind, base and extension */
-export function matchKinds(): readonly string[] {
-  return [...BY_KIND.keys()];
-}
-
-/** every target kind with an extension (not jump or goto) */
-export function targetKinds(): readonly string[] {
-  return Object.keys(TARGET_EXTS);
+/** every match kind, base and extension, with how it prints and tests */
+export function matchDefs(): ReadonlyMap<string, AnyMatchDef> {
+  return BY_KIND;
 }
 
 /** the extension (or base match) of a match value */
