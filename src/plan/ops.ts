@@ -52,13 +52,15 @@ export interface DockerRunOp extends OpBase {
 }
 /**
  * `ln -s /proc/PID/ns/net /var/run/netns/NAME` or `ip netns attach NAME PID`: makes a container's
- * netns reachable as NAME. `force`: `ln -sf` (replaces a symlink of that name); `attach`: made by
- * `ip netns attach` (a namespace file, as `ip netns add` makes, not a symlink).
+ * netns reachable as NAME. `link`: ln's link path as typed (ln's messages repeat it); `force`:
+ * `ln -sf` (replaces a symlink of that name); `attach`: made by `ip netns attach` (a namespace
+ * file, as `ip netns add` makes, not a symlink).
  */
 export interface NetnsBindOp extends OpBase {
   readonly op: 'netns-bind';
   readonly name: string;
   readonly pid: string;
+  readonly link?: string;
   readonly force?: true;
   readonly attach?: true;
 }

@@ -629,6 +629,6 @@ function parseLn(argv: readonly string[], ctx: Ctx): Op[] {
     return fail(ctx, 'unsupported', '"ln" is only modelled as "ln -s /proc/PID/ns/net /var/run/netns/NAME"');
   }
   if (!symbolic) return fail(ctx, 'kernel', `ln: failed to create hard link '${link}' => '${target}': Invalid cross-device link`);
-  return [{ op: 'netns-bind', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name: l[1]!, pid: m[1]!, ...(force ? { force: true as const } : {}) }];
+  return [{ op: 'netns-bind', host: ctx.host, ns: ctx.ns, origin: ctx.origin, name: l[1]!, pid: m[1]!, link: link!, ...(force ? { force: true as const } : {}) }];
 }
 

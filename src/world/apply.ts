@@ -296,7 +296,7 @@ class Fold {
     const file = w.attached?.[host]?.[name] === true || (own !== undefined && !own.container && linked === undefined);
     if (linked !== undefined || file) {
       if (op.attach === true) throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/run/netns/${name}": File exists`);
-      const path = /(?:\/var)?\/run\/netns\/[^\s'"]+/.exec(op.origin.text)?.[0] ?? `/var/run/netns/${name}`;
+      const path = op.link ?? `/var/run/netns/${name}`;
       if (op.force !== true) throw ConfigError.at(op.origin, 'kernel', `ln: failed to create symbolic link '${path}': File exists`);
       if (file) throw ConfigError.at(op.origin, 'kernel', `ln: failed to create symbolic link '${path}': Device or resource busy`);
     }

@@ -150,8 +150,8 @@ describe('docker', () => {
 
 describe('ln, mkdir and look-only commands', () => {
   it('ln -s /proc/PID/ns/net /var/run/netns/NAME', () => {
-    expect(one('ln -s /proc/869389/ns/net /var/run/netns/ngx1')).toEqual({ op: 'netns-bind', ns: null, name: 'ngx1', pid: '869389' });
-    expect(one('ln -sf /proc/1/ns/net /run/netns/c1')).toEqual({ op: 'netns-bind', ns: null, name: 'c1', pid: '1', force: true });
+    expect(one('ln -s /proc/869389/ns/net /var/run/netns/ngx1')).toEqual({ op: 'netns-bind', ns: null, name: 'ngx1', pid: '869389', link: '/var/run/netns/ngx1' });
+    expect(one('ln -sf /proc/1/ns/net /run/netns/c1')).toEqual({ op: 'netns-bind', ns: null, name: 'c1', pid: '1', link: '/run/netns/c1', force: true });
     expect(one('ln --symbolic --force /proc/1/ns/net /run/netns/c1')).toMatchObject({ name: 'c1', force: true });
     expect(err('ln /proc/1/ns/net /run/netns/c1').code).toBe('kernel');
     expect(err('ln -s a b').code).toBe('unsupported');

@@ -41,7 +41,7 @@ describe('seed article: web2', () => {
       { line: 3, op: 'noop', ns: null, why: 'creates a directory; no effect on network state' },
       { line: 4, op: 'noop', ns: null, why: 'look-only command' }, // docker inspect ngx1
       { line: 4, op: 'noop', ns: null, why: 'look-only command' }, // |grep Pid
-      { line: 5, op: 'netns-bind', ns: null, name: 'ngx1', pid: '869389' },
+      { line: 5, op: 'netns-bind', ns: null, name: 'ngx1', pid: '869389', link: '/var/run/netns/ngx1' },
       { line: 6, op: 'link-set', ns: null, dev: 'veth1', netns: 'ngx1' },
       { line: 7, op: 'link-set', ns: 'ngx1', dev: 'veth1', name: 'eth0' },
       { line: 8, op: 'addr-add', ns: 'ngx1', dev: 'eth0', local: 0xc0a8020a, prefixLen: 24, hadLen: true },

@@ -61,6 +61,8 @@ describe('the world refuses what the kernel refuses', () => {
     // ln -s and ip netns attach over a name already there: File exists
     expect(fails([run, 'ln -s /proc/11/ns/net /var/run/netns/c1', run2, 'ln -s /proc/12/ns/net /var/run/netns/c1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/c1': File exists");
     expect(fails([run, 'ln -s /proc/11/ns/net /run/netns/c1', 'ip netns attach c1 11']).detail).toBe('Cannot create namespace file "/run/netns/c1": File exists');
+    // ln repeats the link path as it was typed
+    expect(fails([run, 'ln -s /proc/11/ns/net /var/run/netns/c1', run2, 'ln -s /proc/12/ns/net /run/netns/c1']).detail).toBe("ln: failed to create symbolic link '/run/netns/c1': File exists");
     expect(fails(['ip netns add n1', run, 'ln -s /proc/11/ns/net /var/run/netns/n1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/n1': File exists");
     expect(fails([run, 'ip netns attach c1 11', run2, 'ln -s /proc/12/ns/net /var/run/netns/c1']).detail).toBe("ln: failed to create symbolic link '/var/run/netns/c1': File exists");
     // ln -sf replaces a symlink, not a namespace file (ip netns add, ip netns attach)
