@@ -399,6 +399,41 @@ interface RulePlan extends HitSlot {
   chains: object | undefined;
 }
 
+/**
+ * Plans are made by constructors, not object literals: a literal's allocation site is one V8
+ * tracks, and once most plans have outlived a scavenge it switches the site to old-space
+ * allocation and throws away the optimised code of the walk that inlined it (seen with
+ * --trace-deopt: "marking dependent code ... reason: code dependencies"), so that the walk ran
+ * unoptimised again for a while, in the middle of a run of traces.
+ */
+class ChainPlanOf implements ChainPlan {
+  constructor(
+    readonly chain: NfChain,
+    readonly ix: ChainIndex | undefined,
+    readonly rules: (RulePlan | undefined)[],
+  ) {}
+}
+class RulePlanOf implements RulePlan {
+  next: ChainPlan | undefined = undefined;
+  chains: object | undefined = undefined;
+  memo: unknown = undefined;
+  constructor(
+    readonly rule: NfRule,
+    readonly smsk: number,
+    readonly src: number,
+    readonly sinv: boolean,
+    readonly dmsk: number,
+    readonly dst: number,
+    readonly dinv: boolean,
+    readonly proto: number,
+    readonly pinv: boolean,
+    readonly tests: readonly (NfMatch | MatchTest)[],
+    readonly ext: RulePlan['ext'],
+    readonly answer: TargetResult | undefined,
+    readonly limited: boolean,
+  ) {}
+}
+
 const plans = new WeakMap<NfChain, ChainPlan>();
 
 /** what a pure target is run on once (it reads none of it) */
@@ -428,7 +463,7 @@ function planOf(chain: NfChain): ChainPlan {
   let plan = plans.get(chain);
   if (plan === undefined) {
     const n = chain.rules.length;
-    plans.set(chain, (plan = { chain, ix: n >= INDEX_MIN_RULES ? chainIndex(chain) : undefined, rules: new Array<RulePlan | undefined>(n) }));
+    plans.set(chain, (plan = new ChainPlanOf(chain, n >= INDEX_MIN_RULES ? chainIndex(chain) : undefined, new Array<RulePlan | undefined>(n))));
   }
   return plan;
 }
@@ -478,7 +513,7 @@ function rulePlan(plan: ChainPlan, i: number): RulePlan {
   const tp = tg === undefined ? undefined : TARGET_PLANS.get(tg.kind);
   const ext = tp?.ext;
   const answer = tp?.pure === true ? tp.ext.run(tg!, NO_STATE) : undefined;
-  const rp: RulePlan = { rule, smsk, src, sinv, dmsk, dst, dinv, proto, pinv, tests: tests.length === 0 ? NO_TESTS : tests.slice(), ext, answer, next: undefined, chains: undefined, memo: undefined, limited };
+  const rp = new RulePlanOf(rule, smsk, src, sinv, dmsk, dst, dinv, proto, pinv, tests.length === 0 ? NO_TESTS : tests.slice(), ext, answer, limited);
   plan.rules[i] = rp;
   return rp;
 }

@@ -35,7 +35,18 @@ export type RulesOutcome = WalkOutcome<RulesTraceStep>;
  * rule's own text behind `-A CHAIN`, flattened only when something reads it.
  */
 function step(hook: Hook, table: NfTableName, chain: string, rule: number, r: NfRule): RulesTraceStep {
-  return { hook, table, chain, rule, text: r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}` };
+  return new Step(hook, table, chain, rule, r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}`);
+}
+
+/** a step, made by a constructor (why: eval.ts, ChainPlanOf) */
+class Step implements RulesTraceStep {
+  constructor(
+    readonly hook: Hook,
+    readonly table: NfTableName,
+    readonly chain: string,
+    readonly rule: number,
+    readonly text: string,
+  ) {}
 }
 
 /** the one table walker of every trace (a walk never runs inside another) */
