@@ -103,10 +103,12 @@ export function renderCommands(ops: readonly Op[], names: NetnsNames, opts: Rend
         break;
       }
       case 'netns-del': {
-        const r = realNamed(op.host, op.name);
-        out.push({ argv: ['ip', 'netns', 'del', r], origin: o, deletes: r });
+        // a container's name: the name goes, the container keeps its namespace (world/apply.ts
+        // Fold.unname), which is this real namespace until the end of the replay
         const m = aliases.get(op.host);
-        if (m) for (const [k, v] of [...m]) if (k === op.name || v === op.name) m.delete(k);
+        if (m?.delete(op.name) === true) break;
+        const r = names.created(op.host, op.name);
+        out.push({ argv: ['ip', 'netns', 'del', r], origin: o, deletes: r });
         break;
       }
       case 'link-add':

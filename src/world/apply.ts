@@ -232,7 +232,7 @@ class Fold {
   /**
    * Per host, the containers no `ip netns` name is bound to yet (what `ln -s /proc/PID/ns/net`
    * can name), made on the host's first bind and kept up to date by docker run, the binds and
-   * netns deletions: a bind costs the same with a thousand containers as with one.
+   * `ip netns del` of a bound name: a bind costs the same with a thousand containers as with one.
    */
   private readonly unbound = new Map<string, Set<NsId>>();
   constructor(private readonly w: DWorld) {}
@@ -250,15 +250,13 @@ class Fold {
         else this.pending.set(id, [op]);
         return;
       }
-      let gone: NsId | undefined;
-      if (op.op === 'iptables' || op.op === 'iptables-restore' || op.op === 'netns-del') {
-        const id = op.op === 'netns-del' ? resolveNs(this.w, op.host, op.name, op.origin) : resolveNs(this.w, op.host, op.ns, op.origin, op.byDocker);
-        this.flush(id);
-        if (op.op === 'netns-del') gone = id;
+      if (op.op === 'netns-del') {
+        this.unname(op);
+        return;
       }
+      if (op.op === 'iptables' || op.op === 'iptables-restore') this.flush(resolveNs(this.w, op.host, op.ns, op.origin, op.byDocker));
       applyDraft(this.w, op);
       if (op.op === 'docker-run') this.unbound.get(op.host)?.add(nsIdOf(op.host, op.name));
-      else if (gone !== undefined) this.unbound.get(op.host)?.delete(gone);
     } catch (e) {
       // an earlier line's error comes first: settle every pending line before reporting this one
       this.flushAll();
@@ -322,6 +320,32 @@ class Fold {
     if (linked !== undefined && linked !== target && w.netns[linked]?.container === true && !Object.values(b).includes(linked)) set.add(linked);
   }
 
+  /**
+   * `ip netns del NAME` removes the name (iproute2 netns_delete: umount2, then unlink). The
+   * namespace goes with it only when nothing else holds it: an `ip netns add` namespace dies, a
+   * container's lives on with its process, unnamed again (observed: Linux 6.18, iproute2 6.1,
+   * `unshare -n sleep` named by `ln -s` or `ip netns attach`; docs/kernel-notes.md af).
+   */
+  private unname(op: Extract<Op, { op: 'netns-del' }>): void {
+    const w = this.w;
+    const host = op.host;
+    const name = op.name;
+    const b = w.bindings[host];
+    const bound = b?.[name];
+    if (bound !== undefined && w.netns[bound]?.container === true) {
+      delete b![name];
+      const att = w.attached?.[host];
+      if (att !== undefined) delete att[name];
+      if (!Object.values(b!).includes(bound)) this.unbound.get(host)?.add(bound);
+      return;
+    }
+    const id = nsIdOf(host, name);
+    const ns = w.netns[id];
+    if (ns === undefined || ns.container) throw ConfigError.at(op.origin, 'kernel', `Cannot remove namespace file "/run/netns/${name}": No such file or directory`);
+    this.flush(id);
+    applyDraft(w, op);
+  }
+
   flushAll(): void {
     // the earliest failing line wins across namespaces too
     let first: { line: number; error: unknown } | undefined;
@@ -368,25 +392,18 @@ function applyDraft(w: DWorld, op: Op): void {
     case 'netns-add': {
       const id = nsIdOf(op.host, op.name);
       if (w.netns[id] || w.bindings[op.host]?.[op.name])
-        throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/var/run/netns/${op.name}": File exists`);
+        throw ConfigError.at(op.origin, 'kernel', `Cannot create namespace file "/run/netns/${op.name}": File exists`);
       // a fresh, unfrozen object: later ops of the same fold write into it directly
       w.netns[id] = newNetns(id, op.host, op.name, false, op.origin);
       return;
     }
     case 'netns-del': {
-      const id = resolveNs(w, op.host, op.name, op.origin);
+      // an `ip netns add` namespace (Fold.unname): its devices die with it, and veth peers
+      // elsewhere with them
+      const id = nsIdOf(op.host, op.name);
       const ns = w.netns[id]!;
-      // devices die with their namespace; veth peers elsewhere die with them
       for (const l of [...ns.links]) if (l.kind === 'veth') deleteLink(w, ns, l);
       delete w.netns[id];
-      const b = w.bindings[op.host];
-      const att = w.attached?.[op.host];
-      if (b)
-        for (const [k, v] of Object.entries(b))
-          if (v === id) {
-            delete b[k];
-            if (att) delete att[k];
-          }
       return;
     }
     case 'docker-run': {

@@ -61,6 +61,25 @@ describe('renderOps: namespaces', () => {
     expect(out.at(-1)).toBe(`ip -n ${P}-h1 link add v0 netns ${P}-h1-c1 type dummy`);
   });
 
+  it('ip netns del of a name bound to a container removes the name only: nothing runs, the container keeps its namespace', () => {
+    // as the world folds it (world/apply.ts Fold.unname; kernel: docs/kernel-notes.md af)
+    const text = [
+      'docker run --name c1 --network none -d img',
+      'ln -s /proc/42/ns/net /var/run/netns/foo',
+      'ip netns del foo',
+      'ln -s /proc/42/ns/net /var/run/netns/bar',
+      'ip link add v0 netns bar type dummy',
+      'ip netns add n',
+      'ip netns del n',
+    ].join('\n');
+    expect(render(text).filter((l) => !l.includes(' lo '))).toEqual([
+      `ip netns add ${P}-h1-c1`,
+      `ip -n ${P}-h1 link add v0 netns ${P}-h1-c1 type dummy`,
+      `ip netns add ${P}-h1-n`,
+      `ip netns del ${P}-h1-n`,
+    ]);
+  });
+
   it('rewrites namespaces inside link add (netns, peer netns) and deletes namespaces', () => {
     expect(render('ip netns add a\nip netns add b\nip link add x netns a type veth peer name y netns b\nip netns del a').filter((l) => !l.includes(' lo '))).toEqual([
       `ip netns add ${P}-h1-a`,

@@ -74,10 +74,37 @@ describe('the world refuses what the kernel refuses', () => {
   });
   it('ln -s names the container of that name, else the only one not named yet', () => {
     const lines = (n: number): string[] => Array.from({ length: n }, (_, k) => [`docker run --name c${k} --rm --network none -d nginx`]).flat();
-    const b = inline(`hosts:\n  h:\n    run: |\n${[...lines(3), 'ln -s /proc/1/ns/net /var/run/netns/c2', 'ln -s /proc/2/ns/net /var/run/netns/c0', 'ln -s /proc/3/ns/net /var/run/netns/web', 'ip netns del c0', 'docker run --name d --rm --network none -d nginx', 'ln -s /proc/4/ns/net /var/run/netns/dd'].map((l) => `      ${l}`).join('\n')}\n`);
-    expect(b.world.bindings['h']).toEqual({ c2: 'h/c2', web: 'h/c1', dd: 'h/d' });
+    const b = inline(`hosts:\n  h:\n    run: |\n${[...lines(3), 'ln -s /proc/1/ns/net /var/run/netns/c2', 'ln -s /proc/2/ns/net /var/run/netns/c0', 'ln -s /proc/3/ns/net /var/run/netns/web', 'ip netns del c0', 'docker run --name d --rm --network none -d nginx', 'ln -s /proc/4/ns/net /var/run/netns/d', 'ln -s /proc/2/ns/net /var/run/netns/zero'].map((l) => `      ${l}`).join('\n')}\n`);
+    // deleting the name c0 left c0's container unnamed: the only one when zero is made
+    expect(b.world.bindings['h']).toEqual({ c2: 'h/c2', web: 'h/c1', d: 'h/d', zero: 'h/c0' });
     expect(fails([...lines(3), 'ln -s /proc/1/ns/net /var/run/netns/web']).detail).toBe('cannot tell which container has PID 1 (c0, c1, c2): name the link after the container');
     expect(fails([...lines(1), 'ln -s /proc/1/ns/net /var/run/netns/c0', 'ln -s /proc/2/ns/net /var/run/netns/web']).detail).toBe('no container on h for /proc/2/ns/net: start one with docker run --network none first');
+  });
+  it('ip netns del removes a name; a container keeps its namespace, an ip netns add namespace dies', () => {
+    // observed (Linux 6.18, iproute2 6.1): `unshare -n sleep` named by ln -s or ip netns attach,
+    // then ip netns del: exit 0, the name gone, the process's namespace still there with its
+    // devices up (docs/kernel-notes.md af)
+    const run = 'docker run --name c1 --rm --network none -d nginx';
+    const yaml = (ls: string[]): string => `hosts:\n  h:\n    run: |\n${ls.map((l) => `      ${l}`).join('\n')}\n`;
+    const a = inline(yaml([run, 'ln -s /proc/11/ns/net /var/run/netns/c1', 'ip link add v0 netns c1 type dummy', 'ip netns del c1']));
+    expect(a.world.netns['h/c1']!.links.map((l) => l.name)).toContain('v0');
+    expect(a.world.bindings['h']).toEqual({});
+    // named again (the same name is free, and the container is the only one without a name)
+    const again = inline(yaml([run, 'ip netns attach x 11', 'ip netns del x', 'ip netns attach x 11', 'ip netns del x', 'ln -s /proc/11/ns/net /var/run/netns/y', 'ip link add v0 netns y type dummy']));
+    expect(again.world.bindings['h']).toEqual({ y: 'h/c1' });
+    expect(again.world.attached?.['h']?.['x']).toBeUndefined();
+    expect(again.world.netns['h/c1']!.links.map((l) => l.name)).toContain('v0');
+    // the name is gone for ip netns
+    expect(fails([run, 'ln -s /proc/11/ns/net /var/run/netns/c1', 'ip netns del c1', 'ip netns exec c1 ip link set lo up']).detail).toMatch(/^Cannot open network namespace "c1": No such file or directory/);
+    // an ip netns add namespace is destroyed, and the veth peer in another namespace with it
+    const n = inline(yaml(['ip netns add n', 'ip link add va type veth peer name vb', 'ip link set va netns n', 'ip netns del n']));
+    expect(n.world.netns['h/n']).toBeUndefined();
+    expect(n.world.netns['h']!.links.some((l) => l.name === 'vb')).toBe(false);
+    // no such name (an unnamed container's has none either)
+    expect(fails(['ip netns del nope']).detail).toBe('Cannot remove namespace file "/run/netns/nope": No such file or directory');
+    expect(fails([run, 'ip netns del c1']).detail).toBe('Cannot remove namespace file "/run/netns/c1": No such file or directory');
+    expect(fails([run, 'ln -s /proc/11/ns/net /var/run/netns/c1', 'ip netns del c1', 'ip netns del c1']).detail).toBe('Cannot remove namespace file "/run/netns/c1": No such file or directory');
+    expect(fails(['ip netns add n', 'ip netns add n']).detail).toBe('Cannot create namespace file "/run/netns/n": File exists');
   });
   it('a sysctl netpath does not model is refused, not ignored', () => {
     const e = fails(['sysctl -w net.ipv4.tcp_timestamps=0']);
