@@ -67,6 +67,39 @@ export function timeTraces(nf, pkts, warm, reps, linear = false) {
   return { ...stats(t), n: t.length, cpu: ((cpuMs() - c0) * 1000) / t.length };
 }
 
+/** a fixed amount of integer work (no allocation, nothing for V8 to recompile once warm) */
+function spin(k) {
+  let x = 0;
+  for (let i = 0; i < k; i++) x = (x * 31 + i) | 0;
+  return x;
+}
+
+/**
+ * The machine's own tail, for reading a p99: the same timer around a fixed loop whose median is
+ * `us` µs, `n` times. On a quiet machine its p99 is close to its median; whatever it adds is
+ * interrupts, other processes and the hypervisor, which a trace's p99 suffers too.
+ */
+export function fixedWorkTail(us, n) {
+  let k = 1000;
+  let sink = 0;
+  for (let r = 0; r < 8; r++) {
+    const t = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      sink ^= spin(k);
+      t.push((performance.now() - t0) * 1000);
+    }
+    k = Math.max(1, Math.round((k * us) / stats(t).median));
+  }
+  const t = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    sink ^= spin(k);
+    t.push((performance.now() - t0) * 1000);
+  }
+  return { ...stats(t), sink };
+}
+
 /**
  * Bytes allocated per traced packet: the heap's growth over a pass of `pkts` (already traced
  * once), the median of five passes (a pass during which a collection ran shrinks the heap, and
