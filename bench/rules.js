@@ -64,7 +64,20 @@ export function timeTraces(nf, pkts, warm, reps, linear = false) {
       t.push((performance.now() - t0) * 1000);
     }
   }
-  return { ...stats(t), n: t.length, cpu: ((cpuMs() - c0) * 1000) / t.length };
+  return { ...stats(t), n: t.length, cpu: ((cpuMs() - c0) * 1000) / t.length, samples: t };
+}
+
+/**
+ * What recurs run after run: the median of each trace's time over several runs of the same
+ * measurement (the same packets in the same order, each run in a fresh process), and the median
+ * and p99 of those. A trace slow in one run only (the machine's: an interrupt, another process,
+ * the hypervisor) drops out; one slow in most runs (a first walk, a table growing) stays.
+ */
+export function recurringTail(runs) {
+  const n = Math.min(...runs.map((r) => r.length));
+  const per = [];
+  for (let i = 0; i < n; i++) per.push(stats(runs.map((r) => r[i])).median);
+  return { ...stats(per), n };
 }
 
 /** a fixed amount of integer work (no allocation, nothing for V8 to recompile once warm) */
