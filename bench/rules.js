@@ -110,7 +110,7 @@ export function fixedWorkTail(us, n) {
     sink ^= spin(k);
     t.push((performance.now() - t0) * 1000);
   }
-  return { ...stats(t), sink };
+  return { ...stats(t), n: t.length, sink };
 }
 
 /**
