@@ -159,16 +159,24 @@ export function tcpStartsConnection(flags: number): boolean {
   return f === 0x02 || f === 0x10;
 }
 
-/** `IP[:PORT]` texts of NAT results, made once per address and port */
-const endpointTexts = new Map<number, string>();
-function endpoint(a: Ipv4, port: number | undefined): string {
-  const key = a * 65537 + (port === undefined ? 0 : port + 1);
-  let t = endpointTexts.get(key);
-  if (t === undefined) {
-    t = port === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${port}`;
-    if (endpointTexts.size >= 65536) endpointTexts.clear();
-    endpointTexts.set(key, t);
-  }
+/**
+ * `IP[:PORT]` texts of NAT results, kept in a fixed table of slots, one text per slot (a text
+ * whose slot another address took is made again). A Map grew by rehashing all its entries, in
+ * the middle of a trace: the trace that took the 1,025th endpoint took 250 µs more
+ * (docs/performance.md, "The dump p99").
+ */
+const ENDPOINT_BITS = 12;
+const ENDPOINT_SLOTS = 1 << ENDPOINT_BITS;
+const endpointKeys = new Float64Array(ENDPOINT_SLOTS).fill(-1);
+const endpointTexts: (string | undefined)[] = new Array<string | undefined>(ENDPOINT_SLOTS).fill(undefined);
+export function endpoint(a: Ipv4, port: number | undefined): string {
+  const p = port === undefined ? 0 : port + 1;
+  const key = a * 65537 + p; // exact: below 2^49
+  const slot = (Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(p, 0x85ebca6b)) >>> (32 - ENDPOINT_BITS);
+  if (endpointKeys[slot] === key) return endpointTexts[slot]!;
+  const t = port === undefined ? formatIpv4(a) : `${formatIpv4(a)}:${port}`;
+  endpointKeys[slot] = key;
+  endpointTexts[slot] = t;
   return t;
 }
 
