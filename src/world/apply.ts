@@ -317,7 +317,12 @@ class Fold {
     set.delete(target);
     if (op.attach === true) ((w.attached ??= {})[host] ??= {})[name] = true;
     // `ln -sf` over a symlink: the container it named is free again unless another name holds it
-    if (linked !== undefined && linked !== target && w.netns[linked]?.container === true && !Object.values(b).includes(linked)) set.add(linked);
+    if (linked !== undefined && linked !== target) this.release(host, linked);
+  }
+
+  /** a container that lost a name goes back among the host's unnamed ones, unless another name holds it */
+  private release(host: string, id: NsId): void {
+    if (this.w.netns[id]?.container === true && !Object.values(this.w.bindings[host] ?? {}).includes(id)) this.unboundOf(host).add(id);
   }
 
   /**
@@ -336,7 +341,7 @@ class Fold {
       delete b![name];
       const att = w.attached?.[host];
       if (att !== undefined) delete att[name];
-      if (!Object.values(b!).includes(bound)) this.unbound.get(host)?.add(bound);
+      this.release(host, bound);
       return;
     }
     const id = nsIdOf(host, name);
