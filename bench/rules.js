@@ -94,23 +94,29 @@ function spin(k) {
  */
 export function fixedWorkTail(us, n) {
   let k = 1000;
-  let sink = 0;
-  for (let r = 0; r < 8; r++) {
-    const t = [];
-    for (let i = 0; i < 50; i++) {
-      const t0 = performance.now();
-      sink ^= spin(k);
-      t.push((performance.now() - t0) * 1000);
-    }
-    k = Math.max(1, Math.round((k * us) / stats(t).median));
-  }
+  for (let r = 0; r < 8; r++) k = Math.max(1, Math.round((k * us) / stats(timeSpin(k, 50).t).median));
+  const { t, sink } = timeSpin(k, n);
+  return { ...stats(t), n: t.length, sink };
+}
+
+/** `spin(k)` timed `n` times, µs each (and what it computed, so that it is not optimised away) */
+function timeSpin(k, n) {
   const t = [];
+  let sink = 0;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     sink ^= spin(k);
     t.push((performance.now() - t0) * 1000);
   }
-  return { ...stats(t), n: t.length, sink };
+  return { t, sink };
+}
+
+/**
+ * The dump trace figure's measurement (bench/run.js, bench/tail.js): packets to the dump's first
+ * 500 services, three passes, after a warm-up on the next 500 (timeTraces).
+ */
+export function timeDumpTraces(dump, nf) {
+  return timeTraces(nf, servicePackets(dump, 0, 500), servicePackets(dump, 500, 500), 3);
 }
 
 /**

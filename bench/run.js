@@ -29,7 +29,7 @@ import { parseIptablesRestore } from '../dist/netfilter/restore.js';
 import { applyRestore, emptyNfState } from '../dist/netfilter/tables.js';
 import { KERNEL } from '../dist/model/origin.js';
 import { writeStar } from './star.js';
-import { bytesPerTrace, fixedWorkTail, recurringTail, servicePackets, timeTraces } from './rules.js';
+import { bytesPerTrace, fixedWorkTail, recurringTail, servicePackets, timeDumpTraces } from './rules.js';
 import { benchExplain } from './explain.js';
 import { headerPlan, headersOnly } from './headers.js';
 
@@ -280,7 +280,7 @@ const nf10 = applyRestore(emptyNfState(), parseIptablesRestore(d10.text, 'kube.r
 // packets to the first 500 services, three passes, every trace counted (the first pass walks their
 // chains for the first time); before them the tracer is warmed up on the next 500 services (six
 // passes), so that the figure is the compiled tracer's and not V8's compiling it (bench/rules.js)
-const tr10 = timeTraces(nf10, servicePackets(d10, 0, 500), servicePackets(d10, 500, 500), 3);
+const tr10 = timeDumpTraces(d10, nf10);
 const bytes10 = bytesPerTrace(nf10, servicePackets(d10, 0, 500));
 console.log(`10k services: rules trace median ${fmt(tr10.median)} µs, p99 ${fmt(tr10.p99)} µs (n=${tr10.n}; CPU mean ${fmt(tr10.cpu)} µs; ${fmt(bytes10 / 1024)} kB allocated per trace)`);
 // the machine's tail at the same timer: a fixed loop of the traces' median, as many times
