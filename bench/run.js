@@ -37,14 +37,15 @@ const tmp = mkdtempSync(join(tmpdir(), 'netpath-bench-'));
 // Captures (and scapy's baseline) are written into memory (tmpfs) where there is one: what is
 // measured is the writers, not the disk. On a VM disk (ext4 mounted with discard) creating a file
 // took 241 µs on average one day (strace -c; docs/performance.md, Captures) and far less another.
-const shm = ['/dev/shm'].find((d) => {
+function writableDir(d) {
   try {
     accessSync(d, fsConstants.W_OK);
     return statSync(d).isDirectory();
   } catch {
     return false;
   }
-});
+}
+const shm = writableDir('/dev/shm') ? '/dev/shm' : undefined;
 const memTmp = shm === undefined ? tmp : mkdtempSync(join(shm, 'netpath-bench-'));
 process.on('exit', () => {
   rmSync(tmp, { recursive: true, force: true });
@@ -293,7 +294,7 @@ function loadDumpMs(dump, runs) {
   return { best: st.min, median: st.median, first: t[0], runs };
 }
 /** how a load was taken, for the printed line */
-const loadRuns = (l) => (l.runs === 1 ? 'one run' : `best of ${l.runs}; median ${fmt(l.median)}, first ${fmt(l.first)} ms`);
+const loadRuns = (l) => `best of ${l.runs}; median ${fmt(l.median)}, first ${fmt(l.first)} ms`;
 const d10 = kubeProxyDump({ services: 10000 });
 const l10 = loadDumpMs(d10, 3);
 const load10 = l10.best;
@@ -315,17 +316,18 @@ const bytes10 = bytesPerTrace(nf10, servicePackets(d10, 0, 500));
 const noise = fixedWorkTail(tr10.median, tr10.n);
 console.log(`10k services, in this process (after the sections above): rules trace median ${fmt(tr10.median)} µs, p99 ${fmt(tr10.p99)} µs (n=${tr10.n}; CPU mean ${fmt(tr10.cpu)} µs; ${fmt(bytes10 / 1024)} kB allocated per trace); a fixed loop of ${fmt(noise.median)} µs, timed ${noise.n} times: p99 ${fmt(noise.p99)} µs`);
 // The figure: the same measurement in five processes of their own, as `netpath rules trace` runs
-// (the dump loaded, nothing before it). In this process the engine has checked every bundled
-// model first, and the walk's code is compiled for their rules too (docs/performance.md).
+// (the dump loaded, nothing before it), and the median of their p99: one process's p99 is a
+// single draw of a machine whose load comes in bursts (docs/performance.md).
 const tailRuns = [];
 for (let r = 0; r < 5; r++) {
   const run = spawnSync(process.execPath, ['bench/tail.js'], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (run.status !== 0) throw new Error(`bench/tail.js: exit ${run.status}: ${run.stderr}`);
   tailRuns.push(JSON.parse(run.stdout));
 }
-const ownP99s = tailRuns.map((t) => stats(t.samples).p99);
+const own = tailRuns.map((t) => stats(t.samples));
+const ownP99s = own.map((o) => o.p99);
 const ownP99 = stats(ownP99s).median;
-const ownMedian = stats(tailRuns.map((t) => stats(t.samples).median)).median;
+const ownMedian = stats(own.map((o) => o.median)).median;
 const fixedP99s = tailRuns.map((t) => t.fixed.p99);
 const listed = (xs) => xs.map((x) => fmt(x)).join(', ');
 console.log(`10k services, each in a process of its own (5): rules trace p99 ${listed(ownP99s)} µs (median ${fmt(ownP99)}); trace median ${fmt(ownMedian)} µs; a fixed loop of the traces' median, as often: p99 ${listed(fixedP99s)} µs`);
